@@ -1,0 +1,164 @@
+from backend_proto.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Purpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PURPOSE_UNSPECIFIED: _ClassVar[Purpose]
+    PURPOSE_SYNC: _ClassVar[Purpose]
+    PURPOSE_BATCH: _ClassVar[Purpose]
+    PURPOSE_TILE: _ClassVar[Purpose]
+PURPOSE_UNSPECIFIED: Purpose
+PURPOSE_SYNC: Purpose
+PURPOSE_BATCH: Purpose
+PURPOSE_TILE: Purpose
+
+class GetCollectionRequest(_message.Message):
+    __slots__ = ("collection_id",)
+    COLLECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    collection_id: str
+    def __init__(self, collection_id: _Optional[str] = ...) -> None: ...
+
+class CompileRequest(_message.Message):
+    __slots__ = ("user", "process_json", "purpose", "tile", "parameters_json")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_JSON_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    TILE_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_JSON_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.User
+    process_json: str
+    purpose: Purpose
+    tile: TileBounds
+    parameters_json: str
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., process_json: _Optional[str] = ..., purpose: _Optional[_Union[Purpose, str]] = ..., tile: _Optional[_Union[TileBounds, _Mapping]] = ..., parameters_json: _Optional[str] = ...) -> None: ...
+
+class TileBounds(_message.Message):
+    __slots__ = ("west", "south", "east", "north", "epsg", "size")
+    WEST_FIELD_NUMBER: _ClassVar[int]
+    SOUTH_FIELD_NUMBER: _ClassVar[int]
+    EAST_FIELD_NUMBER: _ClassVar[int]
+    NORTH_FIELD_NUMBER: _ClassVar[int]
+    EPSG_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    west: float
+    south: float
+    east: float
+    north: float
+    epsg: int
+    size: int
+    def __init__(self, west: _Optional[float] = ..., south: _Optional[float] = ..., east: _Optional[float] = ..., north: _Optional[float] = ..., epsg: _Optional[int] = ..., size: _Optional[int] = ...) -> None: ...
+
+class ProblemReport(_message.Message):
+    __slots__ = ("code", "message", "node_id", "parameter", "http_status")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    PARAMETER_FIELD_NUMBER: _ClassVar[int]
+    HTTP_STATUS_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    node_id: str
+    parameter: str
+    http_status: int
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., node_id: _Optional[str] = ..., parameter: _Optional[str] = ..., http_status: _Optional[int] = ...) -> None: ...
+
+class ValidateResponse(_message.Message):
+    __slots__ = ("errors",)
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    errors: _containers.RepeatedCompositeFieldContainer[ProblemReport]
+    def __init__(self, errors: _Optional[_Iterable[_Union[ProblemReport, _Mapping]]] = ...) -> None: ...
+
+class BoundingBox(_message.Message):
+    __slots__ = ("west", "south", "east", "north", "epsg")
+    WEST_FIELD_NUMBER: _ClassVar[int]
+    SOUTH_FIELD_NUMBER: _ClassVar[int]
+    EAST_FIELD_NUMBER: _ClassVar[int]
+    NORTH_FIELD_NUMBER: _ClassVar[int]
+    EPSG_FIELD_NUMBER: _ClassVar[int]
+    west: float
+    south: float
+    east: float
+    north: float
+    epsg: int
+    def __init__(self, west: _Optional[float] = ..., south: _Optional[float] = ..., east: _Optional[float] = ..., north: _Optional[float] = ..., epsg: _Optional[int] = ...) -> None: ...
+
+class SentinelHubLoad(_message.Message):
+    __slots__ = ("node_id", "collection_id", "sh_type", "sh_base_url", "bbox", "width", "height", "geometry_json", "time_from", "time_to", "mosaicking", "evalscript", "data_filter_json", "processing_json", "band_labels", "temporal", "absorbed_node_ids", "result_node_id", "extra_inputs_json")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    SH_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SH_BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    BBOX_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    GEOMETRY_JSON_FIELD_NUMBER: _ClassVar[int]
+    TIME_FROM_FIELD_NUMBER: _ClassVar[int]
+    TIME_TO_FIELD_NUMBER: _ClassVar[int]
+    MOSAICKING_FIELD_NUMBER: _ClassVar[int]
+    EVALSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    DATA_FILTER_JSON_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_JSON_FIELD_NUMBER: _ClassVar[int]
+    BAND_LABELS_FIELD_NUMBER: _ClassVar[int]
+    TEMPORAL_FIELD_NUMBER: _ClassVar[int]
+    ABSORBED_NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_INPUTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    collection_id: str
+    sh_type: str
+    sh_base_url: str
+    bbox: BoundingBox
+    width: int
+    height: int
+    geometry_json: str
+    time_from: str
+    time_to: str
+    mosaicking: str
+    evalscript: str
+    data_filter_json: str
+    processing_json: str
+    band_labels: _containers.RepeatedScalarFieldContainer[str]
+    temporal: bool
+    absorbed_node_ids: _containers.RepeatedScalarFieldContainer[str]
+    result_node_id: str
+    extra_inputs_json: str
+    def __init__(self, node_id: _Optional[str] = ..., collection_id: _Optional[str] = ..., sh_type: _Optional[str] = ..., sh_base_url: _Optional[str] = ..., bbox: _Optional[_Union[BoundingBox, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., geometry_json: _Optional[str] = ..., time_from: _Optional[str] = ..., time_to: _Optional[str] = ..., mosaicking: _Optional[str] = ..., evalscript: _Optional[str] = ..., data_filter_json: _Optional[str] = ..., processing_json: _Optional[str] = ..., band_labels: _Optional[_Iterable[str]] = ..., temporal: _Optional[bool] = ..., absorbed_node_ids: _Optional[_Iterable[str]] = ..., result_node_id: _Optional[str] = ..., extra_inputs_json: _Optional[str] = ...) -> None: ...
+
+class OutputFormat(_message.Message):
+    __slots__ = ("format", "options_json")
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_JSON_FIELD_NUMBER: _ClassVar[int]
+    format: str
+    options_json: str
+    def __init__(self, format: _Optional[str] = ..., options_json: _Optional[str] = ...) -> None: ...
+
+class ExecutionPlan(_message.Message):
+    __slots__ = ("loads", "graph_json", "result_node_id", "output", "estimated_pixels", "estimated_processing_units", "estimated_bytes", "estimated_seconds", "process_json", "used_udps")
+    LOADS_FIELD_NUMBER: _ClassVar[int]
+    GRAPH_JSON_FIELD_NUMBER: _ClassVar[int]
+    RESULT_NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_PIXELS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_PROCESSING_UNITS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_JSON_FIELD_NUMBER: _ClassVar[int]
+    USED_UDPS_FIELD_NUMBER: _ClassVar[int]
+    loads: _containers.RepeatedCompositeFieldContainer[SentinelHubLoad]
+    graph_json: str
+    result_node_id: str
+    output: OutputFormat
+    estimated_pixels: float
+    estimated_processing_units: float
+    estimated_bytes: int
+    estimated_seconds: float
+    process_json: str
+    used_udps: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, loads: _Optional[_Iterable[_Union[SentinelHubLoad, _Mapping]]] = ..., graph_json: _Optional[str] = ..., result_node_id: _Optional[str] = ..., output: _Optional[_Union[OutputFormat, _Mapping]] = ..., estimated_pixels: _Optional[float] = ..., estimated_processing_units: _Optional[float] = ..., estimated_bytes: _Optional[int] = ..., estimated_seconds: _Optional[float] = ..., process_json: _Optional[str] = ..., used_udps: _Optional[_Iterable[str]] = ...) -> None: ...

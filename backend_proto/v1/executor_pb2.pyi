@@ -1,0 +1,26 @@
+from backend_proto.v1 import common_pb2 as _common_pb2
+from backend_proto.v1 import compiler_pb2 as _compiler_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ExecuteRequest(_message.Message):
+    __slots__ = ("user", "plan")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.User
+    plan: _compiler_pb2.ExecutionPlan
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., plan: _Optional[_Union[_compiler_pb2.ExecutionPlan, _Mapping]] = ...) -> None: ...
+
+class JobAssetRef(_message.Message):
+    __slots__ = ("user", "job_id", "asset")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.User
+    job_id: str
+    asset: str
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., job_id: _Optional[str] = ..., asset: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,366 @@
+from backend_proto.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ListRequest(_message.Message):
+    __slots__ = ("user", "page")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.User
+    page: _common_pb2.Page
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., page: _Optional[_Union[_common_pb2.Page, _Mapping]] = ...) -> None: ...
+
+class Job(_message.Message):
+    __slots__ = ("id", "user_id", "title", "description", "process_json", "status", "progress", "created", "updated", "plan", "budget", "log_level", "version", "usage_json", "results_json", "error_json", "attempts", "cancel_requested", "job_options_json", "costs")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_JSON_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    USAGE_JSON_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ERROR_JSON_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    JOB_OPTIONS_JSON_FIELD_NUMBER: _ClassVar[int]
+    COSTS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    user_id: str
+    title: str
+    description: str
+    process_json: str
+    status: str
+    progress: float
+    created: str
+    updated: str
+    plan: str
+    budget: float
+    log_level: str
+    version: int
+    usage_json: str
+    results_json: str
+    error_json: str
+    attempts: int
+    cancel_requested: bool
+    job_options_json: str
+    costs: float
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., status: _Optional[str] = ..., progress: _Optional[float] = ..., created: _Optional[str] = ..., updated: _Optional[str] = ..., plan: _Optional[str] = ..., budget: _Optional[float] = ..., log_level: _Optional[str] = ..., version: _Optional[int] = ..., usage_json: _Optional[str] = ..., results_json: _Optional[str] = ..., error_json: _Optional[str] = ..., attempts: _Optional[int] = ..., cancel_requested: _Optional[bool] = ..., job_options_json: _Optional[str] = ..., costs: _Optional[float] = ...) -> None: ...
+
+class JobRef(_message.Message):
+    __slots__ = ("user", "job_id")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.User
+    job_id: str
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class CreateJobRequest(_message.Message):
+    __slots__ = ("user", "title", "description", "process_json", "plan", "budget", "log_level", "job_options_json")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_JSON_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    JOB_OPTIONS_JSON_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.User
+    title: str
+    description: str
+    process_json: str
+    plan: str
+    budget: float
+    log_level: str
+    job_options_json: str
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., plan: _Optional[str] = ..., budget: _Optional[float] = ..., log_level: _Optional[str] = ..., job_options_json: _Optional[str] = ...) -> None: ...
+
+class UpdateJobRequest(_message.Message):
+    __slots__ = ("user", "job_id", "update_mask", "title", "description", "process_json", "plan", "budget", "log_level", "job_options_json", "expected_version")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_JSON_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    JOB_OPTIONS_JSON_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.User
+    job_id: str
+    update_mask: _containers.RepeatedScalarFieldContainer[str]
+    title: str
+    description: str
+    process_json: str
+    plan: str
+    budget: float
+    log_level: str
+    job_options_json: str
+    expected_version: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., job_id: _Optional[str] = ..., update_mask: _Optional[_Iterable[str]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., plan: _Optional[str] = ..., budget: _Optional[float] = ..., log_level: _Optional[str] = ..., job_options_json: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class ListJobsResponse(_message.Message):
+    __slots__ = ("jobs", "next_token")
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[Job]
+    next_token: str
+    def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., next_token: _Optional[str] = ...) -> None: ...
+
+class ClaimJobRequest(_message.Message):
+    __slots__ = ("worker_id", "lease_seconds")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    lease_seconds: int
+    def __init__(self, worker_id: _Optional[str] = ..., lease_seconds: _Optional[int] = ...) -> None: ...
+
+class ClaimJobResponse(_message.Message):
+    __slots__ = ("job", "lease_token")
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    LEASE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    job: Job
+    lease_token: str
+    def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ..., lease_token: _Optional[str] = ...) -> None: ...
+
+class RenewLeaseRequest(_message.Message):
+    __slots__ = ("job_id", "lease_token", "lease_seconds", "progress")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    LEASE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    lease_token: str
+    lease_seconds: int
+    progress: float
+    def __init__(self, job_id: _Optional[str] = ..., lease_token: _Optional[str] = ..., lease_seconds: _Optional[int] = ..., progress: _Optional[float] = ...) -> None: ...
+
+class RenewLeaseResponse(_message.Message):
+    __slots__ = ("lease_held", "cancel_requested")
+    LEASE_HELD_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    lease_held: bool
+    cancel_requested: bool
+    def __init__(self, lease_held: _Optional[bool] = ..., cancel_requested: _Optional[bool] = ...) -> None: ...
+
+class CompleteJobRequest(_message.Message):
+    __slots__ = ("job_id", "lease_token", "status", "results_json", "error_json", "usage_json", "costs")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    LEASE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ERROR_JSON_FIELD_NUMBER: _ClassVar[int]
+    USAGE_JSON_FIELD_NUMBER: _ClassVar[int]
+    COSTS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    lease_token: str
+    status: str
+    results_json: str
+    error_json: str
+    usage_json: str
+    costs: float
+    def __init__(self, job_id: _Optional[str] = ..., lease_token: _Optional[str] = ..., status: _Optional[str] = ..., results_json: _Optional[str] = ..., error_json: _Optional[str] = ..., usage_json: _Optional[str] = ..., costs: _Optional[float] = ...) -> None: ...
+
+class LogEntry(_message.Message):
+    __slots__ = ("id", "level", "message", "time", "data_json", "node_id", "code")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    level: str
+    message: str
+    time: str
+    data_json: str
+    node_id: str
+    code: str
+    def __init__(self, id: _Optional[str] = ..., level: _Optional[str] = ..., message: _Optional[str] = ..., time: _Optional[str] = ..., data_json: _Optional[str] = ..., node_id: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+
+class AppendJobLogsRequest(_message.Message):
+    __slots__ = ("job_id", "entries")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    entries: _containers.RepeatedCompositeFieldContainer[LogEntry]
+    def __init__(self, job_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ...) -> None: ...
+
+class ListJobLogsRequest(_message.Message):
+    __slots__ = ("user", "job_id", "offset", "level", "limit")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.User
+    job_id: str
+    offset: str
+    level: str
+    limit: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., job_id: _Optional[str] = ..., offset: _Optional[str] = ..., level: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListJobLogsResponse(_message.Message):
+    __slots__ = ("logs", "next_offset")
+    LOGS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    logs: _containers.RepeatedCompositeFieldContainer[LogEntry]
+    next_offset: str
+    def __init__(self, logs: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ..., next_offset: _Optional[str] = ...) -> None: ...
+
+class Service(_message.Message):
+    __slots__ = ("id", "user_id", "title", "description", "process_json", "type", "enabled", "configuration_json", "created", "updated", "version", "budget", "plan", "log_level")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_JSON_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    CONFIGURATION_JSON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    user_id: str
+    title: str
+    description: str
+    process_json: str
+    type: str
+    enabled: bool
+    configuration_json: str
+    created: str
+    updated: str
+    version: int
+    budget: float
+    plan: str
+    log_level: str
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., type: _Optional[str] = ..., enabled: _Optional[bool] = ..., configuration_json: _Optional[str] = ..., created: _Optional[str] = ..., updated: _Optional[str] = ..., version: _Optional[int] = ..., budget: _Optional[float] = ..., plan: _Optional[str] = ..., log_level: _Optional[str] = ...) -> None: ...
+
+class ServiceRef(_message.Message):
+    __slots__ = ("user", "service_id")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.User
+    service_id: str
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., service_id: _Optional[str] = ...) -> None: ...
+
+class CreateServiceRequest(_message.Message):
+    __slots__ = ("user", "title", "description", "process_json", "type", "enabled", "configuration_json", "budget", "plan", "log_level")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_JSON_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    CONFIGURATION_JSON_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.User
+    title: str
+    description: str
+    process_json: str
+    type: str
+    enabled: bool
+    configuration_json: str
+    budget: float
+    plan: str
+    log_level: str
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., type: _Optional[str] = ..., enabled: _Optional[bool] = ..., configuration_json: _Optional[str] = ..., budget: _Optional[float] = ..., plan: _Optional[str] = ..., log_level: _Optional[str] = ...) -> None: ...
+
+class UpdateServiceRequest(_message.Message):
+    __slots__ = ("user", "service_id", "update_mask", "title", "description", "process_json", "enabled", "configuration_json", "plan", "budget", "log_level", "expected_version")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    CONFIGURATION_JSON_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.User
+    service_id: str
+    update_mask: _containers.RepeatedScalarFieldContainer[str]
+    title: str
+    description: str
+    process_json: str
+    enabled: bool
+    configuration_json: str
+    plan: str
+    budget: float
+    log_level: str
+    expected_version: int
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., service_id: _Optional[str] = ..., update_mask: _Optional[_Iterable[str]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., enabled: _Optional[bool] = ..., configuration_json: _Optional[str] = ..., plan: _Optional[str] = ..., budget: _Optional[float] = ..., log_level: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class ListServicesResponse(_message.Message):
+    __slots__ = ("services", "next_token")
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    services: _containers.RepeatedCompositeFieldContainer[Service]
+    next_token: str
+    def __init__(self, services: _Optional[_Iterable[_Union[Service, _Mapping]]] = ..., next_token: _Optional[str] = ...) -> None: ...
+
+class ProcessGraph(_message.Message):
+    __slots__ = ("id", "user_id", "process_json", "created", "updated", "version")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_JSON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    user_id: str
+    process_json: str
+    created: str
+    updated: str
+    version: int
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., process_json: _Optional[str] = ..., created: _Optional[str] = ..., updated: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class ProcessGraphRef(_message.Message):
+    __slots__ = ("user", "process_graph_id")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_GRAPH_ID_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.User
+    process_graph_id: str
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., process_graph_id: _Optional[str] = ...) -> None: ...
+
+class PutProcessGraphRequest(_message.Message):
+    __slots__ = ("user", "process_graph_id", "process_json")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_GRAPH_ID_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_JSON_FIELD_NUMBER: _ClassVar[int]
+    user: _common_pb2.User
+    process_graph_id: str
+    process_json: str
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., process_graph_id: _Optional[str] = ..., process_json: _Optional[str] = ...) -> None: ...
+
+class ListProcessGraphsResponse(_message.Message):
+    __slots__ = ("process_graphs", "next_token")
+    PROCESS_GRAPHS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    process_graphs: _containers.RepeatedCompositeFieldContainer[ProcessGraph]
+    next_token: str
+    def __init__(self, process_graphs: _Optional[_Iterable[_Union[ProcessGraph, _Mapping]]] = ..., next_token: _Optional[str] = ...) -> None: ...
