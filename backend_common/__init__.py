@@ -1,0 +1,1 @@
+"""The one small package the services share: configuration, logging and gRPC plumbing."""

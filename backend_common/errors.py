@@ -1,0 +1,71 @@
+"""openEO errors carried across gRPC.
+
+A service raises `OpenEOError`; the server plumbing turns it into a gRPC status with trailing
+metadata `openeo-error-code` and `openeo-http-status`. The gateway turns any failed call back into
+an `OpenEOError` with `from_rpc_error`, so the client sees the same code and message.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+CODE_METADATA = "openeo-error-code"
+STATUS_METADATA = "openeo-http-status"
+
+_HTTP_TO_GRPC = {
+    400: grpc.StatusCode.INVALID_ARGUMENT,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    404: grpc.StatusCode.NOT_FOUND,
+    409: grpc.StatusCode.ABORTED,
+    410: grpc.StatusCode.NOT_FOUND,
+    413: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    424: grpc.StatusCode.FAILED_PRECONDITION,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    501: grpc.StatusCode.UNIMPLEMENTED,
+    503: grpc.StatusCode.UNAVAILABLE,
+}
+
+
+class OpenEOError(Exception):
+    """An error with an openEO error code, a user-facing message and an HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+    def grpc_status(self) -> grpc.StatusCode:
+        return _HTTP_TO_GRPC.get(self.status, grpc.StatusCode.INTERNAL)
+
+    def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+        return ((CODE_METADATA, self.code), (STATUS_METADATA, str(self.status)))
+
+    def to_json(self, request_id: str | None = None) -> dict:
+        body = {"code": self.code, "message": self.message, "links": []}
+        if request_id:
+            body["id"] = request_id
+        return body
+
+
+def from_rpc_error(err: grpc.RpcError) -> OpenEOError:
+    """Map a failed gRPC call to the openEO error the gateway answers with."""
+    code = err.code() if hasattr(err, "code") else None
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return OpenEOError(
+            "ServiceUnavailable", "The service is temporarily unavailable. Please try again later.", 503
+        )
+    metadata = {}
+    try:
+        metadata = dict(err.trailing_metadata() or ())
+    except Exception:  # noqa: BLE001 - some errors carry no metadata
+        metadata = {}
+    oeo_code = metadata.get(CODE_METADATA)
+    if oeo_code:
+        try:
+            status = int(metadata.get(STATUS_METADATA, "500"))
+        except ValueError:
+            status = 500
+        return OpenEOError(oeo_code, err.details() or oeo_code, status)
+    return OpenEOError("Internal", "Server error: an internal service failed.", 500)
