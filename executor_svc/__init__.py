@@ -1,0 +1,1 @@
+"""openEO executor service."""

@@ -1,0 +1,295 @@
+"""Array processes: array_apply, array_contains, array_element, array_filter, array_find,
+array_labels, order, rearrange, sort (plus proposals array_append, array_concat, array_create,
+array_find_label).
+
+Inputs are Python lists or DataArrays along ARRAY_DIM (see datacube.py); DataArray inputs are
+processed for all pixels at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ._arrays import array_dim, output, to_list
+from ._values import is_nodata_scalar, is_number
+from .datacube import ARRAY_DIM
+from .errors import ProcessError
+from .registry import invalid, process, required
+
+
+def _match_label(coord: xr.DataArray, label: Any) -> int | None:
+    values = coord.values
+    if np.issubdtype(values.dtype, np.datetime64) and isinstance(label, str):
+        try:
+            ts = pd.Timestamp(label)
+            if ts.tzinfo is not None:
+                ts = ts.tz_convert("UTC").tz_localize(None)
+            label = np.datetime64(ts.to_datetime64(), "ns")
+        except ValueError:
+            return None
+    for i, v in enumerate(values):
+        if v == label or (isinstance(v, np.generic) and v.item() == label):
+            return i
+    return None
+
+
+@process("array_element")
+def array_element(args: dict, ctx: Any) -> Any:
+    pid = "array_element"
+    data = required(args, "data", pid)
+    index, label = args.get("index"), args.get("label")
+    return_nodata = args.get("return_nodata", False)
+    if index is not None and label is not None:
+        raise ProcessError("ArrayElementParameterConflict", "The process `array_element` only allows that either the `index` or the `labels` parameter is set.")
+    if index is None and label is None:
+        raise ProcessError("ArrayElementParameterMissing", "The process `array_element` requires either the `index` or `labels` parameter to be set.")
+    if isinstance(data, xr.DataArray):
+        dim = array_dim(data)
+        n = data.sizes[dim]
+        if label is not None:
+            if dim not in data.coords:
+                raise ProcessError("ArrayNotLabeled", "The array is not a labeled array, but the `label` parameter is set. Use the `index` instead.")
+            index = _match_label(data.coords[dim], label)
+        if index is None or not (0 <= int(index) < n):
+            if return_nodata:
+                return xr.full_like(data.isel({dim: 0}, drop=True), np.nan, dtype=float) if n else np.nan
+            raise ProcessError("ArrayElementNotAvailable", f"The array has no element with the specified index or label ({label if label is not None else index}).")
+        return data.isel({dim: int(index)}, drop=True)
+    items = to_list(data)
+    if label is not None:
+        raise ProcessError("ArrayNotLabeled", "The array is not a labeled array, but the `label` parameter is set. Use the `index` instead.")
+    if not (0 <= int(index) < len(items)):
+        if return_nodata:
+            return None
+        raise ProcessError("ArrayElementNotAvailable", f"The array has no element with the specified index ({index}).")
+    return items[int(index)]
+
+
+@process("array_labels")
+def array_labels(args: dict, ctx: Any) -> list:
+    data = required(args, "data", "array_labels")
+    if isinstance(data, xr.DataArray):
+        dim = array_dim(data)
+        if dim in data.coords:
+            from .datacube import label_to_python
+
+            return [label_to_python(v) for v in data.coords[dim].values]
+        return list(range(data.sizes[dim]))
+    return list(range(len(to_list(data))))
+
+
+def _strict_equal(a: Any, b: Any) -> bool:
+    if is_nodata_scalar(a) and is_nodata_scalar(b):
+        return True
+    if isinstance(a, (list, dict)) or isinstance(b, (list, dict)):
+        return False
+    if is_number(a) and is_number(b):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    return a == b
+
+
+@process("array_contains")
+def array_contains(args: dict, ctx: Any) -> Any:
+    data, value = required(args, "data", "array_contains"), required(args, "value", "array_contains")
+    if isinstance(data, xr.DataArray):
+        dim = array_dim(data)
+        if value is None:
+            return data.isnull().any(dim=dim)
+        if not is_number(value) and not isinstance(value, bool):
+            return xr.zeros_like(data.isel({dim: 0}, drop=True), dtype=bool)
+        return (data == value).any(dim=dim)
+    return any(_strict_equal(v, value) for v in to_list(data))
+
+
+@process("array_find")
+def array_find(args: dict, ctx: Any) -> Any:
+    data, value = required(args, "data", "array_find"), required(args, "value", "array_find")
+    reverse = args.get("reverse", False)
+    if isinstance(data, xr.DataArray):
+        dim = array_dim(data)
+        n = data.sizes[dim]
+        eq = data.isnull() if value is None else (data == value)
+        axis = data.get_axis_num(dim)
+        values = eq.values
+        if reverse:
+            idx = n - 1 - np.argmax(np.flip(values, axis=axis), axis=axis)
+        else:
+            idx = np.argmax(values, axis=axis)
+        res = np.where(values.any(axis=axis), idx, np.nan).astype(float)
+        template = data.isel({dim: 0}, drop=True)
+        return xr.DataArray(res, dims=template.dims, coords=template.coords)
+    items = to_list(data)
+    order = range(len(items) - 1, -1, -1) if reverse else range(len(items))
+    for i in order:
+        if _strict_equal(items[i], value):
+            return i
+    return None
+
+
+@process("array_find_label", experimental=True)
+def array_find_label(args: dict, ctx: Any) -> Any:
+    data, label = required(args, "data", "array_find_label"), required(args, "label", "array_find_label")
+    if isinstance(data, xr.DataArray):
+        dim = array_dim(data)
+        if dim in data.coords:
+            return _match_label(data.coords[dim], label)
+    return None
+
+
+def _elementwise_params(da: xr.DataArray, dim: str) -> dict:
+    n = da.sizes[dim]
+    index = xr.DataArray(np.arange(n), dims=(dim,))
+    labels = da.coords[dim] if dim in da.coords else index
+    return {"index": index, "label": labels}
+
+
+@process("array_apply")
+def array_apply(args: dict, ctx: Any) -> Any:
+    data, fn = required(args, "data", "array_apply"), required(args, "process", "array_apply")
+    context = args.get("context")
+    if isinstance(data, xr.DataArray):
+        dim = array_dim(data)
+        res = fn(x=data, context=context, **_elementwise_params(data, dim))
+        if isinstance(res, xr.DataArray):
+            return res.broadcast_like(data) if dim not in res.dims else res
+        return xr.full_like(data, res, dtype=float if res is None or is_number(res) else object)
+    items = to_list(data)
+    return [fn(x=v, index=i, label=i, context=context) for i, v in enumerate(items)]
+
+
+@process("array_filter")
+def array_filter(args: dict, ctx: Any) -> Any:
+    data, cond = required(args, "data", "array_filter"), required(args, "condition", "array_filter")
+    context = args.get("context")
+    if isinstance(data, xr.DataArray):
+        dim = array_dim(data)
+        keep = cond(x=data, context=context, **_elementwise_params(data, dim))
+        keep = xr.DataArray(keep) if not isinstance(keep, xr.DataArray) else keep
+        keep = keep.fillna(0) == 1 if keep.dtype != bool else keep
+        if set(keep.dims) <= {dim}:
+            if dim not in keep.dims:
+                return data if bool(keep) else data.isel({dim: []})
+            return data.isel({dim: np.flatnonzero(keep.values)})
+        # The condition varies per pixel: arrays cannot be ragged, so filtered-out elements become no-data.
+        return data.where(keep)
+    items = to_list(data)
+    return [v for i, v in enumerate(items) if cond(x=v, index=i, label=i, context=context) is True]
+
+
+def _sort_key_list(items: list) -> list:
+    return [v for v in items]
+
+
+def _order_indices(items: list, asc: bool, nodata: Any) -> list:
+    valid = [i for i, v in enumerate(items) if not is_nodata_scalar(v)]
+    missing = [i for i, v in enumerate(items) if is_nodata_scalar(v)]
+    valid = sorted(valid, key=lambda i: items[i], reverse=not asc)
+    if not asc:
+        # sorted(reverse=True) keeps equal elements in original order, as required.
+        pass
+    if nodata is None:
+        return valid
+    return valid + missing if nodata else missing + valid
+
+
+def _order_along(da: xr.DataArray, dim: str, asc: bool, nodata: Any) -> np.ndarray:
+    axis = da.get_axis_num(dim)
+    values = np.asarray(da.values, dtype=float)
+    key = values if asc else -values
+    idx = np.argsort(key, axis=axis, kind="stable")  # NaN last
+    if nodata is False:
+        n_nan = np.isnan(values).sum(axis=axis, keepdims=True)
+        n = values.shape[axis]
+        shift = np.broadcast_to(n_nan, idx.shape)
+        pos = (np.arange(n).reshape([-1 if a == axis else 1 for a in range(values.ndim)]) - shift) % n
+        idx = np.take_along_axis(idx, pos, axis=axis)
+    return idx
+
+
+@process("order")
+def order(args: dict, ctx: Any) -> Any:
+    data = required(args, "data", "order")
+    asc, nodata = args.get("asc", True), args.get("nodata")
+    if isinstance(data, xr.DataArray):
+        dim = array_dim(data)
+        idx = _order_along(data, dim, asc, nodata)
+        res = xr.DataArray(idx.astype(float), dims=data.dims, coords={k: v for k, v in data.coords.items() if dim not in v.dims})
+        if nodata is None:
+            n_valid = data.notnull().sum(dim=dim)
+            pos = xr.DataArray(np.arange(data.sizes[dim]), dims=(dim,))
+            res = res.where(pos < n_valid)
+        return res
+    return _order_indices(to_list(data), asc, nodata)
+
+
+@process("sort")
+def sort(args: dict, ctx: Any) -> Any:
+    data = required(args, "data", "sort")
+    asc, nodata = args.get("asc", True), args.get("nodata")
+    if isinstance(data, xr.DataArray):
+        dim = array_dim(data)
+        idx = _order_along(data, dim, asc, nodata)
+        axis = data.get_axis_num(dim)
+        values = np.take_along_axis(np.asarray(data.values, dtype=float), idx, axis=axis)
+        return xr.DataArray(values, dims=data.dims,
+                            coords={k: v for k, v in data.coords.items() if dim not in v.dims}, attrs=data.attrs)
+    items = to_list(data)
+    return [items[i] if not is_nodata_scalar(items[i]) else None for i in _order_indices(items, asc, nodata)]
+
+
+@process("rearrange")
+def rearrange(args: dict, ctx: Any) -> Any:
+    data, order_ = required(args, "data", "rearrange"), required(args, "order", "rearrange")
+    if isinstance(data, xr.DataArray):
+        dim = array_dim(data)
+        if isinstance(order_, xr.DataArray):
+            return xr.DataArray(
+                np.take_along_axis(data.values, order_.fillna(0).astype(int).values, axis=data.get_axis_num(dim)),
+                dims=data.dims, coords={k: v for k, v in data.coords.items() if dim not in v.dims})
+        return data.isel({dim: [int(i) for i in order_]})
+    items = to_list(data)
+    try:
+        return [items[int(i)] for i in order_]
+    except IndexError:
+        raise ProcessError("ArrayElementNotAvailable", "rearrange: an index in `order` is out of range.") from None
+
+
+# --- proposals -----------------------------------------------------------------------------------
+
+
+@process("array_append", experimental=True)
+def array_append(args: dict, ctx: Any) -> Any:
+    data, value = required(args, "data", "array_append"), required(args, "value", "array_append")
+    label = args.get("label")
+    if isinstance(data, xr.DataArray):
+        dim = array_dim(data)
+        extra = xr.full_like(data.isel({dim: [0]}), np.nan if value is None else value, dtype=float) if not isinstance(value, xr.DataArray) \
+            else value.expand_dims(dim).transpose(*data.dims)
+        if dim in data.coords:
+            extra = extra.assign_coords({dim: [label if label is not None else data.sizes[dim]]})
+        return xr.concat([data, extra], dim=dim)
+    return to_list(data) + [value]
+
+
+@process("array_concat", experimental=True)
+def array_concat(args: dict, ctx: Any) -> Any:
+    a1, a2 = required(args, "array1", "array_concat"), required(args, "array2", "array_concat")
+    if isinstance(a1, xr.DataArray) and isinstance(a2, xr.DataArray):
+        dim = array_dim(a1)
+        return xr.concat([a1, a2.rename({array_dim(a2): dim})], dim=dim)
+    return to_list(a1) + to_list(a2)
+
+
+@process("array_create", experimental=True)
+def array_create(args: dict, ctx: Any) -> list:
+    data = args.get("data") or []
+    repeat = int(args.get("repeat", 1))
+    if repeat < 1:
+        raise invalid("array_create", "repeat", "must be >= 1.")
+    return to_list(data) * repeat

@@ -1,0 +1,143 @@
+"""Data-cube convention shared by all processes (see README.md in this folder).
+
+Raster cube
+    ``xarray.DataArray`` whose dimensions use openEO names: spatial ``x`` and ``y``,
+    temporal ``t`` (``datetime64`` labels), bands ``bands`` (string labels). Any order is
+    accepted; the canonical order is ``(t, bands, y, x)``. Values are floats, no-data is
+    ``NaN``. ``attrs["crs"]`` is the EPSG code (int) and the x/y coordinates are pixel
+    centres in that CRS. Optional ``attrs["dimension_types"]`` maps dimension name ->
+    openEO dimension type (``spatial``, ``temporal``, ``bands``, ``geometry``, ``other``)
+    and overrides the name-based defaults. Optional ``attrs["band_metadata"]`` is a list of
+    ``{"name", "common_name", "center_wavelength"}`` dicts used by ``filter_bands``.
+
+Vector cube (result of ``aggregate_spatial``)
+    ``xarray.DataArray`` with dims ``("geometry", "t", "bands")`` (``t``/``bands`` only where
+    present), ``attrs["geometries"]`` = list of shapely geometries (one per ``geometry``
+    label, in ``attrs["crs"]``, which is 4326 because inputs are GeoJSON).
+
+Arrays inside callbacks
+    When a callback receives an *array* (``data`` of a reducer, of ``apply_dimension``, ...),
+    it is given the whole cube as a DataArray in which the dimension being processed has
+    been renamed to :data:`ARRAY_DIM`. Array processes (``mean``, ``array_element``,
+    ``sort``, ...) operate along that dimension, so callbacks are evaluated once for all
+    pixels (vectorised) instead of once per pixel. Labels stay available as coordinates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .errors import ProcessError
+
+#: Name of the dimension along which array processes operate inside callbacks.
+ARRAY_DIM = "__array__"
+
+SPATIAL = "spatial"
+TEMPORAL = "temporal"
+BANDS = "bands"
+GEOMETRY = "geometry"
+OTHER = "other"
+
+_DEFAULT_TYPES = {"x": SPATIAL, "y": SPATIAL, "z": SPATIAL, "t": TEMPORAL, "bands": BANDS, "geometry": GEOMETRY}
+
+
+def is_cube(value: Any) -> bool:
+    return isinstance(value, xr.DataArray) and ARRAY_DIM not in value.dims
+
+
+def is_vector_cube(value: Any) -> bool:
+    return isinstance(value, xr.DataArray) and "geometry" in value.dims
+
+
+def require_cube(value: Any, process_id: str, name: str = "data") -> xr.DataArray:
+    if not isinstance(value, xr.DataArray):
+        raise ProcessError(
+            "ProcessParameterInvalid",
+            f"The value passed for parameter {name!r} in process {process_id!r} is invalid: expected a data cube, got {type(value).__name__}.",
+        )
+    return value
+
+
+def dimension_type(cube: xr.DataArray, dim: str) -> str:
+    types = cube.attrs.get("dimension_types") or {}
+    if dim in types:
+        return types[dim]
+    if dim in _DEFAULT_TYPES:
+        return _DEFAULT_TYPES[dim]
+    if dim in cube.coords and np.issubdtype(cube.coords[dim].dtype, np.datetime64):
+        return TEMPORAL
+    return OTHER
+
+
+def dims_of_type(cube: xr.DataArray, dtype: str) -> list[str]:
+    return [d for d in cube.dims if dimension_type(cube, d) == dtype]
+
+
+def require_dimension(cube: xr.DataArray, dim: str) -> str:
+    if dim not in cube.dims:
+        raise ProcessError(
+            "DimensionNotAvailable",
+            f"A dimension with the specified name {dim!r} does not exist (available: {list(cube.dims)}).",
+        )
+    return dim
+
+
+def single_dimension(cube: xr.DataArray, dtype: str, dimension: str | None, process_id: str) -> str:
+    """Resolve the dimension of type ``dtype`` (explicit name or the only one of that type)."""
+    if dimension is not None:
+        return require_dimension(cube, dimension)
+    dims = dims_of_type(cube, dtype)
+    if not dims:
+        raise ProcessError("DimensionNotAvailable", f"{process_id}: the data cube has no {dtype} dimension.")
+    if len(dims) > 1:
+        raise ProcessError("TooManyDimensions", f"{process_id}: the data cube has more than one {dtype} dimension: {dims}.")
+    return dims[0]
+
+
+def with_attrs(result: xr.DataArray, source: xr.DataArray, **updates: Any) -> xr.DataArray:
+    """Copy cube metadata (crs, dimension types, band metadata, ...) from ``source`` onto ``result``."""
+    attrs = dict(source.attrs)
+    attrs.update(result.attrs if result is not source else {})
+    attrs.update(updates)
+    types = attrs.get("dimension_types")
+    if types:
+        attrs["dimension_types"] = {k: v for k, v in types.items() if k in result.dims}
+    result.attrs = attrs
+    return result
+
+
+def crs_of(cube: xr.DataArray) -> int | str | None:
+    return cube.attrs.get("crs")
+
+
+def labels_of(cube: xr.DataArray, dim: str) -> list:
+    if dim in cube.coords:
+        return list(cube.coords[dim].values)
+    return list(range(cube.sizes[dim]))
+
+
+def to_datetime64(value: Any) -> np.datetime64:
+    """Parse an openEO temporal string (date or date-time, RFC 3339) to naive UTC datetime64[ns]."""
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return np.datetime64(ts.to_datetime64(), "ns")
+
+
+def label_to_python(value: Any) -> Any:
+    """Convert a numpy label to a JSON-friendly Python value (datetimes become ISO strings)."""
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value).isoformat() + "Z"
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def new_cube(values: np.ndarray, dims: tuple[str, ...], coords: dict, crs: int | None = None, **attrs: Any) -> xr.DataArray:
+    if crs is not None:
+        attrs["crs"] = crs
+    return xr.DataArray(values, dims=dims, coords=coords, attrs=attrs)

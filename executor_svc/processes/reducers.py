@@ -1,0 +1,193 @@
+"""Statistical reducers: sum, product, mean, median, min, max, sd, variance, extrema, quantiles,
+first, last, count.
+
+Input is a Python list (result: Python value) or a DataArray "array along a dimension"
+(:data:`~executor_svc.processes.datacube.ARRAY_DIM` or a 1-D array; result: DataArray without
+that dimension, computed for all pixels at once).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+import xarray as xr
+
+from ._arrays import as_xarray, output, to_list
+from ._values import is_nodata_scalar
+from .datacube import ARRAY_DIM
+from .errors import ProcessError
+from .registry import invalid, process, required
+
+
+def _apply_along(da: xr.DataArray, dim: str, fn: Callable[[np.ndarray, int], np.ndarray]) -> xr.DataArray:
+    axis = da.get_axis_num(dim)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        values = fn(np.asarray(da.values, dtype=float), axis)
+    out = xr.DataArray(values, dims=[d for d in da.dims if d != dim],
+                       coords={k: v for k, v in da.coords.items() if dim not in v.dims and k != dim}, attrs=da.attrs)
+    return out
+
+
+def _stat(pid: str, nan_fn: Callable, fn: Callable, min_count: int = 1) -> Callable:
+    @process(pid)
+    def impl(args: dict, ctx: Any) -> Any:
+        data = required(args, "data", pid)
+        ignore = args.get("ignore_nodata", True)
+        conv = as_xarray(data)
+        if conv is None:
+            raise invalid(pid, "data", "expected an array of numbers.")
+        da, dim = conv
+
+        def reduce(values: np.ndarray, axis: int) -> np.ndarray:
+            n_valid = np.sum(~np.isnan(values), axis=axis)
+            if values.shape[axis] == 0:
+                return np.full(n_valid.shape, np.nan)
+            if ignore:
+                res = nan_fn(values, axis=axis)
+                return np.where(n_valid >= min_count, res, np.nan)
+            res = fn(values, axis=axis)
+            return np.where(n_valid >= min_count, res, np.nan)
+
+        return output(_apply_along(da, dim, reduce), not isinstance(data, xr.DataArray))
+
+    impl.__name__ = pid
+    return impl
+
+
+_stat("sum", np.nansum, np.sum)
+_stat("product", np.nanprod, np.prod)
+_stat("mean", np.nanmean, np.mean)
+_stat("median", np.nanmedian, np.median)
+_stat("min", np.nanmin, np.min)
+_stat("max", np.nanmax, np.max)
+_stat("sd", lambda v, axis: np.nanstd(v, axis=axis, ddof=1), lambda v, axis: np.std(v, axis=axis, ddof=1), min_count=2)
+_stat("variance", lambda v, axis: np.nanvar(v, axis=axis, ddof=1), lambda v, axis: np.var(v, axis=axis, ddof=1), min_count=2)
+
+
+def _stack(results: list[xr.DataArray], labels: list, was_python: bool) -> Any:
+    if was_python:
+        return [output(r, True) for r in results]
+    return xr.concat(results, dim=ARRAY_DIM).assign_coords({ARRAY_DIM: labels})
+
+
+@process("extrema")
+def extrema(args: dict, ctx: Any) -> Any:
+    data = required(args, "data", "extrema")
+    ignore = args.get("ignore_nodata", True)
+    sub = {"data": data, "ignore_nodata": ignore}
+    from .registry import REGISTRY
+
+    lo, hi = REGISTRY.call("min", sub, ctx), REGISTRY.call("max", sub, ctx)
+    if isinstance(data, xr.DataArray):
+        return _stack([lo, hi], ["min", "max"], False)
+    return [lo, hi]
+
+
+@process("quantiles")
+def quantiles(args: dict, ctx: Any) -> Any:
+    pid = "quantiles"
+    data = required(args, "data", pid)
+    probs, q = args.get("probabilities"), args.get("q")
+    if probs is None and q is None:
+        raise ProcessError("QuantilesParameterMissing", "The process `quantiles` requires either the `probabilities` or `q` parameter to be set.")
+    if probs is not None and q is not None:
+        raise ProcessError("QuantilesParameterConflict", "The process `quantiles` only allows that either the `probabilities` or the `q` parameter is set.")
+    if probs is None:
+        q = int(q)
+        if q < 2:
+            raise invalid(pid, "q", "must be at least 2.")
+        probs = [i / q for i in range(1, q)]
+    probs = [float(p) for p in probs]
+    ignore = args.get("ignore_nodata", True)
+    conv = as_xarray(data)
+    if conv is None:
+        raise invalid(pid, "data", "expected an array of numbers.")
+    da, dim = conv
+    was_python = not isinstance(data, xr.DataArray)
+
+    def one(p: float) -> xr.DataArray:
+        def fn(values: np.ndarray, axis: int) -> np.ndarray:
+            if values.shape[axis] == 0:
+                return np.full(np.delete(values.shape, axis), np.nan)
+            # Hyndman & Fan type 7 == numpy's default "linear" method.
+            if ignore:
+                return np.nanquantile(values, p, axis=axis)
+            return np.quantile(values, p, axis=axis)
+
+        return _apply_along(da, dim, fn)
+
+    results = [one(p) for p in probs]
+    if was_python:
+        return [None if r is None else round(r, 10) for r in (output(x, True) for x in results)]
+    return _stack(results, probs, False)
+
+
+def _first_last(pid: str, last: bool) -> None:
+    @process(pid)
+    def impl(args: dict, ctx: Any) -> Any:
+        data = required(args, "data", pid)
+        ignore = args.get("ignore_nodata", True)
+        if isinstance(data, xr.DataArray):
+            da, dim = as_xarray(data)
+
+            def fn(values: np.ndarray, axis: int) -> np.ndarray:
+                n = values.shape[axis]
+                if n == 0:
+                    return np.full(np.delete(values.shape, axis), np.nan)
+                if not ignore:
+                    return np.take(values, n - 1 if last else 0, axis=axis)
+                valid = ~np.isnan(values)
+                if last:
+                    idx = n - 1 - np.argmax(np.flip(valid, axis=axis), axis=axis)
+                else:
+                    idx = np.argmax(valid, axis=axis)
+                picked = np.take_along_axis(values, np.expand_dims(idx, axis), axis=axis).squeeze(axis)
+                return np.where(valid.any(axis=axis), picked, np.nan)
+
+            return _apply_along(da, dim, fn)
+        items = to_list(data)
+        if last:
+            items = items[::-1]
+        for v in items:
+            if not ignore or not is_nodata_scalar(v):
+                return None if is_nodata_scalar(v) else v
+        return None
+
+    impl.__name__ = pid
+
+
+_first_last("first", last=False)
+_first_last("last", last=True)
+
+
+def _is_valid_scalar(v: Any) -> bool:
+    if is_nodata_scalar(v):
+        return False
+    if isinstance(v, float) and not np.isfinite(v):
+        return False
+    return True
+
+
+@process("count")
+def count(args: dict, ctx: Any) -> Any:
+    data = required(args, "data", "count")
+    condition = args.get("condition")
+    context = args.get("context")
+    if isinstance(data, xr.DataArray):
+        da, dim = as_xarray(data)
+        if condition is None:
+            return np.isfinite(da).sum(dim=dim)
+        if condition is True:
+            return xr.full_like(da.isel({dim: 0}, drop=True), da.sizes[dim], dtype=float)
+        res = condition(x=da, element=da, context=context)
+        res = xr.DataArray(res) if not isinstance(res, xr.DataArray) else res
+        return (res.fillna(0) == 1).sum(dim=dim) if dim in res.dims else (res == 1) * da.sizes[dim]
+    items = to_list(data)
+    if condition is None:
+        return sum(1 for v in items if _is_valid_scalar(v))
+    if condition is True:
+        return len(items)
+    return sum(1 for v in items if condition(x=v, element=v, context=context) is True)
