@@ -1,0 +1,41 @@
+# The two commands: `make up` (install and run the whole backend locally) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+.PHONY: setup up test protos check-protos k8s-tools k8s-check bench clean
+
+# Install everything into a virtualenv (re-run when pyproject.toml changes).
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	# The official openEO process definitions (1.2.0 JSON) ship inside this wheel; only its data
+	# files are used, so its (heavy, Flask-based) dependencies are not installed.
+	$(PIP) install --quiet --no-deps 'openeo-driver==0.136.0a4'
+	touch $(STAMP)
+
+protos: setup
+	$(PY) scripts/gen_protos.py
+
+check-protos: setup
+	$(PY) scripts/gen_protos.py --check
+
+# Start MongoDB-compatible server, S3 (SeaweedFS), the Sentinel Hub emulator, the four services and
+# the gateway on loopback; Ctrl-C stops everything.
+up: setup
+	$(PY) -m devstack
+
+test: setup
+	$(PY) scripts/gen_protos.py --check
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: setup
+	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .run

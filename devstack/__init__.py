@@ -1,0 +1,1 @@
+"""Local stack tooling: starts the infrastructure and the services on loopback (make up, tests)."""
