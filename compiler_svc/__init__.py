@@ -1,0 +1,1 @@
+"""compiler_svc: process definitions, collection catalogue, validation and execution plans."""
