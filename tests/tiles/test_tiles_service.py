@@ -1,0 +1,200 @@
+"""tiles_svc against in-process fake store/compiler/executor: cache, 304, coalescing, bad tiles,
+extent and zoom limits, disabled services."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+
+import grpc
+import mercantile
+import pytest
+from PIL import Image
+
+from backend_common.errors import OpenEOError, from_rpc_error
+from backend_common.grpc_client import open_channel
+from backend_common.grpc_server import serve
+from backend_proto.v1 import (
+    common_pb2,
+    compiler_pb2,
+    compiler_pb2_grpc,
+    executor_pb2_grpc,
+    store_pb2,
+    store_pb2_grpc,
+    tiles_pb2,
+    tiles_pb2_grpc,
+)
+from devstack.processes import free_port
+from tiles_svc.cache import TileCache
+from tiles_svc.service import TilesServicer
+
+GRAPH = {
+    "process_graph": {
+        "load": {
+            "process_id": "load_collection",
+            "arguments": {
+                "id": "SENTINEL2_L2A",
+                "spatial_extent": {"west": 10.0, "south": 45.0, "east": 12.0, "north": 47.0},
+                "temporal_extent": ["2024-06-01", "2024-06-10"],
+            },
+        },
+        "save": {"process_id": "save_result", "arguments": {"data": {"from_node": "load"}, "format": "PNG"}, "result": True},
+    }
+}
+
+
+class FakeStore(store_pb2_grpc.StoreServiceServicer):
+    def __init__(self):
+        self.services = {
+            "s-1": store_pb2.Service(
+                id="s-1", user_id="u1", type="XYZ", enabled=True, version=1,
+                process_json=json.dumps(GRAPH), configuration_json=json.dumps({"tile_size": 256, "max_zoom": 16}),
+            ),
+            "s-off": store_pb2.Service(id="s-off", user_id="u1", enabled=False, version=1, process_json=json.dumps(GRAPH)),
+        }
+
+    async def GetServiceForTiles(self, request, context):
+        if request.service_id not in self.services:
+            raise OpenEOError("ServiceNotFound", "no such service", 404)
+        return self.services[request.service_id]
+
+
+class FakeCompiler(compiler_pb2_grpc.CompilerServiceServicer):
+    def __init__(self):
+        self.requests = []
+
+    async def Compile(self, request, context):
+        self.requests.append(request)
+        return compiler_pb2.ExecutionPlan(output=compiler_pb2.OutputFormat(format="GTiff"))
+
+
+class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer):
+    """Renders a PNG whose red value encodes the plan's bounds, slowly, counting renders."""
+
+    def __init__(self):
+        self.calls = 0
+        self.formats = []
+
+    async def Execute(self, request, context):
+        self.calls += 1
+        self.formats.append(request.plan.output.format)
+        await asyncio.sleep(0.2)
+        buffer = io.BytesIO()
+        Image.new("RGBA", (256, 256), (self.calls % 256, 0, 0, 255)).save(buffer, format="PNG")
+        yield common_pb2.DataChunk(data=buffer.getvalue(), content_type="image/png")
+
+
+@pytest.fixture
+async def tiles():
+    store, compiler, executor = FakeStore(), FakeCompiler(), FakeExecutor()
+    backend_port, tiles_port = free_port(), free_port()
+    stop_backend, stop_tiles = asyncio.Event(), asyncio.Event()
+
+    def register_backend(server):
+        store_pb2_grpc.add_StoreServiceServicer_to_server(store, server)
+        compiler_pb2_grpc.add_CompilerServiceServicer_to_server(compiler, server)
+        executor_pb2_grpc.add_ExecutorServiceServicer_to_server(executor, server)
+        return []
+
+    backend_channel = open_channel(f"127.0.0.1:{backend_port}")
+    servicer = TilesServicer(
+        {"store": backend_channel, "compiler": backend_channel, "executor": backend_channel},
+        TileCache(100), max_age=60, service_ttl=0.0,
+    )
+
+    def register_tiles(server):
+        tiles_pb2_grpc.add_TilesServiceServicer_to_server(servicer, server)
+        return ["openeo.backend.v1.TilesService"]
+
+    tasks = [
+        asyncio.create_task(serve("backend", f"127.0.0.1:{backend_port}", register_backend, grace_seconds=0.5, stop_event=stop_backend)),
+        asyncio.create_task(serve("tiles", f"127.0.0.1:{tiles_port}", register_tiles, grace_seconds=0.5, stop_event=stop_tiles)),
+    ]
+    channel = open_channel(f"127.0.0.1:{tiles_port}")
+    await asyncio.sleep(0.3)
+    yield tiles_pb2_grpc.TilesServiceStub(channel), store, compiler, executor
+    await channel.close()
+    await backend_channel.close()
+    stop_backend.set(), stop_tiles.set()
+    await asyncio.gather(*tasks)
+
+
+async def fetch(stub, service_id, z, x, y, if_none_match=""):
+    chunks = [c async for c in stub.RenderTile(tiles_pb2.RenderTileRequest(service_id=service_id, z=z, x=x, y=y, if_none_match=if_none_match))]
+    return chunks[0], b"".join(c.data for c in chunks)
+
+
+def inside_tile(z: int) -> mercantile.Tile:
+    return mercantile.tile(11.0, 46.0, z)
+
+
+async def test_render_then_cache_hit_then_304(tiles):
+    stub, _, compiler, executor = tiles
+    t = inside_tile(8)
+    first, data = await fetch(stub, "s-1", t.z, t.x, t.y)
+    assert first.content_type == "image/png" and not first.cache_hit and data.startswith(b"\x89PNG")
+    again, data2 = await fetch(stub, "s-1", t.z, t.x, t.y)
+    assert again.cache_hit and data2 == data and again.etag == first.etag
+    not_modified, body = await fetch(stub, "s-1", t.z, t.x, t.y, if_none_match=first.etag)
+    assert not_modified.not_modified and body == b""
+    assert executor.calls == 1
+    # the compiler saw the tile's Web Mercator bounds and the executor was asked for PNG
+    bounds = mercantile.xy_bounds(t)
+    tile_req = compiler.requests[0].tile
+    assert (tile_req.epsg, tile_req.size) == (3857, 256)
+    assert tile_req.west == pytest.approx(bounds.left) and tile_req.north == pytest.approx(bounds.top)
+    assert executor.formats == ["PNG"]
+
+
+async def test_twenty_concurrent_requests_render_once(tiles):
+    stub, _, _, executor = tiles
+    t = inside_tile(9)
+    results = await asyncio.gather(*(fetch(stub, "s-1", t.z, t.x, t.y) for _ in range(20)))
+    assert executor.calls == 1
+    assert len({data for _, data in results}) == 1
+
+
+async def test_new_version_invalidates(tiles):
+    stub, store, _, executor = tiles
+    t = inside_tile(7)
+    first, _ = await fetch(stub, "s-1", t.z, t.x, t.y)
+    store.services["s-1"].version = 2
+    second, _ = await fetch(stub, "s-1", t.z, t.x, t.y)
+    assert executor.calls == 2 and second.etag != first.etag and not second.cache_hit
+
+
+@pytest.mark.parametrize("z,x,y", [(-1, 0, 0), (25, 0, 0), (3, 8, 0), (3, 0, -1), (0, 1, 0)])
+async def test_bad_tiles_are_400(tiles, z, x, y):
+    stub = tiles[0]
+    with pytest.raises(grpc.RpcError) as info:
+        await fetch(stub, "s-1", z, x, y)
+    err = from_rpc_error(info.value)
+    assert (err.status, err.code) == (400, "TileInvalid")
+
+
+async def test_outside_extent_and_zoom_give_empty_transparent_tiles(tiles):
+    stub, _, _, executor = tiles
+    far = mercantile.tile(-100.0, 40.0, 8)
+    for z, x, y in [(far.z, far.x, far.y), (17, *inside_tile(17)[:2])]:
+        _, data = await fetch(stub, "s-1", z, x, y)
+        image = Image.open(io.BytesIO(data))
+        assert image.mode == "RGBA" and image.getextrema()[3] == (0, 0)
+    assert executor.calls == 0
+
+
+async def test_zoom_zero_covers_the_world(tiles):
+    stub, _, compiler, executor = tiles
+    first, data = await fetch(stub, "s-1", 0, 0, 0)
+    assert data.startswith(b"\x89PNG") and executor.calls == 1
+    tile = compiler.requests[0].tile
+    assert tile.west == pytest.approx(-20037508.34, abs=1) and tile.east == pytest.approx(20037508.34, abs=1)
+
+
+async def test_disabled_and_unknown_services_are_404(tiles):
+    stub = tiles[0]
+    for service_id in ("s-off", "s-unknown"):
+        with pytest.raises(grpc.RpcError) as info:
+            await fetch(stub, service_id, 0, 0, 0)
+        err = from_rpc_error(info.value)
+        assert (err.status, err.code) == (404, "ServiceNotFound")

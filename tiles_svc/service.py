@@ -1,0 +1,135 @@
+"""The TilesService gRPC servicer: look up the service, answer from the cache or render once."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import grpc
+
+from backend_common.errors import OpenEOError, from_rpc_error
+from backend_common.logging import get_logger
+from backend_proto.v1 import (
+    common_pb2,
+    compiler_pb2,
+    compiler_pb2_grpc,
+    executor_pb2,
+    executor_pb2_grpc,
+    store_pb2,
+    store_pb2_grpc,
+    tiles_pb2,
+    tiles_pb2_grpc,
+)
+from tiles_svc.cache import RenderedTile, TileCache
+from tiles_svc.empty_tile import empty_tile
+from tiles_svc.service_config import TileSettings, settings_for
+from tiles_svc.tile_math import check_tile, intersects, lonlat_bounds, mercator_bounds
+
+log = get_logger(__name__)
+CHUNK = 1024 * 1024
+
+
+class ServiceLookup:
+    """Service documents by id, kept for a few seconds so hot tiles don't hit the store each time.
+
+    An edit (new version) is seen at the latest `ttl` seconds later; the version is part of every
+    cache key, so old tiles are never served for a new version after that.
+    """
+
+    def __init__(self, store: store_pb2_grpc.StoreServiceStub, ttl: float):
+        self.store = store
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, store_pb2.Service]] = {}
+
+    async def get(self, service_id: str) -> store_pb2.Service:
+        now = time.monotonic()
+        hit = self._entries.get(service_id)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        try:
+            service = await self.store.GetServiceForTiles(store_pb2.ServiceRef(service_id=service_id))
+        except grpc.RpcError as err:
+            raise from_rpc_error(err) from None
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[service_id] = (now, service)
+        return service
+
+
+def etag_for(service: store_pb2.Service, settings: TileSettings, z: int, x: int, y: int) -> str:
+    key = f"{service.id}:{service.version}:{settings.tile_size}:{settings.format}:{z}:{x}:{y}"
+    return '"' + hashlib.sha1(key.encode()).hexdigest() + '"'
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = [c.strip().removeprefix("W/") for c in if_none_match.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+class TilesServicer(tiles_pb2_grpc.TilesServiceServicer):
+    def __init__(self, channels: dict[str, grpc.aio.Channel], cache: TileCache, *, max_age: int, service_ttl: float):
+        self.services = ServiceLookup(store_pb2_grpc.StoreServiceStub(channels["store"]), service_ttl)
+        self.compiler = compiler_pb2_grpc.CompilerServiceStub(channels["compiler"])
+        self.executor = executor_pb2_grpc.ExecutorServiceStub(channels["executor"])
+        self.cache = cache
+        self.max_age = max_age
+
+    async def RenderTile(self, request, context):
+        tile = check_tile(request.z, request.x, request.y)
+        service = await self.services.get(request.service_id)
+        if not service.enabled:
+            raise OpenEOError("ServiceNotFound", f"Service '{request.service_id}' does not exist.", 404)
+        settings = settings_for(service.configuration_json, service.process_json)
+        etag = etag_for(service, settings, tile.z, tile.x, tile.y)
+        if etag_matches(request.if_none_match, etag):
+            yield tiles_pb2.TileChunk(not_modified=True, etag=etag, max_age=self.max_age)
+            return
+
+        outside_zoom = not settings.min_zoom <= tile.z <= settings.max_zoom
+        outside_extent = settings.extent is not None and not intersects(settings.extent, lonlat_bounds(tile))
+        if outside_zoom or outside_extent:
+            rendered, hit = RenderedTile(empty_tile(settings.tile_size, settings.format), settings.content_type), True
+        else:
+            key = (service.id, service.version, settings.tile_size, settings.format, tile.z, tile.x, tile.y)
+            rendered, hit = await self.cache.get_or_render(key, lambda: self._render(service, settings, tile))
+        log.info("tile", service_id=service.id, z=tile.z, x=tile.x, y=tile.y, cache_hit=hit, size=len(rendered.data))
+        for offset in range(0, max(len(rendered.data), 1), CHUNK):
+            first = offset == 0
+            yield tiles_pb2.TileChunk(
+                data=rendered.data[offset : offset + CHUNK],
+                content_type=rendered.content_type if first else "",
+                etag=etag if first else "",
+                max_age=self.max_age if first else 0,
+                cache_hit=hit if first else False,
+            )
+
+    async def _render(self, service: store_pb2.Service, settings: TileSettings, tile) -> RenderedTile:
+        """Compile the service's graph for the tile's bounds and let the executor run it.
+
+        Sentinel Hub requests are paid by the backend's own account (User without a token).
+        """
+        owner = common_pb2.User(user_id=service.user_id)
+        west, south, east, north = mercator_bounds(tile)
+        try:
+            plan = await self.compiler.Compile(
+                compiler_pb2.CompileRequest(
+                    user=owner,
+                    process_json=service.process_json,
+                    purpose=compiler_pb2.PURPOSE_TILE,
+                    tile=compiler_pb2.TileBounds(
+                        west=west, south=south, east=east, north=north, epsg=3857, size=settings.tile_size
+                    ),
+                )
+            )
+            plan.output.format = settings.gdal_format
+            parts: list[bytes] = []
+            content_type = settings.content_type
+            async for chunk in self.executor.Execute(executor_pb2.ExecuteRequest(user=owner, plan=plan)):
+                if chunk.content_type:
+                    content_type = chunk.content_type
+                parts.append(chunk.data)
+        except grpc.RpcError as err:
+            raise from_rpc_error(err) from None
+        return RenderedTile(b"".join(parts), content_type)
