@@ -1,0 +1,363 @@
+"""Data-cube structure processes: apply, apply_dimension, reduce_dimension, add_dimension,
+drop_dimension, create_raster_cube, dimension_labels, rename_dimension, rename_labels,
+merge_cubes, mask, ndvi, normalized_difference, trim_cube.
+
+Callbacks are called once per cube (vectorised): ``apply`` passes the whole cube as ``x``;
+``reduce_dimension``/``apply_dimension`` pass the cube with the processed dimension renamed to
+:data:`~executor_svc.processes.datacube.ARRAY_DIM` as ``data``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ._values import is_number
+from .datacube import (
+    ARRAY_DIM,
+    BANDS,
+    OTHER,
+    SPATIAL,
+    TEMPORAL,
+    dimension_type,
+    label_to_python,
+    labels_of,
+    require_cube,
+    require_dimension,
+    single_dimension,
+    to_datetime64,
+    with_attrs,
+)
+from .errors import ProcessError
+from .registry import invalid, process, required
+
+
+def _types(cube: xr.DataArray) -> dict:
+    return {d: dimension_type(cube, d) for d in cube.dims}
+
+
+def _as_like(value: Any, template: xr.DataArray) -> xr.DataArray:
+    """Broadcast a callback result (scalar or DataArray) to ``template``'s shape."""
+    if isinstance(value, xr.DataArray):
+        missing = [d for d in template.dims if d not in value.dims]
+        if missing:
+            value = value.broadcast_like(template)
+        return value.transpose(*template.dims, *[d for d in value.dims if d not in template.dims])
+    if isinstance(value, np.ndarray) and value.shape == template.shape:
+        return template.copy(data=value)
+    if value is None:
+        value = np.nan
+    if isinstance(value, (bool, np.bool_)) or is_number(value):
+        return xr.full_like(template, value, dtype=type(value) if isinstance(value, bool) else float)
+    raise ProcessError("ProcessParameterInvalid", f"Callback returned an unsupported value of type {type(value).__name__}.")
+
+
+@process("apply")
+def apply(args: dict, ctx: Any) -> xr.DataArray:
+    data = require_cube(required(args, "data", "apply"), "apply")
+    fn = required(args, "process", "apply")
+    res = fn(x=data, context=args.get("context"))
+    return with_attrs(_as_like(res, data), data)
+
+
+def _dim_types_without(cube: xr.DataArray, dim: str, **extra: str) -> dict:
+    types = {d: t for d, t in _types(cube).items() if d != dim}
+    types.update(extra)
+    return types
+
+
+@process("reduce_dimension")
+def reduce_dimension(args: dict, ctx: Any) -> xr.DataArray:
+    pid = "reduce_dimension"
+    data = require_cube(required(args, "data", pid), pid)
+    reducer = required(args, "reducer", pid)
+    dim = require_dimension(data, required(args, "dimension", pid))
+    types = _dim_types_without(data, dim)
+    res = reducer(data=data.rename({dim: ARRAY_DIM}), context=args.get("context"))
+    template = data.isel({dim: 0}, drop=True)
+    if isinstance(res, xr.DataArray) and ARRAY_DIM in res.dims:
+        if res.sizes[ARRAY_DIM] != 1:
+            raise ProcessError("ProcessParameterInvalid", f"{pid}: the reducer must return a single value, not an array.")
+        res = res.isel({ARRAY_DIM: 0}, drop=True)
+    out = _as_like(res, template)
+    return with_attrs(out, data, dimension_types=types)
+
+
+@process("apply_dimension")
+def apply_dimension(args: dict, ctx: Any) -> xr.DataArray:
+    pid = "apply_dimension"
+    data = require_cube(required(args, "data", pid), pid)
+    fn = required(args, "process", pid)
+    dim = require_dimension(data, required(args, "dimension", pid))
+    target = args.get("target_dimension") or dim
+    types = _types(data)
+    arr = data.rename({dim: ARRAY_DIM})
+    res = fn(data=arr, context=args.get("context"))
+    template = arr
+    if not isinstance(res, xr.DataArray) or ARRAY_DIM not in res.dims:
+        res = _as_like(res, arr.isel({ARRAY_DIM: 0}, drop=True)).expand_dims(ARRAY_DIM)
+    others = [d for d in template.dims if d != ARRAY_DIM]
+    res = res.broadcast_like(template.isel({ARRAY_DIM: 0}, drop=True)) if any(d not in res.dims for d in others) else res
+    res = res.transpose(*[d if d != ARRAY_DIM else ARRAY_DIM for d in template.dims])
+    n_in, n_out = data.sizes[dim], res.sizes[ARRAY_DIM]
+    if target == dim:
+        if n_in == n_out and dim in data.coords:
+            res = res.assign_coords({ARRAY_DIM: data.coords[dim].values})
+        elif n_in != n_out:
+            res = res.drop_vars(ARRAY_DIM, errors="ignore").assign_coords({ARRAY_DIM: np.arange(n_out)})
+        out = res.rename({ARRAY_DIM: dim})
+        if n_in != n_out and types[dim] == TEMPORAL:
+            types[dim] = OTHER
+        return with_attrs(out, data, dimension_types=types)
+    if target in data.dims:
+        if data.sizes[target] != 1:
+            raise ProcessError("ProcessParameterInvalid",
+                               f"{pid}: target dimension {target!r} exists with more than one label; cannot place results in it.")
+        res = res.isel({target: 0}, drop=True)
+        target_type = types[target]
+    else:
+        target_type = dimension_type(xr.DataArray(0).expand_dims(target), target)
+    res = res.drop_vars(ARRAY_DIM, errors="ignore").assign_coords({ARRAY_DIM: np.arange(n_out)}).rename({ARRAY_DIM: target})
+    types = {d: t for d, t in types.items() if d in res.dims}
+    types[target] = target_type
+    return with_attrs(res, data, dimension_types=types)
+
+
+@process("add_dimension")
+def add_dimension(args: dict, ctx: Any) -> xr.DataArray:
+    pid = "add_dimension"
+    data = require_cube(required(args, "data", pid), pid)
+    name, label = required(args, "name", pid), required(args, "label", pid)
+    dtype = args.get("type", OTHER)
+    if name in data.dims:
+        raise ProcessError("DimensionExists", f"A dimension with the specified name {name!r} exists already.")
+    if dtype == TEMPORAL and isinstance(label, str):
+        label = to_datetime64(label)
+    out = data.expand_dims({name: [label]})
+    return with_attrs(out, data, dimension_types={**_types(data), name: dtype})
+
+
+@process("drop_dimension")
+def drop_dimension(args: dict, ctx: Any) -> xr.DataArray:
+    pid = "drop_dimension"
+    data = require_cube(required(args, "data", pid), pid)
+    name = require_dimension(data, required(args, "name", pid))
+    if data.sizes[name] > 1:
+        raise ProcessError("DimensionLabelCountMismatch",
+                           f"The number of dimension labels exceeds one, which requires a reducer. Dimension {name!r} has {data.sizes[name]} labels.")
+    return with_attrs(data.isel({name: 0}, drop=True), data, dimension_types=_dim_types_without(data, name))
+
+
+@process("create_raster_cube")
+def create_raster_cube(args: dict, ctx: Any) -> xr.DataArray:
+    return xr.DataArray(np.nan, attrs={"dimension_types": {}})
+
+
+@process("dimension_labels")
+def dimension_labels(args: dict, ctx: Any) -> list:
+    data = require_cube(required(args, "data", "dimension_labels"), "dimension_labels")
+    dim = require_dimension(data, required(args, "dimension", "dimension_labels"))
+    return [label_to_python(v) for v in labels_of(data, dim)]
+
+
+@process("rename_dimension")
+def rename_dimension(args: dict, ctx: Any) -> xr.DataArray:
+    pid = "rename_dimension"
+    data = require_cube(required(args, "data", pid), pid)
+    source = require_dimension(data, required(args, "source", pid))
+    target = required(args, "target", pid)
+    if target in data.dims:
+        raise ProcessError("DimensionExists", f"A dimension with the specified name {target!r} exists already.")
+    types = {(target if d == source else d): t for d, t in _types(data).items()}
+    return with_attrs(data.rename({source: target}), data, dimension_types=types)
+
+
+@process("rename_labels")
+def rename_labels(args: dict, ctx: Any) -> xr.DataArray:
+    pid = "rename_labels"
+    data = require_cube(required(args, "data", pid), pid)
+    dim = require_dimension(data, required(args, "dimension", pid))
+    target = list(required(args, "target", pid))
+    source = list(args.get("source") or [])
+    labels = [label_to_python(v) for v in labels_of(data, dim)]
+    if not source:
+        if len(target) != len(labels):
+            raise ProcessError("LabelMismatch", "The number of labels in the parameters `source` and `target` don't match.")
+        new = target
+    else:
+        if len(source) != len(target):
+            raise ProcessError("LabelMismatch", "The number of labels in the parameters `source` and `target` don't match.")
+        new = list(labels)
+        for s, t in zip(source, target):
+            if s not in labels:
+                raise ProcessError("LabelNotAvailable", f"A label with the specified name {s!r} does not exist.")
+            if t in labels and t not in source:
+                raise ProcessError("LabelExists", f"A label with the specified name {t!r} exists already.")
+            new[labels.index(s)] = t
+    out = data.assign_coords({dim: new})
+    meta = data.attrs.get("band_metadata")
+    if meta and dimension_type(data, dim) == BANDS:
+        mapping = dict(zip(labels, new))
+        meta = [{**m, "name": mapping.get(m.get("name"), m.get("name"))} for m in meta]
+        return with_attrs(out, data, band_metadata=meta)
+    return with_attrs(out, data)
+
+
+def _union_labels(c1: xr.DataArray, c2: xr.DataArray, dim: str) -> list:
+    l1 = labels_of(c1, dim) if dim in c1.dims else []
+    l2 = labels_of(c2, dim) if dim in c2.dims else []
+    seen = set(l1)
+    labels = list(l1) + [l for l in l2 if l not in seen]
+    t = dimension_type(c1 if dim in c1.dims else c2, dim)
+    if t in (SPATIAL, TEMPORAL) and labels != list(l1):
+        descending = dim == "y" and len(l1) > 1 and l1[0] > l1[-1]
+        labels = sorted(labels, reverse=descending)
+    return labels
+
+
+def _membership(cube: xr.DataArray, dims: list[str], labels: dict) -> xr.DataArray:
+    mask = xr.DataArray(True)
+    for d in dims:
+        if d in cube.dims:
+            own = set(labels_of(cube, d))
+            mask = mask & xr.DataArray([l in own for l in labels[d]], dims=(d,), coords={d: labels[d]})
+    return mask
+
+
+@process("merge_cubes")
+def merge_cubes(args: dict, ctx: Any) -> xr.DataArray:
+    pid = "merge_cubes"
+    c1 = require_cube(required(args, "cube1", pid), pid, "cube1")
+    c2 = require_cube(required(args, "cube2", pid), pid, "cube2")
+    resolver = args.get("overlap_resolver")
+    dims = list(c1.dims) + [d for d in c2.dims if d not in c1.dims]
+    labels = {d: _union_labels(c1, c2, d) for d in dims}
+
+    def expand(c: xr.DataArray) -> xr.DataArray:
+        c = c.reindex({d: labels[d] for d in c.dims})
+        return c
+
+    a1, a2 = expand(c1), expand(c2)
+    a1, a2 = xr.broadcast(a1, a2)
+    a1, a2 = a1.transpose(*dims), a2.transpose(*dims)
+    in1, in2 = _membership(c1, dims, labels), _membership(c2, dims, labels)
+    overlap = in1 & in2
+    if bool(overlap.any()):
+        if resolver is None:
+            raise ProcessError("OverlapResolverMissing", "Overlapping data cubes, but no overlap resolver has been specified.")
+        resolved = _as_like(resolver(x=a1, y=a2, context=args.get("context")), a1)
+        out = xr.where(overlap, resolved, xr.where(in1, a1, a2))
+    else:
+        out = xr.where(in1, a1, a2)
+    out = out.transpose(*dims)
+    types = {**_types(c2), **_types(c1)}
+    meta = c1.attrs.get("band_metadata")
+    if meta is not None and c2.attrs.get("band_metadata"):
+        names = {m.get("name") for m in meta}
+        meta = list(meta) + [m for m in c2.attrs["band_metadata"] if m.get("name") not in names]
+    attrs = {**c2.attrs, **c1.attrs, "dimension_types": types}
+    if meta is not None:
+        attrs["band_metadata"] = meta
+    out.attrs = attrs
+    return out
+
+
+def align_mask(mask: xr.DataArray, data: xr.DataArray) -> xr.DataArray:
+    """Mask dimensions must exist in data; labels of equal-length spatial dims are taken from data."""
+    for d in mask.dims:
+        if d not in data.dims:
+            raise ProcessError("ProcessParameterInvalid", f"mask: dimension {d!r} of the mask is not available in the data cube.")
+    fixes = {}
+    for d in mask.dims:
+        if d in data.coords and mask.sizes[d] == data.sizes[d] and dimension_type(data, d) == SPATIAL:
+            fixes[d] = data.coords[d].values
+    if fixes:
+        mask = mask.assign_coords(fixes)
+    mask = mask.reindex({d: data.coords[d].values for d in mask.dims if d in data.coords and d in mask.coords})
+    return mask.broadcast_like(data).transpose(*data.dims)
+
+
+@process("mask")
+def mask(args: dict, ctx: Any) -> xr.DataArray:
+    data = require_cube(required(args, "data", "mask"), "mask")
+    m = align_mask(require_cube(required(args, "mask", "mask"), "mask", "mask"), data)
+    replacement = args.get("replacement")
+    active = (m.fillna(0) != 0) if m.dtype != bool else m
+    rep = np.nan if replacement is None else replacement
+    return with_attrs(data.where(~active, rep), data)
+
+
+_COMMON_NAME_FALLBACK = {"nir": ["B08", "B8", "B5"], "red": ["B04", "B4"], "green": ["B03", "B3"], "blue": ["B02", "B2"],
+                         "swir16": ["B11", "B6"], "swir22": ["B12", "B7"], "nir08": ["B8A"], "rededge": ["B05"]}
+
+
+def resolve_band(data: xr.DataArray, name: str) -> list:
+    """Band labels matching a band name or common name (band metadata, then Sentinel-2 conventions)."""
+    dim = single_dimension(data, BANDS, None, "bands")
+    labels = [label_to_python(v) for v in labels_of(data, dim)]
+    if name in labels:
+        return [name]
+    meta = data.attrs.get("band_metadata") or []
+    matches = [m["name"] for m in meta if m.get("common_name") == name and m.get("name") in labels]
+    if matches:
+        return matches
+    if not meta:
+        for cand in _COMMON_NAME_FALLBACK.get(name, []):
+            if cand in labels:
+                return [cand]
+    return []
+
+
+@process("normalized_difference")
+def normalized_difference(args: dict, ctx: Any) -> Any:
+    x, y = required(args, "x", "normalized_difference"), required(args, "y", "normalized_difference")
+    if x is None or y is None:
+        return None
+    with np.errstate(all="ignore"):
+        res = (x - y) / (x + y)
+    return res
+
+
+@process("ndvi")
+def ndvi(args: dict, ctx: Any) -> xr.DataArray:
+    pid = "ndvi"
+    data = require_cube(required(args, "data", pid), pid)
+    dim = single_dimension(data, BANDS, None, pid) if any(dimension_type(data, d) == BANDS for d in data.dims) else None
+    if dim is None:
+        raise ProcessError("DimensionAmbiguous", "ndvi: the data cube has no dimension of type bands.")
+    nir_name, red_name = args.get("nir", "nir"), args.get("red", "red")
+    nir, red = resolve_band(data, nir_name), resolve_band(data, red_name)
+    if not nir:
+        raise ProcessError("NirBandAmbiguous", f"The NIR band {nir_name!r} can't be resolved, please specify the specific NIR band name.")
+    if not red:
+        raise ProcessError("RedBandAmbiguous", f"The red band {red_name!r} can't be resolved, please specify the specific red band name.")
+    n, r = data.sel({dim: nir[0]}, drop=True), data.sel({dim: red[0]}, drop=True)
+    with np.errstate(all="ignore"):
+        res = (n - r) / (n + r)
+    target = args.get("target_band")
+    if target is None:
+        return with_attrs(res, data, dimension_types=_dim_types_without(data, dim))
+    if target in [label_to_python(v) for v in labels_of(data, dim)]:
+        raise ProcessError("BandExists", f"A band with the specified target name {target!r} exists already.")
+    out = xr.concat([data, res.expand_dims({dim: [target]}).transpose(*data.dims)], dim=dim)
+    meta = data.attrs.get("band_metadata")
+    extra = {"band_metadata": list(meta) + [{"name": target}]} if meta else {}
+    return with_attrs(out, data, **extra)
+
+
+@process("trim_cube")
+def trim_cube(args: dict, ctx: Any) -> xr.DataArray:
+    data = require_cube(required(args, "data", "trim_cube"), "trim_cube")
+    out = data
+    for d in data.dims:
+        others = [o for o in out.dims if o != d]
+        has = out.notnull().any(dim=others).values if others else out.notnull().values
+        if dimension_type(data, d) in (SPATIAL, TEMPORAL):
+            idx = np.flatnonzero(has)
+            keep = np.arange(idx[0], idx[-1] + 1) if idx.size else np.array([], dtype=int)
+        else:
+            keep = np.flatnonzero(has)
+        out = out.isel({d: keep})
+    return with_attrs(out, data)

@@ -1,0 +1,146 @@
+"""Resampling: resample_spatial / resample_cube_spatial (rasterio.warp.reproject on in-memory
+numpy arrays, all non-spatial slices in one call) and resample_cube_temporal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from affine import Affine
+from pyproj import CRS
+from rasterio.crs import CRS as RioCRS
+from rasterio.enums import Resampling
+from rasterio.warp import calculate_default_transform, reproject
+
+from .datacube import TEMPORAL, require_cube, single_dimension, with_attrs
+from .errors import ProcessError
+from .registry import invalid, process, required
+
+METHODS = {
+    "near": Resampling.nearest, "bilinear": Resampling.bilinear, "cubic": Resampling.cubic,
+    "cubicspline": Resampling.cubic_spline, "lanczos": Resampling.lanczos, "average": Resampling.average,
+    "mode": Resampling.mode, "max": Resampling.max, "min": Resampling.min, "med": Resampling.med,
+    "median": Resampling.med, "q1": Resampling.q1, "q3": Resampling.q3, "sum": Resampling.sum, "rms": Resampling.rms,
+}
+
+
+def _rio_crs(crs: Any) -> RioCRS:
+    return RioCRS.from_wkt(CRS.from_user_input(crs).to_wkt())
+
+
+def _crs_attr(crs: Any) -> Any:
+    epsg = CRS.from_user_input(crs).to_epsg()
+    return epsg if epsg is not None else CRS.from_user_input(crs).to_wkt()
+
+
+def grid_of(cube: xr.DataArray) -> tuple[Affine, int, int]:
+    """Affine transform (north-up) and (width, height) of a cube's x/y pixel-centre coordinates."""
+    x, y = cube.coords["x"].values.astype(float), cube.coords["y"].values.astype(float)
+    res = cube.attrs.get("resolution")
+    rx = abs(x[1] - x[0]) if len(x) > 1 else float(res[0] if isinstance(res, (list, tuple)) else (res or 1.0))
+    ry = abs(y[1] - y[0]) if len(y) > 1 else float(res[1] if isinstance(res, (list, tuple)) else (res or 1.0))
+    return Affine(rx, 0, x.min() - rx / 2, 0, -ry, y.max() + ry / 2), len(x), len(y)
+
+
+def _coords(transform: Affine, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    xs = transform.c + (np.arange(width) + 0.5) * transform.a
+    ys = transform.f + (np.arange(height) + 0.5) * transform.e
+    return xs, ys
+
+
+def warp(data: xr.DataArray, dst_crs: Any, dst_transform: Affine, width: int, height: int, method: str) -> xr.DataArray:
+    if method not in METHODS:
+        raise invalid("resample_spatial", "method", f"unsupported method {method!r}.")
+    src_crs = data.attrs.get("crs")
+    if src_crs is None:
+        raise ProcessError("ProcessParameterInvalid", "The data cube has no CRS (attrs['crs']).")
+    cube = data.transpose(..., "y", "x")
+    if cube.sizes["y"] > 1 and cube.y.values[1] > cube.y.values[0]:
+        cube = cube.isel(y=slice(None, None, -1))  # north-up for GDAL
+    if cube.sizes["x"] > 1 and cube.x.values[1] < cube.x.values[0]:
+        cube = cube.isel(x=slice(None, None, -1))
+    src_transform, _, _ = grid_of(cube)
+    lead = cube.shape[:-2]
+    src = np.asarray(cube.values, dtype="float64").reshape((-1,) + cube.shape[-2:])
+    dst = np.full((src.shape[0], height, width), np.nan, dtype="float64")
+    if src.shape[0]:
+        reproject(
+            source=src, destination=dst, src_transform=src_transform, src_crs=_rio_crs(src_crs),
+            dst_transform=dst_transform, dst_crs=_rio_crs(dst_crs), resampling=METHODS[method],
+            src_nodata=np.nan, dst_nodata=np.nan,
+        )
+    xs, ys = _coords(dst_transform, width, height)
+    coords = {k: v for k, v in cube.coords.items() if "x" not in v.dims and "y" not in v.dims and k not in ("x", "y")}
+    coords.update({"x": xs, "y": ys})
+    out = xr.DataArray(dst.reshape(lead + (height, width)), dims=cube.dims, coords=coords)
+    out = out.transpose(*data.dims)
+    return with_attrs(out, data, crs=_crs_attr(dst_crs))
+
+
+@process("resample_spatial")
+def resample_spatial(args: dict, ctx: Any) -> xr.DataArray:
+    pid = "resample_spatial"
+    data = require_cube(required(args, "data", pid), pid)
+    resolution = args.get("resolution", 0) or 0
+    projection = args.get("projection")
+    method = args.get("method", "near")
+    src_crs = data.attrs.get("crs")
+    dst_crs = projection if projection is not None else src_crs
+    if isinstance(resolution, (list, tuple)):
+        res = tuple(float(r) for r in resolution)
+        if len(res) != 2:
+            raise invalid(pid, "resolution", "expected one number or two numbers [x, y].")
+    else:
+        res = (float(resolution), float(resolution))
+    same_crs = src_crs is not None and CRS.from_user_input(dst_crs) == CRS.from_user_input(src_crs)
+    if same_crs and res == (0.0, 0.0):
+        return data
+    src_transform, w, h = grid_of(data)
+    left, top = src_transform.c, src_transform.f
+    right, bottom = left + w * src_transform.a, top + h * src_transform.e
+    kwargs = {"resolution": res} if res[0] > 0 and res[1] > 0 else {}
+    if same_crs and kwargs:
+        rx, ry = res
+        width, height = max(1, int(round((right - left) / rx))), max(1, int(round((top - bottom) / ry)))
+        dst_transform = Affine(rx, 0, left, 0, -ry, top)
+    else:
+        dst_transform, width, height = calculate_default_transform(
+            _rio_crs(src_crs), _rio_crs(dst_crs), w, h, left=left, bottom=bottom, right=right, top=top, **kwargs)
+    return warp(data, dst_crs, dst_transform, width, height, method)
+
+
+@process("resample_cube_spatial")
+def resample_cube_spatial(args: dict, ctx: Any) -> xr.DataArray:
+    pid = "resample_cube_spatial"
+    data = require_cube(required(args, "data", pid), pid)
+    target = require_cube(required(args, "target", pid), pid, "target")
+    method = args.get("method", "near")
+    transform, w, h = grid_of(target)
+    out = warp(data, target.attrs.get("crs"), transform, w, h, method)
+    # Use the target's exact labels (and orientation) so that the cubes align label-by-label.
+    out = out.reindex(y=out.y.values[::-1]) if (target.sizes["y"] > 1 and target.y.values[1] > target.y.values[0]) else out
+    return out.assign_coords(x=target.x.values, y=target.y.values)
+
+
+@process("resample_cube_temporal", experimental=True)
+def resample_cube_temporal(args: dict, ctx: Any) -> xr.DataArray:
+    pid = "resample_cube_temporal"
+    data = require_cube(required(args, "data", pid), pid)
+    target = require_cube(required(args, "target", pid), pid, "target")
+    dim = single_dimension(data, TEMPORAL, args.get("dimension"), pid)
+    tdim = dim if dim in target.dims else single_dimension(target, TEMPORAL, None, pid)
+    valid_within = args.get("valid_within")
+    src = data.coords[dim].values.astype("datetime64[ns]").astype("int64")
+    dst = target.coords[tdim].values.astype("datetime64[ns]")
+    if len(src) == 0:
+        raise ProcessError("ProcessParameterInvalid", f"{pid}: the data cube has no temporal labels.")
+    dist = np.abs(dst.astype("int64")[:, None] - src[None, :])
+    # Nearest label; on ties the later label wins.
+    idx = dist.shape[1] - 1 - np.argmin(dist[:, ::-1], axis=1)
+    out = data.isel({dim: idx}).assign_coords({dim: dst})
+    if valid_within is not None:
+        ok = dist[np.arange(len(idx)), idx] <= pd.Timedelta(days=float(valid_within)).value
+        out = out.where(xr.DataArray(ok, dims=(dim,), coords={dim: dst}))
+    return with_attrs(out.transpose(*data.dims), data)
