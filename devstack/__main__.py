@@ -8,7 +8,14 @@ import sys
 import threading
 from pathlib import Path
 
-from devstack.stack import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Stack, StackConfig
+from devstack.stack import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    OIDC_CONFIDENTIAL_CLIENT,
+    OIDC_CONFIDENTIAL_SECRET,
+    Stack,
+    StackConfig,
+)
 
 
 def main() -> int:
@@ -28,6 +35,8 @@ def main() -> int:
 openEO API:            {stack.gateway_url}
 Sentinel Hub (emul.):  {stack.emulator_url}
 Demo login (basic):    client id {DEMO_CLIENT_ID!r}, secret {DEMO_CLIENT_SECRET!r}
+Demo login (OIDC):     provider 'local' at {stack.oidc_issuer}: device flow (auto-approved as 'alice')
+                       or client credentials {OIDC_CONFIDENTIAL_CLIENT!r} / {OIDC_CONFIDENTIAL_SECRET!r}
 
   import openeo
   con = openeo.connect("{stack.gateway_url}")

@@ -7,6 +7,7 @@ on free ports so it can run beside a developer's `make up`).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -18,6 +19,9 @@ from devstack.processes import ChildProcess, free_port, python_module, wait_unti
 SERVICES = ("store", "compiler", "executor", "tiles")
 DEMO_CLIENT_ID = os.environ.get("SH_DEMO_CLIENT_ID", "demo-client")
 DEMO_CLIENT_SECRET = os.environ.get("SH_DEMO_CLIENT_SECRET", "demo-secret")
+OIDC_CONFIDENTIAL_CLIENT = "openeo-client"
+OIDC_CONFIDENTIAL_SECRET = "openeo-secret"
+OIDC_PUBLIC_CLIENT = "openeo-public"
 
 
 @dataclass
@@ -30,6 +34,7 @@ class StackConfig:
     service_ports: dict[str, int] = field(
         default_factory=lambda: {"compiler": 50051, "executor": 50052, "tiles": 50053, "store": 50054}
     )
+    oidc_port: int = 8091
     mongo_port: int = 27018
     s3_port: int = 8333
     executors: int = 1
@@ -45,6 +50,7 @@ class StackConfig:
             run_dir=run_dir,
             gateway_port=port("GATEWAY_PORT", 8080),
             emulator_port=port("SH_EMULATOR_PORT", 8090),
+            oidc_port=port("OIDC_TEST_PROVIDER_PORT", 8091),
             service_ports={
                 "compiler": port("COMPILER_PORT", 50051),
                 "executor": port("EXECUTOR_PORT", 50052),
@@ -63,6 +69,7 @@ class StackConfig:
             run_dir=run_dir,
             gateway_port=free_port(),
             emulator_port=free_port(),
+            oidc_port=free_port(),
             service_ports={name: free_port() for name in SERVICES},
             mongo_port=free_port(),
             s3_port=free_port(),
@@ -90,6 +97,31 @@ class Stack:
     def emulator_url(self) -> str:
         return os.environ.get("SH_BASE_URL") or f"http://127.0.0.1:{self.config.emulator_port}"
 
+    @property
+    def oidc_issuer(self) -> str:
+        return f"http://127.0.0.1:{self.config.oidc_port}"
+
+    def oidc_providers(self) -> list[dict]:
+        """The providers the gateway offers: the local test provider (unless OIDC_PROVIDERS is set)."""
+        return [
+            {
+                "id": "local",
+                "issuer": self.oidc_issuer,
+                "title": "Local test provider (make up)",
+                "scopes": ["openid"],
+                "default_clients": [
+                    {
+                        "id": OIDC_PUBLIC_CLIENT,
+                        "grant_types": [
+                            "urn:ietf:params:oauth:grant-type:device_code+pkce",
+                            "refresh_token",
+                        ],
+                        "redirect_urls": ["https://editor.openeo.org", "http://localhost:1410/"],
+                    }
+                ],
+            }
+        ]
+
     def addr(self, service: str) -> str:
         return f"127.0.0.1:{self.config.service_ports[service]}"
 
@@ -104,6 +136,8 @@ class Stack:
             self.env = self._service_env()
             if not os.environ.get("SH_BASE_URL"):
                 self._start_emulator()
+            if not os.environ.get("OIDC_PROVIDERS"):
+                self._start_oidc_provider()
             self._start_service("store")
             self._start_service("compiler")
             self._start_executors()
@@ -158,6 +192,7 @@ class Stack:
             "GATEWAY_PORT": str(self.config.gateway_port),
             "GATEWAY_PUBLIC_URL": os.environ.get("GATEWAY_PUBLIC_URL", self.gateway_url),
             "RESULT_SIGNING_SECRET": os.environ.get("RESULT_SIGNING_SECRET", secrets.token_hex(32)),
+            "OIDC_PROVIDERS": os.environ.get("OIDC_PROVIDERS") or json.dumps(self.oidc_providers()),
         }
         for service in SERVICES:
             env[f"{service.upper()}_LISTEN"] = self.addr(service)
@@ -184,6 +219,14 @@ class Stack:
         )
         url = self.emulator_url + "/auth/realms/main/protocol/openid-connect/certs"
         wait_until(lambda: http_ok(url), 60, "Sentinel Hub emulator", child)
+
+    def _start_oidc_provider(self) -> None:
+        env = {
+            "OIDC_TEST_CLIENTS": f"{OIDC_CONFIDENTIAL_CLIENT}:{OIDC_CONFIDENTIAL_SECRET},{OIDC_PUBLIC_CLIENT}",
+            "OIDC_TEST_AUTO_APPROVE": os.environ.get("OIDC_TEST_AUTO_APPROVE", "alice"),
+        }
+        child = self._spawn("oidc", python_module("oidc_test_provider", "--port", str(self.config.oidc_port)), env)
+        wait_until(lambda: http_ok(self.oidc_issuer + "/.well-known/openid-configuration"), 30, "OIDC provider", child)
 
     def _start_service(
         self, service: str, *, name: str | None = None, listen: str | None = None, extra_env: dict | None = None
