@@ -1,0 +1,327 @@
+"""Cube process tests on small synthetic DataArrays, checked against independent numpy computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from executor_svc.processes import REGISTRY, ExecutionContext, ProcessError
+
+ctx = ExecutionContext()
+
+
+def call(pid, **args):
+    return REGISTRY.call(pid, args, ctx)
+
+
+def P(pid, **fixed):
+    """A callback running one process, binding callback params by name: P("mean", data="data")."""
+
+    def cb(**params):
+        args = {k: (params[v[1:]] if isinstance(v, str) and v.startswith("$") else v) for k, v in fixed.items()}
+        return call(pid, **args)
+
+    return cb
+
+
+def make_cube(nt=4, bands=("B04", "B08", "SCL"), ny=3, nx=4, seed=0, crs=32633):
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(0, 1, size=(nt, len(bands), ny, nx))
+    t = pd.date_range("2021-01-01", periods=nt, freq="10D").values
+    x = 500000 + 10 * np.arange(nx) + 5
+    y = 5000000 - 10 * np.arange(ny) - 5
+    return xr.DataArray(values, dims=("t", "bands", "y", "x"),
+                        coords={"t": t, "bands": list(bands), "y": y, "x": x}, attrs={"crs": crs})
+
+
+def test_ndvi_process_matches_numpy():
+    cube = make_cube()
+    out = call("ndvi", data=cube)
+    red, nir = cube.values[:, 0], cube.values[:, 1]
+    assert out.dims == ("t", "y", "x")
+    np.testing.assert_allclose(out.values, (nir - red) / (nir + red))
+    assert out.attrs["crs"] == 32633
+
+
+def test_ndvi_target_band_and_errors():
+    cube = make_cube()
+    out = call("ndvi", data=cube, nir="B08", red="B04", target_band="NDVI")
+    assert list(out.bands.values) == ["B04", "B08", "SCL", "NDVI"]
+    with pytest.raises(ProcessError) as e:
+        call("ndvi", data=cube, target_band="B04")
+    assert e.value.code == "BandExists"
+    with pytest.raises(ProcessError) as e:
+        call("ndvi", data=cube, nir="B99")
+    assert e.value.code == "NirBandAmbiguous"
+
+
+def test_reduce_dimension_bands_with_vectorised_callback():
+    cube = make_cube()
+    calls = []
+
+    def reducer(data, context=None):
+        calls.append(1)
+        nir = call("array_element", data=data, label="B08")
+        red = call("array_element", data=data, index=0)
+        return call("divide", x=call("subtract", x=nir, y=red), y=call("add", x=nir, y=red))
+
+    out = call("reduce_dimension", data=cube, reducer=reducer, dimension="bands")
+    red, nir = cube.values[:, 0], cube.values[:, 1]
+    np.testing.assert_allclose(out.transpose("t", "y", "x").values, (nir - red) / (nir + red))
+    assert len(calls) == 1  # once for the whole cube, not once per pixel
+
+
+def test_cloud_mask_from_scl():
+    cube = make_cube()
+    scl = np.array([[[4, 8, 9, 4], [3, 4, 4, 10], [5, 6, 7, 11]]] * 4, dtype=float)
+    cube.loc[{"bands": "SCL"}] = scl
+    scl_band = call("filter_bands", data=cube, bands=["SCL"])
+
+    def is_cloud(data, context=None):
+        s = call("array_element", data=data, index=0)
+        return call("or", x=call("or", x=call("eq", x=s, y=3), y=call("eq", x=s, y=8)),
+                    y=call("or", x=call("eq", x=s, y=9), y=call("eq", x=s, y=10)))
+
+    cloud = call("reduce_dimension", data=scl_band, reducer=is_cloud, dimension="bands")
+    masked = call("mask", data=call("filter_bands", data=cube, bands=["B04", "B08"]), mask=cloud)
+    expected_mask = np.isin(scl, [3, 8, 9, 10])
+    for b in range(2):
+        ref = np.where(expected_mask, np.nan, cube.values[:, b])
+        np.testing.assert_array_equal(masked.values[:, b], ref)
+
+
+def test_temporal_median_composite():
+    cube = make_cube(nt=5)
+    cube[1, :, 0, 0] = np.nan
+    out = call("reduce_dimension", data=cube, reducer=P("median", data="$data"), dimension="t")
+    np.testing.assert_allclose(out.values, np.nanmedian(cube.values, axis=0))
+    assert out.dims == ("bands", "y", "x")
+
+
+def test_apply_linear_scale_range():
+    cube = make_cube()
+    out = call("apply", data=cube, process=P("linear_scale_range", x="$x", inputMin=0.2, inputMax=0.8, outputMin=0, outputMax=255))
+    ref = (np.clip(cube.values, 0.2, 0.8) - 0.2) / 0.6 * 255
+    np.testing.assert_allclose(out.values, ref)
+    assert out.attrs["crs"] == cube.attrs["crs"]
+
+
+def test_aggregate_spatial_mean_two_polygons():
+    from pyproj import Transformer
+    from shapely.geometry import box, mapping
+    import shapely
+
+    cube = make_cube(nt=2, bands=("B04", "B08"), ny=6, nx=6)
+    to4326 = Transformer.from_crs(32633, 4326, always_xy=True)
+    # Polygons in UTM chosen around pixel centres, then sent as GeoJSON in EPSG:4326.
+    polys_utm = [box(500000, 4999960, 500030, 5000000), box(500031, 4999940, 500060, 4999970)]
+    polys = [shapely.transform(p, lambda xy: np.column_stack(to4326.transform(xy[:, 0], xy[:, 1]))) for p in polys_utm]
+    fc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"id": i}, "geometry": mapping(p)}
+                                                    for i, p in enumerate(polys)]}
+    out = call("aggregate_spatial", data=cube, geometries=fc, reducer=P("mean", data="$data"))
+    assert out.dims == ("geometry", "t", "bands")
+    assert len(out.attrs["geometries"]) == 2
+    xx, yy = np.meshgrid(cube.x.values, cube.y.values)
+    for i, p in enumerate(polys_utm):
+        minx, miny, maxx, maxy = p.bounds
+        inside = (xx >= minx) & (xx <= maxx) & (yy >= miny) & (yy <= maxy)
+        assert inside.sum() > 0
+        ref = cube.values[:, :, inside].mean(axis=-1)
+        np.testing.assert_allclose(out.isel(geometry=i).values, ref, rtol=1e-12)
+
+
+def test_resample_spatial_to_3857():
+    from pyproj import Transformer
+
+    cube = make_cube(nt=1, bands=("B04",), ny=20, nx=20)
+    cube.values[:] = np.arange(400, dtype=float).reshape(20, 20)
+    out = call("resample_spatial", data=cube, projection=3857, resolution=10, method="near")
+    assert out.attrs["crs"] == 3857
+    assert out.dims == cube.dims
+    assert np.allclose(np.diff(out.x.values), 10) and np.allclose(np.diff(out.y.values), -10)
+    # Nearest neighbour: check a pixel in the middle against the source pixel containing its centre.
+    tr = Transformer.from_crs(3857, 32633, always_xy=True)
+    iy, ix = out.sizes["y"] // 2, out.sizes["x"] // 2
+    sx, sy = tr.transform(out.x.values[ix], out.y.values[iy])
+    jx = int(np.floor((sx - 500000) / 10))
+    jy = int(np.floor((5000000 - sy) / 10))
+    assert out.values[0, 0, iy, ix] == cube.values[0, 0, jy, jx]
+
+
+def test_resample_spatial_average_same_crs():
+    cube = make_cube(nt=1, bands=("B04",), ny=4, nx=4)
+    out = call("resample_spatial", data=cube, resolution=20, method="average")
+    ref = cube.values[0, 0].reshape(2, 2, 2, 2).mean(axis=(1, 3))
+    np.testing.assert_allclose(out.values[0, 0], ref)
+    np.testing.assert_allclose(out.x.values, [500010, 500030])
+
+
+def test_filter_temporal_end_exclusive_and_open():
+    cube = make_cube(nt=4)  # 2021-01-01, 01-11, 01-21, 01-31
+    out = call("filter_temporal", data=cube, extent=["2021-01-11", "2021-01-31"])
+    assert list(pd.DatetimeIndex(out.t.values).strftime("%m-%d")) == ["01-11", "01-21"]
+    out = call("filter_temporal", data=cube, extent=[None, "2021-01-11"])
+    assert out.sizes["t"] == 1
+    out = call("filter_temporal", data=cube, extent=["2021-01-21T00:00:00Z", None])
+    assert out.sizes["t"] == 2
+
+
+def test_merge_cubes_bands_and_overlap():
+    cube = make_cube()
+    a = cube.sel(bands=["B04", "B08"])
+    b = cube.sel(bands=["SCL"])
+    merged = call("merge_cubes", cube1=a, cube2=b)
+    assert list(merged.bands.values) == ["B04", "B08", "SCL"]
+    xr.testing.assert_allclose(merged.transpose(*cube.dims), cube)
+    with pytest.raises(ProcessError) as e:
+        call("merge_cubes", cube1=a, cube2=a)
+    assert e.value.code == "OverlapResolverMissing"
+    c = call("merge_cubes", cube1=a, cube2=cube.sel(bands=["B08", "SCL"]) * 2, overlap_resolver=P("add", x="$x", y="$y"))
+    np.testing.assert_allclose(c.sel(bands="B08").values, cube.sel(bands="B08").values * 3)
+    np.testing.assert_allclose(c.sel(bands="SCL").values, cube.sel(bands="SCL").values * 2)
+    np.testing.assert_allclose(c.sel(bands="B04").values, cube.sel(bands="B04").values)
+
+
+def test_merge_cubes_time_concatenation():
+    cube = make_cube(nt=4)
+    merged = call("merge_cubes", cube1=cube.isel(t=[2, 3]), cube2=cube.isel(t=[0, 1]))
+    xr.testing.assert_allclose(merged, cube)
+
+
+def test_apply_kernel_against_numpy():
+    cube = make_cube(nt=1, bands=("B04",), ny=5, nx=6)
+    cube[0, 0, 2, 3] = np.nan
+    kernel = [[1, 2, 0], [0, 1, 0], [0, 0, -1]]
+    out = call("apply_kernel", data=cube, kernel=kernel, factor=0.5)
+    img = np.nan_to_num(cube.values[0, 0], nan=0.0)
+    padded = np.pad(img, 1)
+    ref = np.zeros_like(img)
+    for i in range(img.shape[0]):
+        for j in range(img.shape[1]):
+            ref[i, j] = (padded[i:i + 3, j:j + 3] * np.array(kernel)).sum() * 0.5
+    np.testing.assert_allclose(out.values[0, 0], ref)
+    rep = call("apply_kernel", data=cube, kernel=[[0, 0, 0], [0, 0, 1], [0, 0, 0]], border="replicate")
+    np.testing.assert_allclose(rep.values[0, 0, :, -1], np.nan_to_num(cube.values[0, 0, :, -1]))
+    with pytest.raises(ProcessError) as e:
+        call("apply_kernel", data=cube, kernel=[[1, 1]])
+    assert e.value.code == "KernelDimensionsUneven"
+
+
+def test_aggregate_temporal_period_monthly():
+    t = pd.to_datetime(["2021-01-05", "2021-01-20", "2021-03-02", "2021-03-03", "2021-03-30"]).values
+    values = np.arange(5 * 2 * 2, dtype=float).reshape(5, 1, 2, 2)
+    values[1, 0, 0, 0] = np.nan
+    cube = xr.DataArray(values, dims=("t", "bands", "y", "x"),
+                        coords={"t": t, "bands": ["B1"], "y": [15.0, 5.0], "x": [5.0, 15.0]}, attrs={"crs": 32633})
+    out = call("aggregate_temporal_period", data=cube, period="month", reducer=P("mean", data="$data"))
+    assert list(pd.DatetimeIndex(out.t.values).strftime("%Y-%m")) == ["2021-01", "2021-02", "2021-03"]
+    np.testing.assert_allclose(out.values[0], np.nanmean(values[0:2], axis=0))
+    assert np.isnan(out.values[1]).all()  # February has no data
+    np.testing.assert_allclose(out.values[2], values[2:5].mean(axis=0))
+
+
+def test_aggregate_temporal_intervals_labels():
+    cube = make_cube(nt=4)
+    out = call("aggregate_temporal", data=cube, intervals=[["2021-01-01", "2021-01-15"], ["2021-01-15", "2021-02-15"]],
+               labels=["first", "second"], reducer=P("max", data="$data"))
+    assert list(out.t.values) == ["first", "second"]
+    np.testing.assert_allclose(out.values[1], cube.values[2:4].max(axis=0))
+
+
+def test_apply_dimension_sort_and_target_dimension():
+    cube = make_cube()
+    out = call("apply_dimension", data=cube, dimension="t", process=P("sort", data="$data", asc=False))
+    np.testing.assert_allclose(out.values, -np.sort(-cube.values, axis=0))
+    q = call("apply_dimension", data=cube, dimension="t", target_dimension="q",
+             process=P("quantiles", data="$data", probabilities=[0.25, 0.75]))
+    assert q.dims == ("q", "bands", "y", "x") and q.sizes["q"] == 2
+    np.testing.assert_allclose(q.values, np.quantile(cube.values, [0.25, 0.75], axis=0))
+
+
+def test_apply_neighborhood_chunks():
+    cube = make_cube(nt=1, bands=("B04",), ny=6, nx=7)
+    calls = []
+
+    def process(data, context=None):
+        calls.append(dict(data.sizes))
+        return data * 2
+
+    out = call("apply_neighborhood", data=cube, process=process,
+               size=[{"dimension": "x", "value": 4, "unit": "px"}, {"dimension": "y", "value": 3, "unit": "px"}],
+               overlap=[{"dimension": "x", "value": 1, "unit": "px"}, {"dimension": "y", "value": 1, "unit": "px"}])
+    np.testing.assert_allclose(out.values, cube.values * 2)
+    assert len(calls) == 4
+
+
+def test_mask_polygon_and_filter_bbox():
+    from pyproj import Transformer
+
+    cube = make_cube(nt=1, bands=("B04",), ny=6, nx=6)
+    tr = Transformer.from_crs(32633, 4326, always_xy=True)
+    w, s = tr.transform(500000, 4999940)
+    e, n = tr.transform(500030, 5000000)
+    out = call("filter_bbox", data=cube, extent={"west": w, "south": s, "east": e, "north": n})
+    assert out.sizes["x"] == 3
+    poly = {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+    m = call("mask_polygon", data=cube, mask=poly)
+    assert np.isfinite(m.values).sum() < cube.size and np.isnan(m.values[..., -1]).all()
+    mi = call("mask_polygon", data=cube, mask=poly, inside=True)
+    assert (np.isfinite(m.values) ^ np.isfinite(mi.values)).all()
+
+
+def test_dimension_processes():
+    cube = make_cube()
+    assert call("dimension_labels", data=cube, dimension="bands") == ["B04", "B08", "SCL"]
+    assert call("dimension_labels", data=cube, dimension="t")[0].startswith("2021-01-01T00:00:00")
+    r = call("rename_labels", data=cube, dimension="bands", target=["red"], source=["B04"])
+    assert list(r.bands.values) == ["red", "B08", "SCL"]
+    with pytest.raises(ProcessError) as e:
+        call("rename_labels", data=cube, dimension="bands", target=["x"], source=["nope"])
+    assert e.value.code == "LabelNotAvailable"
+    a = call("add_dimension", data=cube.isel(t=0, drop=True), name="t", label="2020-01-01", type="temporal")
+    assert a.sizes["t"] == 1 and np.issubdtype(a.t.dtype, np.datetime64)
+    d = call("drop_dimension", data=a, name="t")
+    assert "t" not in d.dims
+    with pytest.raises(ProcessError) as e:
+        call("drop_dimension", data=cube, name="t")
+    assert e.value.code == "DimensionLabelCountMismatch"
+    with pytest.raises(ProcessError) as e:
+        call("reduce_dimension", data=cube, dimension="nope", reducer=P("mean", data="$data"))
+    assert e.value.code == "DimensionNotAvailable"
+    rd = call("rename_dimension", data=cube, source="bands", target="b")
+    assert "b" in rd.dims
+
+
+def test_trim_cube_and_filter_labels():
+    cube = make_cube()
+    cube[:, :, 0, :] = np.nan
+    cube[:, 2] = np.nan
+    out = call("trim_cube", data=cube)
+    assert out.sizes["y"] == cube.sizes["y"] - 1 and list(out.bands.values) == ["B04", "B08"]
+    fl = call("filter_labels", data=cube, dimension="bands", condition=P("neq", x="$value", y="B08"))
+    assert list(fl.bands.values) == ["B04", "SCL"]
+
+
+def test_reducers_on_labelled_arrays_all_any_first_last():
+    t = xr.DataArray([[np.nan, 1.0, 0.0], [np.nan, np.nan, np.nan]], dims=("y", "__array__"))
+    assert call("first", data=t).values.tolist()[0] == 1.0
+    assert np.isnan(call("first", data=t).values[1])
+    assert call("last", data=t).values[0] == 0.0
+    assert call("all", data=t).values[0] == 0.0
+    assert call("any", data=t).values[0] == 1.0
+    assert np.isnan(call("any", data=t).values[1])
+    assert call("count", data=t).values.tolist() == [2, 0]
+
+
+def test_anomaly_and_climatological_normal():
+    t = pd.date_range("2000-01-01", periods=24, freq="MS").values
+    vals = np.arange(24, dtype=float).reshape(24, 1, 1)
+    cube = xr.DataArray(vals, dims=("t", "y", "x"), coords={"t": t, "y": [0.5], "x": [0.5]}, attrs={"crs": 4326})
+    normals = call("climatological_normal", data=cube, period="month", climatology_period=["2000", "2001"])
+    assert list(normals.t.values) == [f"{m:02d}" for m in range(1, 13)]
+    np.testing.assert_allclose(normals.values[:, 0, 0], [(m + m + 12) / 2 for m in range(12)])
+    an = call("anomaly", data=cube, normals=normals, period="month")
+    np.testing.assert_allclose(an.values[:12, 0, 0], -6)
+    np.testing.assert_allclose(an.values[12:, 0, 0], 6)
