@@ -181,10 +181,13 @@ class Provider:
         return web.json_response({"sub": claims["sub"], **self.config.claims.get(claims["sub"], {})})
 
 
+PROVIDER = web.AppKey("provider", Provider)
+
+
 def create_app(config: ProviderConfig) -> web.Application:
     provider = Provider(config)
     app = web.Application()
-    app["provider"] = provider
+    app[PROVIDER] = provider
     app.router.add_get("/.well-known/openid-configuration", provider.discovery)
     app.router.add_get("/jwks", provider.jwks)
     app.router.add_post("/device_authorization", provider.device_authorization)
