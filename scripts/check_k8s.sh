@@ -74,7 +74,7 @@ for v in $(printf "%s\n" "${!helm_values[@]}" | sort); do
   args=()
   [[ -n "${helm_values[$v]}" ]] && args=(-f "${helm_values[$v]}")
   step "helm lint --strict ($v values)" "$BIN/helm" lint --strict --quiet "$CHART" "${args[@]}"
-  render_and_validate "helm-$v" "$BIN/helm" template openeo "$CHART" --namespace openeo \
+  render_and_validate "helm-$v" "$BIN/helm" template openeo-sentinelhub "$CHART" --namespace openeo \
     --kube-version "$K8S_VERSION" "${args[@]}"
 done
 
