@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+
+import numpy as np
 
 from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
 
 from .decode import decode_response
 from .grid import PixelGrid, Tile, sub_request
-from .sinks import RasterSink, _Once
+from .sinks import RasterSink, fill_value
 
 log = get_logger(__name__)
 
@@ -28,36 +31,102 @@ class Assembled:
     processing_units: float
 
 
-class _Consistency:
-    """All tiles of one request must agree on bands, data type and userdata."""
+def _mismatch(what: str) -> OpenEOError:
+    return OpenEOError(
+        "SentinelHubError",
+        f"The parts of a split Sentinel Hub request returned different {what}; "
+        "please request a smaller area.",
+        500,
+    )
 
-    def __init__(self):
-        self.userdata_json: str | None = None
+
+def _temporal(userdata) -> tuple[list[str], list] | None:
+    """(dates, bands) when userdata follows the packed time-major convention."""
+    if isinstance(userdata, dict) and isinstance(userdata.get("dates"), list) and isinstance(userdata.get("bands"), list):
+        return [str(d) for d in userdata["dates"]], list(userdata["bands"])
+    return None
+
+
+class _Layout:
+    """Band layout of the assembled raster, shared by all tiles (called from executor threads).
+
+    Tiles normally agree on bands and userdata. With the packed time-major convention
+    (userdata `{"dates": [...], "bands": [...]}`) tiles may list different acquisition dates
+    (Sentinel Hub finds scenes per area): the output then holds the union of dates, and each
+    tile's missing dates are no-data in its window.
+    """
+
+    def __init__(self, sink: RasterSink, height: int, width: int):
+        self.sink = sink
+        self.height = height
+        self.width = width
+        self.lock = threading.Lock()
+        self.count: int | None = None
+        self.dtype: np.dtype | None = None
         self.userdata: object | None = None
+        self.userdata_json: str | None = None
         self.nodata: float | None = None
-        self.seen = False
+        self.dates: list[str] | None = None
+        self.bands: list | None = None
+        self.grown = False
 
-    def check(self, userdata: object | None, nodata: float | None) -> None:
+    def put(self, tile: Tile, data: np.ndarray, userdata, nodata) -> None:
         encoded = json.dumps(userdata, sort_keys=True)
-        if not self.seen:
-            self.seen, self.userdata_json, self.userdata, self.nodata = True, encoded, userdata, nodata
-        elif encoded != self.userdata_json:
-            raise OpenEOError(
-                "SentinelHubError",
-                "The parts of a split Sentinel Hub request returned different metadata (e.g. different "
-                "acquisition dates); please request a smaller area or a narrower time range.",
-                500,
-            )
+        with self.lock:
+            if self.count is None:
+                self.sink.allocate(data.shape[0], self.height, self.width, data.dtype)
+                self.count, self.dtype = data.shape[0], data.dtype
+                self.userdata, self.userdata_json, self.nodata = userdata, encoded, nodata
+                temporal = _temporal(userdata)
+                if temporal and len(temporal[0]) * len(temporal[1]) == data.shape[0]:
+                    self.dates, self.bands = temporal
+            if data.dtype != self.dtype:
+                raise _mismatch("data types")
+            if encoded == self.userdata_json and data.shape[0] == self.count and not self.grown:
+                self.sink.write(tile.row, tile.col, data)
+                return
+            temporal = _temporal(userdata)
+            if self.dates is None or temporal is None or temporal[1] != self.bands:
+                raise _mismatch("bands or metadata")
+            dates, bands = temporal
+            per_date = len(bands)
+            if len(dates) * per_date != data.shape[0]:
+                raise _mismatch("band counts")
+            new = [d for d in dates if d not in self.dates]
+            if new:
+                self.dates = self.dates + new
+                self.count = len(self.dates) * per_date
+                self.sink.grow(self.count, fill_value(self.dtype))
+                self.grown = True
+            position = {d: i for i, d in enumerate(self.dates)}
+            present = set(dates)
+            for j, d in enumerate(dates):
+                self.sink.write(tile.row, tile.col, data[j * per_date : (j + 1) * per_date], position[d] * per_date)
+            missing = [d for d in self.dates if d not in present]
+            if missing:
+                blank = np.full((per_date, tile.height, tile.width), fill_value(self.dtype), dtype=self.dtype)
+                for d in missing:
+                    self.sink.write(tile.row, tile.col, blank, position[d] * per_date)
+
+    def finish(self) -> object | None:
+        """Sorts a grown date union like the first tile's order; returns the final userdata."""
+        if not self.grown:
+            return self.userdata
+        assert self.dates is not None and self.bands is not None
+        first = _temporal(self.userdata)[0]  # type: ignore[index]
+        descending = len(first) > 1 and first[0] > first[-1]
+        ordered = sorted(self.dates, reverse=descending)
+        if ordered != self.dates:
+            per_date = len(self.bands)
+            index = {d: i for i, d in enumerate(self.dates)}
+            order = [index[d] * per_date + b for d in ordered for b in range(per_date)]
+            self.sink.reorder_bands(order)
+        userdata = dict(self.userdata)  # type: ignore[arg-type]
+        userdata["dates"] = ordered
+        return userdata
 
 
-def _decode_into(
-    content: bytes,
-    content_type: str,
-    output_id: str,
-    tile: Tile,
-    once: _Once,
-    consistency: _Consistency,
-) -> None:
+def _decode_into(content: bytes, content_type: str, output_id: str, tile: Tile, layout: _Layout) -> None:
     decoded = decode_response(content, content_type, output_id)
     data = decoded.data
     if data.shape[1:] != (tile.height, tile.width):
@@ -67,15 +136,7 @@ def _decode_into(
             f"{tile.width}x{tile.height} px were requested.",
             502,
         )
-    once.ensure(data.shape[0], data.dtype)
-    if data.shape[0] != once.bands or data.dtype != once.dtype:
-        raise OpenEOError(
-            "SentinelHubError",
-            "The parts of a split Sentinel Hub request returned different band counts or data types.",
-            500,
-        )
-    consistency.check(decoded.userdata, decoded.nodata)
-    once.sink.write(tile.row, tile.col, data)
+    layout.put(tile, data, decoded.userdata, decoded.nodata)
 
 
 async def fetch_tiles(
@@ -91,8 +152,7 @@ async def fetch_tiles(
 ) -> Assembled:
     """Downloads `tiles` with at most `in_flight` held at once and writes each into `sink`."""
     loop = asyncio.get_running_loop()
-    once = _Once(sink, grid.height, grid.width)
-    consistency = _Consistency()
+    layout = _Layout(sink, grid.height, grid.width)
     pending = iter(tiles)
     total_pu = 0.0
 
@@ -101,9 +161,7 @@ async def fetch_tiles(
         for tile in pending:  # shared iterator: each tile is taken by exactly one worker
             content, content_type, pu = await fetch(sub_request(request, grid, tile))
             total_pu += pu
-            await loop.run_in_executor(
-                executor, _decode_into, content, content_type, output_id, tile, once, consistency
-            )
+            await loop.run_in_executor(executor, _decode_into, content, content_type, output_id, tile, layout)
             del content
 
     workers = max(1, min(in_flight, len(tiles)))
@@ -113,6 +171,14 @@ async def fetch_tiles(
                 group.create_task(worker())
     except* Exception as errors:  # surface the first failure itself, not an ExceptionGroup
         raise errors.exceptions[0] from None
-    log.info("sh_split_assembled", tiles=len(tiles), width=grid.width, height=grid.height, processing_units=total_pu)
-    return Assembled(consistency.userdata, consistency.nodata, total_pu)
-
+    userdata = await loop.run_in_executor(executor, layout.finish)
+    log.info(
+        "sh_split_assembled",
+        tiles=len(tiles),
+        width=grid.width,
+        height=grid.height,
+        bands=layout.count,
+        dates_merged=layout.grown,
+        processing_units=total_pu,
+    )
+    return Assembled(userdata, layout.nodata, total_pu)

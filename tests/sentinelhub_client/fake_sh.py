@@ -14,7 +14,7 @@ import tarfile
 import numpy as np
 import rasterio
 from aiohttp import web
-from rasterio.transform import from_bounds
+from affine import Affine
 
 TOKEN_PATH = "/auth/realms/main/protocol/openid-connect/token"
 
@@ -24,18 +24,21 @@ def field(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.stack([x * 1000.0 + y, np.sin(x * 3.0) * np.cos(y * 2.0)]).astype(np.float32)
 
 
-def render(bbox, width, height) -> bytes:
+def render(bbox, width, height, dates=None) -> bytes:
+    """GeoTIFF of `field`; with `dates`, packed time-major (+ day-of-month·100 per date)."""
     minx, miny, maxx, maxy = bbox
     dx, dy = (maxx - minx) / width, (maxy - miny) / height
     xs = minx + (np.arange(width) + 0.5) * dx
     ys = maxy - (np.arange(height) + 0.5) * dy
     x, y = np.meshgrid(xs, ys)
     data = field(x, y)
+    if dates is not None:
+        data = np.concatenate([data + int(d[8:10]) * 100 for d in dates]).astype(np.float32)
     buf = io.BytesIO()
     with rasterio.MemoryFile() as mem:
         with mem.open(
             driver="GTiff", width=width, height=height, count=data.shape[0], dtype="float32",
-            crs="EPSG:4326", transform=from_bounds(minx, miny, maxx, maxy, width, height),
+            crs="EPSG:4326", transform=Affine(dx, 0.0, minx, 0.0, -dy, maxy),
         ) as ds:
             ds.write(data)
         buf.write(mem.read())
@@ -63,6 +66,7 @@ class FakeSentinelHub:
         self.in_flight = 0
         self.max_in_flight = 0
         self.process_delay = 0.0
+        self.tile_dates = None  # optional: bbox -> list of dates (temporal userdata per area)
         self.pu = 1.5
         self.distinct = distinct
         self.catalog = [
@@ -129,10 +133,12 @@ class FakeSentinelHub:
             width, height = out["width"], out["height"]
             if width > 2500 or height > 2500:
                 return web.json_response({"error": {"status": 400, "message": "too large"}}, status=400)
-            image = render(body["input"]["bounds"]["bbox"], width, height)
+            bbox = body["input"]["bounds"]["bbox"]
+            dates = self.tile_dates(bbox) if self.tile_dates else None
+            image = render(bbox, width, height, dates)
             headers = {"x-processingunits-spent": str(self.pu)}
             if len(out.get("responses", [])) > 1:
-                userdata = json.dumps({"dates": ["2023-01-01T00:00:00Z"], "bands": ["A", "B"]}).encode()
+                userdata = json.dumps({"dates": dates or ["2023-01-01T00:00:00Z"], "bands": ["A", "B"]}).encode()
                 payload = tar_of({"default.tif": image, "userdata.json": userdata})
                 return web.Response(body=payload, content_type="application/x-tar", headers=headers)
             return web.Response(body=image, content_type="image/tiff", headers=headers)

@@ -296,3 +296,30 @@ async def test_acquisition_dates_reprojects_bbox(fake, make_client):
     body = next(b for _, p, b in fake.calls if p == "search")
     assert body["bbox"][0] == pytest.approx(15.0, abs=0.01) and 40 < body["bbox"][1] < 41
     assert body["datetime"].endswith("/..")
+
+
+def _dates_by_area(bbox):
+    """Like Sentinel Hub's ORBIT scenes: which dates exist depends on the area (newest first)."""
+    dates = ["2023-01-03T00:00:00Z"]
+    if bbox[0] >= 2.0:
+        dates.insert(0, "2023-01-05T00:00:00Z")
+    if bbox[0] < 1.0:
+        dates.append("2023-01-01T00:00:00Z")
+    return dates
+
+
+@pytest.mark.parametrize("memmap", [False, True])
+async def test_split_merges_different_dates_per_tile(fake, make_client, tmp_path, memmap):
+    fake.tile_dates = _dates_by_area
+    sh = await make_client(split_threshold=100, tile_size=100, max_tiles_in_flight=2)
+    sink = MemmapSink(tmp_path / "out.npy") if memmap else None
+    raster = await sh.process_raster(req(300, 100, (0.0, 0.0, 3.0, 1.0), responses=2), sink=sink)
+    days = ["2023-01-05T00:00:00Z", "2023-01-03T00:00:00Z", "2023-01-01T00:00:00Z"]
+    assert raster.userdata == {"dates": days, "bands": ["A", "B"]}  # union, newest first like the tiles
+    assert raster.data.shape == (6, 100, 300)
+    base = expected((0.0, 0.0, 3.0, 1.0), 300, 100)
+    want = np.full((6, 100, 300), np.nan, dtype=np.float32)
+    want[0:2, :, 200:] = base[:, :, 200:] + 500  # 01-05 only in the right tile
+    want[2:4] = base + 300  # 01-03 everywhere
+    want[4:6, :, :100] = base[:, :, :100] + 100  # 01-01 only in the left tile
+    np.testing.assert_array_equal(np.asarray(raster.data), want)
