@@ -1,0 +1,150 @@
+"""Result value → files (CPU work: call from an executor thread, never on the event loop)."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from backend_common.errors import OpenEOError
+
+from .formats import EXTENSIONS, MEDIA_TYPES, RASTER_FORMATS, check_options, normalize_format
+from .gtiff import write_cog
+from .image import encode_image
+from .netcdf import write_netcdf
+from .raster import (
+    band_labels,
+    band_statistics,
+    bounds_of,
+    canonical,
+    date_labels,
+    epsg_of,
+    file_date,
+    is_raster_cube,
+    transform_of,
+)
+from .vector import encode_csv, encode_geojson, encode_json
+
+
+@dataclass
+class EncodedFile:
+    name: str
+    path: Path
+    media_type: str
+    size: int
+    #: STAC asset fields (proj:*, raster:bands, eo:bands) for raster files.
+    metadata: dict = field(default_factory=dict)
+    #: Date of the file when the result is split per date.
+    datetime: str | None = None
+
+
+def _write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
+def _raster_metadata(cube: xr.DataArray, values: np.ndarray, names: list[str]) -> dict:
+    epsg = epsg_of(cube)
+    meta: dict = {"proj:shape": [int(cube.sizes["y"]), int(cube.sizes["x"])]}
+    if epsg is not None:
+        meta["proj:epsg"] = epsg
+        meta["proj:bbox"] = [float(v) for v in bounds_of(cube)]
+        meta["proj:transform"] = list(transform_of(cube))[:6]
+    meta["raster:bands"] = [
+        {"name": name, "data_type": str(values.dtype), "nodata": "nan", "statistics": band_statistics(values[i])}
+        for i, name in enumerate(names)
+    ]
+    meta["eo:bands"] = [{"name": name} for name in names]
+    return meta
+
+
+def encode_result(value, fmt: str, options: dict | None, out_dir: str | os.PathLike) -> list[EncodedFile]:
+    """Writes `value` in `fmt` into `out_dir`; several files when the format needs one per date."""
+    fmt = normalize_format(fmt)
+    options = check_options(fmt, options)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prefix = str(options.get("filename_prefix") or "openEO").replace("/", "_")
+    files: list[EncodedFile] = []
+
+    def add(name: str, media_type: str, metadata: dict | None = None, date: str | None = None) -> None:
+        path = out_dir / name
+        files.append(EncodedFile(name, path, media_type, path.stat().st_size, metadata or {}, date))
+
+    if fmt in ("JSON", "GeoJSON", "CSV"):
+        encoder = {"JSON": encode_json, "GeoJSON": encode_geojson, "CSV": encode_csv}[fmt]
+        name = f"{prefix}.{EXTENSIONS[fmt]}"
+        _write(out_dir / name, encoder(value))
+        add(name, MEDIA_TYPES[fmt])
+        return files
+
+    if not is_raster_cube(value):
+        raise OpenEOError(
+            "FormatUnsuitable",
+            f"{fmt} needs a raster data cube (with x and y dimensions); use JSON for this result.",
+            400,
+        )
+    cube = canonical(value)
+    if cube.sizes["t"] == 0 or cube.sizes["bands"] == 0:
+        raise OpenEOError("NoDataAvailable", "The result is empty: no data for the requested extent and time.", 400)
+    names = band_labels(cube)
+    dates = date_labels(cube)
+
+    if fmt == "netCDF":
+        name = f"{prefix}.nc"
+        write_netcdf(out_dir / name, value)
+        add(name, MEDIA_TYPES[fmt], _raster_metadata(cube, cube.isel(t=0).values, names))
+        return files
+
+    epsg = epsg_of(cube)
+    transform = transform_of(cube)
+    if fmt == "GTiff":
+        compression = options.get("compression") or "deflate"
+        overviews = bool(options.get("overviews", True))
+        nodata = options.get("nodata")
+        if options.get("time_as_bands") and len(dates) > 1:
+            data = cube.values.reshape(-1, cube.sizes["y"], cube.sizes["x"]).astype(np.float32, copy=False)
+            labels = [f"{file_date(d) or i}_{b}" for i, d in enumerate(dates) for b in names]
+            name = f"{prefix}.tif"
+            write_cog(out_dir / name, data, transform=transform, epsg=epsg, band_names=labels,
+                      compression=compression, overviews=overviews, nodata=nodata)
+            add(name, MEDIA_TYPES[fmt], _raster_metadata(cube, data, labels))
+            return files
+        for ti, date in enumerate(dates):
+            data = cube.isel(t=ti).values.astype(np.float32, copy=False)
+            suffix = f"_{file_date(date)}" if len(dates) > 1 and date else (f"_{ti}" if len(dates) > 1 else "")
+            name = f"{prefix}{suffix}.tif"
+            write_cog(out_dir / name, data, transform=transform, epsg=epsg, band_names=names,
+                      compression=compression, overviews=overviews, nodata=nodata,
+                      tags={"datetime": date} if date else None)
+            add(name, MEDIA_TYPES[fmt], _raster_metadata(cube, data, names), date)
+        return files
+
+    assert fmt in RASTER_FORMATS
+    for ti, date in enumerate(dates):
+        data = cube.isel(t=ti).values
+        blob = encode_image(
+            data, fmt, scale_min=options.get("scale_min"), scale_max=options.get("scale_max"),
+            quality=int(options.get("quality") or 90),
+        )
+        suffix = f"_{file_date(date)}" if len(dates) > 1 and date else (f"_{ti}" if len(dates) > 1 else "")
+        name = f"{prefix}{suffix}.{EXTENSIONS[fmt]}"
+        _write(out_dir / name, blob)
+        add(name, MEDIA_TYPES[fmt], _raster_metadata(cube, data.astype(np.float32, copy=False), names), date)
+    return files
+
+
+def bundle(files: list[EncodedFile], out_dir: str | os.PathLike, name: str = "openEO.zip") -> EncodedFile:
+    """One file for a synchronous response: the file itself, or a zip of several."""
+    if len(files) == 1:
+        return files[0]
+    path = Path(out_dir) / name
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for f in files:
+            already = f.media_type.startswith(("image/", "application/x-netcdf"))
+            archive.write(f.path, f.name, compress_type=zipfile.ZIP_STORED if already else zipfile.ZIP_DEFLATED)
+    return EncodedFile(name, path, "application/zip", path.stat().st_size)

@@ -1,0 +1,72 @@
+"""Cloud Optimized GeoTIFF writer (CPU work: run in an executor)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from rasterio.crs import CRS
+
+COMPRESSION = {"deflate": "DEFLATE", "lzw": "LZW", "zstd": "ZSTD", "none": "NONE"}
+
+
+def write_cog(
+    path: str | os.PathLike,
+    data: np.ndarray,
+    *,
+    transform,
+    epsg: int | None,
+    band_names: list[str],
+    compression: str = "deflate",
+    overviews: bool = True,
+    nodata: float | None = None,
+    tags: dict | None = None,
+    blocksize: int = 256,
+) -> None:
+    """`data` is (bands, rows, cols). Writes a plain GTiff next to `path`, then COG-copies it."""
+    bands, height, width = data.shape
+    dtype = data.dtype if data.dtype in (np.float32, np.float64, np.uint8, np.uint16, np.int16, np.int32) else np.float32
+    fill = np.nan if nodata is None else nodata
+    if nodata is not None and np.issubdtype(data.dtype, np.floating):
+        data = np.where(np.isnan(data), np.asarray(nodata, dtype=data.dtype), data)
+    tmp = f"{os.fspath(path)}.{uuid.uuid4().hex}.tmp.tif"
+    profile = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": bands,
+        "dtype": dtype,
+        "transform": transform,
+        "crs": CRS.from_epsg(epsg) if epsg else None,
+        "nodata": fill if np.issubdtype(np.dtype(dtype), np.floating) or nodata is not None else None,
+        "tiled": True,
+        "blockxsize": blocksize,
+        "blockysize": blocksize,
+        "compress": "NONE",
+        "BIGTIFF": "IF_SAFER",
+    }
+    try:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(data.astype(dtype, copy=False))
+            for i, name in enumerate(band_names, start=1):
+                dst.set_band_description(i, name)
+            if tags:
+                dst.update_tags(**{k: str(v) for k, v in tags.items()})
+        predictor = "3" if np.issubdtype(np.dtype(dtype), np.floating) else "2"
+        options = {
+            "COMPRESS": COMPRESSION.get(compression, "DEFLATE"),
+            "BLOCKSIZE": str(blocksize),
+            "OVERVIEWS": "AUTO" if overviews else "NONE",
+            "OVERVIEW_RESAMPLING": "AVERAGE",
+            "BIGTIFF": "IF_SAFER",
+            "NUM_THREADS": "2",
+        }
+        if options["COMPRESS"] != "NONE":
+            options["PREDICTOR"] = predictor
+        rasterio.shutil.copy(tmp, os.fspath(path), driver="COG", **options)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

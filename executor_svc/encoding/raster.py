@@ -1,0 +1,131 @@
+"""Cube → canonical raster pieces (pure): dims, georeferencing, band and date labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from affine import Affine
+
+from backend_common.errors import OpenEOError
+
+
+def is_raster_cube(value) -> bool:
+    return isinstance(value, xr.DataArray) and "x" in value.dims and "y" in value.dims
+
+
+def is_vector_cube(value) -> bool:
+    return isinstance(value, xr.DataArray) and "geometry" in value.dims and "geometries" in value.attrs
+
+
+def canonical(cube: xr.DataArray) -> xr.DataArray:
+    """(t, bands, y, x) with every dimension present (length-1 t/bands added; extra dims refused);
+    y north-to-south."""
+    extra = [d for d in cube.dims if d not in ("t", "bands", "y", "x")]
+    if extra:
+        raise OpenEOError(
+            "FormatUnsuitable",
+            f"The result cube has dimension(s) {extra} that a raster file cannot hold; reduce them first.",
+            400,
+        )
+    if "t" not in cube.dims:
+        cube = cube.expand_dims("t", 0)
+    if "bands" not in cube.dims:
+        cube = cube.expand_dims("bands", 1)
+    cube = cube.transpose("t", "bands", "y", "x")
+    if cube.sizes["y"] > 1 and float(cube.y[0]) < float(cube.y[-1]):
+        cube = cube.isel(y=slice(None, None, -1))
+    return cube
+
+
+def epsg_of(cube: xr.DataArray) -> int | None:
+    crs = cube.attrs.get("crs")
+    if crs is None:
+        return None
+    if isinstance(crs, (int, np.integer)):
+        return int(crs)
+    text = str(crs)
+    if text.upper().startswith("EPSG:"):
+        return int(text.split(":", 1)[1])
+    try:
+        from pyproj import CRS
+
+        return CRS.from_user_input(crs).to_epsg()
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _step(values: np.ndarray, fallback: float) -> float:
+    return float(values[1] - values[0]) if len(values) > 1 else fallback
+
+
+def transform_of(cube: xr.DataArray) -> Affine:
+    """North-up affine transform of pixel edges from the pixel-centre coordinates."""
+    xs = np.asarray(cube.x.values, dtype=float)
+    ys = np.asarray(cube.y.values, dtype=float)
+    res_x = cube.attrs.get("res_x") or abs(_step(xs, 1.0))
+    res_y = cube.attrs.get("res_y") or abs(_step(ys, res_x))
+    west = xs[0] - res_x / 2
+    north = ys.max() + res_y / 2
+    return Affine(res_x, 0.0, west, 0.0, -res_y, north)
+
+
+def bounds_of(cube: xr.DataArray) -> tuple[float, float, float, float]:
+    t = transform_of(cube)
+    w, n = t.c, t.f
+    e = w + t.a * cube.sizes["x"]
+    s = n + t.e * cube.sizes["y"]
+    return (w, s, e, n)
+
+
+def band_labels(cube: xr.DataArray) -> list[str]:
+    if "bands" in cube.coords:
+        return [str(b) for b in cube.bands.values]
+    return [str(cube.name) if cube.name else "band"] * cube.sizes.get("bands", 1)
+
+
+def date_labels(cube: xr.DataArray) -> list[str | None]:
+    """RFC 3339 labels of the t dimension (None for a length-1 t without coordinate)."""
+    if "t" not in cube.coords:
+        return [None] * cube.sizes.get("t", 1)
+    out = []
+    for value in cube.t.values:
+        if isinstance(value, (np.datetime64, pd.Timestamp)):
+            out.append(pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        else:
+            out.append(str(value))
+    return out
+
+
+def file_date(label: str | None) -> str:
+    """Compact date for file names: 2024-05-01T00:00:00Z → 2024-05-01 (time kept when not midnight)."""
+    if not label:
+        return ""
+    if label.endswith("T00:00:00Z"):
+        return label[:10]
+    return label.replace(":", "").replace("-", "")
+
+
+def bbox_wgs84(cube: xr.DataArray) -> list[float] | None:
+    epsg = epsg_of(cube)
+    if epsg is None:
+        return None
+    w, s, e, n = bounds_of(cube)
+    if epsg == 4326:
+        return [w, s, e, n]
+    from pyproj import Transformer
+
+    transformer = Transformer.from_crs(epsg, 4326, always_xy=True)
+    return list(transformer.transform_bounds(w, s, e, n, densify_pts=21))
+
+
+def band_statistics(values: np.ndarray) -> dict:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return {"valid_percent": 0.0}
+    return {
+        "minimum": float(finite.min()),
+        "maximum": float(finite.max()),
+        "mean": float(finite.mean()),
+        "valid_percent": round(100.0 * finite.size / values.size, 3),
+    }

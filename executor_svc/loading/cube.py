@@ -1,0 +1,90 @@
+"""Decoding a packed Sentinel Hub raster into a cube, per docs/conventions.md (pure).
+
+The `default` output holds FLOAT32 bands packed time-major: for each date listed in userdata, all
+band labels. The cube has dims (t, bands, y, x) (without t / bands when absent), pixel-centre x/y
+coordinates in the bbox CRS and attrs["crs"] = EPSG code. No-data is NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from backend_common.errors import OpenEOError
+
+
+def parse_userdata(userdata, load) -> tuple[list[str], list[str]]:
+    """(dates, bands) from the evalscript's userdata; bands fall back to the load's labels."""
+    if isinstance(userdata, str):
+        import json
+
+        try:
+            userdata = json.loads(userdata)
+        except ValueError:
+            userdata = None
+    userdata = userdata if isinstance(userdata, dict) else {}
+    dates = [str(d) for d in (userdata.get("dates") or [])]
+    bands = [str(b) for b in (userdata.get("bands") or list(load.band_labels))]
+    return dates, bands
+
+
+def _time_labels(dates: list[str]) -> np.ndarray:
+    stamps = pd.to_datetime(dates, utc=True).tz_convert(None)
+    return stamps.values.astype("datetime64[ns]")
+
+
+def pixel_centres(load, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    bbox = load.bbox
+    res_x = (bbox.east - bbox.west) / width
+    res_y = (bbox.north - bbox.south) / height
+    xs = bbox.west + (np.arange(width) + 0.5) * res_x
+    ys = bbox.north - (np.arange(height) + 0.5) * res_y
+    return xs, ys
+
+
+def cube_from_raster(data: np.ndarray, userdata, load, nodata: float | None = None) -> xr.DataArray:
+    """`data` is (packed bands, rows, cols) as returned by Sentinel Hub."""
+    if data.ndim == 2:
+        data = data[np.newaxis]
+    dates, bands = parse_userdata(userdata, load)
+    temporal = bool(load.temporal) or bool(dates)
+    n_dates = len(dates) if temporal else 1
+    n_bands = len(bands) if bands else 1
+    if temporal and n_dates == 0:
+        # no acquisitions in the range: an empty time dimension
+        n_dates = 0
+    expected = n_dates * n_bands
+    _, height, width = data.shape
+    values = data.astype(np.float32, copy=False)
+    if expected == 0:
+        values = np.empty((0, height, width), dtype=np.float32)
+    elif data.shape[0] != expected:
+        raise OpenEOError(
+            "SentinelHubError",
+            f"Sentinel Hub returned {data.shape[0]} bands where {n_dates} date(s) x {n_bands} band(s) were expected.",
+            502,
+        )
+    if nodata is not None and not np.isnan(nodata):
+        values = np.where(values == nodata, np.float32(np.nan), values)
+    values = values.reshape(n_dates, n_bands, height, width)
+    xs, ys = pixel_centres(load, width, height)
+    coords: dict = {"y": ys, "x": xs}
+    dims = ["t", "bands", "y", "x"]
+    if temporal:
+        coords["t"] = _time_labels(dates) if dates else np.array([], dtype="datetime64[ns]")
+    else:
+        values = values[0]
+        dims.remove("t")
+    if bands:
+        coords["bands"] = np.array(bands, dtype=object)
+    else:
+        values = values[:, 0] if temporal else values[0]
+        dims.remove("bands")
+    return xr.DataArray(
+        values,
+        dims=dims,
+        coords=coords,
+        attrs={"crs": int(load.bbox.epsg or 4326)},
+        name=load.node_id or None,
+    )

@@ -1,0 +1,57 @@
+"""Fetching one load through the Sentinel Hub client (`executor_svc/sentinelhub/`)."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+import xarray as xr
+
+from backend_common.logging import get_logger
+
+from .cube import cube_from_raster
+from .request import process_request
+
+log = get_logger(__name__)
+
+
+@dataclass
+class LoadedCube:
+    node_id: str
+    result_node_id: str
+    cube: xr.DataArray
+    processing_units: float
+    tiles: int
+
+
+def _deployment_for(load, sh_client):
+    """The load's `sh_base_url` hint as a Deployment (same token endpoint as the default)."""
+    if not load.sh_base_url:
+        return None
+    from executor_svc.sentinelhub import Deployment
+
+    default = sh_client.config.deployment
+    base = load.sh_base_url.rstrip("/")
+    if base == default.base_url.rstrip("/"):
+        return None
+    return Deployment("plan-hint", base, default.token_url)
+
+
+async def fetch_load(load, sh_client, *, token: str | None, executor: Executor | None = None, sink=None) -> LoadedCube:
+    request = process_request(load)
+    raster = await sh_client.process_raster(
+        request, token=token or None, deployment=_deployment_for(load, sh_client), output_id="default", sink=sink
+    )
+    loop = asyncio.get_running_loop()
+    cube = await loop.run_in_executor(executor, cube_from_raster, raster.data, raster.userdata, load, raster.nodata)
+    log.info(
+        "load_fetched",
+        node_id=load.node_id,
+        collection=load.collection_id,
+        shape=list(cube.shape),
+        dims=list(cube.dims),
+        processing_units=raster.processing_units,
+        tiles=raster.tiles,
+    )
+    return LoadedCube(load.node_id, load.result_node_id or load.node_id, cube, raster.processing_units, raster.tiles)

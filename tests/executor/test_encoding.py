@@ -1,0 +1,179 @@
+"""Encoders: COG validity, netCDF round trip, PNG alpha, vector formats, format names."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+from PIL import Image
+from shapely.geometry import Point, box
+
+from backend_common.errors import OpenEOError
+from executor_svc.encoding import bundle, encode_result, file_formats, normalize_format
+
+
+def raster_cube(n_t=2, bands=("B04", "B08"), h=600, w=700, epsg=32633, nan_corner=True):
+    res = 10.0
+    west, north = 500000.0, 5200000.0
+    xs = west + (np.arange(w) + 0.5) * res
+    ys = north - (np.arange(h) + 0.5) * res
+    rng = np.random.default_rng(1)
+    data = rng.random((n_t, len(bands), h, w)).astype(np.float32)
+    if nan_corner:
+        data[:, :, :10, :10] = np.nan
+    return xr.DataArray(
+        data,
+        dims=("t", "bands", "y", "x"),
+        coords={
+            "t": np.array(["2024-05-01", "2024-05-11"][:n_t], dtype="datetime64[ns]"),
+            "bands": list(bands),
+            "y": ys,
+            "x": xs,
+        },
+        attrs={"crs": epsg},
+    )
+
+
+def test_gtiff_is_tiled_compressed_cog_with_overviews_and_georeferencing(tmp_path):
+    cube = raster_cube()
+    files = encode_result(cube, "gtiff", {}, tmp_path)
+    assert [f.name for f in files] == ["openEO_2024-05-01.tif", "openEO_2024-05-11.tif"]
+    assert files[0].datetime == "2024-05-01T00:00:00Z"
+    with rasterio.open(files[1].path) as ds:
+        assert ds.count == 2
+        assert ds.descriptions == ("B04", "B08")
+        assert ds.crs.to_epsg() == 32633
+        assert ds.transform.a == 10.0 and ds.transform.e == -10.0
+        assert ds.transform.c == 500000.0 and ds.transform.f == 5200000.0
+        assert ds.profile["tiled"] is True
+        assert ds.block_shapes[0] == (256, 256)
+        assert ds.compression.name.lower() == "deflate"
+        assert ds.overviews(1), "COG must carry overviews"
+        assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        np.testing.assert_array_equal(ds.read(2), cube.isel(t=1).sel(bands="B08").values)
+        # pixel centre round trip
+        x, y = ds.xy(5, 7)
+        assert x == pytest.approx(float(cube.x[7])) and y == pytest.approx(float(cube.y[5]))
+    meta = files[0].metadata
+    assert meta["proj:epsg"] == 32633 and meta["proj:shape"] == [600, 700]
+    assert meta["proj:bbox"] == [500000.0, 5194000.0, 507000.0, 5200000.0]
+    assert [b["name"] for b in meta["eo:bands"]] == ["B04", "B08"]
+
+
+def test_gtiff_time_as_bands_single_file(tmp_path):
+    files = encode_result(raster_cube(), "GTiff", {"time_as_bands": True}, tmp_path)
+    assert len(files) == 1
+    with rasterio.open(files[0].path) as ds:
+        assert ds.count == 4
+        assert ds.descriptions[0] == "2024-05-01_B04" and ds.descriptions[3] == "2024-05-11_B08"
+
+
+def test_sync_bundle_zips_several_files(tmp_path):
+    files = encode_result(raster_cube(h=64, w=64), "GTiff", {}, tmp_path)
+    single = bundle(files, tmp_path)
+    assert single.media_type == "application/zip"
+    with zipfile.ZipFile(single.path) as archive:
+        assert sorted(archive.namelist()) == ["openEO_2024-05-01.tif", "openEO_2024-05-11.tif"]
+
+
+def test_netcdf_roundtrip_with_crs_and_time(tmp_path):
+    cube = raster_cube(h=40, w=50)
+    files = encode_result(cube, "NETCDF", {}, tmp_path)
+    assert files[0].media_type == "application/x-netcdf"
+    ds = xr.open_dataset(files[0].path, engine="h5netcdf")
+    try:
+        assert set(ds.data_vars) == {"B04", "B08", "spatial_ref"}
+        assert ds.B04.dims == ("t", "y", "x")
+        assert list(ds.t.values) == list(cube.t.values)
+        assert ds.B04.attrs["grid_mapping"] == "spatial_ref"
+        from pyproj import CRS
+
+        assert CRS.from_wkt(ds.spatial_ref.attrs["crs_wkt"]).to_epsg() == 32633
+        assert ds.x.attrs["standard_name"] == "projection_x_coordinate"
+        np.testing.assert_array_equal(ds.B08.values, cube.sel(bands="B08").values)
+        assert ds.attrs["Conventions"].startswith("CF-")
+    finally:
+        ds.close()
+
+
+def test_png_alpha_marks_nan_and_scaling(tmp_path):
+    cube = raster_cube(n_t=1, bands=("a",), h=20, w=30, nan_corner=False)
+    cube = cube.isel(t=0, drop=True) * 0 + 0.5
+    cube[:, :3, :4] = np.nan
+    files = encode_result(cube, "png", {"scale_min": 0, "scale_max": 1}, tmp_path)
+    image = Image.open(files[0].path)
+    assert image.mode == "LA" and image.size == (30, 20)
+    arr = np.asarray(image)
+    assert (arr[:3, :4, 1] == 0).all() and (arr[3:, :, 1] == 255).all()
+    assert arr[10, 10, 0] == 128
+
+
+def test_png_rgb_and_jpeg(tmp_path):
+    cube = raster_cube(n_t=1, bands=("r", "g", "b"), h=16, w=16, nan_corner=False).isel(t=0, drop=True) * 255
+    png = encode_result(cube, "PNG", {}, tmp_path / "p")[0]
+    assert Image.open(png.path).mode == "RGBA"
+    jpg = encode_result(cube, "jpeg", {"quality": 80}, tmp_path / "j")[0]
+    assert Image.open(jpg.path).mode == "RGB" and jpg.media_type == "image/jpeg"
+
+
+def test_png_refuses_two_bands(tmp_path):
+    with pytest.raises(OpenEOError) as info:
+        encode_result(raster_cube(n_t=1).isel(t=0, drop=True), "PNG", {}, tmp_path)
+    assert info.value.code == "FormatUnsuitable"
+
+
+def vector_cube():
+    data = np.array([[[1.0, 2.0]], [[np.nan, 4.5]]])  # geometry, t, bands
+    return xr.DataArray(
+        data,
+        dims=("geometry", "t", "bands"),
+        coords={"t": np.array(["2024-05-01"], dtype="datetime64[ns]"), "bands": ["B04", "NDVI"]},
+        attrs={"geometries": [box(0, 0, 1, 1), Point(2, 3)], "crs": 4326},
+    )
+
+
+def test_geojson_and_csv_for_vector_cubes(tmp_path):
+    doc = json.loads(encode_result(vector_cube(), "GeoJSON", {}, tmp_path)[0].path.read_bytes())
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 2
+    assert doc["features"][1]["geometry"] == {"type": "Point", "coordinates": [2.0, 3.0]}
+    assert doc["features"][1]["properties"] == {"2024-05-01T00:00:00Z": {"B04": None, "NDVI": 4.5}}
+    rows = list(csv.reader(io.StringIO(encode_result(vector_cube(), "csv", {}, tmp_path)[0].path.read_text())))
+    assert rows == [["feature_index", "date", "B04", "NDVI"], ["0", "2024-05-01T00:00:00Z", "1.0", "2.0"], ["1", "2024-05-01T00:00:00Z", "", "4.5"]]
+
+
+def test_json_for_plain_values_and_cubes(tmp_path):
+    assert json.loads(encode_result({"a": np.float32(1.5), "b": [np.nan]}, "json", {}, tmp_path)[0].path.read_bytes()) == {
+        "a": 1.5,
+        "b": [None],
+    }
+    doc = json.loads(encode_result(vector_cube(), "JSON", {}, tmp_path)[0].path.read_bytes())
+    assert doc["dims"] == ["geometry", "t", "bands"] and doc["data"][1][0] == [None, 4.5]
+
+
+def test_format_names_and_errors(tmp_path):
+    assert normalize_format("gTiFf") == "GTiff" and normalize_format("NetCDF") == "netCDF"
+    with pytest.raises(OpenEOError) as info:
+        normalize_format("bmp")
+    assert info.value.code == "FormatUnsupported"
+    with pytest.raises(OpenEOError) as info:
+        encode_result(raster_cube(), "GeoJSON", {}, tmp_path)
+    assert info.value.code == "FormatUnsuitable"
+    with pytest.raises(OpenEOError) as info:
+        encode_result(raster_cube(), "GTiff", {"bogus": 1}, tmp_path)
+    assert info.value.code == "ProcessParameterInvalid"
+    with pytest.raises(OpenEOError):
+        encode_result(3.0, "GTiff", {}, tmp_path)
+
+
+def test_file_formats_document():
+    doc = file_formats()
+    assert doc["input"] == {}
+    assert set(doc["output"]) == {"GTiff", "netCDF", "PNG", "JPEG", "JSON", "GeoJSON", "CSV"}
+    for entry in doc["output"].values():
+        assert entry["title"] and entry["gis_data_types"] and isinstance(entry["parameters"], dict)
