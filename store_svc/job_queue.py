@@ -1,0 +1,115 @@
+"""The batch job queue on MongoDB: claim, renew the lease, complete.
+
+Claiming never uses a sorted find_one_and_update (SecantusDB answers those at a few per second
+once the collection holds a few thousand documents). Instead:
+  1. read a few candidates, oldest first: queued jobs by `queued_at`, and running jobs whose
+     lease expired (by `queued_at` too, they were queued earlier);
+  2. for each candidate, `update_one` conditioned on (_id, status, version): exactly one
+     concurrent claimer can match, since each write bumps `version`. The loser moves on.
+So no job is ever claimed twice at once. The lease token identifies the claim; renewals and the
+completion are conditioned on it, so a worker whose lease was taken over can no longer write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from backend_common.logging import get_logger
+from backend_proto.v1 import store_pb2
+from store_svc import job_states
+from store_svc.database import Database
+from store_svc.errors import bad_request, lease_lost
+from store_svc.ids import new_lease_token
+from store_svc.timeutil import after_seconds, utc_now
+
+log = get_logger(__name__)
+
+CANDIDATES = 8
+MAX_ROUNDS = 8
+DEFAULT_LEASE_SECONDS = 60
+MAX_LEASE_SECONDS = 3600
+_CANDIDATE_FIELDS = {"_id": 1, "status": 1, "version": 1, "attempts": 1, "queued_at": 1, "lease_expires": 1}
+
+
+def lease_seconds(requested: int) -> int:
+    if requested <= 0:
+        return DEFAULT_LEASE_SECONDS
+    return min(requested, MAX_LEASE_SECONDS)
+
+
+class JobQueue:
+    def __init__(self, database: Database, *, max_attempts: int):
+        self.jobs = database.jobs
+        self.max_attempts = max_attempts
+
+    async def _candidates(self, now) -> list[dict]:
+        queued, expired = await asyncio.gather(
+            self.jobs.find({"status": "queued"}, _CANDIDATE_FIELDS).sort([("queued_at", 1)]).limit(CANDIDATES)
+            .to_list(length=CANDIDATES),
+            self.jobs.find({"status": "running", "lease_expires": {"$lte": now}}, _CANDIDATE_FIELDS)
+            .sort([("lease_expires", 1)]).limit(CANDIDATES).to_list(length=CANDIDATES),
+        )
+        return sorted(queued + expired, key=lambda doc: (doc.get("queued_at") is None, doc.get("queued_at") or now))
+
+    async def claim(self, request: store_pb2.ClaimJobRequest) -> tuple[dict | None, str]:
+        """Claims the oldest waiting job for `worker_id`; (None, "") when none is waiting."""
+        if not request.worker_id:
+            raise bad_request("InvalidArgument", "A worker id is required to claim a job.")
+        seconds = lease_seconds(request.lease_seconds)
+        for _ in range(MAX_ROUNDS):
+            now = utc_now()
+            candidates = await self._candidates(now)
+            if not candidates:
+                return None, ""
+            for candidate in candidates:
+                if candidate["status"] == "running" and not job_states.lease_expired(candidate, now):
+                    continue
+                token = new_lease_token()
+                changes = job_states.claim_changes(
+                    candidate, now, worker_id=request.worker_id, lease_token=token, lease_seconds=seconds,
+                    max_attempts=self.max_attempts,
+                )
+                selector = {"_id": candidate["_id"], "status": candidate["status"], "version": candidate["version"]}
+                result = await self.jobs.update_one(selector, {"$set": changes, "$inc": {"version": 1}})
+                if result.matched_count != 1:
+                    continue  # another worker (or a user's cancel) got there first
+                if changes["status"] != "running":
+                    log.warning("job_ended_executor_lost", job_id=candidate["_id"], status=changes["status"],
+                                attempts=candidate.get("attempts"))
+                    continue
+                doc = await self.jobs.find_one({"_id": candidate["_id"], "lease_token": token})
+                if doc is None:  # deleted in the meantime
+                    continue
+                log.info("job_claimed", job_id=doc["_id"], worker_id=request.worker_id, attempt=doc["attempts"])
+                return doc, token
+        return None, ""
+
+    async def renew(self, request: store_pb2.RenewLeaseRequest) -> tuple[bool, bool]:
+        """Extends the lease (and records progress); returns (lease_held, cancel_requested)."""
+        if not request.job_id or not request.lease_token:
+            return False, False
+        now = utc_now()
+        changes = {"lease_expires": after_seconds(now, lease_seconds(request.lease_seconds)), "updated": now}
+        if request.progress >= 0:
+            changes["progress"] = min(float(request.progress), 100.0)
+        selector = {"_id": request.job_id, "status": "running", "lease_token": request.lease_token}
+        result = await self.jobs.update_one(selector, {"$set": changes, "$inc": {"version": 1}})
+        if result.matched_count != 1:
+            return False, False
+        doc = await self.jobs.find_one({"_id": request.job_id}, {"cancel_requested": 1})
+        return True, bool(doc and doc.get("cancel_requested"))
+
+    async def complete(self, request: store_pb2.CompleteJobRequest) -> dict:
+        """Writes the final state, only for the holder of the current lease."""
+        changes = job_states.complete_changes(request, utc_now())
+        if not request.lease_token:
+            raise lease_lost(request.job_id)
+        selector = {"_id": request.job_id, "status": "running", "lease_token": request.lease_token}
+        result = await self.jobs.update_one(selector, {"$set": changes, "$inc": {"version": 1}})
+        if result.matched_count != 1:
+            raise lease_lost(request.job_id)
+        doc = await self.jobs.find_one({"_id": request.job_id})
+        if doc is None:
+            raise lease_lost(request.job_id)
+        log.info("job_completed", job_id=request.job_id, status=request.status)
+        return doc

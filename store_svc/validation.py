@@ -1,0 +1,77 @@
+"""Checks of request fields (pure functions): bad input becomes an openEO error, never stored."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from backend_common.errors import OpenEOError
+from store_svc.errors import bad_request
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+SEVERITY = {level: rank for rank, level in enumerate(LOG_LEVELS, start=1)}
+DEFAULT_LOG_LEVEL = "info"
+# openEO: user-defined process ids match ^\w+$.
+PROCESS_GRAPH_ID = re.compile(r"^\w+$")
+MAX_JSON_CHARS = 8 * 1024 * 1024
+
+
+def require_user(user) -> str:
+    """The calling user's id; a request without one is refused (the gateway always sets it)."""
+    user_id = getattr(user, "user_id", "") if user is not None else ""
+    if not user_id:
+        raise OpenEOError("AuthenticationRequired", "Unauthorized.", 401)
+    return user_id
+
+
+def json_text(field: str, text: str, *, code: str = "InvalidArgument", required: bool = False,
+              want_object: bool = True) -> str:
+    """Returns `text` unchanged if it is a JSON document (an object unless `want_object` is
+    false); "" stays "" unless `required`."""
+    if text == "":
+        if required:
+            raise bad_request(code, f"The field '{field}' is required.")
+        return ""
+    if len(text) > MAX_JSON_CHARS:
+        raise bad_request(code, f"The field '{field}' is too large.")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise bad_request(code, f"The field '{field}' is not valid JSON.") from None
+    if want_object and not isinstance(value, dict):
+        raise bad_request(code, f"The field '{field}' must be a JSON object.")
+    return text
+
+
+def process_json(text: str, *, required: bool = True) -> str:
+    if text == "" and required:
+        raise bad_request("ProcessGraphMissing", "Invalid process specified. It doesn't contain a process graph.")
+    return json_text("process", text, code="ProcessInvalid")
+
+
+def log_level(text: str) -> str:
+    """openEO log levels; empty means the default (info)."""
+    if text == "":
+        return DEFAULT_LOG_LEVEL
+    level = text.strip().lower()
+    if level not in SEVERITY:
+        raise bad_request("LogLevelInvalid", f"Log level '{text}' is invalid. Allowed: {', '.join(LOG_LEVELS)}.")
+    return level
+
+
+def budget(value: float) -> float:
+    if value != value or value < 0:  # NaN or negative
+        raise bad_request("BudgetInvalid", "The specified budget is invalid.")
+    return float(value)
+
+
+def process_graph_id(text: str) -> str:
+    if not PROCESS_GRAPH_ID.match(text or ""):
+        raise bad_request("ProcessGraphIdInvalid", f"User-defined process id '{text}' is invalid: it must match ^\\w+$.")
+    return text
+
+
+def non_empty_id(kind: str, text: str) -> str:
+    if not text:
+        raise bad_request("InvalidArgument", f"A {kind} id is required.")
+    return text
