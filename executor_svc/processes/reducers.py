@@ -191,3 +191,37 @@ def count(args: dict, ctx: Any) -> Any:
     if condition is True:
         return len(items)
     return sum(1 for v in items if condition(x=v, element=v, context=context) is True)
+
+
+# --- proposals: cumulative processes -----------------------------------------------------------
+
+
+def _cumulative(pid: str, fn: Any) -> None:
+    @process(pid, experimental=True)
+    def impl(args: dict, ctx: Any) -> Any:
+        data = required(args, "data", pid)
+        ignore = args.get("ignore_nodata", True)
+        conv = as_xarray(data)
+        if conv is None:
+            raise invalid(pid, "data", "expected an array of numbers.")
+        da, dim = conv
+        axis = da.get_axis_num(dim)
+        values = np.asarray(da.values, dtype=float)
+        nan = np.isnan(values)
+        if ignore:
+            neutral = {"cumsum": 0.0, "cumproduct": 1.0, "cummax": -np.inf, "cummin": np.inf}[pid]
+            res = fn(np.where(nan, neutral, values), axis=axis)
+            res = np.where(nan, np.nan, res)  # no-data stays no-data, others accumulate over valid values
+        else:
+            res = fn(values, axis=axis)
+            res = np.where(np.maximum.accumulate(nan, axis=axis), np.nan, res)
+        out = da.copy(data=res)
+        return output(out, not isinstance(data, xr.DataArray))
+
+    impl.__name__ = pid
+
+
+_cumulative("cumsum", np.cumsum)
+_cumulative("cumproduct", np.cumprod)
+_cumulative("cummax", np.maximum.accumulate)
+_cumulative("cummin", np.minimum.accumulate)
