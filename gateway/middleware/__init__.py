@@ -1,0 +1,1 @@
+"""aiohttp middlewares: request id + access log, CORS, openEO error bodies."""

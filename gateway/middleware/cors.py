@@ -1,0 +1,55 @@
+"""CORS for every route (openEO API "Cross-Origin Resource Sharing" section).
+
+Preflight (`OPTIONS` on any existing path) answers 204 with the allowed methods of that path.
+Every response (including errors and streams) gets the CORS headers in `on_response_prepare`.
+"""
+
+from __future__ import annotations
+
+from aiohttp import hdrs, web
+
+EXPOSE_HEADERS = "Location, OpenEO-Identifier, OpenEO-Costs, Link, X-Request-Id, ETag"
+ALLOW_HEADERS = "Authorization, Content-Type, Accept, X-Request-Id, If-None-Match, Range"
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _origin(request: web.BaseRequest) -> str:
+    return request.headers.get(hdrs.ORIGIN) or "*"
+
+
+def _methods_of(request: web.Request) -> list[str]:
+    exc = request.match_info.http_exception
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        methods = set(exc.allowed_methods)
+    else:
+        route = request.match_info.route
+        resource = route.resource if route is not None else None
+        methods = {r.method for r in resource} if resource is not None else set(ALL_METHODS)
+    methods.discard(hdrs.METH_HEAD)
+    methods.discard("*")
+    methods.add("OPTIONS")
+    return sorted(methods)
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler):
+    if request.method == hdrs.METH_OPTIONS:
+        if isinstance(request.match_info.http_exception, web.HTTPNotFound):
+            return await handler(request)  # unknown path: openEO NotFound
+        response = web.Response(status=204)
+        response.headers["Access-Control-Allow-Methods"] = ", ".join(_methods_of(request))
+        requested = request.headers.get("Access-Control-Request-Headers")
+        response.headers["Access-Control-Allow-Headers"] = (
+            f"{ALLOW_HEADERS}, {requested}" if requested else ALLOW_HEADERS
+        )
+        response.headers["Access-Control-Max-Age"] = "3600"
+        return response
+    return await handler(request)
+
+
+async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Access-Control-Allow-Origin"] = _origin(request)
+    response.headers["Access-Control-Allow-Credentials"] = "true"
+    response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+    if _origin(request) != "*":
+        response.headers.add(hdrs.VARY, "Origin")

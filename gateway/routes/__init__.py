@@ -1,0 +1,1 @@
+"""HTTP routes, one module per openEO API area; each exposes `setup(app)`."""

@@ -1,0 +1,225 @@
+"""Batch job results: start (POST), cancel (DELETE), STAC Item (GET), signed asset downloads.
+
+`Job.results_json` (written by the executor's batch worker when the job finishes, or as far as it
+got for partial results) is expected to look like this; every field but `assets` is optional:
+
+    {
+      "assets": {
+        "<asset name, e.g. result.tif>": {
+          "key": "<S3 object key - internal, never shown to users>",
+          "type": "image/tiff; application=geotiff",
+          "roles": ["data"],
+          "title": "Result",
+          "size": 123456,                          # bytes -> "file:size"
+          "proj:epsg": 32633, "proj:shape": [h, w], "proj:bbox": [...], "proj:transform": [...],
+          "raster:bands": [{"name": "B04", "data_type": "float32", "nodata": NaN, ...}],
+          "eo:bands": [{"name": "B04", "common_name": "red", "center_wavelength": 0.665}]
+        }
+      },
+      "bbox": [west, south, east, north],          # WGS84
+      "geometry": {GeoJSON geometry in WGS84},     # derived from bbox when missing
+      "datetime": "2024-06-01T00:00:00Z",          # or null with start/end below
+      "start_datetime": "2024-06-01T00:00:00Z",
+      "end_datetime": "2024-06-30T23:59:59Z",
+      "properties": {...}                          # optional extra STAC item properties
+    }
+
+The response is a STAC 1.0 Item (openEO API 1.2 `batch_job_result`): asset `href`s are signed
+gateway URLs (`/jobs/{job_id}/results/assets/{name}?expires=..&user=..&signature=..`, see
+`gateway.signing`) that need no Authorization header; `properties.expires` tells until when.
+The `canonical` link is a signed URL of this same document (`/jobs/{job_id}/results/item.json`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from backend_proto.v1 import common_pb2, executor_pb2, store_pb2
+from gateway import routing, streaming
+from gateway.auth import require_user
+from gateway.errors import api_error
+from gateway.http import json_response, loads_or, public_url
+from gateway.keys import CLIENTS, SIGNER
+
+STAC_VERSION = "1.0.0"
+EXTENSIONS = {
+    "proj:": "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
+    "raster:": "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
+    "eo:": "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
+    "file:": "https://stac-extensions.github.io/file/v2.1.0/schema.json",
+}
+ASSET_FIELDS = ("type", "roles", "title", "description")
+OPENEO_STATUS = {"created": "running", "queued": "running", "running": "running",
+                 "canceled": "canceled", "finished": "finished", "error": "error"}
+
+
+def _rfc3339(unix: int) -> str:
+    return datetime.fromtimestamp(unix, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _bbox_geometry(bbox) -> dict | None:
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
+        return None
+    w, s, e, n = bbox
+    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+
+
+def stac_item(request: web.Request, job: store_pb2.Job, user_id: str, partial: bool) -> dict:
+    signer = request.app[SIGNER]
+    expires = signer.expiry()
+    results = loads_or(job.results_json, {})
+    if not isinstance(results, dict):
+        results = {}
+    assets_in = results.get("assets") if isinstance(results.get("assets"), dict) else {}
+    assets: dict[str, dict] = {}
+    used_prefixes: set[str] = set()
+    for name, meta in assets_in.items():
+        if not isinstance(meta, dict):
+            continue
+        asset = {"href": public_url(request, f"/jobs/{job.id}/results/assets/{name}",
+                                    signer.query(job.id, name, user_id, expires))}
+        for field in ASSET_FIELDS:
+            if field in meta:
+                asset[field] = meta[field]
+        asset.setdefault("roles", ["data"])
+        asset.setdefault("title", name)
+        if isinstance(meta.get("size"), int):
+            asset["file:size"] = meta["size"]
+        for key, value in meta.items():
+            prefix = key.split(":", 1)[0] + ":" if ":" in key else ""
+            if prefix in EXTENSIONS:
+                asset[key] = value
+        used_prefixes.update(p for p in EXTENSIONS if any(k.startswith(p) for k in asset))
+        assets[name] = asset
+
+    bbox = results.get("bbox")
+    geometry = results.get("geometry") or _bbox_geometry(bbox)
+    properties = dict(results.get("properties") or {}) if isinstance(results.get("properties"), dict) else {}
+    start, end = results.get("start_datetime"), results.get("end_datetime")
+    datetime_value = results.get("datetime")
+    if datetime_value is None and not (start and end):
+        datetime_value = job.updated or job.created  # STAC needs a time; the production time then
+    properties["datetime"] = datetime_value
+    if start and end:
+        properties["start_datetime"] = start
+        properties["end_datetime"] = end
+    if job.title:
+        properties["title"] = job.title
+    if job.description:
+        properties["description"] = job.description
+    properties["created"] = job.created
+    properties["updated"] = job.updated or job.created
+    properties["expires"] = _rfc3339(expires)
+    if partial or job.status != "finished":
+        properties["openeo:status"] = OPENEO_STATUS.get(job.status, "running")
+
+    item = {
+        "type": "Feature",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [EXTENSIONS[p] for p in sorted(used_prefixes)],
+        "id": job.id,
+        "geometry": geometry,
+        "properties": properties,
+        "assets": assets,
+        "links": [
+            {"rel": "self", "href": public_url(request, f"/jobs/{job.id}/results"), "type": "application/json"},
+            {"rel": "canonical", "type": "application/geo+json",
+             "href": public_url(request, f"/jobs/{job.id}/results/item.json",
+                                signer.query(job.id, "item.json", user_id, expires))},
+            {"rel": "job", "href": public_url(request, f"/jobs/{job.id}"), "type": "application/json"},
+        ],
+    }
+    if isinstance(bbox, list) and len(bbox) == 4:
+        item["bbox"] = bbox
+    return item
+
+
+def _partial_flag(request: web.Request) -> bool:
+    value = request.query.get("partial")
+    if value is None:
+        return False
+    if value.lower() in ("", "true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise api_error("ParameterInvalid", "Query parameter 'partial' must be true or false.")
+
+
+def _status_problem(request: web.Request, job: store_pb2.Job, partial: bool) -> web.Response | None:
+    """424 with the job's error (a log entry) for failed jobs; JobNotFinished unless partial."""
+    if job.status == "error":
+        error = loads_or(job.error_json, {})
+        error = error if isinstance(error, dict) else {}
+        body = {
+            "id": request.get("request_id") or "error",
+            "code": error.get("code") or "Internal",
+            "level": "error",
+            "message": error.get("message") or "The batch job failed.",
+            "links": [],
+        }
+        return json_response(body, status=424)
+    if job.status != "finished" and not partial:
+        raise api_error("JobNotFinished", f"Batch job has not finished computing the results yet (status: {job.status}).")
+    return None
+
+
+async def get_results(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    partial = _partial_flag(request)
+    job = await request.app[CLIENTS].store.GetJob(store_pb2.JobRef(user=user, job_id=request.match_info["job_id"]))
+    problem = _status_problem(request, job, partial)
+    if problem is not None:
+        return problem
+    return json_response(stac_item(request, job, user.user_id, partial), headers={"OpenEO-Costs": "0"})
+
+
+async def signed_item(request: web.Request) -> web.Response:
+    """Canonical STAC item via a signed URL (no Authorization); reflects the job's current state."""
+    job_id = request.match_info["job_id"]
+    ref = request.app[SIGNER].verify(job_id, "item.json", request.query)
+    job = await request.app[CLIENTS].store.GetJob(
+        store_pb2.JobRef(user=common_pb2.User(user_id=ref.user_id), job_id=job_id)
+    )
+    problem = _status_problem(request, job, True)
+    if problem is not None:
+        return problem
+    item = stac_item(request, job, ref.user_id, job.status != "finished")
+    return json_response(item, content_type="application/geo+json")
+
+
+async def download_asset(request: web.Request) -> web.StreamResponse:
+    job_id = request.match_info["job_id"]
+    name = request.match_info["asset"]
+    ref = request.app[SIGNER].verify(job_id, name, request.query)
+    user = common_pb2.User(user_id=ref.user_id)
+    call = request.app[CLIENTS].executor.ReadJobAsset(executor_pb2.JobAssetRef(user=user, job_id=job_id, asset=name))
+    first, rest = await streaming.first_chunk(call)
+    response = web.StreamResponse(status=200)
+    response.headers["Content-Type"] = (first.content_type if first is not None else "") or "application/octet-stream"
+    response.headers["Content-Disposition"] = f'attachment; filename="{(first.filename if first else "") or name}"'
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    if first is not None and first.total_size > 0:
+        response.content_length = first.total_size
+    return await streaming.relay(request, call, response, first, rest)
+
+
+async def start_job(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    await request.app[CLIENTS].store.QueueJob(store_pb2.JobRef(user=user, job_id=request.match_info["job_id"]))
+    return web.Response(status=202)
+
+
+async def cancel_job(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    await request.app[CLIENTS].store.CancelJob(store_pb2.JobRef(user=user, job_id=request.match_info["job_id"]))
+    return web.Response(status=204)
+
+
+def setup(app: web.Application) -> None:
+    routing.add(app, "GET", "/jobs/{job_id}/results", get_results)
+    routing.add(app, "POST", "/jobs/{job_id}/results", start_job)
+    routing.add(app, "DELETE", "/jobs/{job_id}/results", cancel_job)
+    routing.add(app, "GET", "/jobs/{job_id}/results/item.json", signed_item, hidden=True)
+    routing.add(app, "GET", "/jobs/{job_id}/results/assets/{asset}", download_asset, hidden=True)
