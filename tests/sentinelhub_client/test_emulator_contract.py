@@ -1,0 +1,223 @@
+"""Contract tests: the client against the real Sentinel Hub emulator (`sentinelhub_emulator`), run as
+a subprocess (`python -m sentinelhub_emulator --host 127.0.0.1 --port <free>`), with faults injected
+through `POST /_emulator/faults` and `POST /_emulator/expire-tokens`.
+
+Skipped when the emulator package is not in the checkout yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+import pytest
+
+from backend_common.errors import OpenEOError
+from executor_svc.sentinelhub import ClientConfig, Deployment, SentinelHubClient
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("sentinelhub_emulator") is None
+    or not (ROOT / "sentinelhub_emulator" / "__main__.py").exists(),
+    reason="sentinelhub_emulator is not available in this checkout",
+)
+
+UTM33 = "http://www.opengis.net/def/crs/EPSG/0/32633"
+EVALSCRIPT = """//VERSION=3
+function setup() {
+  return {input: [{bands: ["B04", "B08", "dataMask"]}],
+          output: {id: "default", bands: 2, sampleType: "FLOAT32"}};
+}
+function evaluatePixel(s) {
+  return [s.B04, s.B08];
+}
+"""
+
+
+def process_request(width, height, bbox=(500000.0, 5000000.0, 500000.0 + 10 * 700, 5000000.0 + 10 * 333), **extra):
+    req = {
+        "input": {
+            "bounds": {"bbox": list(bbox), "properties": {"crs": UTM33}},
+            "data": [{"type": "sentinel-2-l2a", "dataFilter": {"timeRange": {"from": "2023-06-01T00:00:00Z", "to": "2023-06-30T23:59:59Z"}}}],
+        },
+        "output": {"width": width, "height": height, "responses": [{"identifier": "default", "format": {"type": "image/tiff"}}]},
+        "evalscript": EVALSCRIPT,
+    }
+    req.update(extra)
+    return req
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def emulator_url():
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sentinelhub_emulator", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("emulator exited: " + proc.stderr.read().decode()[-2000:])
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError("emulator did not start")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+async def admin(emulator_url):
+    async with aiohttp.ClientSession(base_url=emulator_url) as session:
+
+        class Admin:
+            async def fault(self, **spec):
+                async with session.post("/_emulator/faults", json=spec) as resp:
+                    assert resp.status < 300, await resp.text()
+
+            async def expire_tokens(self):
+                async with session.post("/_emulator/expire-tokens") as resp:
+                    assert resp.status < 300, await resp.text()
+
+            async def stats(self) -> dict:
+                async with session.get("/_emulator/stats") as resp:
+                    return await resp.json()
+
+            async def clear(self):
+                async with session.delete("/_emulator/faults") as resp:
+                    pass
+
+        admin = Admin()
+        await admin.clear()
+        yield admin
+        await admin.clear()
+
+
+@pytest.fixture
+async def make_client(emulator_url):
+    clients = []
+
+    async def make(**overrides) -> SentinelHubClient:
+        values = dict(
+            deployment=Deployment.emulator(emulator_url),
+            client_id="demo-client",
+            client_secret="demo-secret",
+            backoff_base=0.05,
+            backoff_max=0.2,
+            request_timeout=30.0,
+        )
+        values.update(overrides)
+        client = SentinelHubClient(ClientConfig(**values))
+        await client.start()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+async def test_process_raster_decodes_a_geotiff(make_client):
+    sh = await make_client()
+    raster = await sh.process_raster(process_request(70, 33))
+    assert raster.data.shape == (2, 33, 70) and raster.data.dtype == np.float32
+    assert raster.crs == "EPSG:32633"
+    assert tuple(raster.transform)[:6] == pytest.approx((100.0, 0.0, 500000.0, 0.0, -100.0, 5003330.0))
+    assert raster.processing_units > 0
+
+
+async def test_split_equals_single_render(make_client):
+    single = await (await make_client()).process_raster(process_request(700, 333))
+    sh = await make_client(split_threshold=256, tile_size=256, max_concurrency=4)
+    split = await sh.process_raster(process_request(700, 333))
+    assert split.tiles == 6
+    assert split.data.shape == single.data.shape == (2, 333, 700)
+    np.testing.assert_array_equal(split.data, single.data)
+    assert split.transform == single.transform
+    assert split.processing_units > 0
+
+
+async def test_429_storm_honours_retry_after_ms(make_client, admin):
+    sh = await make_client(backoff_base=10.0, backoff_max=10.0)  # backoff would take far longer
+    await sh.process(process_request(4, 4))  # token in cache
+    await admin.fault(status=429, retry_after_ms=200, count=5)
+    started = time.perf_counter()
+    result = await sh.process(process_request(4, 4))
+    elapsed = time.perf_counter() - started
+    assert result.attempts == 6
+    assert 1.0 <= elapsed < 5.0  # 5 × 200 ms
+
+
+async def test_500s_then_success(make_client, admin):
+    sh = await make_client()
+    await sh.process(process_request(4, 4))
+    await admin.fault(status=500, count=3)
+    result = await sh.process(process_request(4, 4))
+    assert result.attempts == 4 and result.processing_units > 0
+
+
+async def test_slow_response_hits_timeout_then_retry(make_client, admin):
+    sh = await make_client(request_timeout=0.5)
+    await sh.process(process_request(4, 4))
+    await admin.fault(delay_ms=2000, count=1)
+    started = time.perf_counter()
+    result = await sh.process(process_request(4, 4))
+    assert result.attempts == 2
+    assert time.perf_counter() - started < 2.0  # did not wait for the slow answer
+
+
+async def test_token_expiry_mid_run_refreshes_once(make_client, admin):
+    sh = await make_client()
+    await sh.process(process_request(4, 4))
+    fetches = sh.tokens.fetches
+    await admin.expire_tokens()
+    results = await asyncio.gather(*(sh.process(process_request(4, 4)) for _ in range(8)))
+    assert len(results) == 8
+    assert sh.tokens.fetches == fetches + 1
+
+
+async def test_bad_evalscript_is_a_400_openeo_error_without_retries(make_client, admin):
+    sh = await make_client()
+    bad = process_request(4, 4, evalscript="//VERSION=3\nfunction setup( { this is not javascript")
+    with pytest.raises(OpenEOError) as err:
+        await sh.process(bad)
+    assert err.value.code == "SentinelHubError" and err.value.status == 400
+    assert "Sentinel Hub rejected the process request with HTTP 400" in err.value.message
+
+
+async def test_catalog_paging_over_many_pages(make_client):
+    sh = await make_client(catalog_page_limit=5)
+    body = {"collections": ["sentinel-2-l2a"], "bbox": [13.0, 45.0, 14.0, 46.0],
+            "datetime": "2023-01-01T00:00:00Z/2023-12-31T23:59:59Z", "limit": 5}
+    result = await sh.search(body)
+    assert result.pages > 3
+    ids = [f["id"] for f in result.features]
+    assert len(ids) == len(set(ids)) and len(ids) > 15
+    days = await sh.acquisition_dates("sentinel-2-l2a", [13.0, 45.0, 14.0, 46.0], ("2023-01-01", "2023-12-31"))
+    assert days == sorted(set(days)) and len(days) > 3
+    assert days == sorted({f["properties"]["datetime"][:10] for f in result.features})
