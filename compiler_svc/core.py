@@ -1,0 +1,121 @@
+"""The compiler's operations without gRPC: validate / compile / validate a UDP.
+
+User-defined processes are fetched beforehand through an async `fetch_udp(id) -> dict | None`
+(the store in production, a dict in tests), then everything else is pure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+from compiler_svc import process_specs
+from compiler_svc.planning.planner import plan
+from compiler_svc.validation.graph import parse_process
+from compiler_svc.validation.problems import Problem, ProblemError
+from compiler_svc.validation.validator import (
+    UDP_ID, ValidationContext, parameter_problems, udp_references, validate_process)
+
+FetchUdp = Callable[[str], Awaitable[dict | None]]
+MAX_UDPS = 50
+
+
+async def collect_udps(graph: dict, fetch: FetchUdp) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    pending = list(udp_references(graph))
+    while pending:
+        udp_id = pending.pop()
+        if udp_id in found or not isinstance(udp_id, str):
+            continue
+        if len(found) >= MAX_UDPS:
+            break
+        udp = await fetch(udp_id)
+        if udp is None or not isinstance(udp.get("process_graph"), dict):
+            continue  # reported as ProcessUnsupported by validation
+        found[udp_id] = udp
+        pending.extend(udp_references(udp["process_graph"]) - set(found))
+    return found
+
+
+def tile_parameters(tile) -> dict:
+    if tile is None:
+        return {}
+    return {"spatial_extent_west": tile.west, "spatial_extent_south": tile.south, "spatial_extent_east": tile.east,
+            "spatial_extent_north": tile.north, "spatial_extent_crs": tile.epsg or 3857, "tile_size": tile.size or 256}
+
+
+def _parameter_values(parameters_json: str) -> dict:
+    if not parameters_json:
+        return {}
+    try:
+        values = json.loads(parameters_json)
+    except ValueError:
+        raise ProblemError(Problem("ProcessGraphInvalid", "The parameter values are not valid JSON.")) from None
+    if not isinstance(values, dict):
+        raise ProblemError(Problem("ProcessGraphInvalid", "The parameter values must be a JSON object."))
+    return values
+
+
+async def validate(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile=None, parameters_json: str = "",
+                   executing: bool = False) -> tuple[list[Problem], dict | None, dict, dict]:
+    """(problems, process, udps, parameter values)."""
+    try:
+        process = parse_process(process_json)
+        values = _parameter_values(parameters_json)
+    except ProblemError as exc:
+        return [exc.problem], None, {}, {}
+    values = {**tile_parameters(tile), **values}
+    udps = await collect_udps(process["process_graph"], fetch)
+    ctx = ValidationContext(udps=udps, tile=tile is not None, parameter_values=values, executing=executing)
+    return validate_process(process, ctx), process, udps, values
+
+
+async def validate_all(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile=None,
+                       parameters_json: str = "") -> list[Problem]:
+    """Validation problems, plus the planning problem (e.g. an extent too large) when the graph is valid."""
+    problems, process, udps, values = await validate(process_json, fetch, purpose=purpose, tile=tile,
+                                                     parameters_json=parameters_json)
+    if problems or process is None:
+        return problems
+    if any(isinstance(p, dict) and "default" not in p and not p.get("optional") and p.get("name") not in values
+           for p in process.get("parameters") or []):
+        return problems  # a process with open parameters cannot be planned yet
+    try:
+        plan(process, udps=udps, parameter_values=values, purpose=purpose, tile=tile)
+    except ProblemError as exc:
+        return [exc.problem]
+    return []
+
+
+async def compile_process(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile=None, parameters_json: str = ""):
+    problems, process, udps, values = await validate(process_json, fetch, purpose=purpose, tile=tile,
+                                                     parameters_json=parameters_json, executing=True)
+    if problems:
+        raise ProblemError(problems[0])
+    return plan(process, udps=udps, parameter_values=values, purpose=purpose, tile=tile)
+
+
+async def validate_user_process(process_json: str, fetch: FetchUdp) -> list[Problem]:
+    try:
+        doc = json.loads(process_json)
+    except ValueError:
+        return [Problem("ProcessGraphInvalid", "Invalid process specified: the JSON cannot be parsed.")]
+    if not isinstance(doc, dict):
+        return [Problem("ProcessGraphInvalid", "Invalid process specified: expected a JSON object.")]
+    problems = []
+    udp_id = doc.get("id")
+    if udp_id is not None:
+        if not isinstance(udp_id, str) or not UDP_ID.match(udp_id):
+            problems.append(Problem("ProcessGraphInvalid",
+                                    f"Invalid process specified: the id '{udp_id}' must match the pattern ^\\w+$.", "", "id"))
+        elif process_specs.is_predefined(udp_id):
+            problems.append(Problem("PredefinedProcessExists",
+                                    f"A predefined process with the given identifier '{udp_id}' exists.", "", "id"))
+    if not isinstance(doc.get("process_graph"), dict):
+        problems.append(Problem("ProcessGraphMissing", "Invalid process specified. It doesn't contain a process graph."))
+        return problems
+    param_problems = parameter_problems(doc.get("parameters"))
+    if param_problems:
+        return problems + param_problems
+    found, _, _, _ = await validate(json.dumps(doc), fetch)
+    return problems + found

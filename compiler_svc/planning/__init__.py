@@ -1,0 +1,1 @@
+"""Translation of validated process graphs into execution plans (Sentinel Hub loads + evalscripts)."""

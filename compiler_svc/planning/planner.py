@@ -1,0 +1,251 @@
+"""Graph → ExecutionPlan: Sentinel Hub loads (grid, time, filters, evalscript) + the rest for the executor."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timedelta, timezone
+
+from backend_common.config import env_float
+from backend_proto.v1 import compiler_pb2
+from compiler_svc.collections.catalogue import catalogue
+from compiler_svc.planning import geo, spatial
+from compiler_svc.planning.evalscript import build_evalscript
+from compiler_svc.planning.formats import canonical_format
+from compiler_svc.planning.inline import flatten
+from compiler_svc.planning.pushdown import RESAMPLE_METHODS, Cover, analyse, choose_covers
+from compiler_svc.validation.graph import check_structure
+from compiler_svc.validation.problems import Problem, ProblemError, invalid
+from compiler_svc.validation.schemas import parse_instant
+
+DEFAULT_SYNC_MAX_PIXELS = 2500 * 2500 * 50
+DEFAULT_MAX_LOAD_PIXELS = 50_000 * 50_000
+SAR_COEFFICIENTS = {"beta0": "BETA0", "sigma0-ellipsoid": "SIGMA0_ELLIPSOID", "gamma0-ellipsoid": "GAMMA0_ELLIPSOID",
+                    "gamma0-terrain": "GAMMA0_TERRAIN"}
+DEM_INSTANCES = {"mapzen": "MAPZEN", "copernicus": "COPERNICUS", "copernicus_30": "COPERNICUS_30",
+                 "copernicus_90": "COPERNICUS_90"}
+
+
+def _fail(problem: Problem):
+    raise ProblemError(problem)
+
+
+def _iso(dt: datetime) -> str:
+    text = dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
+    return text + "Z"
+
+
+def time_range(temporal_extent, coll, now: datetime) -> tuple[datetime, datetime]:
+    """Inclusive [from, to] for Sentinel Hub from openEO's left-closed interval."""
+    start = end = None
+    if isinstance(temporal_extent, list):
+        start, end = (parse_instant(v) if isinstance(v, str) else None for v in temporal_extent)
+    c_start, c_end = coll.time_extent
+    t_from = start.replace(tzinfo=timezone.utc) if start else (c_start or datetime(1970, 1, 1, tzinfo=timezone.utc))
+    if end is not None:
+        t_to = end.replace(tzinfo=timezone.utc) - timedelta(microseconds=1)
+    else:
+        t_to = c_end or now
+    return t_from, t_to
+
+
+def _cloud_cover(properties: dict | None, node_id: str) -> float | None:
+    if not properties:
+        return None
+    cb = properties.get("eo:cloud_cover")
+    graph = cb.get("process_graph") if isinstance(cb, dict) else None
+    if isinstance(graph, dict) and len(graph) == 1:
+        (node,) = graph.values()
+        a = node.get("arguments", {})
+        value_ref = {"from_parameter": "value"}
+        if node.get("process_id") in ("lte", "lt") and a.get("x") == value_ref and isinstance(a.get("y"), (int, float)):
+            return float(a["y"])
+        if node.get("process_id") in ("gte", "gt") and a.get("y") == value_ref and isinstance(a.get("x"), (int, float)):
+            return float(a["x"])
+        if node.get("process_id") == "between" and a.get("x") == value_ref and isinstance(a.get("max"), (int, float)):
+            return float(a["max"])
+    _fail(invalid("load_collection", node_id, "properties",
+                  "the eo:cloud_cover filter must be a single lte/lt/between comparison of 'value' with a number"))
+
+
+def _sar_processing(spec: dict, node_id: str) -> tuple[dict, float]:
+    coeff = spec.get("coefficient", "gamma0-terrain")
+    if coeff not in SAR_COEFFICIENTS:
+        _fail(invalid("sar_backscatter", node_id, "coefficient",
+                      f"'{coeff}' is not available on Sentinel Hub (supported: {', '.join(SAR_COEFFICIENTS)})"))
+    dem = spec.get("elevation_model") or "COPERNICUS"
+    if not isinstance(dem, str) or dem.lower() not in DEM_INSTANCES:
+        _fail(invalid("sar_backscatter", node_id, "elevation_model",
+                      f"'{dem}' is not supported (supported: {', '.join(DEM_INSTANCES.values())})"))
+    if spec.get("noise_removal", True) is not True:
+        _fail(invalid("sar_backscatter", node_id, "noise_removal", "Sentinel Hub always removes thermal noise"))
+    if spec.get("ellipsoid_incidence_angle"):
+        _fail(invalid("sar_backscatter", node_id, "ellipsoid_incidence_angle", "not available on Sentinel Hub"))
+    processing = {"backCoeff": SAR_COEFFICIENTS[coeff], "orthorectify": True, "demInstance": DEM_INSTANCES[dem.lower()]}
+    options = spec.get("options") or {}
+    factor = 2.5 if coeff == "gamma0-terrain" else 2.0
+    speckle = options.get("speckle_filter", options.get("speckleFilter"))
+    if isinstance(speckle, dict) and speckle.get("type", "NONE") != "NONE":
+        processing["speckleFilter"] = speckle
+        factor *= 2
+    if "radiometricTerrainOversampling" in options:
+        processing["radiometricTerrainOversampling"] = options["radiometricTerrainOversampling"]
+    return processing, factor
+
+
+def _grid(cover: Cover, args: dict, coll, tile, res_m: float, node_id: str) -> spatial.Grid:
+    opts = cover.sym.opts()
+    resample = opts.get("resample")
+    if tile is not None:
+        bounds, epsg, geom = (tile.west, tile.south, tile.east, tile.north), tile.epsg or 3857, None
+        return spatial.Grid(*bounds, epsg, tile.size or 256, tile.size or 256)
+    extent = args.get("spatial_extent")
+    if extent is None:
+        bounds, epsg, geom = coll.bbox, 4326, None
+    else:
+        try:
+            bounds, epsg, geom = spatial.extent_bounds(extent)
+        except ValueError as exc:
+            _fail(invalid("load_collection", node_id, "spatial_extent", str(exc)))
+    if resample and resample.get("projection") is not None:
+        target = geo.epsg_of(resample["projection"])
+        if geom is not None:
+            geom = geo.transform_geometry(geom, epsg, target)
+            bounds = tuple(geom.bounds)
+        else:
+            bounds = geo.transform_bounds(bounds, epsg, target)
+        epsg = target
+    resolution = resample.get("resolution", 0) if resample else 0
+    if isinstance(resolution, list):
+        rx, ry = resolution
+    else:
+        rx = ry = resolution
+    if rx and ry:
+        width, height = spatial.size_for(bounds, epsg, float(rx), float(ry))
+    else:
+        width, height = spatial.size_for_metres(bounds, epsg, res_m)
+    geometry = None
+    if geom is not None:
+        geometry = json.loads(json.dumps(geom.__geo_interface__))
+    return spatial.Grid(*bounds, epsg, width, height, geometry)
+
+
+def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime) -> tuple[compiler_pb2.SentinelHubLoad, dict]:
+    sym = cover.sym
+    primary = min(sym.loads, key=position.get)
+    args = graph[primary]["arguments"]
+    coll = catalogue()[sym.collection]
+    opts = sym.opts()
+    gsds = [coll.gsd(b) for b in sym.reads if b in coll.band_names] or [10.0]
+    res_m = min(gsds)
+    grid = _grid(cover, args, coll, tile, res_m, primary)
+    max_pixels = env_float("COMPILER_MAX_LOAD_PIXELS", DEFAULT_MAX_LOAD_PIXELS)
+    if grid.width * grid.height > max_pixels:
+        _fail(Problem("ProcessGraphComplexity",
+                      f"The extent of node '{primary}' is too large: {grid.width} x {grid.height} pixels at "
+                      f"{res_m:g} m exceeds the limit of {max_pixels:.0f} pixels. Reduce the spatial extent or "
+                      f"resample to a coarser resolution.", primary, "spatial_extent"))
+    data_filter: dict = {}
+    dates = 1
+    t_from = t_to = None
+    if coll.temporal:
+        t_from, t_to = time_range(args.get("temporal_extent"), coll, now)
+        if t_to < t_from:
+            _fail(invalid("load_collection", primary, "temporal_extent", "the interval is empty"))
+        data_filter["timeRange"] = {"from": _iso(t_from), "to": _iso(t_to)}
+        data_filter["mosaickingOrder"] = opts.get("order", "mostRecent")
+        days = (t_to - t_from).total_seconds() / 86400.0
+        dates = max(1, math.ceil(days / coll.revisit_days)) if sym.mode != "simple" else 1
+        cc = _cloud_cover(args.get("properties"), primary)
+        if cc is not None:
+            data_filter["maxCloudCoverage"] = cc
+    if coll.dem_instance:
+        data_filter["demInstance"] = coll.dem_instance
+    processing: dict = {}
+    pu_factor = 1.0
+    if "resample" in opts:
+        method = RESAMPLE_METHODS[opts["resample"]["method"]]
+        processing["upsampling"] = method
+        if not coll.is_sar:
+            processing["downsampling"] = method
+    if "sar" in opts:
+        sar_node = next(n for n in cover.absorbed + [cover.result] if graph[n]["process_id"] == "sar_backscatter")
+        sar, pu_factor = _sar_processing(opts["sar"], sar_node)
+        processing.update(sar)
+    labels = list(sym.labels) if sym.labels is not None else []
+    evalscript = build_evalscript(input_bands=list(sym.reads), labels=labels, exprs=list(sym.exprs), mode=sym.mode,
+                                  comment=f"compiler_svc: load {primary} -> node {cover.result}")
+    load = compiler_pb2.SentinelHubLoad(
+        node_id=primary, collection_id=coll.id, sh_type=coll.sh_type, sh_base_url=coll.sh_base_url,
+        bbox=compiler_pb2.BoundingBox(west=grid.west, south=grid.south, east=grid.east, north=grid.north, epsg=grid.epsg),
+        width=grid.width, height=grid.height,
+        geometry_json=json.dumps(grid.geometry) if grid.geometry else "",
+        time_from=_iso(t_from) if t_from else "", time_to=_iso(t_to) if t_to else "",
+        mosaicking="SIMPLE" if sym.mode == "simple" else "ORBIT",
+        evalscript=evalscript, data_filter_json=json.dumps(data_filter), processing_json=json.dumps(processing),
+        band_labels=labels, temporal=sym.mode == "temporal", absorbed_node_ids=cover.absorbed,
+        result_node_id=cover.result,
+    )
+    n_in = max(1, len(sym.reads))
+    pixels = grid.width * grid.height
+    stats = {
+        "pixels": float(pixels * dates * n_in),
+        "grid_pixels_dates": float(pixels * dates),
+        "pu": max(0.005, max(0.01, pixels / (512 * 512)) * (n_in / 3) * 2 * dates * pu_factor),
+        "bytes": int(pixels * max(1, len(sym.exprs)) * (dates if sym.mode == "temporal" else 1) * 4),
+    }
+    return load, stats
+
+
+def _output(graph: dict, result: str) -> compiler_pb2.OutputFormat:
+    saves = [n for n, node in graph.items() if node["process_id"] == "save_result"]
+    if not saves:
+        return compiler_pb2.OutputFormat(format="GTiff", options_json="{}")
+    nid = result if result in saves else saves[0]
+    args = graph[nid]["arguments"]
+    fmt = canonical_format(args.get("format"))
+    if fmt is None:
+        _fail(Problem("FormatUnsupported", f"Output format '{args.get('format')}' is not supported (node '{nid}').", nid, "format"))
+    return compiler_pb2.OutputFormat(format=fmt, options_json=json.dumps(args.get("options") or {}))
+
+
+def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, tile=None,
+         now: datetime | None = None) -> compiler_pb2.ExecutionPlan:
+    """The plan for an already validated process."""
+    now = now or datetime.now(timezone.utc)
+    graph, result, used = flatten(process, udps, parameter_values)
+    problems, _, order = check_structure(graph)
+    if problems:
+        raise ProblemError(problems[0])
+    syms = analyse(graph, order)
+    covers = choose_covers(graph, order, syms, result)
+    covered = set()
+    for c in covers:
+        covered |= c.sym.loads
+    for nid in order:
+        pid = graph[nid]["process_id"]
+        if pid == "load_collection" and nid not in covered:
+            _fail(invalid("load_collection", nid, "spatial_extent", "the arguments could not be resolved to fixed values"))
+        if pid == "sar_backscatter" and not any(nid in c.sym.nodes for c in covers):
+            _fail(invalid("sar_backscatter", nid, "data",
+                          "sar_backscatter must be applied directly to a SENTINEL1_GRD load_collection"))
+    position = {nid: i for i, nid in enumerate(order)}
+    covers.sort(key=lambda c: position[min(c.sym.loads, key=position.get)])
+    loads, total = [], {"pixels": 0.0, "grid_pixels_dates": 0.0, "pu": 0.0, "bytes": 0}
+    for cover in covers:
+        load, stats = build_load(cover, graph, position, tile, now)
+        loads.append(load)
+        for k in total:
+            total[k] += stats[k]
+    if purpose == compiler_pb2.PURPOSE_SYNC:
+        limit = env_float("SYNC_MAX_PIXELS", DEFAULT_SYNC_MAX_PIXELS)
+        if total["grid_pixels_dates"] > limit:
+            _fail(Problem("ProcessGraphComplexity",
+                          f"The process is too complex for synchronous processing ({total['grid_pixels_dates']:.0f} pixels x dates "
+                          f"> {limit:.0f}). Please use a batch job instead."))
+    return compiler_pb2.ExecutionPlan(
+        loads=loads, graph_json=json.dumps(graph), result_node_id=result, output=_output(graph, result),
+        estimated_pixels=total["pixels"], estimated_processing_units=round(total["pu"], 4),
+        estimated_bytes=int(total["bytes"]), estimated_seconds=round(1.0 + total["pixels"] / 2e7 + total["pu"] * 0.05, 2),
+        process_json=json.dumps(process), used_udps=used,
+    )

@@ -1,0 +1,62 @@
+"""Output grids: bounds + CRS, resolution in CRS units, width and height."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from compiler_svc.planning import geo
+
+
+@dataclass
+class Grid:
+    west: float
+    south: float
+    east: float
+    north: float
+    epsg: int
+    width: int
+    height: int
+    geometry: dict | None = None  # GeoJSON in `epsg`
+
+
+def extent_bounds(extent: dict) -> tuple[tuple[float, float, float, float], int, object | None]:
+    """(bounds, epsg, shapely geometry or None) of a bounding-box or GeoJSON spatial extent."""
+    if "west" in extent:
+        crs = extent.get("crs")
+        epsg = geo.epsg_of(crs) if crs is not None else 4326
+        return (float(extent["west"]), float(extent["south"]), float(extent["east"]), float(extent["north"])), epsg, None
+    geom = geo.geometry_from_geojson(extent)
+    return tuple(geom.bounds), 4326, geom
+
+
+def extent_bounds_4326(extent: dict) -> tuple[float, float, float, float]:
+    bounds, epsg, _ = extent_bounds(extent)
+    return geo.transform_bounds(bounds, epsg, 4326)
+
+
+def centre_latitude(bounds, epsg: int) -> float:
+    w, s, e, n = geo.transform_bounds(bounds, epsg, 4326) if epsg != 4326 else bounds
+    return (s + n) / 2.0
+
+
+def size_for(bounds, epsg: int, res_x: float, res_y: float) -> tuple[int, int]:
+    """Pixels across bounds for a resolution in CRS units (at least 1)."""
+    w, s, e, n = bounds
+    return max(1, int(math.floor((e - w) / res_x + 0.5))), max(1, int(math.floor((n - s) / res_y + 0.5)))
+
+
+def size_for_metres(bounds, epsg: int, res_m: float) -> tuple[int, int]:
+    """Pixels across bounds for a resolution in metres, whatever the CRS units are.
+
+    Geographic CRS: the east-west distance is taken at the centre latitude (so a 10 m request over a
+    1°×1° box at 45°N gives ~7871 × 11057 pixels); Web Mercator is scaled by 1/cos(lat).
+    """
+    lat = centre_latitude(bounds, epsg)
+    if geo.is_geographic(epsg):
+        w, s, e, n = bounds
+        width_m = (e - w) * geo.METRES_PER_DEGREE_LON_EQUATOR * max(math.cos(math.radians(lat)), 1e-6)
+        height_m = (n - s) * geo.METRES_PER_DEGREE_LAT
+        return max(1, int(math.floor(width_m / res_m + 0.5))), max(1, int(math.floor(height_m / res_m + 0.5)))
+    res = geo.metres_to_crs_units(res_m, epsg, lat)
+    return size_for(bounds, epsg, res, res)

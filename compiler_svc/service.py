@@ -1,0 +1,89 @@
+"""gRPC shell of the compiler: CompilerService on top of `core`."""
+
+from __future__ import annotations
+
+import json
+
+import grpc
+
+from backend_common.errors import OpenEOError
+from backend_common.logging import get_logger
+from backend_proto.v1 import common_pb2, compiler_pb2, compiler_pb2_grpc, store_pb2
+from compiler_svc import core, process_specs
+from compiler_svc.collections import catalogue as cat
+from compiler_svc.validation.problems import Problem, ProblemError
+
+log = get_logger(__name__)
+
+
+def _reports(problems: list[Problem]) -> compiler_pb2.ValidateResponse:
+    return compiler_pb2.ValidateResponse(errors=[
+        compiler_pb2.ProblemReport(code=p.code, message=p.message, node_id=p.node_id, parameter=p.parameter,
+                                   http_status=p.http_status) for p in problems])
+
+
+class StoreUdpFetcher:
+    """Fetches the caller's user-defined processes from store_svc."""
+
+    def __init__(self, stub, user):
+        self.stub = stub
+        self.user = user
+
+    async def __call__(self, udp_id: str) -> dict | None:
+        if self.stub is None:
+            return None
+        try:
+            found = await self.stub.GetProcessGraph(store_pb2.ProcessGraphRef(user=self.user, process_graph_id=udp_id))
+        except grpc.aio.AioRpcError as err:
+            if err.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            log.warning("store_unavailable", code=str(err.code()))
+            raise OpenEOError("ServiceUnavailable", "The process store is temporarily unavailable.", 503) from None
+        try:
+            doc = json.loads(found.process_json)
+        except ValueError:
+            return None
+        return doc if isinstance(doc, dict) else None
+
+
+def _tile(request):
+    return request.tile if request.HasField("tile") and request.tile.size else None
+
+
+class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
+    def __init__(self, store_stub=None):
+        self.store_stub = store_stub
+
+    def _fetch(self, request):
+        return StoreUdpFetcher(self.store_stub, request.user)
+
+    async def ListProcesses(self, request, context):
+        return common_pb2.JsonDocument(json=process_specs.processes_document_json())
+
+    async def ListCollections(self, request, context):
+        return common_pb2.JsonDocument(json=json.dumps(cat.collections_document()))
+
+    async def GetCollection(self, request, context):
+        return common_pb2.JsonDocument(json=json.dumps(cat.collection_document(request.collection_id)))
+
+    async def Validate(self, request, context):
+        problems = await core.validate_all(request.process_json, self._fetch(request), purpose=request.purpose,
+                                           tile=_tile(request), parameters_json=request.parameters_json)
+        return _reports(problems)
+
+    async def Compile(self, request, context):
+        try:
+            plan = await core.compile_process(request.process_json, self._fetch(request), purpose=request.purpose,
+                                              tile=_tile(request), parameters_json=request.parameters_json)
+        except ProblemError as exc:
+            raise OpenEOError(exc.code, exc.message, exc.status) from None
+        log.info("compiled", loads=len(plan.loads), udps=list(plan.used_udps), pixels=plan.estimated_pixels)
+        return plan
+
+    async def ValidateUserProcess(self, request, context):
+        return _reports(await core.validate_user_process(request.process_json, self._fetch(request)))
+
+
+def register(server, store_stub=None) -> list[str]:
+    compiler_pb2_grpc.add_CompilerServiceServicer_to_server(CompilerServicer(store_stub), server)
+    return [compiler_pb2.DESCRIPTOR.services_by_name["CompilerService"].full_name]

@@ -1,0 +1,133 @@
+"""Structure of a process graph: parsing, references, result node, cycles, topological order."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+from compiler_svc.validation.problems import Problem, ProblemError
+
+REF_KEYS = ("from_node", "from_parameter")
+
+
+def parse_process(process_json: str) -> dict:
+    """The openEO process object ({"process_graph": ..., "parameters": [...]}) from JSON.
+
+    A bare process graph ({node_id: node}) is wrapped into a process object.
+    """
+    try:
+        doc = json.loads(process_json)
+    except (ValueError, TypeError) as exc:
+        raise ProblemError(Problem("ProcessGraphInvalid", f"Invalid process graph specified: the JSON cannot be parsed ({exc}).")) from None
+    if not isinstance(doc, dict):
+        raise ProblemError(Problem("ProcessGraphInvalid", "Invalid process graph specified: expected a JSON object."))
+    if "process_graph" not in doc:
+        if doc and all(isinstance(v, dict) and "process_id" in v for v in doc.values()):
+            return {"process_graph": doc}
+        raise ProblemError(Problem("ProcessGraphMissing", "Invalid process specified. It doesn't contain a process graph."))
+    if not isinstance(doc["process_graph"], dict):
+        raise ProblemError(Problem("ProcessGraphInvalid", "Invalid process graph specified: 'process_graph' must be an object."))
+    params = doc.get("parameters")
+    if params is not None and not isinstance(params, list):
+        raise ProblemError(Problem("ProcessGraphInvalid", "Invalid process specified: 'parameters' must be an array."))
+    return doc
+
+
+def is_ref(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in REF_KEYS
+
+
+def is_callback(value: Any) -> bool:
+    return isinstance(value, dict) and "process_graph" in value and isinstance(value["process_graph"], dict)
+
+
+def iter_refs(value: Any) -> Iterator[dict]:
+    """References (from_node / from_parameter) in a value, not descending into callbacks."""
+    if isinstance(value, dict):
+        if is_ref(value):
+            yield value
+        elif not is_callback(value):
+            for v in value.values():
+                yield from iter_refs(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from iter_refs(v)
+
+
+def contains_ref(value: Any) -> bool:
+    if isinstance(value, dict):
+        if is_ref(value) or is_callback(value):
+            return True
+        return any(contains_ref(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_ref(v) for v in value)
+    return False
+
+
+def node_path(prefix: str, node_id: str) -> str:
+    return f"{prefix}/{node_id}" if prefix else node_id
+
+
+def check_structure(graph: dict, prefix: str = "") -> tuple[list[Problem], str | None, list[str]]:
+    """Problems with the graph's shape, its result node and a topological order of its nodes."""
+    problems: list[Problem] = []
+    if not graph:
+        return [Problem("ProcessGraphInvalid", f"Invalid process graph specified: the graph{' in ' + prefix if prefix else ''} has no nodes.", prefix)], None, []
+    deps: dict[str, set[str]] = {}
+    results = []
+    for nid, node in graph.items():
+        path = node_path(prefix, nid)
+        if not isinstance(node, dict) or not isinstance(node.get("process_id"), str) or not node.get("process_id"):
+            problems.append(Problem("ProcessGraphInvalid", f"Invalid process graph specified: node '{path}' has no 'process_id'.", path))
+            deps[nid] = set()
+            continue
+        args = node.get("arguments", {})
+        if not isinstance(args, dict):
+            problems.append(Problem("ProcessGraphInvalid", f"Invalid process graph specified: 'arguments' of node '{path}' must be an object.", path))
+            args = {}
+        if node.get("result") is True:
+            results.append(nid)
+        deps[nid] = set()
+        for arg_name, value in args.items():
+            for ref in iter_refs(value):
+                if "from_node" in ref:
+                    target = ref["from_node"]
+                    if not isinstance(target, str) or target not in graph:
+                        problems.append(Problem(
+                            "ProcessGraphInvalid",
+                            f"Invalid process graph specified: argument '{arg_name}' of node '{path}' refers to node '{target}', which does not exist.",
+                            path, arg_name))
+                    else:
+                        deps[nid].add(target)
+                elif not isinstance(ref["from_parameter"], str):
+                    problems.append(Problem("ProcessGraphInvalid", f"Invalid process graph specified: argument '{arg_name}' of node '{path}' has a non-string 'from_parameter'.", path, arg_name))
+    if len(results) != 1:
+        where = f" '{prefix}'" if prefix else ""
+        problems.append(Problem(
+            "ProcessGraphInvalid",
+            f"Invalid process graph specified: the graph{where} must have exactly one result node (found {len(results)}: {sorted(results)}).",
+            prefix))
+    order: list[str] = []
+    state: dict[str, int] = {}
+    for start in graph:
+        if state.get(start):
+            continue
+        stack = [(start, iter(sorted(deps.get(start, ()))))]
+        state[start] = 1
+        while stack:
+            nid, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                state[nid] = 2
+                order.append(nid)
+            elif state.get(nxt) == 1:
+                problems.append(Problem("ProcessGraphInvalid", f"Invalid process graph specified: the graph contains a cycle through node '{node_path(prefix, nxt)}'.", node_path(prefix, nxt)))
+                stack.clear()
+                break
+            elif not state.get(nxt):
+                state[nxt] = 1
+                stack.append((nxt, iter(sorted(deps.get(nxt, ())))))
+        if any(p.message.endswith("cycle through node '" + p.node_id + "'.") for p in problems):
+            return problems, None, []
+    return problems, (results[0] if len(results) == 1 else None), order
