@@ -69,6 +69,7 @@ class _Layout:
         self.dates: list[str] | None = None
         self.bands: list | None = None
         self.grown = False
+        self.descending: bool | None = None  # date order the tiles use, from the first with ≥ 2 dates
 
     def put(self, tile: Tile, data: np.ndarray, userdata, nodata) -> None:
         encoded = json.dumps(userdata, sort_keys=True)
@@ -80,6 +81,7 @@ class _Layout:
                 temporal = _temporal(userdata)
                 if temporal and len(temporal[0]) * len(temporal[1]) == data.shape[0]:
                     self.dates, self.bands = temporal
+                    self._learn_order(self.dates)
             if data.dtype != self.dtype:
                 raise _mismatch("data types")
             if encoded == self.userdata_json and data.shape[0] == self.count and not self.grown:
@@ -89,6 +91,7 @@ class _Layout:
             if self.dates is None or temporal is None or temporal[1] != self.bands:
                 raise _mismatch("bands or metadata")
             dates, bands = temporal
+            self._learn_order(dates)
             per_date = len(bands)
             if len(dates) * per_date != data.shape[0]:
                 raise _mismatch("band counts")
@@ -108,14 +111,16 @@ class _Layout:
                 for d in missing:
                     self.sink.write(tile.row, tile.col, blank, position[d] * per_date)
 
+    def _learn_order(self, dates: list[str]) -> None:
+        if self.descending is None and len(dates) > 1 and dates[0] != dates[-1]:
+            self.descending = dates[0] > dates[-1]
+
     def finish(self) -> object | None:
         """Sorts a grown date union like the first tile's order; returns the final userdata."""
         if not self.grown:
             return self.userdata
         assert self.dates is not None and self.bands is not None
-        first = _temporal(self.userdata)[0]  # type: ignore[index]
-        descending = len(first) > 1 and first[0] > first[-1]
-        ordered = sorted(self.dates, reverse=descending)
+        ordered = sorted(self.dates, reverse=bool(self.descending))  # chronological when unknown
         if ordered != self.dates:
             per_date = len(self.bands)
             index = {d: i for i, d in enumerate(self.dates)}
