@@ -50,7 +50,7 @@ class Authenticator:
 
 
 AUTH = web.AppKey("authenticator", Authenticator)
-_USER = "user"
+_USER = web.RequestKey("user", object) if hasattr(web, "RequestKey") else "user"
 
 
 async def optional_user(request: web.Request) -> common_pb2.User | None:

@@ -17,7 +17,7 @@ from backend_common.logging import get_logger, new_request_id, set_request_id
 log = get_logger("gateway.access")
 
 HEADER = "X-Request-Id"
-REQUEST_ID = "request_id"
+REQUEST_ID = web.RequestKey("request_id", str) if hasattr(web, "RequestKey") else "request_id"
 _SANE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 

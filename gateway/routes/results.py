@@ -42,6 +42,7 @@ from gateway.auth import require_user
 from gateway.errors import api_error
 from gateway.http import json_response, loads_or, public_url
 from gateway.keys import CLIENTS, SIGNER
+from gateway.middleware.request_id import request_id_of
 
 STAC_VERSION = "1.0.0"
 EXTENSIONS = {
@@ -153,7 +154,7 @@ def _status_problem(request: web.Request, job: store_pb2.Job, partial: bool) -> 
         error = loads_or(job.error_json, {})
         error = error if isinstance(error, dict) else {}
         body = {
-            "id": request.get("request_id") or "error",
+            "id": request_id_of(request) or "error",
             "code": error.get("code") or "Internal",
             "level": "error",
             "message": error.get("message") or "The batch job failed.",
