@@ -1,0 +1,41 @@
+"""Executor settings from the environment (see the table in the report / README)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from dataclasses import dataclass
+
+from backend_common.config import env_float, env_int, env_str, service_listen
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    listen: str
+    workers: int
+    worker_id: str
+    work_dir: str
+    cpu_threads: int
+    lease_seconds: int
+    renew_seconds: float
+    poll_seconds: float
+    io_retries: int
+    max_concurrent_loads: int
+    log_level: str
+
+    @classmethod
+    def from_env(cls) -> "ExecutorConfig":
+        return cls(
+            listen=service_listen("executor"),
+            workers=env_int("EXECUTOR_WORKERS", 2),
+            worker_id=env_str("EXECUTOR_WORKER_ID", f"{socket.gethostname()}-{os.getpid()}"),
+            work_dir=env_str("EXECUTOR_WORK_DIR", tempfile.gettempdir()),
+            cpu_threads=env_int("EXECUTOR_CPU_THREADS", min(8, os.cpu_count() or 2)),
+            lease_seconds=env_int("EXECUTOR_LEASE_SECONDS", 30),
+            renew_seconds=env_float("EXECUTOR_RENEW_SECONDS", 10.0),
+            poll_seconds=env_float("EXECUTOR_POLL_SECONDS", 2.0),
+            io_retries=env_int("EXECUTOR_IO_RETRIES", 5),
+            max_concurrent_loads=env_int("EXECUTOR_MAX_CONCURRENT_LOADS", 4),
+            log_level=env_str("LOG_LEVEL", "info"),
+        )

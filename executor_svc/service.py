@@ -1,0 +1,149 @@
+"""The ExecutorService servicer: Execute (sync), GetFileFormats, ReadJobAsset, DeleteJobResults."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import tempfile
+from concurrent.futures import Executor
+
+import grpc
+
+from backend_common.errors import OpenEOError, from_rpc_error
+from backend_common.logging import get_logger
+from backend_proto.v1 import common_pb2, executor_pb2_grpc, store_pb2
+
+from .encoding import bundle, encode_result, file_formats
+from .run import PlanRunner
+from .storage.s3 import ObjectNotFound, S3Storage, read_file_chunks
+
+log = get_logger(__name__)
+
+CHUNK_SIZE = 1024 * 1024
+_JOB_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+
+
+def job_prefix(job_id: str) -> str:
+    if not _JOB_ID.match(job_id or "") or job_id in (".", ".."):
+        raise OpenEOError("JobNotFound", "The batch job does not exist.", 404)
+    return f"jobs/{job_id}/"
+
+
+def asset_of(results_json: str, asset: str, job_id: str) -> dict:
+    """The asset entry of a job's results; AssetNotFound when not listed (or not in the job's prefix)."""
+    try:
+        results = json.loads(results_json) if results_json else {}
+    except ValueError:
+        results = {}
+    entry = (results.get("assets") or {}).get(asset)
+    if not isinstance(entry, dict) or not str(entry.get("key", "")).startswith(job_prefix(job_id)):
+        raise OpenEOError("AssetNotFound", f"The job has no result asset {asset!r}.", 404)
+    return entry
+
+
+def encode_for_sync(value, fmt: str, options: dict, work_dir: str):
+    """Encodes a sync result into one file in a fresh temporary directory (CPU; run in the pool)."""
+    tmp = tempfile.mkdtemp(prefix="execute-", dir=work_dir)
+    try:
+        files = encode_result(value, fmt, options, tmp)
+        return tmp, bundle(files, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
+    def __init__(self, runner: PlanRunner, storage: S3Storage | None, store_stub, pool: Executor, work_dir: str):
+        self.runner = runner
+        self.storage = storage
+        self.store = store_stub
+        self.pool = pool
+        self.work_dir = work_dir
+
+    async def Execute(self, request, context):
+        loop = asyncio.get_running_loop()
+        plan = request.plan
+        if not plan.loads and not plan.graph_json:
+            raise OpenEOError("ProcessGraphInvalid", "The execution plan is empty.", 400)
+        outcome = await self.runner.run(plan, request.user)
+        tmp, final = await loop.run_in_executor(self.pool, encode_for_sync, outcome.value, outcome.fmt, outcome.options, self.work_dir)
+        try:
+            log.info(
+                "execute_result",
+                format=outcome.fmt,
+                filename=final.name,
+                size=final.size,
+                processing_units=outcome.processing_units,
+            )
+            first = True
+            async for data in read_file_chunks(final.path, CHUNK_SIZE):
+                if first:
+                    first = False
+                    yield common_pb2.DataChunk(
+                        data=data,
+                        content_type=final.media_type,
+                        filename=final.name,
+                        processing_units=outcome.processing_units,
+                        total_size=final.size,
+                    )
+                else:
+                    yield common_pb2.DataChunk(data=data)
+            if first:  # empty file
+                yield common_pb2.DataChunk(
+                    content_type=final.media_type, filename=final.name, processing_units=outcome.processing_units
+                )
+        finally:
+            await loop.run_in_executor(self.pool, shutil.rmtree, tmp, True)
+
+    async def GetFileFormats(self, request, context):
+        return common_pb2.JsonDocument(json=json.dumps(file_formats()))
+
+    async def _job(self, user, job_id: str):
+        job_prefix(job_id)
+        if self.store is None:
+            raise OpenEOError("ServiceUnavailable", "The job store is not configured.", 503)
+        try:
+            return await self.store.GetJob(store_pb2.JobRef(user=user, job_id=job_id))
+        except grpc.aio.AioRpcError as err:
+            raise from_rpc_error(err) from None
+
+    def _storage(self) -> S3Storage:
+        if self.storage is None:
+            raise OpenEOError("ServiceUnavailable", "The result storage is not available.", 503)
+        return self.storage
+
+    async def ReadJobAsset(self, request, context):
+        job = await self._job(request.user, request.job_id)
+        entry = asset_of(job.results_json, request.asset, request.job_id)
+        storage = self._storage()
+        key = entry["key"]
+        head = await storage.head(key)
+        if head is None:
+            raise OpenEOError("AssetNotFound", f"The result asset {request.asset!r} is no longer available.", 404)
+        first = True
+        try:
+            async for data in storage.download_stream(key, CHUNK_SIZE):
+                if first:
+                    first = False
+                    yield common_pb2.DataChunk(
+                        data=data,
+                        content_type=entry.get("type") or head["content_type"] or "application/octet-stream",
+                        filename=key.rsplit("/", 1)[-1],
+                        total_size=head["size"],
+                    )
+                else:
+                    yield common_pb2.DataChunk(data=data)
+        except ObjectNotFound:
+            raise OpenEOError("AssetNotFound", f"The result asset {request.asset!r} is no longer available.", 404) from None
+        if first:
+            yield common_pb2.DataChunk(content_type=entry.get("type") or "application/octet-stream",
+                                       filename=key.rsplit("/", 1)[-1])
+
+    async def DeleteJobResults(self, request, context):
+        prefix = job_prefix(request.job_id)
+        await self._job(request.user, request.job_id)
+        deleted = await self._storage().delete_prefix(prefix)
+        log.info("job_results_deleted", job_id=request.job_id, objects=deleted)
+        return common_pb2.Empty()
