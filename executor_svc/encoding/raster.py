@@ -103,7 +103,7 @@ def file_date(label: str | None) -> str:
         return ""
     if label.endswith("T00:00:00Z"):
         return label[:10]
-    return label.replace(":", "").replace("-", "")
+    return label[:11] + label[11:].replace(":", "")
 
 
 def bbox_wgs84(cube: xr.DataArray) -> list[float] | None:

@@ -1,0 +1,136 @@
+"""Batch worker: claim → compile → run → S3 outputs → CompleteJob; cancel, lease loss, failures."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import rasterio
+
+from backend_common.errors import OpenEOError
+from executor_svc.batch import BatchWorker, WorkerSettings
+from executor_svc.run import PlanRunner
+from executor_svc.storage.s3 import S3Storage
+
+from .fakes import DATES, FakeCompiler, FakeSentinelHub, FakeStore, make_job, ndvi_plan, synthetic_band
+
+
+@pytest.fixture
+def pool():
+    with ThreadPoolExecutor(4) as executor:
+        yield executor
+
+
+def worker_for(store, compiler, sh, storage, pool, tmp_path, **settings):
+    base = dict(worker_id="w-test", work_dir=str(tmp_path), lease_seconds=5, renew_seconds=0.05, poll_seconds=0.05,
+                io_retries=2, retry_base_delay=0.01)
+    base.update(settings)
+    return BatchWorker(WorkerSettings(**base), store, compiler, PlanRunner(sh, pool), storage, pool)
+
+
+async def test_job_runs_to_finished_with_outputs_in_s3(storage, pool, tmp_path):
+    job = make_job("job-ok")
+    store = FakeStore([job])
+    compiler = FakeCompiler(ndvi_plan())
+    sh = FakeSentinelHub(delay=0.2)  # long enough for a few lease renewals
+    await storage.put_bytes("jobs/job-ok/stale-from-earlier-attempt.tif", b"old")
+    worker = worker_for(store, compiler, sh, storage, pool, tmp_path)
+
+    assert await worker.claim_and_run() is True
+    assert [c.status for c in store.completed] == ["finished"]
+    done = store.completed[0]
+    assert done.lease_token == "lease-job-ok"
+    # compile call: batch purpose, the job's process, owner only (backend SH credentials)
+    request = compiler.requests[0]
+    assert request.purpose == 2 and request.user.user_id == "basic:alice" and not request.user.sh_access_token
+    assert sh.requests[0][1] is None
+    results = json.loads(done.results_json)
+    data_assets = {k: v for k, v in results["assets"].items() if "data" in v["roles"]}
+    assert sorted(data_assets) == ["openEO_2024-05-03T100000Z.tif", "openEO_2024-05-13T100000Z.tif"]
+    keys = sorted(await storage.list_keys("jobs/job-ok/"))
+    assert keys == sorted([a["key"] for a in results["assets"].values()])
+    assert "jobs/job-ok/stale-from-earlier-attempt.tif" not in keys
+    asset = data_assets["openEO_2024-05-13T100000Z.tif"]
+    assert asset["type"].startswith("image/tiff") and asset["proj:epsg"] == 32633 and asset["proj:shape"] == [48, 64]
+    blob = await storage.get_bytes(asset["key"])
+    assert len(blob) == asset["size"]
+    with rasterio.MemoryFile(blob) as mem, mem.open() as ds:
+        ndvi = ds.read(1)
+        assert ds.crs.to_epsg() == 32633 and ds.transform.c == 500000 and ds.transform.f == 5200000
+    red, nir = synthetic_band("B04", 1, 48, 64), synthetic_band("B08", 1, 48, 64)
+    expected = (nir - red) / (nir + red)
+    assert np.isnan(ndvi[0, 0])
+    np.testing.assert_allclose(ndvi[1:, 1:], expected[1:, 1:], rtol=1e-6)
+    # extent in WGS84, datetimes, metadata file
+    w, s, e, n = results["bbox"]
+    assert 14.9 < w < e < 15.1 and 46.9 < s < n < 47.0
+    assert results["start_datetime"] == DATES[0] and results["end_datetime"] == DATES[1]
+    stac = json.loads(await storage.get_bytes(results["assets"]["job-results.json"]["key"]))
+    assert stac["type"] == "Feature" and stac["id"] == "job-ok" and len(stac["assets"]) == 2
+    assert json.loads(done.usage_json)["sentinelhub"]["value"] == 1.5 and done.costs == 1.5
+    # heartbeat renewed with progress and logs were written
+    assert store.renewals and all(r.lease_token == "lease-job-ok" for r in store.renewals)
+    messages = [entry.message for entry in store.logs]
+    assert messages[0].startswith("Job started") and messages[-1].startswith("Job finished")
+    assert any("Removed 1 object" in m for m in messages)
+
+
+async def test_cancel_is_honoured(storage, pool, tmp_path):
+    job = make_job("job-cancel")
+    store = FakeStore([job], cancel_after_renewals=2)
+    sh = FakeSentinelHub(delay=30)
+    worker = worker_for(store, FakeCompiler(ndvi_plan()), sh, storage, pool, tmp_path)
+    status = await asyncio.wait_for(worker.claim_and_run(), timeout=10)
+    assert status is True
+    assert [c.status for c in store.completed] == ["canceled"]
+    assert await storage.list_keys("jobs/job-cancel/") == []
+
+
+async def test_lost_lease_stops_without_writing(storage, pool, tmp_path):
+    store = FakeStore([make_job("job-lost")], lose_lease=True)
+    worker = worker_for(store, FakeCompiler(ndvi_plan()), FakeSentinelHub(delay=30), storage, pool, tmp_path)
+    await asyncio.wait_for(worker.claim_and_run(), timeout=10)
+    assert store.completed == []
+
+
+async def test_invalid_graph_ends_in_error_with_openeo_error(storage, pool, tmp_path):
+    store = FakeStore([make_job("job-bad")])
+    compiler = FakeCompiler(error=OpenEOError("ProcessUnsupported", "Process 'foo' is not supported.", 400))
+    worker = worker_for(store, compiler, FakeSentinelHub(), storage, pool, tmp_path)
+    await worker.claim_and_run()
+    done = store.completed[0]
+    assert done.status == "error"
+    assert json.loads(done.error_json) == {"code": "ProcessUnsupported", "message": "Process 'foo' is not supported."}
+    assert store.logs[-1].level == "error" and store.logs[-1].code == "ProcessUnsupported"
+
+
+async def test_s3_down_fails_the_job_with_a_clear_reason(s3_config, pool, tmp_path):
+    dead = dataclasses.replace(s3_config, endpoint_url="http://127.0.0.1:9")
+    store = FakeStore([make_job("job-s3")])
+    async with S3Storage(dead) as storage:
+        worker = worker_for(store, FakeCompiler(ndvi_plan()), FakeSentinelHub(), storage, pool, tmp_path)
+        await asyncio.wait_for(worker.claim_and_run(), timeout=60)
+    done = store.completed[0]
+    assert done.status == "error"
+    error = json.loads(done.error_json)
+    assert error["code"] == "Internal" and "clearing previous results failed 2 times" in error["message"]
+
+
+async def test_worker_loop_drains_queue_and_stops(storage, pool, tmp_path):
+    store = FakeStore([make_job("job-a"), make_job("job-b")])
+    worker = worker_for(store, FakeCompiler(ndvi_plan(fmt="netCDF")), FakeSentinelHub(), storage, pool, tmp_path)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    for _ in range(200):
+        if len(store.completed) == 2:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert [c.status for c in store.completed] == ["finished", "finished"]
+    assets = json.loads(store.completed[1].results_json)["assets"]
+    assert assets["openEO.nc"]["type"] == "application/x-netcdf"
