@@ -18,7 +18,8 @@ DATES = ["2024-05-03T10:00:00Z", "2024-05-13T10:00:00Z"]
 def synthetic_band(band: str, date_index: int, h: int, w: int) -> np.ndarray:
     rows, cols = np.mgrid[0:h, 0:w]
     base = {"B04": 0.1, "B08": 0.5}.get(band, 0.3)
-    return (base + 0.001 * rows + 0.0005 * cols + 0.05 * date_index).astype(np.float32)
+    noise = np.modf(np.abs(np.sin(rows * 12.9898 + cols * 78.233 + date_index) * 43758.5453))[0]  # incompressible
+    return (base + 0.0001 * rows + 0.00005 * cols + 0.05 * date_index + 0.01 * noise).astype(np.float32)
 
 
 @dataclass

@@ -60,11 +60,11 @@ async def test_upload_file(storage, tmp_path):
 
 
 async def test_delete_prefix_removes_only_that_prefix(storage):
-    for key in ("jobs/j1/a.tif", "jobs/j1/sub/b.tif", "jobs/j10/c.tif", "jobs/j2/d.tif"):
+    for key in ("del/j1/a.tif", "del/j1/sub/b.tif", "del/j10/c.tif", "del/j2/d.tif"):
         await storage.put_bytes(key, b"x")
-    assert await storage.delete_prefix("jobs/j1/") == 2
-    assert await storage.list_keys("jobs/j1/") == []
-    assert sorted(await storage.list_keys("jobs/")) == ["jobs/j10/c.tif", "jobs/j2/d.tif"]
+    assert await storage.delete_prefix("del/j1/") == 2
+    assert await storage.list_keys("del/j1/") == []
+    assert sorted(await storage.list_keys("del/")) == ["del/j10/c.tif", "del/j2/d.tif"]
     with pytest.raises(ValueError):
         await storage.delete_prefix("")
 
