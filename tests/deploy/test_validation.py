@@ -90,27 +90,24 @@ def test_check_script_passes_on_the_repo(tmp_path: Path) -> None:
     assert "ok    helm lint --strict (default values)" in proc.stdout
 
 
-def test_check_script_fails_on_an_invalid_overlay(tmp_path: Path) -> None:
+def test_check_script_reports_every_broken_render_and_fails(tmp_path: Path) -> None:
+    """An invalid overlay and a chart value that renders an invalid PDB: both are reported, the
+    remaining renders still run, and the script exits non-zero."""
     _need_tools()
     _copy_project(tmp_path)
     bad = tmp_path / "deploy" / "k8s" / "overlays" / "zz-broken"
     bad.mkdir()
     shutil.copy2(FIXTURES / "broken" / "unknown-field.yaml", bad / "deployment.yaml")
     (bad / "kustomization.yaml").write_text("resources:\n  - deployment.yaml\n")
+    values = tmp_path / "deploy" / "helm" / "openeo-sentinelhub" / "values.yaml"
+    text = values.read_text()
+    assert "  maxUnavailable: 1\n" in text
+    values.write_text(text.replace("  maxUnavailable: 1\n", "  maxUnavailable: [1]\n"))
     proc = _run_check(tmp_path)
     assert proc.returncode != 0
     assert "FAIL  validate kustomize-zz-broken" in proc.stderr
+    assert "FAIL  validate helm-default" in proc.stderr
     assert "ok    validate kustomize-production" in proc.stdout  # the others still ran
-
-
-def test_check_script_fails_on_a_broken_chart(tmp_path: Path) -> None:
-    _need_tools()
-    _copy_project(tmp_path)
-    values = tmp_path / "deploy" / "helm" / "openeo-sentinelhub" / "values.yaml"
-    values.write_text(values.read_text().replace("maxUnavailable: 1", "maxUnavailable: [1]"))
-    proc = _run_check(tmp_path)
-    assert proc.returncode != 0
-    assert "FAIL" in proc.stderr
 
 
 # ---- Dockerfile ------------------------------------------------------------------------------
