@@ -89,10 +89,6 @@ function setup() {
   };
 }
 var dates = [];
-function preProcessScenes(collections) {
-  collections.scenes.orbits.sort(function (a, b) { return new Date(a.dateFrom) - new Date(b.dateFrom); });
-  return collections;
-}
 function updateOutput(outputs, collection) {
   outputs.default.bands = collection.scenes.length * 2;
 }
