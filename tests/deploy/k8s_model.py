@@ -44,8 +44,8 @@ APP_CALLS = {
 # Extra in-cluster calls when the dev dependencies are rendered.
 DEV_CALLS = {
     ("store", "mongodb"),
-    ("executor", "s3"), ("tiles", "s3"), ("s3-init", "s3"),
-    ("executor", "seaweedfs"), ("tiles", "seaweedfs"), ("s3-init", "seaweedfs"),
+    ("executor", "s3"), ("s3-init", "s3"),
+    ("executor", "seaweedfs"), ("s3-init", "seaweedfs"),
     ("executor", "sentinelhub-emulator"), ("tiles", "sentinelhub-emulator"),
     ("gateway", "sentinelhub-emulator"),
 }

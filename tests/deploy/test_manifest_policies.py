@@ -187,7 +187,7 @@ def test_secrets_are_referenced_not_inlined(render: m.Render) -> None:
     for cm in render.of_kind("ConfigMap"):
         assert not secret_keys & set(cm.get("data", {})), f"secret values in ConfigMap {cm['metadata']['name']}"
     needs = {"executor": {"SH_CLIENT_ID", "SH_CLIENT_SECRET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
-             "tiles": {"SH_CLIENT_ID", "SH_CLIENT_SECRET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
+             "tiles": {"SH_CLIENT_ID", "SH_CLIENT_SECRET"},
              "store": {"MONGODB_URI"}, "gateway": {"RESULT_SIGNING_SECRET"}, "compiler": set()}
     secrets = {s["metadata"]["name"]: s for s in render.of_kind("Secret")}
     for component, wanted in needs.items():
@@ -197,7 +197,7 @@ def test_secrets_are_referenced_not_inlined(render: m.Render) -> None:
             assert "secretKeyRef" in env[key].get("valueFrom", {}), f"{component}: {key} not from a Secret"
         assert wanted <= set(env), f"{component}: missing {wanted - set(env)}"
         # least privilege: e.g. compiler gets no credentials, store no S3 keys
-        extra = (secret_keys & set(env)) - wanted - {"RESULT_SIGNING_SECRET"}
+        extra = (secret_keys & set(env)) - wanted
         assert not extra, f"{component}: gets secrets it does not need: {extra}"
         if render.is_dev:
             # dev renders create every referenced Secret (with the referenced key)

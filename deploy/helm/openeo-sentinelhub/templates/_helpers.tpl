@@ -65,13 +65,13 @@ executor:
   port: 50052
   listenEnv: EXECUTOR_LISTEN
   addrEnv: EXECUTOR_ADDR
-  secrets: [sh, s3, signing]
+  secrets: [sh, s3]
 tiles:
   module: tiles_svc
   port: 50053
   listenEnv: TILES_LISTEN
   addrEnv: TILES_ADDR
-  secrets: [sh, s3]
+  secrets: [sh]
 store:
   module: store_svc
   port: 50054
