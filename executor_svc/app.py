@@ -58,6 +58,7 @@ class ExecutorApp:
                 renew_seconds=self.config.renew_seconds,
                 poll_seconds=self.config.poll_seconds,
                 io_retries=self.config.io_retries,
+                chunk_pixels=self.config.chunk_pixels,
             )
             worker = BatchWorker(settings, self.store, self.compiler, self.runner, self.storage, self.pool)
             self._workers.append(asyncio.create_task(worker.run(self._stop), name=settings.worker_id))

@@ -22,6 +22,7 @@ class ExecutorConfig:
     poll_seconds: float
     io_retries: int
     max_concurrent_loads: int
+    chunk_pixels: int
     log_level: str
 
     @classmethod
@@ -37,5 +38,6 @@ class ExecutorConfig:
             poll_seconds=env_float("EXECUTOR_POLL_SECONDS", 2.0),
             io_retries=env_int("EXECUTOR_IO_RETRIES", 5),
             max_concurrent_loads=env_int("EXECUTOR_MAX_CONCURRENT_LOADS", 4),
+            chunk_pixels=env_int("EXECUTOR_CHUNK_PIXELS", 4096 * 4096),
             log_level=env_str("LOG_LEVEL", "info"),
         )

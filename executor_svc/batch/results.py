@@ -37,6 +37,21 @@ def extent_of(value) -> dict:
     return out
 
 
+def merge_extents(extents: list[dict]) -> dict:
+    """Union of the chunk extents."""
+    boxes = [e["bbox"] for e in extents if e.get("bbox")]
+    out: dict = {}
+    if boxes:
+        w, s, e, n = min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
+        out["bbox"] = [w, s, e, n]
+        out["geometry"] = {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+    starts = [e["start_datetime"] for e in extents if e.get("start_datetime")]
+    ends = [e["end_datetime"] for e in extents if e.get("end_datetime")]
+    if starts:
+        out["start_datetime"], out["end_datetime"] = min(starts), max(ends)
+    return out
+
+
 def build_results(job_id: str, files: list, extent: dict, *, metadata_key: str | None = None, metadata_size: int = 0) -> dict:
     """results_json as the gateway expects it."""
     assets: dict = {}

@@ -21,7 +21,8 @@ from backend_proto.v1 import common_pb2, compiler_pb2, store_pb2
 from executor_svc.encoding import encode_result
 from executor_svc.storage.s3 import S3Storage
 
-from .results import METADATA_NAME, build_results, extent_of, stac_metadata
+from .chunking import split_plan
+from .results import METADATA_NAME, build_results, extent_of, merge_extents, stac_metadata
 from .retry import DependencyDown, is_transient, with_retries
 
 log = get_logger(__name__)
@@ -36,12 +37,22 @@ class WorkerSettings:
     poll_seconds: float = 2.0
     io_retries: int = 5
     retry_base_delay: float = 0.5
+    #: Output pixels above which a per-pixel graph is processed in spatial chunks.
+    chunk_pixels: int = 4096 * 4096
 
 
 class _State:
     def __init__(self):
         self.progress = 0.0
         self.stop_reason: str | None = None  # "canceled" | "lease_lost"
+
+
+def _remove_payloads(files) -> None:
+    for f in files:
+        try:
+            f.path.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _now() -> str:
@@ -231,32 +242,52 @@ class BatchWorker:
         await self._log(job.id, "info", f"Fetching {len(plan.loads)} Sentinel Hub load(s).",
                         {"estimated_processing_units": plan.estimated_processing_units, "estimated_pixels": plan.estimated_pixels})
 
-        def on_progress(value: float) -> None:
-            state.progress = max(state.progress, 5.0 + value)
-
-        outcome = await self.runner.run(plan, user, on_progress=on_progress, extra={"job_id": job.id})
-        for record in outcome.inspections:
-            await self._log(job.id, record.get("level", "info"), str(record.get("message", "")),
-                            {"data": record.get("data")} if record.get("data") is not None else None,
-                            code=str(record.get("code") or ""))
+        chunks = [("", plan)]
+        if plan.HasField("output") and plan.output.format.lower() in ("gtiff", "geotiff", "netcdf", "png", "jpeg"):
+            chunks = split_plan(plan, s.chunk_pixels)
+        if len(chunks) > 1:
+            await self._log(job.id, "info", f"Large area: processing {len(chunks)} spatial chunks one after another.")
         loop = asyncio.get_running_loop()
         tmp = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=s.work_dir))
         try:
-            files = await loop.run_in_executor(self.pool, encode_result, outcome.value, outcome.fmt, outcome.options, tmp)
-            state.progress = 85.0
-            for i, f in enumerate(files):
-                key = prefix + f.name
-                await with_retries(lambda f=f, key=key: self.storage.upload_file(key, f.path, f.media_type),
-                                   what=f"uploading {f.name}", **retry)
-                state.progress = 85.0 + 10.0 * (i + 1) / len(files)
-            extent = extent_of(outcome.value)
+            all_files = []
+            extents = []
+            total_pu = 0.0
+            for index, (suffix, chunk_plan) in enumerate(chunks):
+                share = 90.0 / len(chunks)
+
+                def on_progress(value: float, index=index, share=share) -> None:
+                    state.progress = max(state.progress, 5.0 + index * share + share * value / 100.0)
+
+                outcome = await self.runner.run(chunk_plan, user, on_progress=on_progress, extra={"job_id": job.id})
+                total_pu += outcome.processing_units
+                for record in outcome.inspections:
+                    await self._log(job.id, record.get("level", "info"), str(record.get("message", "")),
+                                    {"data": record.get("data")} if record.get("data") is not None else None,
+                                    code=str(record.get("code") or ""))
+                options = dict(outcome.options)
+                if suffix:
+                    options["filename_prefix"] = str(options.get("filename_prefix") or "openEO") + suffix
+                chunk_dir = tmp / f"chunk{index}"
+                files = await loop.run_in_executor(self.pool, encode_result, outcome.value, outcome.fmt, options, chunk_dir)
+                extents.append(extent_of(outcome.value))
+                del outcome  # free the chunk's cubes before the next one
+                for f in files:
+                    key = prefix + f.name
+                    await with_retries(lambda f=f, key=key: self.storage.upload_file(key, f.path, f.media_type),
+                                       what=f"uploading {f.name}", **retry)
+                await loop.run_in_executor(self.pool, _remove_payloads, files)
+                all_files.extend(files)
+                state.progress = max(state.progress, 5.0 + (index + 1) * share)
+            files = all_files
+            extent = merge_extents(extents)
             draft = build_results(job.id, files, extent)
-            metadata = stac_metadata(job, draft, outcome.processing_units)
+            metadata = stac_metadata(job, draft, total_pu)
             metadata_key = prefix + METADATA_NAME
             await with_retries(lambda: self.storage.put_bytes(metadata_key, metadata, "application/json"),
                                what="uploading the STAC metadata", **retry)
             results = build_results(job.id, files, extent, metadata_key=metadata_key, metadata_size=len(metadata))
             state.progress = 100.0
-            return results, outcome.processing_units
+            return results, total_pu
         finally:
             await loop.run_in_executor(self.pool, shutil.rmtree, tmp, True)

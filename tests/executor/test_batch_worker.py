@@ -134,3 +134,35 @@ async def test_worker_loop_drains_queue_and_stops(storage, pool, tmp_path):
     assert [c.status for c in store.completed] == ["finished", "finished"]
     assets = json.loads(store.completed[1].results_json)["assets"]
     assert assets["openEO.nc"]["type"] == "application/x-netcdf"
+
+
+def test_split_plan_is_pixel_exact_and_only_for_per_pixel_graphs():
+    from executor_svc.batch.chunking import split_plan
+
+    plan = ndvi_plan(width=700, height=300)
+    chunks = split_plan(plan, 256 * 256)
+    assert [suffix for suffix, _ in chunks] == ["_r0c0", "_r0c1", "_r0c2", "_r1c0", "_r1c1", "_r1c2"]
+    loads = [p.loads[0] for _, p in chunks]
+    assert sum(l.width * l.height for l in loads) == 700 * 300
+    assert [l.width for l in loads[:3]] == [256, 256, 188] and [l.height for l in loads[::3]] == [256, 44]
+    assert loads[1].bbox.west == pytest.approx(500000 + 256 * 640 / 700)
+    assert loads[5].bbox.east == 500640 and loads[5].bbox.south == pytest.approx(5199520)
+    assert plan.loads[0].width == 700  # original untouched
+    assert len(split_plan(plan, 10_000_000)) == 1
+    kernel = {**json.loads(plan.graph_json), "k": {"process_id": "apply_kernel", "arguments": {}}}
+    assert len(split_plan(ndvi_plan(width=700, height=300, graph=kernel), 256 * 256)) == 1
+
+
+async def test_large_job_is_processed_in_chunks(storage, pool, tmp_path):
+    store = FakeStore([make_job("job-big")])
+    sh = FakeSentinelHub()
+    worker = worker_for(store, FakeCompiler(ndvi_plan(width=600, height=300)), sh, storage, pool, tmp_path,
+                        chunk_pixels=300 * 300)
+    await worker.claim_and_run()
+    assert [c.status for c in store.completed] == ["finished"]
+    assert [r[0]["output"]["width"] for r in sh.requests] == [300, 300]
+    results = json.loads(store.completed[0].results_json)
+    data = sorted(k for k, v in results["assets"].items() if "data" in v["roles"])
+    assert data == [f"openEO_r0c{c}_{d}.tif" for c in (0, 1) for d in ("2024-05-03T100000Z", "2024-05-13T100000Z")]
+    right = results["assets"]["openEO_r0c1_2024-05-03T100000Z.tif"]
+    assert right["proj:bbox"][0] == pytest.approx(500320) and right["proj:bbox"][2] == pytest.approx(500640)
