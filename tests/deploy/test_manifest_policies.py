@@ -238,3 +238,23 @@ def test_production_scales_out(render_by_name) -> None:
         assert len(ingresses) == 1 and ingresses[0]["spec"].get("tls"), f"{name}: no TLS ingress"
         backend = ingresses[0]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"]
         assert backend == m.app_deployment(render, "gateway")["metadata"]["name"]
+
+
+@pytest.mark.parametrize("value_set", ["default", "production"])
+def test_helm_notes_say_how_to_reach_the_api(value_set: str) -> None:
+    helm = m.tool("helm")
+    if helm is None:
+        pytest.skip("helm not installed: run scripts/install_k8s_tools.sh")
+    cmd = [helm, "install", m.HELM_RELEASE, str(m.CHART), "--namespace", m.HELM_NAMESPACE, "--dry-run=client"]
+    values = m.helm_value_sets()[value_set]
+    if values is not None:
+        cmd += ["-f", str(values)]
+    out = m.run(cmd)
+    notes = out[out.index("NOTES:"):]
+    if value_set == "production":
+        assert "https://openeo.example.com/" in notes
+    else:
+        assert f"port-forward svc/{m.HELM_RELEASE}-gateway 8080:8080" in notes
+    # the Secrets to create are listed when the chart does not create them
+    for secret in ("openeo-sentinelhub-credentials", "openeo-mongodb", "openeo-s3", "openeo-result-signing"):
+        assert secret in notes
