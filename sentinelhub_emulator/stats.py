@@ -1,0 +1,23 @@
+"""Request counters exposed at /_emulator/stats."""
+from __future__ import annotations
+
+from collections import Counter
+
+
+class Stats:
+    def __init__(self):
+        self.requests: Counter[str] = Counter()
+        self.statuses: Counter[str] = Counter()
+        self.pu_spent = 0.0
+        self.tokens_issued = 0
+
+    def record(self, endpoint: str, status: int) -> None:
+        self.requests[endpoint] += 1
+        self.statuses[f"{endpoint} {status}"] += 1
+
+    def as_dict(self) -> dict:
+        return {"requests": dict(self.requests), "statuses": dict(self.statuses),
+                "pu_spent": round(self.pu_spent, 6), "tokens_issued": self.tokens_issued}
+
+    def reset(self) -> None:
+        self.__init__()
