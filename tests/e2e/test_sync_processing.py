@@ -1,0 +1,191 @@
+"""Issue 5 'done when': real graphs through gateway → compiler → executor → emulator with the
+openeo client; every raster checked against numpy recomputed from the synthetic world."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from datetime import date, timedelta
+
+import numpy as np
+import openeo
+import pytest
+import requests
+import shapely.geometry
+from openeo.api.process import Parameter
+from openeo.rest import OpenEoApiError
+
+from sentinelhub_emulator import world
+from tests.e2e.worldcheck import S2, bands_at, day_interval, first_acquisition, ndvi, pixel_lonlat, read_raster
+
+BBOX = {"west": 14.00, "south": 46.00, "east": 14.02, "north": 46.015}
+ACQ = first_acquisition(date(2024, 6, 1))
+
+
+def test_ndvi_single_date(connection, tmp_path):
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=BBOX, temporal_extent=day_interval(ACQ), bands=["B04", "B08"])
+    out = tmp_path / "ndvi.tif"
+    cube.ndvi(nir="B08", red="B04").download(out, format="GTiff")
+    data, meta = read_raster(out)
+    assert data.shape[0] == 1 and meta["width"] > 50 and meta["height"] > 50
+    lon, lat = pixel_lonlat(meta)
+    b = bands_at(ACQ, lon, lat, "B04", "B08")
+    np.testing.assert_allclose(data[0], ndvi(b["B08"], b["B04"]), atol=1e-5)
+
+
+def test_openeo_costs_header(connection):
+    graph = connection.load_collection("SENTINEL2_L2A", spatial_extent=BBOX, temporal_extent=day_interval(ACQ), bands=["B04"]).save_result("GTiff")
+    resp = requests.post(
+        connection.root_url + "/result",
+        json={"process": graph.flat_graph() if hasattr(graph, "flat_graph") else graph.to_json()},
+        headers={"Authorization": f"Bearer {connection.auth.bearer}"},
+        timeout=120,
+    )
+    assert resp.status_code == 200, resp.text
+    assert float(resp.headers["OpenEO-Costs"]) > 0
+    assert resp.headers["Content-Type"].startswith("image/tiff")
+
+
+def test_cloud_masked_median_composite(connection, tmp_path):
+    start, end = date(2024, 6, 1), date(2024, 7, 1)
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=BBOX, temporal_extent=[start.isoformat(), end.isoformat()], bands=["B04", "B08", "SCL"])
+    scl = cube.band("SCL")
+    cloud = (scl == 3) | (scl == 8) | (scl == 9) | (scl == 10)
+    composite = cube.filter_bands(["B04", "B08"]).mask(cloud).ndvi(nir="B08", red="B04").reduce_dimension(dimension="t", reducer="median")
+    out = tmp_path / "composite.tif"
+    composite.download(out, format="GTiff")
+    data, meta = read_raster(out)
+    lon, lat = pixel_lonlat(meta)
+    layers = []
+    for d in world.acquisition_dates(S2, start, end - timedelta(microseconds=1)):
+        b = bands_at(d, lon, lat, "B04", "B08", "SCL")
+        layer = ndvi(b["B08"], b["B04"])
+        layer[np.isin(b["SCL"], [3, 8, 9, 10])] = np.nan
+        layers.append(layer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels (cloudy every day)
+        expected = np.nanmedian(np.stack(layers), axis=0)
+    np.testing.assert_allclose(data[0], expected, atol=1e-5, equal_nan=True)
+
+
+def test_band_math_with_apply(connection, tmp_path):
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=BBOX, temporal_extent=day_interval(ACQ), bands=["B04"])
+    out = tmp_path / "apply.tif"
+    cube.apply(lambda x: x * 100 + 1).download(out, format="GTiff")
+    data, meta = read_raster(out)
+    lon, lat = pixel_lonlat(meta)
+    np.testing.assert_allclose(data[0], bands_at(ACQ, lon, lat, "B04")["B04"] * 100 + 1, rtol=1e-5)
+
+
+def test_filter_bbox_and_filter_temporal(connection, tmp_path):
+    wide = {"west": 13.99, "south": 45.99, "east": 14.03, "north": 46.03}
+    sub = {"west": 14.005, "south": 46.005, "east": 14.015, "north": 46.012}
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=wide, temporal_extent=["2024-05-20", "2024-07-10"], bands=["B08"])
+    cube = cube.filter_bbox(**sub).filter_temporal(day_interval(ACQ))
+    out = tmp_path / "filtered.tif"
+    cube.download(out, format="GTiff")
+    data, meta = read_raster(out)
+    lon, lat = pixel_lonlat(meta)
+    assert lon.min() >= sub["west"] - 0.001 and lon.max() <= sub["east"] + 0.001
+    assert lat.min() >= sub["south"] - 0.001 and lat.max() <= sub["north"] + 0.001
+    assert data.shape[0] == 1
+    np.testing.assert_allclose(data[0], bands_at(ACQ, lon, lat, "B08")["B08"], atol=1e-6)
+
+
+def test_resample_spatial_to_web_mercator(connection, tmp_path):
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=BBOX, temporal_extent=day_interval(ACQ), bands=["B04"])
+    out = tmp_path / "mercator.tif"
+    cube.resample_spatial(resolution=20, projection=3857).download(out, format="GTiff")
+    data, meta = read_raster(out)
+    assert meta["crs"].to_epsg() == 3857
+    assert meta["transform"].a == pytest.approx(20, rel=0.02) and -meta["transform"].e == pytest.approx(20, rel=0.02)
+    lon, lat = pixel_lonlat(meta)
+    expected = bands_at(ACQ, lon, lat, "B04")["B04"]
+    valid = ~np.isnan(data[0])
+    assert valid.mean() > 0.9
+    close = np.isclose(data[0][valid], expected[valid], atol=0.02)
+    assert close.mean() > 0.9
+
+
+def test_aggregate_spatial_means_over_polygons(connection, tmp_path):
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=BBOX, temporal_extent=day_interval(ACQ), bands=["B04"])
+    raster = tmp_path / "b04.tif"
+    cube.download(raster, format="GTiff")
+    data, meta = read_raster(raster)
+    polygons = [
+        shapely.geometry.box(14.002, 46.002, 14.008, 46.007),
+        shapely.geometry.box(14.011, 46.006, 14.018, 46.013),
+    ]
+    collection = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": f"p{i}"}, "geometry": shapely.geometry.mapping(p)} for i, p in enumerate(polygons)]}
+    out = tmp_path / "means.geojson"
+    cube.aggregate_spatial(geometries=collection, reducer="mean").download(out, format="GeoJSON")
+    result = json.loads(out.read_text())
+    lon, lat = pixel_lonlat(meta)
+    values = []
+    for feature in result["features"]:
+        numbers = [v for v in _numbers(feature["properties"])]
+        assert numbers, feature
+        values.append(numbers[0])
+    for polygon, value in zip(polygons, values):
+        inside = shapely.contains_xy(polygon, lon, lat)
+        assert inside.sum() > 10
+        assert value == pytest.approx(float(np.nanmean(data[0][inside])), rel=1e-4)
+
+
+def _numbers(obj):
+    if isinstance(obj, bool):
+        return
+    if isinstance(obj, (int, float)):
+        yield float(obj)
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            if key not in ("name",):
+                yield from _numbers(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            yield from _numbers(value)
+
+
+def test_user_defined_process(connection, tmp_path):
+    data = Parameter.raster_cube()
+    connection.save_user_defined_process(
+        "my_ndvi",
+        {"n": {"process_id": "ndvi", "arguments": {"data": {"from_parameter": "data"}, "nir": "B08", "red": "B04"}, "result": True}},
+        parameters=[data],
+    )
+    assert "my_ndvi" in [p["id"] for p in connection.list_user_defined_processes()]
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=BBOX, temporal_extent=day_interval(ACQ), bands=["B04", "B08"])
+    out = tmp_path / "udp.tif"
+    cube.process("my_ndvi", data=cube).download(out, format="GTiff")
+    result, meta = read_raster(out)
+    lon, lat = pixel_lonlat(meta)
+    b = bands_at(ACQ, lon, lat, "B04", "B08")
+    np.testing.assert_allclose(result[0], ndvi(b["B08"], b["B04"]), atol=1e-5)
+
+
+def test_invalid_graphs_are_refused_before_any_sentinel_hub_call(connection, stack):
+    before = requests.get(stack.emulator_url + "/_emulator/stats", timeout=10).json()
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=BBOX, temporal_extent=day_interval(ACQ), bands=["B04"])
+    with pytest.raises(OpenEoApiError) as info:
+        cube.process("no_such_process", data=cube).download(format="GTiff")
+    assert info.value.http_status_code == 400 and info.value.code == "ProcessUnsupported"
+    huge = connection.load_collection("SENTINEL2_L2A", spatial_extent={"west": -20, "south": 30, "east": 40, "north": 70}, temporal_extent=["2024-01-01", "2024-12-31"], bands=["B04"])
+    with pytest.raises(OpenEoApiError) as info:
+        huge.download(format="GTiff")
+    assert info.value.http_status_code == 400 and info.value.code == "ProcessGraphComplexity"
+    with pytest.raises(OpenEoApiError) as info:
+        connection.load_collection("NO_SUCH_COLLECTION", spatial_extent=BBOX, temporal_extent=day_interval(ACQ)).download(format="GTiff")
+    assert info.value.code == "CollectionNotFound"
+    after = requests.get(stack.emulator_url + "/_emulator/stats", timeout=10).json()
+    assert json.dumps(before.get("process", before), sort_keys=True) == json.dumps(after.get("process", after), sort_keys=True) or before == after
+
+
+def test_validation_endpoint_lists_problems(connection):
+    graph = {
+        "load": {"process_id": "load_collection", "arguments": {"id": "SENTINEL2_L2A", "spatial_extent": BBOX, "temporal_extent": ["2024-06-01", "2024-06-10"], "bands": ["B99"]}},
+        "x": {"process_id": "frobnicate", "arguments": {"data": {"from_node": "load"}}, "result": True},
+    }
+    errors = connection.validate_process_graph(graph)
+    codes = {e["code"] for e in errors}
+    assert "ProcessUnsupported" in codes
+    assert any("B99" in e["message"] for e in errors)
