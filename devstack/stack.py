@@ -19,6 +19,9 @@ from devstack.processes import ChildProcess, free_port, python_module, wait_unti
 SERVICES = ("store", "compiler", "executor", "tiles")
 DEMO_CLIENT_ID = os.environ.get("SH_DEMO_CLIENT_ID", "demo-client")
 DEMO_CLIENT_SECRET = os.environ.get("SH_DEMO_CLIENT_SECRET", "demo-secret")
+# A second Sentinel Hub account the emulator accepts, so that two users can be tried side by side.
+SECOND_CLIENT_ID = "demo-client-2"
+SECOND_CLIENT_SECRET = "demo-secret-2"
 OIDC_CONFIDENTIAL_CLIENT = "openeo-client"
 OIDC_CONFIDENTIAL_SECRET = "openeo-secret"
 OIDC_PUBLIC_CLIENT = "openeo-public"
@@ -208,7 +211,7 @@ class Stack:
 
     def _start_emulator(self) -> None:
         env = {
-            "SH_EMULATOR_CLIENTS": f"{DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET}",
+            "SH_EMULATOR_CLIENTS": f"{DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET},{SECOND_CLIENT_ID}:{SECOND_CLIENT_SECRET}",
             "SH_EMULATOR_PUBLIC_URL": self.emulator_url,
             "LOG_LEVEL": self.config.log_level,
         }
