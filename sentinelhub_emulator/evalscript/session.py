@@ -19,6 +19,8 @@ from .prelude import PRELUDE_JS
 
 log = get_logger(__name__)
 
+_LIFECYCLE_LOCK = threading.Lock()
+
 
 class EvalscriptError(Exception):
     """The evalscript failed (syntax error, exception, time or memory limit, wrong output)."""
@@ -32,9 +34,14 @@ class V8Pool:
         self._lock = threading.Lock()
         self.created = 0
         self.discarded = 0
+        # mini-racer's V8 initialisation is not thread-safe (concurrent first use segfaults): warm the
+        # pool in the constructing thread and serialise context creation/teardown afterwards.
+        for _ in range(max(1, size)):
+            self._idle.put(self._new())
 
     def _new(self) -> MiniRacer:
-        ctx = MiniRacer()
+        with _LIFECYCLE_LOCK:
+            ctx = MiniRacer()
         ctx.set_hard_memory_limit(self.max_memory)
         ctx.eval(PRELUDE_JS)
         ctx.eval("__emu_reset()")
@@ -59,12 +66,15 @@ class V8Pool:
                 return
         with self._lock:
             self.discarded += 1
-        ctx.close()
+        with _LIFECYCLE_LOCK:
+            ctx.close()
 
     def close(self) -> None:
         while True:
             try:
-                self._idle.get_nowait().close()
+                ctx = self._idle.get_nowait()
+                with _LIFECYCLE_LOCK:
+                    ctx.close()
             except queue.Empty:
                 return
 
