@@ -181,8 +181,9 @@ function __emu_metadata() {
   if (fns.updateOutputMetadata) {
     var all = [];
     for (var k in st.scenes) all = all.concat(st.scenes[k]);
-    var scenes = {orbits: all, tiles: all};
-    fns.updateOutputMetadata(scenes, {serviceVersion: "4.263.0", normalizationFactor: 0.0001}, om);
+    all.orbits = all;  // array form (deprecated but relied upon) plus {orbits}/{tiles} access
+    all.tiles = all;
+    fns.updateOutputMetadata(all, {serviceVersion: "4.263.0", normalizationFactor: 0.0001}, om);
   }
   return om.userData === undefined ? "null" : JSON.stringify(om.userData);
 }
