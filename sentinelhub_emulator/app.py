@@ -30,6 +30,7 @@ STATS = web.AppKey("stats", Stats)
 RENDERER = web.AppKey("renderer", Renderer)
 EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
 POOL = web.AppKey("pool", V8Pool)
+PRINCIPAL = web.RequestKey("principal", object) if hasattr(web, "RequestKey") else "principal"
 
 TOKEN_PATHS = (REALM_PATH + "/protocol/openid-connect/token", "/oauth/token")
 
@@ -77,7 +78,7 @@ async def main_middleware(request: web.Request, handler):
                                   "COMMON_EXCEPTION", headers=headers)
         if kind == "api":
             principal = app[TOKENS].verify(request.headers.get("Authorization"))
-            request["principal"] = principal
+            request[PRINCIPAL] = principal
             limiter = app[LIMITER]
             if limiter.enabled:
                 wait_ms = limiter.check(principal.client_id)
@@ -215,7 +216,7 @@ async def process(request: web.Request) -> web.Response:
     plan = parse_process_request(body, request.headers.get("Accept"))
     loop = asyncio.get_running_loop()
     result = await loop.run_in_executor(app[EXECUTOR], app[RENDERER].render, plan)
-    principal = request["principal"]
+    principal = request[PRINCIPAL]
     app[LIMITER].spend(principal.client_id, result.pu)
     app[STATS].pu_spent += result.pu
     return web.Response(body=result.body, content_type=result.content_type,

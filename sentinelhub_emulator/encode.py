@@ -9,11 +9,17 @@ import warnings
 import numpy as np
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning
-from rasterio.transform import from_bounds
+from affine import Affine
 
 DRIVERS = {"image/tiff": "GTiff", "image/png": "PNG", "image/jpeg": "JPEG"}
 EXTENSIONS = {"image/tiff": "tif", "image/png": "png", "image/jpeg": "jpg", "application/json": "json",
               "application/octet-stream": "bin"}
+
+
+def geotransform(bbox, width: int, height: int) -> Affine:
+    """North-up: origin (minX, maxY), pixel size (dx, -dy)."""
+    minx, miny, maxx, maxy = bbox
+    return Affine((maxx - minx) / width, 0.0, minx, 0.0, -(maxy - miny) / height, maxy)
 
 
 def encode_raster(data: np.ndarray, fmt: str, bbox, epsg: int, nodata=None, quality: int = 90) -> bytes:
@@ -23,7 +29,7 @@ def encode_raster(data: np.ndarray, fmt: str, bbox, epsg: int, nodata=None, qual
         return np.ascontiguousarray(data.transpose(1, 2, 0)).tobytes()
     driver = DRIVERS[fmt]
     profile = {"driver": driver, "width": width, "height": height, "count": bands, "dtype": data.dtype.name,
-               "crs": f"EPSG:{epsg}", "transform": from_bounds(*bbox, width, height)}
+               "crs": f"EPSG:{epsg}", "transform": geotransform(bbox, width, height)}
     if driver == "GTiff":
         profile.update(interleave="pixel" if bands > 1 else "band")
         if nodata is not None:

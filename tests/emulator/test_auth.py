@@ -1,0 +1,111 @@
+"""OAuth2 token endpoint, JWKS/discovery, and bearer verification (expiry, forgery, revocation)."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from sentinelhub_emulator import DEMO_CLIENT_ID
+from sentinelhub_emulator.config import EmulatorConfig, parse_clients
+
+from .conftest import TOKEN_PATH, process_body, sh_error
+
+
+async def _jwks_key(emu, kid):
+    resp = await emu.client.get("/auth/realms/main/protocol/openid-connect/certs")
+    assert resp.status == 200
+    keys = {k["kid"]: k for k in (await resp.json())["keys"]}
+    return jwt.PyJWK(keys[kid]).key
+
+
+async def test_token_is_rs256_jwt_verifiable_with_published_jwks(emu):
+    resp = await emu.client.post(TOKEN_PATH, data={"grant_type": "client_credentials", "client_id": "demo-client",
+                                                   "client_secret": "demo-secret"})
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
+    token = body["access_token"]
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == "RS256"
+    key = await _jwks_key(emu, header["kid"])
+    claims = jwt.decode(token, key, algorithms=["RS256"])
+    base = str(emu.client.make_url("")).rstrip("/")
+    assert claims["iss"] == base + "/auth/realms/main"
+    assert claims["d"]["1"]["t"] == 14000
+    assert claims["account"] and claims["sub"]
+    assert 3590 <= claims["exp"] - int(time.time()) <= 3600
+    disc = await (await emu.client.get("/auth/realms/main/.well-known/openid-configuration")).json()
+    assert disc["issuer"] == claims["iss"]
+    assert disc["jwks_uri"].endswith("/protocol/openid-connect/certs")
+    assert disc["token_endpoint"].endswith(TOKEN_PATH)
+
+
+async def test_basic_auth_and_legacy_path(emu):
+    basic = base64.b64encode(b"demo-client:demo-secret").decode()
+    resp = await emu.client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                 headers={"Authorization": f"Basic {basic}"})
+    assert resp.status == 200
+    token = (await resp.json())["access_token"]
+    r = await emu.client.post("/api/v1/catalog/1.0.0/search", headers={"Authorization": f"Bearer {token}"},
+                              json={"collections": ["sentinel-2-l2a"], "datetime": "2021-06-01T00:00:00Z/.."})
+    assert r.status == 200
+
+
+async def test_bad_client_is_invalid_client(emu):
+    for data in ({"client_id": "demo-client", "client_secret": "nope"}, {"client_id": "ghost", "client_secret": "x"},
+                 {}):
+        resp = await emu.client.post(TOKEN_PATH, data={"grant_type": "client_credentials", **data})
+        assert resp.status == 401
+        assert (await resp.json())["error"] == "invalid_client"
+    resp = await emu.client.post(TOKEN_PATH, data={"grant_type": "password", "client_id": "demo-client",
+                                                   "client_secret": "demo-secret"})
+    assert resp.status == 400
+
+
+async def test_configured_clients_replace_demo(make_emu, tmp_path):
+    emu = await make_emu(clients=parse_clients("alice:s1,bob:s2"))
+    assert await emu.get_token("bob", "s2")
+    resp = await emu.client.post(TOKEN_PATH, data={"grant_type": "client_credentials", "client_id": DEMO_CLIENT_ID,
+                                                   "client_secret": "demo-secret"})
+    assert resp.status == 401
+    f = tmp_path / "clients.json"
+    f.write_text('[{"client_id": "carol", "client_secret": "s3"}]')
+    cfg = EmulatorConfig.from_env({"SH_EMULATOR_CLIENTS_FILE": str(f), "SH_EMULATOR_TOKEN_TTL": "60",
+                                   "SH_EMULATOR_RATE_LIMIT_REQUESTS": "5"})
+    assert cfg.clients == {"carol": "s3"} and cfg.token_ttl == 60 and cfg.rate_limit_requests_per_minute == 5
+
+
+async def test_missing_forged_and_expired_tokens_get_401(make_emu):
+    emu = await make_emu(token_ttl=1)
+    body = process_body()
+    resp = await emu.client.post("/api/v1/process", json=body)
+    await sh_error(resp, 401, "COMMON_UNAUTHORIZED")
+    token = await emu.get_token()
+    claims = jwt.decode(token, options={"verify_signature": False})
+    header = jwt.get_unverified_header(token)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode({**claims, "exp": int(time.time()) + 3600}, other, algorithm="RS256",
+                        headers={"kid": header["kid"]})
+    resp = await emu.client.post("/api/v1/process", json=body, headers={"Authorization": f"Bearer {forged}"})
+    await sh_error(resp, 401, "COMMON_UNAUTHORIZED")
+    none_alg = jwt.encode({**claims, "exp": int(time.time()) + 3600}, None, algorithm="none")
+    resp = await emu.client.post("/api/v1/process", json=body, headers={"Authorization": f"Bearer {none_alg}"})
+    await sh_error(resp, 401)
+    resp = await emu.client.post("/api/v1/process", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert resp.status == 200, await resp.text()
+    await asyncio.sleep(2.1)
+    resp = await emu.client.post("/api/v1/process", json=body, headers={"Authorization": f"Bearer {token}"})
+    err = await sh_error(resp, 401, "COMMON_UNAUTHORIZED")
+    assert "expired" in err["message"].lower()
+
+
+async def test_expire_tokens_forces_refresh(emu):
+    body = process_body()
+    assert (await emu.process(body)).status == 200
+    assert (await emu.client.post("/_emulator/expire-tokens")).status == 204
+    await sh_error(await emu.process(body), 401)
+    emu.token = None  # refresh
+    assert (await emu.process(body)).status == 200
