@@ -43,7 +43,7 @@ function evaluatePixel(s) {
 """
 
 
-def process_request(width, height, bbox=(500000.0, 5000000.0, 500000.0 + 10 * 700, 5000000.0 + 10 * 333), **extra):
+def process_request(width, height, bbox=(500000.0, 5000000.0, 500000.0 + 10 * 700, 5000000.0 + 10 * 330), **extra):
     req = {
         "input": {
             "bounds": {"bbox": list(bbox), "properties": {"crs": UTM33}},
@@ -63,18 +63,20 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def emulator_url():
+def emulator_url(tmp_path_factory):
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    log_path = tmp_path_factory.mktemp("emulator") / "emulator.log"
+    log_file = open(log_path, "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "sentinelhub_emulator", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("emulator exited: " + proc.stderr.read().decode()[-2000:])
+            raise RuntimeError("emulator exited: " + log_path.read_text()[-2000:])
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 break
@@ -84,11 +86,14 @@ def emulator_url():
         proc.kill()
         raise RuntimeError("emulator did not start")
     yield url
+    alive = proc.poll() is None
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log_file.close()
+    assert alive, "the emulator died during the tests: " + log_path.read_text()[-3000:]
 
 
 @pytest.fixture
@@ -147,11 +152,12 @@ async def test_process_raster_decodes_a_geotiff(make_client):
     raster = await sh.process_raster(process_request(70, 33))
     assert raster.data.shape == (2, 33, 70) and raster.data.dtype == np.float32
     assert raster.crs == "EPSG:32633"
-    assert tuple(raster.transform)[:6] == pytest.approx((100.0, 0.0, 500000.0, 0.0, -100.0, 5003330.0))
+    assert tuple(raster.transform)[:6] == pytest.approx((100.0, 0.0, 500000.0, 0.0, -100.0, 5003300.0))
     assert raster.processing_units > 0
 
 
 async def test_split_equals_single_render(make_client):
+    # 7000 m x 3300 m at 700 x 333 px: a pixel height (9.909… m) that is not exactly representable
     single = await (await make_client()).process_raster(process_request(700, 333))
     sh = await make_client(split_threshold=256, tile_size=256, max_concurrency=4)
     split = await sh.process_raster(process_request(700, 333))
