@@ -1,0 +1,147 @@
+import json
+
+import pytest
+
+from compiler_svc import core
+from tests.compiler.conftest import BBOX, FakeStore, as_json, load, reducer, save
+
+
+async def problems(graph_or_json, store=None, **kw):
+    text = graph_or_json if isinstance(graph_or_json, str) else as_json(graph_or_json)
+    return await core.validate_all(text, store or FakeStore(), **kw)
+
+
+def codes(ps):
+    return [(p.code, p.node_id, p.parameter) for p in ps]
+
+
+async def test_valid_ndvi_graph_has_no_problems():
+    g = {"l": load(), "n": {"process_id": "ndvi", "arguments": {"data": {"from_node": "l"}}}, "s": save("n")}
+    assert await problems(g) == []
+
+
+async def test_unparsable_and_missing_graph():
+    assert (await problems("{nope"))[0].code == "ProcessGraphInvalid"
+    assert (await problems(json.dumps({"title": "x"})))[0].code == "ProcessGraphMissing"
+
+
+async def test_result_node_count_and_missing_from_node_and_cycle():
+    g = {"l": load(), "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "l"}, "format": "GTiff"}}}
+    assert any(p.code == "ProcessGraphInvalid" and "exactly one result" in p.message for p in await problems(g))
+    g = {"l": load(), "s": save("ghost")}
+    ps = await problems(g)
+    assert ("ProcessGraphInvalid", "s", "data") in codes(ps) and "ghost" in ps[0].message
+    g = {"a": {"process_id": "apply", "arguments": {"data": {"from_node": "b"}, "process": reducer("absolute")}},
+         "b": {"process_id": "apply", "arguments": {"data": {"from_node": "a"}, "process": reducer("absolute")}, "result": True}}
+    assert any("cycle" in p.message for p in await problems(g))
+
+
+async def test_unknown_process_and_run_udf_unsupported():
+    g = {"l": load(), "x": {"process_id": "frobnicate", "arguments": {"data": {"from_node": "l"}}, "result": True}}
+    assert codes(await problems(g)) == [("ProcessUnsupported", "x", "")]
+    g = {"l": load(), "x": {"process_id": "run_udf", "arguments": {"data": {"from_node": "l"}, "udf": "x", "runtime": "Python"}, "result": True}}
+    assert codes(await problems(g))[0][:2] == ("ProcessUnsupported", "x")
+
+
+async def test_required_and_unsupported_parameters():
+    g = {"l": load(), "r": {"process_id": "reduce_dimension", "arguments": {"data": {"from_node": "l"}, "reducer": reducer("mean"), "dimenson": "t"}, "result": True}}
+    c = codes(await problems(g))
+    assert ("ProcessParameterRequired", "r", "dimension") in c
+    assert ("ProcessParameterUnsupported", "r", "dimenson") in c
+
+
+async def test_schema_type_errors_name_node_and_argument():
+    g = {"l": load(), "r": {"process_id": "resample_spatial", "arguments": {"data": {"from_node": "l"}, "resolution": "fine"}}, "s": save("r")}
+    ps = await problems(g)
+    assert codes(ps) == [("ProcessParameterInvalid", "r", "resolution")]
+    assert "resample_spatial" in ps[0].message
+
+
+@pytest.mark.parametrize("extent,needle", [
+    ({"west": 16.2, "south": 48.1, "east": 16.1, "north": 48.2}, "west"),
+    ({"west": 16.1, "south": 48.1, "east": 16.2, "north": 48.2, "crs": 999999}, "coordinate reference"),
+    ({"type": "Point", "coordinates": [1, 2]}, "Point"),
+])
+async def test_spatial_extent_subtypes(extent, needle):
+    ps = await problems({"l": load(extent=extent), "s": save("l")})
+    assert ("ProcessParameterInvalid", "l", "spatial_extent") in codes(ps)
+    assert any(needle in p.message for p in ps)
+
+
+@pytest.mark.parametrize("interval", [["2021-07-01", "2021-06-01"], [None, None], ["yesterday", None]])
+async def test_temporal_interval_checks(interval):
+    ps = await problems({"l": load(temporal=interval), "s": save("l")})
+    assert ("ProcessParameterInvalid", "l", "temporal_extent") in codes(ps)
+
+
+async def test_collection_band_and_extent_checks():
+    ps = await problems({"l": load(cid="NOPE"), "s": save("l")})
+    assert codes(ps) == [("CollectionNotFound", "l", "id")] and ps[0].http_status == 404
+    ps = await problems({"l": load(bands=["B04", "B99"]), "s": save("l")})
+    assert codes(ps) == [("ProcessParameterInvalid", "l", "bands")] and "B99" in ps[0].message
+    ps = await problems({"l": load(temporal=["2010-01-01", "2011-01-01"]), "s": save("l")})
+    assert codes(ps) == [("ProcessParameterInvalid", "l", "temporal_extent")]
+    ps = await problems({"l": load(extent={"west": 0, "south": -89, "east": 1, "north": -88}), "s": save("l")})
+    assert codes(ps) == [("ProcessParameterInvalid", "l", "spatial_extent")]
+
+
+async def test_common_band_names_accepted():
+    assert await problems({"l": load(bands=["red", "nir"]), "s": save("l")}) == []
+
+
+async def test_cube_flow_type_mismatch():
+    g = {"l": load(), "n": {"process_id": "add", "arguments": {"x": 1, "y": 2}},
+         "a": {"process_id": "apply", "arguments": {"data": {"from_node": "n"}, "process": reducer("absolute")}, "result": True}}
+    assert ("ProcessParameterInvalid", "a", "data") in codes(await problems(g))
+
+
+async def test_callback_is_validated_recursively_with_parameter_names():
+    cb = {"process_graph": {"m": {"process_id": "multiply", "arguments": {"x": {"from_parameter": "y"}, "y": 2}, "result": True}}}
+    g = {"l": load(), "a": {"process_id": "apply", "arguments": {"data": {"from_node": "l"}, "process": cb}}, "s": save("a")}
+    ps = await problems(g)
+    assert codes(ps) == [("ProcessParameterInvalid", "a/m", "x")] and "'y'" in ps[0].message
+    cb = {"process_graph": {"m": {"process_id": "mystery", "arguments": {}, "result": True}}}
+    g["a"]["arguments"]["process"] = cb
+    assert codes(await problems(g)) == [("ProcessUnsupported", "a/m", "")]
+
+
+async def test_process_parameters_and_from_parameter():
+    g = {"l": load(extent={"from_parameter": "bbox"}), "s": save("l")}
+    ps = await problems(g)
+    assert codes(ps) == [("ProcessParameterInvalid", "l", "spatial_extent")]
+    doc = json.dumps({"process_graph": g, "parameters": [{"name": "bbox", "description": "", "schema": {"type": "object"}}]})
+    assert await core.validate_all(doc, FakeStore()) == []
+    with pytest.raises(Exception) as info:
+        await core.compile_process(doc, FakeStore())
+    assert info.value.code == "ProcessParameterRequired"
+    plan = await core.compile_process(doc, FakeStore(), parameters_json=json.dumps({"bbox": BBOX}))
+    assert plan.loads[0].bbox.west == 16.1
+
+
+async def test_unknown_format():
+    ps = await problems({"l": load(), "s": save("l", fmt="WebP")})
+    assert codes(ps) == [("FormatUnsupported", "s", "format")]
+
+
+async def test_all_problems_are_returned():
+    g = {"l": load(cid="NOPE"), "x": {"process_id": "nope", "arguments": {}},
+         "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "l"}}, "result": True}}
+    c = {p[0] for p in codes(await problems(g))}
+    assert {"CollectionNotFound", "ProcessUnsupported", "ProcessParameterRequired"} <= c
+
+
+async def test_whole_planet_at_10m_refused_early():
+    ps = await problems({"l": load(extent=None), "s": save("l")})
+    assert codes(ps) == [("ProcessGraphComplexity", "l", "spatial_extent")]
+
+
+async def test_validate_user_process():
+    ok = {"id": "my_ndvi", "process_graph": {"l": load(), "s": save("l")}}
+    assert await core.validate_user_process(json.dumps(ok), FakeStore()) == []
+    bad = dict(ok, id="my-ndvi")
+    assert [p.code for p in await core.validate_user_process(json.dumps(bad), FakeStore())] == ["ProcessGraphInvalid"]
+    pre = dict(ok, id="ndvi")
+    assert [p.code for p in await core.validate_user_process(json.dumps(pre), FakeStore())] == ["PredefinedProcessExists"]
+    assert [p.code for p in await core.validate_user_process(json.dumps({"id": "x"}), FakeStore())] == ["ProcessGraphMissing"]
+    dup = dict(ok, parameters=[{"name": "a", "schema": {}}, {"name": "a", "schema": {}}])
+    assert "twice" in (await core.validate_user_process(json.dumps(dup), FakeStore()))[0].message
