@@ -170,8 +170,11 @@ class _Validator:
             for ref in iter_refs(value):
                 if "from_parameter" in ref:
                     self.ref(ref, pid, path, name, scope)
+            nested_scope = dict(scope)
+            for pname, pschema in _nested_callback_parameters(schema):
+                nested_scope[pname] = pschema
             for cb in _callbacks_in(value):
-                self.graph(cb["process_graph"], dict(scope), path)
+                self.graph(cb["process_graph"], nested_scope, path)
             return
         reason = schemas.schema_error(value, schema)
         if reason:
@@ -265,6 +268,23 @@ class _Validator:
                     self.add(invalid("load_collection", path, "properties",
                                      f"filtering on property '{key}' is not supported for collection '{cid}'"
                                      + (" (supported: eo:cloud_cover)" if coll.has_cloud_cover else "")))
+
+
+def _nested_callback_parameters(schema: Any):
+    """(name, schema) of the parameters of any process-graph schema nested in `schema`."""
+    if isinstance(schema, list):
+        for s in schema:
+            yield from _nested_callback_parameters(s)
+    elif isinstance(schema, dict):
+        if schema.get("subtype") == "process-graph":
+            for p in schema.get("parameters") or []:
+                yield p["name"], p.get("schema")
+        for key in ("additionalProperties", "items", "anyOf", "oneOf", "allOf", "properties"):
+            sub = schema.get(key)
+            if key == "properties" and isinstance(sub, dict):
+                sub = list(sub.values())
+            if isinstance(sub, (dict, list)):
+                yield from _nested_callback_parameters(sub)
 
 
 def _describe(ks: set[str]) -> str:
