@@ -114,7 +114,9 @@ async def admin(emulator_url):
                     return await resp.json()
 
             async def clear(self):
-                async with session.delete("/_emulator/faults") as resp:
+                async with session.delete("/_emulator/faults"):
+                    pass
+                async with session.delete("/_emulator/stats"):
                     pass
 
         admin = Admin()
@@ -156,7 +158,7 @@ async def test_process_raster_decodes_a_geotiff(make_client):
     assert raster.processing_units > 0
 
 
-async def test_split_equals_single_render(make_client):
+async def test_split_equals_single_render(make_client, admin):
     # 7000 m x 3300 m at 700 x 333 px: a pixel height (9.909… m) that is not exactly representable
     single = await (await make_client()).process_raster(process_request(700, 333))
     sh = await make_client(split_threshold=256, tile_size=256, max_concurrency=4)
@@ -165,7 +167,10 @@ async def test_split_equals_single_render(make_client):
     assert split.data.shape == single.data.shape == (2, 333, 700)
     np.testing.assert_array_equal(split.data, single.data)
     assert split.transform == single.transform
-    assert split.processing_units > 0
+    stats = await admin.stats()
+    assert stats["requests"]["process"] == 1 + 6
+    # PU summed over the tiles = what the emulator charged for them
+    assert single.processing_units + split.processing_units == pytest.approx(stats["pu_spent"], rel=1e-4)
 
 
 async def test_429_storm_honours_retry_after_ms(make_client, admin):
@@ -177,6 +182,7 @@ async def test_429_storm_honours_retry_after_ms(make_client, admin):
     elapsed = time.perf_counter() - started
     assert result.attempts == 6
     assert 1.0 <= elapsed < 5.0  # 5 × 200 ms
+    assert (await admin.stats())["statuses"]["process 429"] == 5
 
 
 async def test_500s_then_success(make_client, admin):
@@ -205,6 +211,8 @@ async def test_token_expiry_mid_run_refreshes_once(make_client, admin):
     results = await asyncio.gather(*(sh.process(process_request(4, 4)) for _ in range(8)))
     assert len(results) == 8
     assert sh.tokens.fetches == fetches + 1
+    stats = await admin.stats()
+    assert stats["statuses"]["process 401"] >= 1 and stats["tokens_issued"] == 2  # first + one refresh
 
 
 async def test_bad_evalscript_is_a_400_openeo_error_without_retries(make_client, admin):
@@ -214,6 +222,8 @@ async def test_bad_evalscript_is_a_400_openeo_error_without_retries(make_client,
         await sh.process(bad)
     assert err.value.code == "SentinelHubError" and err.value.status == 400
     assert "Sentinel Hub rejected the process request with HTTP 400" in err.value.message
+    stats = await admin.stats()
+    assert stats["requests"]["process"] == 1 and stats["statuses"]["process 400"] == 1  # not retried
 
 
 async def test_catalog_paging_over_many_pages(make_client):
