@@ -17,7 +17,7 @@ class Stats:
 
     def as_dict(self) -> dict:
         return {"requests": dict(self.requests), "statuses": dict(self.statuses),
-                "pu_spent": round(self.pu_spent, 6), "tokens_issued": self.tokens_issued}
+                "pu_spent": self.pu_spent, "tokens_issued": self.tokens_issued}
 
     def reset(self) -> None:
         self.__init__()
