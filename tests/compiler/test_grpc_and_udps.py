@@ -1,0 +1,121 @@
+import json
+
+import grpc
+import pytest
+
+from backend_common.errors import from_rpc_error
+from backend_common.grpc_server import RequestContextInterceptor
+from backend_proto.v1 import common_pb2, compiler_pb2, compiler_pb2_grpc, store_pb2, store_pb2_grpc
+from compiler_svc.service import register
+from tests.compiler.conftest import BBOX, as_json, load, save
+
+# A UDP using another UDP and a parameter default.
+SCALE = {"id": "scale", "parameters": [{"name": "x", "schema": {}}, {"name": "f", "schema": {"type": "number"}, "default": 2}],
+         "process_graph": {"m": {"process_id": "multiply", "arguments": {"x": {"from_parameter": "x"}, "y": {"from_parameter": "f"}}, "result": True}}}
+MY_NDVI = {"id": "my_ndvi", "parameters": [{"name": "cube", "schema": {"type": "object", "subtype": "raster-cube"}}],
+           "process_graph": {
+               "n": {"process_id": "ndvi", "arguments": {"data": {"from_parameter": "cube"}}},
+               "a": {"process_id": "apply", "arguments": {"data": {"from_node": "n"}, "process": {"process_graph": {
+                   "s": {"process_id": "scale", "arguments": {"x": {"from_parameter": "x"}}, "result": True}}}}, "result": True}}}
+
+
+class FakeStore(store_pb2_grpc.StoreServiceServicer):
+    def __init__(self):
+        self.requests = []
+
+    async def GetProcessGraph(self, request, context):
+        self.requests.append((request.user.user_id, request.process_graph_id))
+        doc = {"scale": SCALE, "my_ndvi": MY_NDVI}.get(request.process_graph_id)
+        if doc is None or request.user.user_id != "basic:alice":
+            await context.abort(grpc.StatusCode.NOT_FOUND, "not found")
+        return store_pb2.ProcessGraph(id=request.process_graph_id, user_id=request.user.user_id, process_json=json.dumps(doc))
+
+
+@pytest.fixture
+async def stubs():
+    server = grpc.aio.server(interceptors=[RequestContextInterceptor()])
+    store = FakeStore()
+    store_pb2_grpc.add_StoreServiceServicer_to_server(store, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    register(server, store_pb2_grpc.StoreServiceStub(channel))
+    await server.start()
+    yield compiler_pb2_grpc.CompilerServiceStub(channel), store
+    await channel.close()
+    await server.stop(None)
+
+
+ALICE = common_pb2.User(user_id="basic:alice")
+
+
+def udp_graph():
+    return {"l": load(), "u": {"process_id": "my_ndvi", "namespace": "user", "arguments": {"cube": {"from_node": "l"}}}, "s": save("u")}
+
+
+async def test_list_processes_and_collections(stubs):
+    stub, _ = stubs
+    procs = json.loads((await stub.ListProcesses(common_pb2.Empty())).json)
+    ids = {p["id"] for p in procs["processes"]}
+    assert "load_collection" in ids and "run_udf" not in ids and procs["links"] == []
+    cols = json.loads((await stub.ListCollections(common_pb2.Empty())).json)
+    assert {c["id"] for c in cols["collections"]} >= {"SENTINEL2_L1C", "SENTINEL2_L2A", "SENTINEL1_GRD", "LANDSAT8-9_L2", "COPERNICUS_30"}
+    doc = json.loads((await stub.GetCollection(compiler_pb2.GetCollectionRequest(collection_id="SENTINEL2_L2A"))).json)
+    assert doc["cube:dimensions"]["bands"]["values"][:2] == ["B01", "B02"]
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.GetCollection(compiler_pb2.GetCollectionRequest(collection_id="NOPE"))
+    err = from_rpc_error(info.value)
+    assert (err.code, err.status) == ("CollectionNotFound", 404)
+
+
+async def test_compile_inlines_udps_from_store(stubs, js):
+    stub, store = stubs
+    plan = await stub.Compile(compiler_pb2.CompileRequest(user=ALICE, process_json=as_json(udp_graph()), purpose=compiler_pb2.PURPOSE_BATCH))
+    assert list(plan.used_udps) == ["my_ndvi", "scale"]
+    assert ("basic:alice", "my_ndvi") in store.requests
+    graph = json.loads(plan.graph_json)
+    assert graph["u"]["process_id"] == "apply" and graph["u/n"]["process_id"] == "ndvi"
+    inner = graph["u"]["arguments"]["process"]["process_graph"]
+    assert inner["s"]["process_id"] == "multiply" and inner["s"]["arguments"]["y"] == 2  # default resolved
+    (ld,) = plan.loads
+    assert ld.result_node_id == "u" and set(ld.absorbed_node_ids) == {"l", "u/n"}
+    js.eval(ld.evalscript)
+    v = json.loads(js.eval('JSON.stringify(evaluatePixel([{"B04":0.1,"B08":0.3,"dataMask":1}],[{"dateFrom":"2021-06-02T00:00:00Z"}]).default)'))
+    assert v == [pytest.approx(1.0)]  # ndvi 0.5, scaled by 2
+
+
+async def test_udp_of_another_user_is_unsupported(stubs):
+    stub, _ = stubs
+    bob = common_pb2.User(user_id="basic:bob")
+    resp = await stub.Validate(compiler_pb2.CompileRequest(user=bob, process_json=as_json(udp_graph())))
+    assert [(e.code, e.node_id) for e in resp.errors] == [("ProcessUnsupported", "u")]
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.Compile(compiler_pb2.CompileRequest(user=bob, process_json=as_json(udp_graph())))
+    assert from_rpc_error(info.value).code == "ProcessUnsupported"
+
+
+async def test_udp_argument_checks(stubs):
+    stub, _ = stubs
+    g = udp_graph()
+    g["u"]["arguments"] = {"cub": {"from_node": "l"}}
+    resp = await stub.Validate(compiler_pb2.CompileRequest(user=ALICE, process_json=as_json(g)))
+    assert {(e.code, e.node_id, e.parameter) for e in resp.errors} == {
+        ("ProcessParameterUnsupported", "u", "cub"), ("ProcessParameterRequired", "u", "cube")}
+
+
+async def test_grpc_validate_reports_and_compile_fails_with_first(stubs):
+    stub, _ = stubs
+    g = {"l": load(cid="NOPE"), "s": save("l", fmt="bmp")}
+    resp = await stub.Validate(compiler_pb2.CompileRequest(user=ALICE, process_json=as_json(g)))
+    assert [(e.code, e.parameter, e.http_status) for e in resp.errors] == [("CollectionNotFound", "id", 404), ("FormatUnsupported", "format", 400)]
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.Compile(compiler_pb2.CompileRequest(user=ALICE, process_json=as_json(g)))
+    assert from_rpc_error(info.value).code == "CollectionNotFound"
+    resp = await stub.ValidateUserProcess(compiler_pb2.CompileRequest(user=ALICE, process_json=json.dumps({"id": "mean", "process_graph": {"l": load(), "s": save("l")}})))
+    assert [e.code for e in resp.errors] == ["PredefinedProcessExists"]
+
+
+async def test_garbage_is_an_openeo_error_not_a_crash(stubs):
+    stub, _ = stubs
+    for text in ["", "[]", '{"process_graph": {"a": 1}}', '{"process_graph": {"a": {"process_id": "add", "arguments": {"x": {"from_node": 5}, "y": 1}, "result": true}}}']:
+        resp = await stub.Validate(compiler_pb2.CompileRequest(user=ALICE, process_json=text))
+        assert resp.errors and resp.errors[0].code.startswith("ProcessGraph"), text
