@@ -304,9 +304,12 @@ class SentinelHubClient:
     ) -> list[str]:
         """Sorted unique acquisition days ("YYYY-MM-DD", UTC) of `collection` over `bbox` in
         `time_range` ((start, end) of datetimes/dates/strings, None = open, or a STAC interval)."""
+        wgs84 = list(bbox)
+        if bbox_crs != 4326:  # pyproj work off the event loop
+            wgs84 = await asyncio.get_running_loop().run_in_executor(self._executor, _to_wgs84, wgs84, bbox_crs)
         body: dict = {
             "collections": [collection],
-            "bbox": _to_wgs84(list(bbox), bbox_crs),
+            "bbox": wgs84,
             "datetime": catalog.format_interval(time_range),
         }
         if filter is not None:
