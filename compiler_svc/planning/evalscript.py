@@ -61,8 +61,10 @@ def build_evalscript(*, input_bands: list[str], labels: list[str], exprs: list[s
     ]
     body = ",".join(exprs)
     if mode == "temporal":
-        lines.append("function updateOutput(outputs,collection){outputs.default.bands=ORB(collection.scenes).length*NB;}")
-        lines.append("function evaluatePixel(samples,scenes){var S=prep(samples,scenes),out=[];"
+        # With no acquisition in range the output keeps one (NaN) band: Sentinel Hub cannot encode
+        # zero bands; userdata then lists no dates and the executor builds an empty time axis.
+        lines.append("function updateOutput(outputs,collection){outputs.default.bands=Math.max(1,ORB(collection.scenes).length*NB);}")
+        lines.append("function evaluatePixel(samples,scenes){var S=prep(samples,scenes),out=[];if(!S.length)return {default:[NaN]};"
                      f"for(var i=0;i<S.length;i++){{var s=S[i];out.push({body});}}return {{default:out}};}}")
         lines.append("function updateOutputMetadata(scenes,inputMetadata,outputMetadata){var o=ORB(scenes),d=[];"
                      "for(var i=0;i<o.length;i++)d.push(DT(o[i]));d.sort();"
