@@ -277,7 +277,7 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     app[STATS] = Stats()
     pool = V8Pool(config.v8_pool_size, config.script_max_memory)
     app[POOL] = pool
-    app[RENDERER] = Renderer(pool, config.script_timeout_s)
+    app[RENDERER] = Renderer(pool, config.script_timeout_s, config.render_chunk_values)
     app[EXECUTOR] = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="sh-emu-render")
 
     r = app.router

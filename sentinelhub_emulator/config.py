@@ -43,6 +43,7 @@ class EmulatorConfig:
     script_max_memory: int = 512 * 1024 * 1024
     workers: int = 2
     v8_pool_size: int = 2
+    render_chunk_values: int = 8 * 1024 * 1024  # input values (float64) per V8 round trip
     account_id: str = "00000000-0000-4000-8000-00000000e301"
 
     @classmethod
@@ -71,4 +72,6 @@ class EmulatorConfig:
         if env.get("SH_EMULATOR_WORKERS"):
             cfg.workers = int(env["SH_EMULATOR_WORKERS"])
             cfg.v8_pool_size = cfg.workers
+        if env.get("SH_EMULATOR_CHUNK_VALUES"):
+            cfg.render_chunk_values = int(env["SH_EMULATOR_CHUNK_VALUES"])
         return cfg

@@ -153,10 +153,40 @@ def geometry_mask(plan: ProcessPlan) -> np.ndarray | None:
     return shapely.contains_xy(geom, x, y).reshape(-1)
 
 
+class _SourceLayer:
+    """One datasource's samples for the current chunk, written into its V8 ArrayBuffer."""
+
+    def __init__(self, source: SourceSpec, collection: str, nodata: float, dates: list, count: int):
+        self.source = source
+        self.collection = collection
+        self.nodata = nodata
+        self.dates = dates
+        self.count = count
+        self.buf: np.ndarray | None = None
+
+    def fill(self, lon: np.ndarray, lat: np.ndarray, mask: np.ndarray | None, n: int) -> None:
+        nb = len(self.source.bands)
+        if self.count == 0:
+            return
+        view = self.buf[: self.count * nb * n].reshape(self.count, nb, n)
+        for k in range(self.count):
+            if k >= len(self.dates):  # SIMPLE without any acquisition: no data
+                for j, b in enumerate(self.source.bands):
+                    view[k, j] = 0.0 if b == "dataMask" else self.nodata
+                continue
+            vals = world.band_values(self.collection, self.source.bands, self.dates[k], lon, lat, self.source.units)
+            for j, b in enumerate(self.source.bands):
+                if mask is None:
+                    view[k, j] = vals[b]
+                else:
+                    view[k, j] = np.where(mask, vals[b], 0.0 if b == "dataMask" else self.nodata)
+
+
 class Renderer:
-    def __init__(self, pool: V8Pool, timeout_s: float):
+    def __init__(self, pool: V8Pool, timeout_s: float, chunk_values: int = 8 * 1024 * 1024):
         self.pool = pool
         self.timeout_s = timeout_s
+        self.chunk_values = chunk_values  # float64 input values per V8 round trip (bounds memory use)
 
     def render(self, plan: ProcessPlan) -> RenderResult:
         try:
@@ -186,11 +216,9 @@ class Renderer:
         prep = session.prepare(cfg)
         for o in outputs:
             o.bands = int(prep["bands"][o.id])
-        npix = plan.npix
         lon, lat = world.pixel_centers_lonlat(plan.bbox, plan.epsg, plan.width, plan.height)
-        lon, lat = lon.reshape(-1), lat.reshape(-1)
         mask = geometry_mask(plan)
-        run_sources = []
+        layers: list[_SourceLayer] = []
         n_samples = 1
         for s in sources:
             d = plan.data[s.data_index]
@@ -204,40 +232,38 @@ class Renderer:
             else:
                 count = len(chosen)
                 n_samples = max(n_samples, count)
-            nb = len(s.bands)
-            buf = session.alloc(s.key, max(1, count * nb * npix)).reshape(-1)
-            view = buf[: count * nb * npix].reshape(count, nb, npix) if count else None
-            for k in range(count):
-                if k < len(chosen):
-                    vals = world.band_values(d.collection, s.bands, chosen[k], lon, lat, s.units)
-                else:  # SIMPLE with no acquisition: no data
-                    vals = {b: np.zeros(npix) for b in s.bands}
-                    mask_none = np.zeros(npix, dtype=bool)
-                for j, b in enumerate(s.bands):
-                    v = vals[b]
-                    m = mask if k < len(chosen) else mask_none
-                    if b == "dataMask":
-                        view[k, j] = v if m is None else np.where(m, v, 0.0)
-                    else:
-                        view[k, j] = v if m is None else np.where(m, v, spec.nodata)
-            run_sources.append({"key": s.key, "bands": s.bands, "simple": s.mosaicking == "SIMPLE", "count": count})
+            layers.append(_SourceLayer(s, d.collection, spec.nodata, chosen, count))
         dn = any(u == "DN" for s in sources for u in s.units)
-        spec_run = {"npix": npix, "fusion": fusion, "datasources": run_sources,
-                    "outputs": [{"id": o.id, "bands": o.bands} for o in outputs],
-                    "normalization": 1 if dn else 0.0001}
+        values_per_pixel = max(1, sum(layer.count * len(layer.source.bands) for layer in layers))
+        rows = max(1, min(plan.height, self.chunk_values // (values_per_pixel * plan.width)))
+        for layer in layers:
+            layer.buf = session.alloc(layer.source.key, max(1, layer.count * len(layer.source.bands) * rows * plan.width))
+        results = {o.id: np.empty((plan.height * plan.width, o.bands)) for o in outputs}
         total = sum(o.bands for o in outputs)
-        raw = session.run(spec_run, total)
+        for r0 in range(0, plan.height, rows):
+            r1 = min(plan.height, r0 + rows)
+            n = (r1 - r0) * plan.width
+            clon, clat = lon[r0:r1].reshape(-1), lat[r0:r1].reshape(-1)
+            cmask = None if mask is None else mask[r0 * plan.width: r1 * plan.width]
+            for layer in layers:
+                layer.fill(clon, clat, cmask, n)
+            spec_run = {"npix": n, "fusion": fusion,
+                        "datasources": [{"key": layer.source.key, "bands": layer.source.bands,
+                                         "simple": layer.source.mosaicking == "SIMPLE", "count": layer.count}
+                                        for layer in layers],
+                        "outputs": [{"id": o.id, "bands": o.bands} for o in outputs],
+                        "normalization": 1 if dn else 0.0001}
+            raw = session.run(spec_run, total)
+            off = 0
+            for o in outputs:
+                results[o.id][r0 * plan.width: r1 * plan.width] = raw[off: off + n * o.bands].reshape(n, o.bands)
+                off += n * o.bands
         userdata = session.metadata()
-        return self._encode(plan, sources, outputs, raw, userdata, n_samples)
+        return self._encode(plan, sources, outputs, results, userdata, n_samples)
 
-    def _encode(self, plan, sources, outputs, raw, userdata, n_samples) -> RenderResult:
-        npix = plan.npix
-        blocks = {}
-        off = 0
-        for o in outputs:
-            blk = raw[off: off + npix * o.bands].reshape(plan.height, plan.width, o.bands).transpose(2, 0, 1)
-            blocks[o.id] = (o, blk)
-            off += npix * o.bands
+    def _encode(self, plan, sources, outputs, results, userdata, n_samples) -> RenderResult:
+        blocks = {o.id: (o, results[o.id].reshape(plan.height, plan.width, o.bands).transpose(2, 0, 1))
+                  for o in outputs}
         members = []
         for r in plan.responses:
             if r.identifier == "userdata":

@@ -119,6 +119,7 @@ function __emu_maker(bands) {
 }
 
 // spec: {npix, fusion, datasources: [{key, bands, simple, count}], outputs: [{id, bands}], normalization}
+// Called once per chunk of pixels; script globals, customData and outputMetadata persist across chunks.
 function __emu_run(specJson) {
   var spec = JSON.parse(specJson), st = __emu.state, evaluatePixel = st.fns.evaluatePixel;
   var n = spec.npix, dss = spec.datasources, outs = spec.outputs, nds = dss.length;
@@ -128,7 +129,8 @@ function __emu_run(specJson) {
   st.out = out;
   var views = [], makers = [], strides = [];
   for (var d = 0; d < nds; d++) {
-    views.push(new Float64Array(st.bufs[dss[d].key]));
+    var need = dss[d].count * dss[d].bands.length * n;
+    views.push(new Float64Array(st.bufs[dss[d].key], 0, need));
     makers.push(__emu_maker(dss[d].bands));
     strides.push(dss[d].bands.length * n);
   }
@@ -136,9 +138,10 @@ function __emu_run(specJson) {
   var scenesArg;
   if (spec.fusion) { scenesArg = {}; dss.forEach(function (ds) { scenesArg[ds.key] = st.scenes[ds.key]; }); }
   else scenesArg = dss[0].simple ? {} : st.scenes[dss[0].key];
+  if (!st.outputMetadata) st.outputMetadata = {};
+  if (!st.customData) st.customData = {};
   var inputMetadata = {serviceVersion: "4.263.0", normalizationFactor: spec.normalization};
-  var customData = {}, outputMetadata = {};
-  st.outputMetadata = outputMetadata;
+  var customData = st.customData, outputMetadata = st.outputMetadata;
   var ds0 = dss[0], view0 = views[0], make0 = makers[0], cnt0 = ds0.count, stride0 = strides[0];
   var mode = spec.fusion ? 2 : (ds0.simple ? 0 : 1);
   for (var i = 0; i < n; i++) {

@@ -79,14 +79,14 @@ async def test_configured_clients_replace_demo(make_emu, tmp_path):
 
 
 async def test_missing_forged_and_expired_tokens_get_401(make_emu):
-    emu = await make_emu(token_ttl=1)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # before the 2 s token clock starts
+    emu = await make_emu(token_ttl=2)
     body = process_body()
     resp = await emu.client.post("/api/v1/process", json=body)
     await sh_error(resp, 401, "COMMON_UNAUTHORIZED")
     token = await emu.get_token()
     claims = jwt.decode(token, options={"verify_signature": False})
     header = jwt.get_unverified_header(token)
-    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = jwt.encode({**claims, "exp": int(time.time()) + 3600}, other, algorithm="RS256",
                         headers={"kid": header["kid"]})
     resp = await emu.client.post("/api/v1/process", json=body, headers={"Authorization": f"Bearer {forged}"})
@@ -96,7 +96,7 @@ async def test_missing_forged_and_expired_tokens_get_401(make_emu):
     await sh_error(resp, 401)
     resp = await emu.client.post("/api/v1/process", json=body, headers={"Authorization": f"Bearer {token}"})
     assert resp.status == 200, await resp.text()
-    await asyncio.sleep(2.1)
+    await asyncio.sleep(3.1)
     resp = await emu.client.post("/api/v1/process", json=body, headers={"Authorization": f"Bearer {token}"})
     err = await sh_error(resp, 401, "COMMON_UNAUTHORIZED")
     assert "expired" in err["message"].lower()

@@ -226,3 +226,14 @@ async def test_resx_resy_size(emu):
     body["output"] = {"resx": 10, "resy": 10, "responses": body["output"]["responses"]}
     data, *_ = read_raster(await (await emu.process(body)).read())
     assert data.shape == (1, 20, 40)
+
+
+async def test_chunked_rendering_is_identical_and_keeps_script_state(make_emu):
+    small = await make_emu(render_chunk_values=3 * 6 * 40 * 3)  # ORBIT: 6 scenes × 2 bands → 3-4 rows per chunk
+    big = await make_emu()
+    body = process_body(ORBIT_SCRIPT, responses=[{"identifier": "ndvi", "format": {"type": "image/tiff"}},
+                                                 {"identifier": "userdata", "format": {"type": "application/json"}}])
+    a = read_tar(await (await small.process(body)).read())
+    b = read_tar(await (await big.process(body)).read())
+    assert json.loads(a["userdata.json"])["pixels"] == 800  # the script's global counter spans all chunks
+    np.testing.assert_array_equal(read_raster(a["ndvi.tif"])[0], read_raster(b["ndvi.tif"])[0])
