@@ -176,10 +176,11 @@ class _SourceLayer:
                 continue
             vals = world.band_values(self.collection, self.source.bands, self.dates[k], lon, lat, self.source.units)
             for j, b in enumerate(self.source.bands):
+                v = np.reshape(vals[b], -1)
                 if mask is None:
-                    view[k, j] = vals[b]
+                    view[k, j] = v
                 else:
-                    view[k, j] = np.where(mask, vals[b], 0.0 if b == "dataMask" else self.nodata)
+                    view[k, j] = np.where(mask, v, 0.0 if b == "dataMask" else self.nodata)
 
 
 class Renderer:
@@ -216,7 +217,7 @@ class Renderer:
         prep = session.prepare(cfg)
         for o in outputs:
             o.bands = int(prep["bands"][o.id])
-        lon, lat = world.pixel_centers_lonlat(plan.bbox, plan.epsg, plan.width, plan.height)
+        lon, lat = world.pixel_centers_lonlat(plan.bbox, plan.epsg, plan.width, plan.height, views=True)
         mask = geometry_mask(plan)
         layers: list[_SourceLayer] = []
         n_samples = 1
@@ -243,7 +244,7 @@ class Renderer:
         for r0 in range(0, plan.height, rows):
             r1 = min(plan.height, r0 + rows)
             n = (r1 - r0) * plan.width
-            clon, clat = lon[r0:r1].reshape(-1), lat[r0:r1].reshape(-1)
+            clon, clat = lon[r0:r1], lat[r0:r1]  # 2-D (possibly broadcast) row slices
             cmask = None if mask is None else mask[r0 * plan.width: r1 * plan.width]
             for layer in layers:
                 layer.fill(clon, clat, cmask, n)

@@ -212,9 +212,13 @@ def cloud_field(collection: str, date: datetime | _date, lon: np.ndarray, lat: n
     """Per-pixel uniform [0,1) field; a pixel is cloudy when ``cloud_field < cc/100``."""
     spec = collection_spec(collection)
     s = _seed(spec.id if spec.id not in _S2_ALL else "sentinel-2") % 1000003
-    ix = np.floor(np.asarray(lon, dtype=np.float64) / CLOUD_CELL_DEG).astype(np.int64)
-    iy = np.floor(np.asarray(lat, dtype=np.float64) / CLOUD_CELL_DEG).astype(np.int64)
-    return _hash01(ix, iy, _day_number(date), s)
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    shape = np.broadcast_shapes(lon.shape, lat.shape)
+    lon, lat = _separable(lon, lat)
+    ix = np.floor(lon / CLOUD_CELL_DEG).astype(np.int64)
+    iy = np.floor(lat / CLOUD_CELL_DEG).astype(np.int64)
+    return np.broadcast_to(_hash01(ix, iy, _day_number(date), s), shape)
 
 
 def mosaic_dates(collection: str, start: datetime, end: datetime, mosaicking_order: str = "mostRecent",
@@ -248,14 +252,18 @@ def pixel_centers(bbox, width: int, height: int) -> tuple[np.ndarray, np.ndarray
     return np.broadcast_to(xs[None, :], (height, width)), np.broadcast_to(ys[:, None], (height, width))
 
 
-def pixel_centers_lonlat(bbox, crs, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+def pixel_centers_lonlat(bbox, crs, width: int, height: int, *, views: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Pixel-centre lon/lat (EPSG:4326, degrees), shape (height, width), for a request grid.
 
-    ``crs`` may be an EPSG code, ``"EPSG:<code>"`` or an OGC CRS URL.
+    ``crs`` may be an EPSG code, ``"EPSG:<code>"`` or an OGC CRS URL. With ``views=True`` an EPSG:4326
+    grid comes back as read-only broadcast views (same values; lets the world compute separable terms once
+    per row/column).
     """
     code = parse_crs(crs)
     x, y = pixel_centers(bbox, width, height)
     if code == 4326:
+        if views:
+            return x, y
         return np.ascontiguousarray(x), np.ascontiguousarray(y)
     lon, lat = to_lonlat_transformer(code).transform(np.ascontiguousarray(x), np.ascontiguousarray(y))
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
@@ -270,21 +278,43 @@ def _season(d: datetime) -> float:
 
 
 def _wave(x: np.ndarray) -> np.ndarray:
-    """Cheap smooth periodic wave in [-1, 1] (period 1), a parabolic stand-in for a sine."""
-    f = x - np.floor(x)
-    return 8.0 * f * (1.0 - f) - 1.0
+    """Cheap smooth periodic wave in [-1, 1] (period 1), a parabolic stand-in for a sine: 8·f·(1−f) − 1
+    with f = frac(x). Works in place on ``x`` (always a temporary here) to limit allocations."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 0:
+        f = x - np.floor(x)
+        return 8.0 * f * (1.0 - f) - 1.0
+    g = np.floor(x)
+    np.subtract(x, g, out=x)  # x = f
+    np.subtract(1.0, x, out=g)  # g = 1 - f
+    x *= 8.0  # exact (power of two)
+    x *= g
+    x -= 1.0
+    return x
+
+
+def _separable(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For broadcast grids (lon constant down columns, lat along rows) return a (1, W) row of lon and a
+    (H, 1) column of lat; element-wise terms of one variable are then computed once per row/column and
+    give bit-identical results after broadcasting. Otherwise return the arrays unchanged."""
+    if lon.ndim == 2 and lat.ndim == 2 and lon.strides[0] == 0 and lat.strides[1] == 0:
+        return lon[:1, :], lat[:, :1]
+    return lon, lat
 
 
 def _landscape(lon: np.ndarray, lat: np.ndarray) -> dict[str, np.ndarray]:
     """Date-independent land surface: vegetation fraction, water mask, relief (all in [0,1])."""
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
+    shape = np.broadcast_shapes(lon.shape, lat.shape)
+    lon, lat = _separable(lon, lat)
     a = _wave(lon * 5.9 + 0.21) * _wave(lat * 6.5 + 0.39)
     b = _wave(lon * 33.6 - lat * 27.5)
     veg = np.clip(0.55 + 0.35 * a + 0.15 * b, 0.0, 1.0)
     water = (_wave(lon * 2.07 + 0.66) * _wave(lat * 2.71 + 0.06)) > 0.8
     relief = np.clip(0.5 + 0.3 * _wave(lon * 0.8 + 0.08) * _wave(lat * 1.1 + 0.25) + 0.2 * b, 0.0, 1.0)
-    return {"veg": veg, "water": water, "relief": relief}
+    return {"veg": np.broadcast_to(veg, shape), "water": np.broadcast_to(water, shape),
+            "relief": np.broadcast_to(relief, shape)}
 
 
 # Reflectance spectra (bare soil, dense vegetation, water, cloud) for S2 bands.
@@ -310,11 +340,13 @@ _LANDSAT_EQ = {"B01": "B01", "B02": "B02", "B03": "B03", "B04": "B04", "B05": "B
 
 def _optical_reflectance(spec_key: str, land: dict, season: float, cloudy: np.ndarray, day: int) -> np.ndarray:
     soil, veg, water, cloud = _S2_SPECTRA[spec_key]
-    v = land["veg"] * (0.6 + 0.4 * season)
-    r = soil + (veg - soil) * v
-    r = np.where(land["water"], water, r)
-    r = r * (0.97 + 0.06 * ((day % 7) / 7.0))
-    return np.where(cloudy, cloud + 0.05 * land["relief"], r)
+    r = land["veg"] * (0.6 + 0.4 * season)
+    r *= veg - soil
+    r += soil
+    np.copyto(r, water, where=land["water"])
+    r *= 0.97 + 0.06 * ((day % 7) / 7.0)
+    np.copyto(r, cloud + 0.05 * land["relief"], where=cloudy)
+    return r
 
 
 def band_values(collection: str, bands, date: datetime | None, lon, lat, units=None) -> dict[str, np.ndarray]:
@@ -329,6 +361,11 @@ def band_values(collection: str, bands, date: datetime | None, lon, lat, units=N
         units = [units] * len(bands)
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
+    if lon.ndim == 0 and lat.ndim == 0:  # scalar point: compute on 1-element arrays, return 0-d arrays
+        res = band_values(collection, bands, date, lon.reshape(1), lat.reshape(1), units)
+        return {k: v.reshape(()) for k, v in res.items()}
+    if lon.shape != lat.shape:
+        lon, lat = np.broadcast_arrays(lon, lat)
     land = _landscape(lon, lat)
     out: dict[str, np.ndarray] = {}
     if spec.epoch is not None and date is None:

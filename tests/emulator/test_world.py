@@ -94,3 +94,17 @@ def test_mosaic_dates_orders():
     least = world.mosaic_dates(s2, *YEAR, "leastCC")
     assert [world.scene_cloud_cover(s2, d) for d in least] == sorted(world.scene_cloud_cover(s2, d) for d in dates)
     assert all(world.scene_cloud_cover(s2, d) <= 20 for d in world.mosaic_dates(s2, *YEAR, max_cloud_coverage=20))
+
+
+def test_every_band_is_a_pure_function_of_the_point():
+    lon, lat = world.pixel_centers_lonlat((13.0, 45.0, 13.2, 45.2), None, 7, 5)
+    lon_v, lat_v = world.pixel_centers_lonlat((13.0, 45.0, 13.2, 45.2), None, 7, 5, views=True)
+    d = datetime(2021, 6, 1, 10, 30, tzinfo=UTC)
+    for c in world.COLLECTIONS:
+        date = None if c == "dem" else d
+        grid = world.band_values(c, world.collection_spec(c).band_names, date, lon, lat)
+        views = world.band_values(c, world.collection_spec(c).band_names, date, lon_v, lat_v)
+        for b, arr in grid.items():
+            np.testing.assert_array_equal(views[b], arr)
+            for i, j in ((0, 0), (2, 3), (4, 6)):
+                assert world.band_value(c, b, date, float(lon[i, j]), float(lat[i, j])) == arr[i, j], (c, b)
