@@ -41,7 +41,8 @@ def bench_script(pool: V8Pool, size: int) -> float:
         s.load(NDVI4)
         s.prepare({"from": "2021-01-01T00:00:00Z", "to": "2021-01-02T00:00:00Z", "fusion": False,
                    "outputs": {"default": 1},
-                   "datasources": [{"key": "0", "mosaicking": "SIMPLE", "dates": ["2021-01-01T10:30:00Z"]}]})
+                   "datasources": [{"key": "0", "mosaicking": "SIMPLE", "collection": "sentinel-2-l2a",
+                                    "dates": ["2021-01-01T10:30:00Z"], "shIds": [1]}]})
         buf = s.alloc("0", 4 * n).reshape(4, n)
         buf[:3] = rng.random((3, n)) * 0.5
         buf[3] = 1.0

@@ -211,8 +211,7 @@ class Renderer:
         t_to = max(plan.data[s.data_index].time_to for s in sources)
         cfg = {"from": t_from.isoformat().replace("+00:00", "Z"), "to": t_to.isoformat().replace("+00:00", "Z"),
                "fusion": fusion, "outputs": {o.id: o.bands for o in outputs},
-               "datasources": [{"key": s.key, "mosaicking": s.mosaicking,
-                                "dates": [x.strftime("%Y-%m-%dT%H:%M:%SZ") for x in dates[s.key]]}
+               "datasources": [self._scene_cfg(s, plan.data[s.data_index].collection, dates[s.key])
                                for s in sources]}
         prep = session.prepare(cfg)
         for o in outputs:
@@ -261,6 +260,16 @@ class Renderer:
                 off += n * o.bands
         userdata = session.metadata()
         return self._encode(plan, sources, outputs, results, userdata, n_samples)
+
+    @staticmethod
+    def _scene_cfg(s: SourceSpec, collection: str, dates: list) -> dict:
+        spec = world.collection_spec(collection)
+        cfg = {"key": s.key, "mosaicking": s.mosaicking, "collection": collection,
+               "dates": [x.strftime("%Y-%m-%dT%H:%M:%SZ") for x in dates],
+               "shIds": [int(x.timestamp()) // 86400 for x in dates]}
+        if spec.has_cloud_cover:
+            cfg["cc"] = [world.scene_cloud_cover(collection, x) for x in dates]
+        return cfg
 
     def _encode(self, plan, sources, outputs, results, userdata, n_samples) -> RenderResult:
         blocks = {o.id: (o, results[o.id].reshape(plan.height, plan.width, o.bands).transpose(2, 0, 1))

@@ -41,11 +41,22 @@ function __emu_load(src) {
   return JSON.stringify(s);
 }
 
-function __emu_orbits(dates) {
-  var arr = dates.map(function (d) {
-    var day = d.slice(0, 10);
-    return {date: new Date(d), dateFrom: day + "T00:00:00Z", dateTo: day + "T23:59:59Z", tiles: [{date: d}]};
-  });
+// One entry per acquisition day. ORBIT: {date, dateFrom, dateTo, tiles}; TILE: {date, cloudCoverage, dataPath, shId}.
+function __emu_scene(ds, i) {
+  var d = ds.dates[i], day = d.slice(0, 10);
+  var tile = {date: d, shId: ds.shIds[i], dataPath: "s3://emulator/" + ds.collection + "/" + day};
+  if (ds.cc) tile.cloudCoverage = ds.cc[i];
+  if (ds.mosaicking === "TILE") {
+    var t = {date: new Date(d), dateFrom: day + "T00:00:00Z", dateTo: day + "T23:59:59Z", shId: tile.shId,
+             dataPath: tile.dataPath, tiles: [tile]};
+    if (ds.cc) t.cloudCoverage = ds.cc[i];
+    return t;
+  }
+  return {date: new Date(d), dateFrom: day + "T00:00:00Z", dateTo: day + "T23:59:59Z", tiles: [tile]};
+}
+
+function __emu_scene_list(ds, idx) {
+  var arr = idx.map(function (i) { return __emu_scene(ds, i); });
   arr.orbits = arr;
   arr.tiles = arr;
   return arr;
@@ -59,10 +70,16 @@ function __emu_prepare(cfgJson) {
   var temporal = cfg.datasources.filter(function (ds) { return ds.mosaicking !== "SIMPLE"; });
   if (fns.preProcessScenes && temporal.length > 0) {
     var mk = function (ds) {
-      return {scenes: {orbits: ds.dates.map(function (d, i) {
+      var list = ds.dates.map(function (d, i) {
         var day = d.slice(0, 10);
+        if (ds.mosaicking === "TILE") {
+          var t = {date: d, shId: ds.shIds[i], dataPath: "s3://emulator/" + ds.collection + "/" + day, __idx: i};
+          if (ds.cc) t.cloudCoverage = ds.cc[i];
+          return t;
+        }
         return {dateFrom: day + "T00:00:00Z", dateTo: day + "T23:59:59Z", __idx: i};
-      })}};
+      });
+      return ds.mosaicking === "TILE" ? {scenes: {tiles: list}} : {scenes: {orbits: list}};
     };
     var coll;
     if (cfg.fusion) {
@@ -83,7 +100,7 @@ function __emu_prepare(cfgJson) {
   }
   st.scenes = {};
   cfg.datasources.forEach(function (ds) {
-    st.scenes[ds.key] = __emu_orbits(retained[ds.key].map(function (i) { return ds.dates[i]; }));
+    st.scenes[ds.key] = __emu_scene_list(ds, retained[ds.key]);
   });
   var outputs = {};
   for (var id in cfg.outputs) outputs[id] = {bands: cfg.outputs[id]};

@@ -237,3 +237,26 @@ async def test_chunked_rendering_is_identical_and_keeps_script_state(make_emu):
     b = read_tar(await (await big.process(body)).read())
     assert json.loads(a["userdata.json"])["pixels"] == 800  # the script's global counter spans all chunks
     np.testing.assert_array_equal(read_raster(a["ndvi.tif"])[0], read_raster(b["ndvi.tif"])[0])
+
+
+async def test_tile_mosaicking_exposes_tiles_with_cloud_coverage(emu):
+    script = """//VERSION=3
+function setup() { return {input: ["B04"], mosaicking: Mosaicking.TILE, output: {bands: 1, sampleType: "FLOAT32"}}; }
+function preProcessScenes(collections) {
+  collections.scenes.tiles = collections.scenes.tiles.filter(function (t) { return t.cloudCoverage < 50; });
+  return collections;
+}
+function evaluatePixel(samples, scenes) { return [samples.length ? samples[samples.length - 1].B04 : -1]; }
+function updateOutputMetadata(scenes, im, om) {
+  om.userData = scenes.tiles.map(function (t) { return [t.tiles[0].date, t.cloudCoverage]; });
+}
+"""
+    body = process_body(script, responses=[{"identifier": "default", "format": {"type": "image/tiff"}},
+                                           {"identifier": "userdata", "format": {"type": "application/json"}}])
+    members = read_tar(await (await emu.process(body)).read())
+    kept = [d for d in reversed(world.acquisition_dates(S2, T0, T1)) if world.scene_cloud_cover(S2, d) < 50]
+    assert json.loads(members["userdata.json"]) == [[d.strftime("%Y-%m-%dT%H:%M:%SZ"), world.scene_cloud_cover(S2, d)]
+                                                    for d in kept]
+    lon, lat = world.pixel_centers_lonlat((13.0, 45.0, 13.02, 45.01), None, 40, 20)
+    np.testing.assert_array_equal(read_raster(members["default.tif"])[0][0],
+                                  world.band_value(S2, "B04", kept[-1], lon, lat).astype(np.float32))
