@@ -219,8 +219,8 @@ async def process(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     app[LIMITER].spend(principal.client_id, result.pu)
     app[STATS].pu_spent += result.pu
-    return web.Response(body=result.body, content_type=result.content_type,
-                        headers={"x-processingunits-spent": repr(float(result.pu))})
+    return web.Response(body=result.body, headers={"Content-Type": result.content_type,
+                                                   "x-processingunits-spent": repr(float(result.pu))})
 
 
 # ------------------------------------------------------------------ emulator control

@@ -54,5 +54,22 @@ def tar_bundle(members: list[tuple[str, bytes]]) -> bytes:
     return buf.getvalue()
 
 
+CONTENT_TYPES = {"tif": "image/tiff", "png": "image/png", "jpg": "image/jpeg", "json": "application/json",
+                 "bin": "application/octet-stream"}
+
+
+def multipart_bundle(members: list[tuple[str, bytes]], boundary: str) -> bytes:
+    """A ``multipart/mixed`` body, one part per output named like the tar members."""
+    out = bytearray()
+    for name, payload in members:
+        ctype = CONTENT_TYPES.get(name.rsplit(".", 1)[-1], "application/octet-stream")
+        out += (f"--{boundary}\r\nContent-Type: {ctype}\r\n"
+                f"Content-Disposition: form-data; name=\"{name.rsplit('.', 1)[0]}\"; filename=\"{name}\"\r\n"
+                f"Content-Length: {len(payload)}\r\n\r\n").encode()
+        out += payload + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out)
+
+
 def userdata_bytes(value) -> bytes:
     return json.dumps(value).encode()

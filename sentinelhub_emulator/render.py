@@ -4,12 +4,13 @@ Runs entirely in a worker thread (called through an executor by the HTTP handler
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import world
-from .encode import EXTENSIONS, encode_raster, tar_bundle, userdata_bytes
+from .encode import EXTENSIONS, encode_raster, multipart_bundle, tar_bundle, userdata_bytes
 from .errors import SHError, bad_request, renderer_error
 from .evalscript import EvalscriptError, ScriptSession, V8Pool
 from .process_request import ProcessPlan
@@ -302,4 +303,8 @@ class Renderer:
             return RenderResult(payload, r.format, pu)
         if plan.container is None and not members:
             raise SHError(400, "No outputs requested.")
-        return RenderResult(tar_bundle([(name, p) for _, name, p in members]), "application/x-tar", pu)
+        files = [(name, p) for _, name, p in members]
+        if plan.container == "multipart":
+            boundary = "sh-emulator-" + uuid.uuid4().hex
+            return RenderResult(multipart_bundle(files, boundary), f"multipart/mixed; boundary={boundary}", pu)
+        return RenderResult(tar_bundle(files), "application/x-tar", pu)

@@ -260,3 +260,17 @@ function updateOutputMetadata(scenes, im, om) {
     lon, lat = world.pixel_centers_lonlat((13.0, 45.0, 13.02, 45.01), None, 40, 20)
     np.testing.assert_array_equal(read_raster(members["default.tif"])[0][0],
                                   world.band_value(S2, "B04", kept[-1], lon, lat).astype(np.float32))
+
+
+async def test_multipart_mixed_response(emu):
+    body = process_body(ORBIT_SCRIPT, responses=[{"identifier": "count", "format": {"type": "image/png"}},
+                                                 {"identifier": "userdata", "format": {"type": "application/json"}}])
+    resp = await emu.process(body, headers={"Accept": "multipart/mixed"})
+    assert resp.status == 200 and resp.content_type == "multipart/mixed"
+    reader = aiohttp.MultipartReader.from_response(resp)
+    parts = {}
+    while (part := await reader.next()) is not None:
+        parts[part.filename] = (part.headers["Content-Type"], await part.read())
+    assert set(parts) == {"count.png", "userdata.json"}
+    assert parts["count.png"][0] == "image/png"
+    assert json.loads(parts["userdata.json"][1])["pixels"] == 800
