@@ -56,14 +56,14 @@ def test_job_lifecycle_results_and_delete(stack, connection, tmp_path):
 def test_listing_pages_and_patch(connection):
     ids = [ndvi_cube(connection).create_job(title=f"paging {i}").job_id for i in range(5)]
     headers = {"Authorization": f"Bearer {connection.auth.bearer}"}
-    seen, url = [], connection.root_url + "/jobs?limit=2"
+    seen, url = [], connection.root_url.rstrip("/") + "/jobs?limit=2"
     while url:
         page = requests.get(url, headers=headers, timeout=10).json()
         assert len(page["jobs"]) <= 2
         seen += [j["id"] for j in page["jobs"]]
         url = next((link["href"] for link in page.get("links", []) if link.get("rel") == "next"), None)
     assert set(ids) <= set(seen) and len(seen) == len(set(seen))
-    resp = requests.patch(f"{connection.root_url}/jobs/{ids[0]}", json={"title": "renamed"}, headers=headers, timeout=10)
+    resp = requests.patch(f"{connection.root_url.rstrip('/')}/jobs/{ids[0]}", json={"title": "renamed"}, headers=headers, timeout=10)
     assert resp.status_code == 204
     assert connection.job(ids[0]).describe()["title"] == "renamed"
 
@@ -78,7 +78,7 @@ def test_cancel_a_running_job(stack, connection):
             time.sleep(0.2)
         assert job.status() == "running"
         headers = {"Authorization": f"Bearer {connection.auth.bearer}"}
-        resp = requests.patch(f"{connection.root_url}/jobs/{job.job_id}", json={"title": "x"}, headers=headers, timeout=10)
+        resp = requests.patch(f"{connection.root_url.rstrip('/')}/jobs/{job.job_id}", json={"title": "x"}, headers=headers, timeout=10)
         assert resp.status_code == 400 and resp.json()["code"] == "JobLocked"
         job.stop()
         deadline = time.time() + 30

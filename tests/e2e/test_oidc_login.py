@@ -60,7 +60,7 @@ def test_oidc_and_basic_users_never_share_jobs(oidc_connection, connection):
     assert job.job_id in {j["id"] for j in oidc_connection.list_jobs()}
     assert job.job_id not in {j["id"] for j in connection.list_jobs()}
     resp = requests.get(
-        f"{connection.root_url}/jobs/{job.job_id}", headers={"Authorization": f"Bearer {connection.auth.bearer}"}, timeout=10
+        f"{connection.root_url.rstrip('/')}/jobs/{job.job_id}", headers={"Authorization": f"Bearer {connection.auth.bearer}"}, timeout=10
     )
     assert resp.status_code == 404 and resp.json()["code"] == "JobNotFound"
 

@@ -119,7 +119,7 @@ def test_hard_coded_extent_and_editing(connection):
         assert np.asarray(in_png)[..., 3].max() == 255
         etag = requests.get(tile_url(svc, inside.z, inside.x, inside.y), timeout=60).headers["ETag"]
         headers = {"Authorization": f"Bearer {connection.auth.bearer}"}
-        assert requests.patch(f"{connection.root_url}/services/{svc.service_id}", json={"enabled": False}, headers=headers, timeout=10).status_code == 204
+        assert requests.patch(f"{connection.root_url.rstrip('/')}/services/{svc.service_id}", json={"enabled": False}, headers=headers, timeout=10).status_code == 204
         import time
 
         deadline = time.time() + 10
@@ -128,7 +128,7 @@ def test_hard_coded_extent_and_editing(connection):
             status = requests.get(tile_url(svc, inside.z, inside.x, inside.y), timeout=60).status_code
             time.sleep(0.5)
         assert status == 404
-        assert requests.patch(f"{connection.root_url}/services/{svc.service_id}", json={"enabled": True, "title": "again"}, headers=headers, timeout=10).status_code == 204
+        assert requests.patch(f"{connection.root_url.rstrip('/')}/services/{svc.service_id}", json={"enabled": True, "title": "again"}, headers=headers, timeout=10).status_code == 204
         time.sleep(3)
         assert requests.get(tile_url(svc, inside.z, inside.x, inside.y), timeout=60).headers["ETag"] != etag
     finally:
