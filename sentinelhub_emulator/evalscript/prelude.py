@@ -15,16 +15,34 @@ function normalizeRGB(rgb) { return [rgb[0] / 255, rgb[1] / 255, rgb[2] / 255]; 
 var __emu = {};
 (function () {
   var g = globalThis;
-  var watched = {Object: Object.prototype, Array: Array.prototype, Function: Function.prototype,
-                 Number: Number.prototype, String: String.prototype, Math: Math, JSON: JSON, Date: Date.prototype};
+  // Objects whose own properties a script could tamper with to leak state into later requests.
+  var watched = [g, Object, Object.prototype, Array, Array.prototype, Function.prototype, Number, Number.prototype,
+                 String, String.prototype, Boolean.prototype, Math, JSON, Date, Date.prototype, RegExp.prototype,
+                 Promise, Promise.prototype, Symbol, Map.prototype, Set.prototype, Error, Error.prototype,
+                 Float64Array.prototype, Float32Array.prototype, Uint8Array.prototype, ArrayBuffer.prototype,
+                 Object.getPrototypeOf(Float64Array.prototype)];
   function snapshot() {
-    var s = {globals: Object.getOwnPropertyNames(g).sort().join(",")};
-    for (var k in watched) s[k] = Object.getOwnPropertyNames(watched[k]).length;
-    return s;
+    return watched.map(function (o) {
+      var names = Object.getOwnPropertyNames(o).concat(Object.getOwnPropertySymbols(o));
+      var vals = names.map(function (n) { var d = Object.getOwnPropertyDescriptor(o, n); return d && ("value" in d ? d.value : d.get); });
+      return {names: names, vals: vals, ext: Object.isExtensible(o), proto: Object.getPrototypeOf(o)};
+    });
+  }
+  function same(a, b) {
+    if (a.length !== b.length) return false;
+    for (var i = 0; i < a.length; i++) {
+      var x = a[i], y = b[i];
+      if (x.names.length !== y.names.length || x.ext !== y.ext || x.proto !== y.proto) return false;
+      for (var j = 0; j < x.names.length; j++) {
+        if (x.names[j] !== y.names[j] || !Object.is(x.vals[j], y.vals[j])) return false;
+      }
+    }
+    return true;
   }
   __emu.baselineNames = Object.getOwnPropertyNames(g);
   __emu.baseline = null;
   __emu.snapshot = snapshot;
+  __emu.same = same;
 })();
 
 function __emu_load(src) {
@@ -208,6 +226,8 @@ function __emu_metadata() {
   return om.userData === undefined ? "null" : JSON.stringify(om.userData);
 }
 
+// After a request: drop the script's implicit globals, then verify nothing else changed since the context was
+// created (returns false -> the pool discards this V8 context instead of reusing it).
 function __emu_reset() {
   __emu.state = {};
   var keep = {};
@@ -217,7 +237,6 @@ function __emu_reset() {
   });
   var snap = __emu.snapshot();
   if (__emu.baseline === null) { __emu.baseline = snap; return true; }
-  for (var k in snap) if (snap[k] !== __emu.baseline[k]) return false;
-  return true;
+  return __emu.same(snap, __emu.baseline);
 }
 """

@@ -110,3 +110,25 @@ async def test_utm_south_and_concurrency(emu):
               for i in range(6)]
     results = await asyncio.gather(*[emu.process(b) for b in bodies])
     assert [r.status for r in results] == [200] * 6
+
+
+@pytest.mark.parametrize("tamper", [
+    "Math.max = function () { return 99; };",
+    "__emu_run = function () { throw new Error('hijacked'); };",
+    "JSON.stringify = function () { return '{}'; };",
+    "Object.defineProperty(Object.prototype, 'sneaky', {value: 1, enumerable: false});",
+])
+async def test_tampered_contexts_are_not_reused(make_emu, tamper):
+    emu = await make_emu(v8_pool_size=1, workers=1)
+    script = "//VERSION=3\n" + SETUP + tamper + "\nfunction evaluatePixel(s) { return [1]; }\n"
+    await emu.process(process_body(script))
+    probe = ("//VERSION=3\n" + SETUP + "function evaluatePixel(s) { return [Math.max(1, 2) === 2 && "
+             "({}).sneaky === undefined && JSON.stringify([1]) === '[1]' ? 5 : 0]; }\n")
+    from .conftest import read_raster
+
+    resp = await emu.process(process_body(probe))
+    assert resp.status == 200, await resp.text()
+    data, *_ = read_raster(await resp.read())
+    assert (data == 5).all()  # pristine builtins and driver in the next request
+    stats = await (await emu.client.get("/_emulator/stats")).json()
+    assert stats["v8"]["contexts_discarded"] >= 1
