@@ -187,6 +187,15 @@ def search(body: dict, base_url: str) -> dict:
     cells = _cells(body.get("bbox"), body.get("intersects"))
     per_date = 1 if cells is None else len(cells)
     total = len(dates) * per_date
+    ids = body.get("ids")
+    if ids is not None:
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise bad_request("Parameter 'ids' must be a list of strings.")
+        wanted = set(ids)
+        everything = (make_item(collection, dates[k // per_date], None if cells is None else cells[k % per_date],
+                                base_url) for k in range(total))
+        matching = [f for f in everything if f["id"] in wanted]
+        return _collection(matching[offset: offset + limit], offset, limit, len(matching), base_url)
     feats = []
     for k in range(offset, min(total, offset + limit)):
         d = dates[k // per_date]

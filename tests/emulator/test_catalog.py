@@ -107,3 +107,11 @@ async def test_get_variant(emu):
         "collections": S2, "datetime": DT, "bbox": "13,45,13.5,45.5", "limit": "5"}, headers=await emu.auth())
     page = await resp.json()
     assert resp.status == 200 and len(page["features"]) == 5 and page["context"]["next"] == 5
+
+
+async def test_ids_filter(emu):
+    base = {"collections": [S2], "datetime": DT, "bbox": [13.2, 45.3, 14.5, 45.8], "limit": 4}
+    first = (await (await emu.search(base)).json())["features"]
+    wanted = [first[1]["id"], first[3]["id"], "not-an-item"]
+    page = await (await emu.search({**base, "ids": wanted})).json()
+    assert [f["id"] for f in page["features"]] == wanted[:2] and "next" not in page["context"]
