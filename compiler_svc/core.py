@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 
+from backend_proto.v1 import compiler_pb2
 from compiler_svc import process_specs
 from compiler_svc.planning.planner import plan
 from compiler_svc.validation.graph import parse_process
@@ -70,9 +71,19 @@ async def validate(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile
     return validate_process(process, ctx), process, udps, values
 
 
+# Web Mercator bounds of tile z=12, x=2048, y=2047 (just north-east of 0°N 0°E), 256 px.
+SAMPLE_TILE = compiler_pb2.TileBounds(west=0.0, south=0.0, east=9783.939620, north=9783.939620, epsg=3857, size=256)
+
+
 async def validate_all(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile=None,
                        parameters_json: str = "") -> list[Problem]:
-    """Validation problems, plus the planning problem (e.g. an extent too large) when the graph is valid."""
+    """Validation problems, plus the planning problem (e.g. an extent too large) when the graph is valid.
+
+    A graph published as a tile service is checked as it will run: for a tile (its own extent is
+    replaced by each tile's bounds), here a representative zoom-12 tile.
+    """
+    if purpose == compiler_pb2.PURPOSE_TILE and tile is None:
+        tile = SAMPLE_TILE
     problems, process, udps, values = await validate(process_json, fetch, purpose=purpose, tile=tile,
                                                      parameters_json=parameters_json)
     if problems or process is None:

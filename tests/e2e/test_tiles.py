@@ -31,7 +31,7 @@ def scaled_b04_graph(connection, spatial_extent=None):
 
 @pytest.fixture
 def service(connection):
-    svc = connection.create_service(scaled_b04_graph(connection), service_type="XYZ", title="b04")
+    svc = connection.create_service(scaled_b04_graph(connection), type="XYZ", title="b04")
     yield svc
     svc.delete_service()
 
@@ -109,7 +109,7 @@ def test_bad_tile_coordinates_are_400(service, path):
 
 def test_hard_coded_extent_and_editing(connection):
     extent = {"west": 14.0, "south": 46.0, "east": 14.02, "north": 46.02}
-    svc = connection.create_service(scaled_b04_graph(connection, extent), service_type="XYZ")
+    svc = connection.create_service(scaled_b04_graph(connection, extent), type="XYZ")
     try:
         inside = mercantile.tile(14.01, 46.01, 14)
         outside = mercantile.tile(-70.0, -20.0, 14)
@@ -136,7 +136,7 @@ def test_hard_coded_extent_and_editing(connection):
 
 
 def test_service_crud_with_the_client(connection):
-    svc = connection.create_service(scaled_b04_graph(connection), service_type="XYZ", title="crud")
+    svc = connection.create_service(scaled_b04_graph(connection), type="XYZ", title="crud")
     listed = {s["id"] for s in connection.list_services()}
     assert svc.service_id in listed
     info = svc.describe_service()
