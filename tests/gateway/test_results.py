@@ -1,0 +1,155 @@
+"""Batch job results: STAC item, signed asset URLs, partial results, failed jobs."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.gateway.conftest import PROCESS
+
+RESULTS = {
+    "assets": {
+        "result.tif": {
+            "key": "jobs/secret-bucket-path/result.tif",
+            "type": "image/tiff; application=geotiff",
+            "roles": ["data"],
+            "title": "NDVI",
+            "size": 3000,
+            "proj:epsg": 32633,
+            "raster:bands": [{"name": "NDVI", "data_type": "float32"}],
+            "eo:bands": [{"name": "NDVI"}],
+        }
+    },
+    "bbox": [16.1, 48.1, 16.5, 48.3],
+    "start_datetime": "2024-06-01T00:00:00Z",
+    "end_datetime": "2024-06-30T00:00:00Z",
+}
+
+
+async def finished_job(client, auth, fakes, status="finished") -> str:
+    resp = await client.post("/jobs", json={"process": PROCESS, "title": "t"}, headers=auth)
+    job_id = resp.headers["OpenEO-Identifier"]
+    job = fakes.store.jobs[job_id]
+    job.status = status
+    job.results_json = json.dumps(RESULTS)
+    fakes.executor.assets[(job_id, "result.tif")] = b"II*\x00" + bytes(range(256)) * 11 + b"end"
+    return job_id
+
+
+def local(href: str, settings) -> str:
+    assert href.startswith(settings.public_url)
+    return href[len(settings.public_url):]
+
+
+async def test_results_stac_item(client, auth, fakes, settings):
+    job_id = await finished_job(client, auth, fakes)
+    resp = await client.get(f"/jobs/{job_id}/results", headers=auth)
+    assert resp.status == 200
+    assert resp.headers["OpenEO-Costs"] == "0"
+    item = await resp.json()
+    assert item["type"] == "Feature" and item["stac_version"] == "1.0.0" and item["id"] == job_id
+    assert item["bbox"] == RESULTS["bbox"]
+    assert item["geometry"]["type"] == "Polygon"
+    props = item["properties"]
+    assert props["datetime"] is None
+    assert props["start_datetime"] == "2024-06-01T00:00:00Z" and props["end_datetime"] == "2024-06-30T00:00:00Z"
+    assert props["expires"].endswith("Z")
+    assert "openeo:status" not in props
+    asset = item["assets"]["result.tif"]
+    assert asset["type"] == "image/tiff; application=geotiff" and asset["roles"] == ["data"]
+    assert asset["title"] == "NDVI" and asset["file:size"] == 3000
+    assert asset["proj:epsg"] == 32633 and asset["raster:bands"][0]["name"] == "NDVI"
+    assert asset["eo:bands"] == [{"name": "NDVI"}]
+    assert "key" not in asset and "secret-bucket-path" not in json.dumps(item)
+    query = parse_qs(urlsplit(asset["href"]).query)
+    assert set(query) == {"expires", "user", "signature"}
+    assert "alice" not in asset["href"] and "basic" not in asset["href"]
+    rels = {link["rel"]: link for link in item["links"]}
+    assert "canonical" in rels
+    assert any("projection" in ext for ext in item["stac_extensions"])
+
+
+async def test_results_validate_against_spec(client, auth, fakes):
+    from tests.gateway.test_discovery import SPEC, to_jsonschema
+
+    if not SPEC.exists():
+        return
+    import jsonschema
+    import yaml
+
+    openapi = yaml.safe_load(SPEC.read_text())
+    job_id = await finished_job(client, auth, fakes)
+    item = await (await client.get(f"/jobs/{job_id}/results", headers=auth)).json()
+    schema = to_jsonschema(openapi, openapi["components"]["schemas"]["batch_job_result"])
+    jsonschema.validate(item, schema)
+
+
+async def test_signed_asset_download_without_auth(client, auth, fakes, settings):
+    job_id = await finished_job(client, auth, fakes)
+    item = await (await client.get(f"/jobs/{job_id}/results", headers=auth)).json()
+    href = item["assets"]["result.tif"]["href"]
+    resp = await client.get(local(href, settings))  # no Authorization header
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "image/tiff; application=geotiff"
+    assert await resp.read() == fakes.executor.assets[(job_id, "result.tif")]
+    _, ref = [c for c in fakes.executor.calls if c[0] == "ReadJobAsset"][-1]
+    assert ref.user.user_id == "basic:user-1" and ref.job_id == job_id and ref.asset == "result.tif"
+    canonical = [link["href"] for link in item["links"] if link["rel"] == "canonical"][0]
+    again = await client.get(local(canonical, settings))
+    assert again.status == 200
+    assert (await again.json())["assets"]["result.tif"]["href"].startswith(settings.public_url)
+
+
+async def test_tampered_or_foreign_signature_refused(client, auth, fakes, settings):
+    job_id = await finished_job(client, auth, fakes)
+    item = await (await client.get(f"/jobs/{job_id}/results", headers=auth)).json()
+    href = local(item["assets"]["result.tif"]["href"], settings)
+    path, _, query = href.partition("?")
+    params = {k: v[0] for k, v in parse_qs(query).items()}
+    cases = [
+        {**params, "signature": "0" * 64},
+        {**params, "expires": str(int(params["expires"]) + 1000)},
+        {k: v for k, v in params.items() if k != "signature"},
+    ]
+    for bad in cases:
+        resp = await client.get(f"{path}?{urlencode(bad)}")
+        assert resp.status == 403, bad
+        assert (await resp.json())["code"] == "CredentialsInvalid"
+    other_asset = path.replace("result.tif", "other.tif")
+    assert (await client.get(f"{other_asset}?{query}")).status == 403
+    other_job = path.replace(job_id, "j-999")
+    assert (await client.get(f"{other_job}?{query}")).status == 403
+    assert not [c for c in fakes.executor.calls if c[0] == "ReadJobAsset"]
+
+
+async def test_expired_signature_is_410(client, auth, fakes, settings):
+    job_id = await finished_job(client, auth, fakes)
+    signer = client.server.app[__import__("gateway.keys", fromlist=["SIGNER"]).SIGNER]
+    query = signer.query(job_id, "result.tif", "basic:user-1", int(time.time()) - 5)
+    resp = await client.get(f"/jobs/{job_id}/results/assets/result.tif?{urlencode(query)}")
+    assert resp.status == 410
+    assert (await resp.json())["code"] == "ResultLinkExpired"
+
+
+async def test_not_finished_and_partial(client, auth, fakes):
+    job_id = await finished_job(client, auth, fakes, status="running")
+    resp = await client.get(f"/jobs/{job_id}/results", headers=auth)
+    assert resp.status == 400 and (await resp.json())["code"] == "JobNotFinished"
+    partial = await client.get(f"/jobs/{job_id}/results?partial=true", headers=auth)
+    assert partial.status == 200
+    assert (await partial.json())["properties"]["openeo:status"] == "running"
+
+
+async def test_failed_job_is_424(client, auth, fakes):
+    job_id = await finished_job(client, auth, fakes, status="error")
+    fakes.store.jobs[job_id].error_json = json.dumps({"code": "ProcessParameterInvalid", "message": "bad band"})
+    resp = await client.get(f"/jobs/{job_id}/results", headers=auth)
+    assert resp.status == 424
+    body = await resp.json()
+    assert body["code"] == "ProcessParameterInvalid" and body["message"] == "bad band" and body["level"] == "error"
+
+
+async def test_results_of_unknown_job(client, auth):
+    resp = await client.get("/jobs/j-404/results", headers=auth)
+    assert resp.status == 404 and (await resp.json())["code"] == "JobNotFound"
