@@ -286,6 +286,7 @@ class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer, Recorder):
     def __init__(self):
         Recorder.__init__(self)
         self.fail_mid_stream = False
+        self.chunk_delay = 0.0
         self.result_chunks = [b"II*\x00" + b"a" * 1000, b"b" * 1000, b"c" * 500]
         self.assets: dict[tuple[str, str], bytes] = {}
 
@@ -298,7 +299,7 @@ class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer, Recorder):
             else:
                 if self.fail_mid_stream:
                     raise OpenEOError("Internal", "boom", 500)
-                await asyncio.sleep(0)
+                await asyncio.sleep(self.chunk_delay)
                 yield common_pb2.DataChunk(data=data)
 
     async def GetFileFormats(self, request, context):
