@@ -33,6 +33,7 @@ The `canonical` link is a signed URL of this same document (`/jobs/{job_id}/resu
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -79,7 +80,7 @@ def stac_item(request: web.Request, job: store_pb2.Job, user_id: str, partial: b
     for name, meta in assets_in.items():
         if not isinstance(meta, dict):
             continue
-        asset = {"href": public_url(request, f"/jobs/{job.id}/results/assets/{name}",
+        asset = {"href": public_url(request, f"/jobs/{quote(job.id, safe='')}/results/assets/{quote(name, safe='')}",
                                     signer.query(job.id, name, user_id, expires))}
         for field in ASSET_FIELDS:
             if field in meta:

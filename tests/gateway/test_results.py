@@ -153,3 +153,16 @@ async def test_failed_job_is_424(client, auth, fakes):
 async def test_results_of_unknown_job(client, auth):
     resp = await client.get("/jobs/j-404/results", headers=auth)
     assert resp.status == 404 and (await resp.json())["code"] == "JobNotFound"
+
+
+async def test_asset_names_are_url_encoded(client, auth, fakes, settings):
+    job_id = await finished_job(client, auth, fakes)
+    results = json.loads(fakes.store.jobs[job_id].results_json)
+    results["assets"]["my result #1.tif"] = {"type": "image/tiff", "roles": ["data"]}
+    fakes.store.jobs[job_id].results_json = json.dumps(results)
+    fakes.executor.assets[(job_id, "my result #1.tif")] = b"x" * 20
+    item = await (await client.get(f"/jobs/{job_id}/results", headers=auth)).json()
+    href = item["assets"]["my result #1.tif"]["href"]
+    assert " " not in href and "%23" in href
+    resp = await client.get(local(href, settings))
+    assert resp.status == 200 and await resp.read() == b"x" * 20
