@@ -20,11 +20,12 @@ log = get_logger(__name__)
 INDEX_RETRY_SECONDS = 2.0
 
 
-async def keep_trying_indexes(database: Database) -> None:
+async def keep_trying_indexes(database: Database, ready: asyncio.Event) -> None:
     while True:
         try:
             await ensure_indexes(database)
             log.info("indexes_ready")
+            ready.set()
             return
         except PyMongoError as exc:
             log.warning("indexes_not_ready", error=type(exc).__name__)
@@ -35,13 +36,14 @@ async def run(config: StoreConfig, *, stop_event: asyncio.Event | None = None, g
     """Serves the store until SIGTERM/SIGINT or `stop_event`."""
     database = connect(config.mongodb_uri, config.mongodb_db, server_selection_timeout_ms=config.server_selection_timeout_ms)
     tasks: list[asyncio.Task] = []
+    schema_ready = asyncio.Event()
 
     def register(server) -> list[str]:
-        store_pb2_grpc.add_StoreServiceServicer_to_server(StoreServicer(database, config), server)
+        store_pb2_grpc.add_StoreServiceServicer_to_server(StoreServicer(database, config, schema_ready), server)
         return [SERVICE_NAME]
 
     async def on_start() -> None:
-        tasks.append(asyncio.create_task(keep_trying_indexes(database)))
+        tasks.append(asyncio.create_task(keep_trying_indexes(database, schema_ready)))
 
     async def on_stop() -> None:
         for task in tasks:

@@ -3,6 +3,7 @@ database outages into ServiceUnavailable (gRPC UNAVAILABLE, openEO 503)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 
 from pymongo.errors import ConnectionFailure, ExecutionTimeout
@@ -22,10 +23,12 @@ SERVICE_NAME = store_pb2.DESCRIPTOR.services_by_name["StoreService"].full_name
 
 
 def database_outage_is_unavailable(method):
-    """Driver errors meaning 'database unreachable' become the openEO ServiceUnavailable error."""
+    """Waits (briefly) until the collections and indexes exist, then runs the call; driver errors
+    meaning 'database unreachable' become the openEO ServiceUnavailable error."""
 
     @functools.wraps(method)
     async def wrapper(self, request, context):
+        await self.wait_schema_ready()
         try:
             return await method(self, request, context)
         except (ConnectionFailure, ExecutionTimeout) as exc:
@@ -35,12 +38,25 @@ def database_outage_is_unavailable(method):
 
 
 class StoreServicer(store_pb2_grpc.StoreServiceServicer):
-    def __init__(self, database: Database, config: StoreConfig):
+    def __init__(self, database: Database, config: StoreConfig, schema_ready: asyncio.Event | None = None):
         self.database = database
+        self.schema_ready = schema_ready
+        self.schema_wait_seconds = config.server_selection_timeout_ms / 1000
         self.jobs = JobStore(database)
         self.queue = JobQueue(database, max_attempts=config.job_max_attempts)
         self.services = ServiceStore(database)
         self.process_graphs = ProcessGraphStore(database)
+
+    async def wait_schema_ready(self) -> None:
+        """No call touches the database before the start-up index creation succeeded: SecantusDB
+        can deadlock when a collection is created implicitly by an insert while createIndexes
+        creates it too. While the database is unreachable this ends in ServiceUnavailable."""
+        if self.schema_ready is None or self.schema_ready.is_set():
+            return
+        try:
+            await asyncio.wait_for(self.schema_ready.wait(), self.schema_wait_seconds)
+        except TimeoutError:
+            raise unavailable() from None
 
     # ---- batch jobs ----
     @database_outage_is_unavailable

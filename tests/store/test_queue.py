@@ -1,0 +1,151 @@
+"""The job queue: atomic claims, leases, requeue after a lost executor, cancel, completion."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+
+import grpc
+import pytest
+
+from backend_proto.v1 import store_pb2
+from tests.store.conftest import openeo_error, user
+
+
+def claim(worker: str, lease_seconds: int = 30) -> store_pb2.ClaimJobRequest:
+    return store_pb2.ClaimJobRequest(worker_id=worker, lease_seconds=lease_seconds)
+
+
+async def test_claim_with_empty_queue_returns_no_job(store):
+    reply = await store.stub.ClaimJob(claim("w"))
+    assert not reply.HasField("job") and reply.lease_token == ""
+    await store.create_job(user())  # created, not queued
+    assert not (await store.stub.ClaimJob(claim("w"))).HasField("job")
+
+
+async def test_claims_oldest_queued_first(store):
+    alice = user()
+    jobs = [await store.create_job(alice, title=str(i)) for i in range(3)]
+    # queue in the order 2, 0, 1: claims follow the queueing order, not the creation order
+    for index in (2, 0, 1):
+        await store.stub.QueueJob(store_pb2.JobRef(user=alice, job_id=jobs[index].id))
+    claimed = [(await store.stub.ClaimJob(claim(f"w{i}"))).job.id for i in range(3)]
+    assert claimed == [jobs[2].id, jobs[0].id, jobs[1].id]
+
+
+async def test_concurrent_claims_take_each_job_exactly_once(store):
+    owner = user()
+    queued = {(await store.queued_job(owner)).id for _ in range(5)}
+    replies = await asyncio.gather(*(store.stub.ClaimJob(claim(f"worker-{i}")) for i in range(20)))
+    won = [reply for reply in replies if reply.HasField("job")]
+    counts = Counter(reply.job.id for reply in won)
+    assert set(counts) == queued
+    assert all(count == 1 for count in counts.values())
+    assert len(won) == 5
+    assert len({reply.lease_token for reply in won}) == 5
+    for reply in won:
+        assert reply.job.status == "running" and reply.job.attempts == 1
+
+
+async def test_lease_expiry_requeues_and_stale_worker_cannot_complete(store):
+    alice = user()
+    job = await store.queued_job(alice)
+    first = await store.stub.ClaimJob(claim("worker-a", lease_seconds=1))
+    assert first.job.id == job.id
+    # while the lease holds nobody else gets the job
+    assert not (await store.stub.ClaimJob(claim("worker-b"))).HasField("job")
+    await asyncio.sleep(1.3)
+    second = await store.stub.ClaimJob(claim("worker-b", lease_seconds=30))
+    assert second.job.id == job.id
+    assert second.job.attempts == 2
+    assert second.lease_token != first.lease_token
+
+    renewal = await store.stub.RenewLease(store_pb2.RenewLeaseRequest(
+        job_id=job.id, lease_token=first.lease_token, lease_seconds=30, progress=50))
+    assert renewal.lease_held is False
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await store.stub.CompleteJob(store_pb2.CompleteJobRequest(
+            job_id=job.id, lease_token=first.lease_token, status="finished", results_json='{"assets": {}}'))
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert openeo_error(err.value)[0] == "JobLeaseLost"
+    current = await store.stub.GetJob(store_pb2.JobRef(user=alice, job_id=job.id))
+    assert current.status == "running" and current.results_json == "" and current.progress == 0
+
+    done = await store.stub.CompleteJob(store_pb2.CompleteJobRequest(
+        job_id=job.id, lease_token=second.lease_token, status="finished",
+        results_json='{"assets": {"a.tif": {"key": "k"}}}', usage_json='{"processing_units": 3}', costs=3))
+    assert done.status == "finished" and done.progress == 100 and done.costs == 3
+    assert json.loads(done.results_json)["assets"]["a.tif"]["key"] == "k"
+    # a second completion with the same (now spent) token is refused too
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await store.stub.CompleteJob(store_pb2.CompleteJobRequest(job_id=job.id, lease_token=second.lease_token, status="error"))
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_renewal_keeps_the_job_and_records_progress(store):
+    alice = user()
+    job = await store.queued_job(alice)
+    held = await store.stub.ClaimJob(claim("worker-a", lease_seconds=1))
+    for progress in (10, 40):
+        await asyncio.sleep(0.6)
+        reply = await store.stub.RenewLease(store_pb2.RenewLeaseRequest(
+            job_id=job.id, lease_token=held.lease_token, lease_seconds=1, progress=progress))
+        assert reply.lease_held and not reply.cancel_requested
+        assert not (await store.stub.ClaimJob(claim("worker-b"))).HasField("job")
+    current = await store.stub.GetJob(store_pb2.JobRef(user=alice, job_id=job.id))
+    assert current.progress == 40 and current.attempts == 1
+    # negative progress leaves it unchanged
+    await store.stub.RenewLease(store_pb2.RenewLeaseRequest(job_id=job.id, lease_token=held.lease_token, progress=-1))
+    assert (await store.stub.GetJob(store_pb2.JobRef(user=alice, job_id=job.id))).progress == 40
+
+
+async def test_max_attempts_then_error_with_reason(store_runner):
+    store = await store_runner.start(job_max_attempts=2)
+    alice = user()
+    job = await store.queued_job(alice)
+    for attempt in (1, 2):
+        reply = await store.stub.ClaimJob(claim(f"lost-{attempt}", lease_seconds=1))
+        assert reply.job.id == job.id and reply.job.attempts == attempt
+        await asyncio.sleep(1.2)
+    assert not (await store.stub.ClaimJob(claim("worker-3"))).HasField("job")
+    failed = await store.stub.GetJob(store_pb2.JobRef(user=alice, job_id=job.id))
+    assert failed.status == "error"
+    assert "executor lost 2 times" in json.loads(failed.error_json)["message"]
+
+
+async def test_cancel_running_job_is_seen_on_renewal(store):
+    alice = user()
+    job = await store.queued_job(alice)
+    held = await store.stub.ClaimJob(claim("worker"))
+    canceling = await store.stub.CancelJob(store_pb2.JobRef(user=alice, job_id=job.id))
+    assert canceling.status == "running" and canceling.cancel_requested
+    reply = await store.stub.RenewLease(store_pb2.RenewLeaseRequest(job_id=job.id, lease_token=held.lease_token, progress=5))
+    assert reply.lease_held and reply.cancel_requested
+    done = await store.stub.CompleteJob(store_pb2.CompleteJobRequest(job_id=job.id, lease_token=held.lease_token, status="canceled"))
+    assert done.status == "canceled"
+
+
+async def test_deleted_running_job_loses_its_lease(store):
+    alice = user()
+    job = await store.queued_job(alice)
+    held = await store.stub.ClaimJob(claim("worker"))
+    await store.stub.DeleteJob(store_pb2.JobRef(user=alice, job_id=job.id))
+    reply = await store.stub.RenewLease(store_pb2.RenewLeaseRequest(job_id=job.id, lease_token=held.lease_token))
+    assert not reply.lease_held
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await store.stub.CompleteJob(store_pb2.CompleteJobRequest(job_id=job.id, lease_token=held.lease_token, status="finished"))
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_complete_with_bad_status_is_refused_and_writes_nothing(store):
+    alice = user()
+    job = await store.queued_job(alice)
+    held = await store.stub.ClaimJob(claim("worker"))
+    for status, results in (("queued", ""), ("finished", "{broken")):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await store.stub.CompleteJob(store_pb2.CompleteJobRequest(
+                job_id=job.id, lease_token=held.lease_token, status=status, results_json=results))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    current = await store.stub.GetJob(store_pb2.JobRef(user=alice, job_id=job.id))
+    assert current.status == "running" and current.version == held.job.version
