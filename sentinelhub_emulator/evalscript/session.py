@@ -6,8 +6,10 @@ result into one Float64Array that comes back as a single buffer.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import queue
+import weakref
 import threading
 import time
 
@@ -38,6 +40,9 @@ class V8Pool:
         # pool in the constructing thread and serialise context creation/teardown afterwards.
         for _ in range(max(1, size)):
             self._idle.put(self._new())
+        # An interpreter exiting with open mini-racer contexts can hang: close idle ones at exit.
+        ref = weakref.ref(self)
+        atexit.register(lambda: ref() is not None and ref().close())
 
     def _new(self) -> MiniRacer:
         with _LIFECYCLE_LOCK:
