@@ -10,6 +10,8 @@ from gateway import routing
 from gateway.auth import AUTH, Authenticator
 from gateway.auth.basic import BasicAuth
 from gateway.auth.jwks import JwksCache
+from gateway.auth.oidc import OidcAuth, parse_providers
+from gateway.auth.plain import PlainJwtVerifier
 from gateway.clients import Clients
 from gateway.config import DEFAULT_SIGNING_SECRET, Settings
 from gateway.keys import CLIENTS, HTTP, PROCESS_IDS, SETTINGS, SIGNER
@@ -83,9 +85,14 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     authenticator = Authenticator()
     authenticator.register("basic", basic)
+    providers = parse_providers(settings.oidc_providers_json)
+    oidc = OidcAuth(providers, session, leeway=settings.jwt_leeway_seconds) if providers else None
+    if oidc is not None:
+        authenticator.register("oidc", oidc)
+    authenticator.set_plain_token_verifier(PlainJwtVerifier(basic, oidc))
     app[AUTH] = authenticator
     app[auth.BASIC] = basic
-    app[auth.OIDC_PROVIDERS] = []
+    app[auth.OIDC_PROVIDERS] = [p.public_info() for p in providers]
 
     app.cleanup_ctx.append(_resources)
     app.on_response_prepare.append(echo_request_id)

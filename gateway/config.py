@@ -35,6 +35,8 @@ class Settings:
     sh_jwks_url: str = "http://127.0.0.1:8090/auth/realms/main/protocol/openid-connect/certs"
     # Expected `iss` of Sentinel Hub tokens ("" = not checked).
     sh_token_issuer: str = ""
+    # OpenID Connect providers as JSON (see gateway/auth/oidc.py: parse_providers).
+    oidc_providers_json: str = ""
     jwks_min_refresh_seconds: float = 30.0
     jwks_max_age_seconds: float = 3600.0
     jwt_leeway_seconds: float = 10.0
@@ -64,6 +66,7 @@ class Settings:
             sh_token_url=sentinelhub_token_url(),
             sh_jwks_url=sentinelhub_jwks_url(),
             sh_token_issuer=env_str("SH_TOKEN_ISSUER", ""),
+            oidc_providers_json=env_str("OIDC_PROVIDERS", ""),
             jwks_min_refresh_seconds=env_float("GATEWAY_JWKS_MIN_REFRESH_SECONDS", 30.0),
             jwks_max_age_seconds=env_float("GATEWAY_JWKS_MAX_AGE_SECONDS", 3600.0),
             jwt_leeway_seconds=env_float("GATEWAY_JWT_LEEWAY_SECONDS", 10.0),

@@ -15,9 +15,18 @@ class TokenVerifier(Protocol):
         """The user the token belongs to; raise TokenInvalid (403) when it is not valid."""
 
 
+class PlainTokenVerifier(Protocol):
+    async def verify_plain(self, token: str) -> common_pb2.User:
+        """The user of a bare token (no `<method>/<provider>/` prefix, as openEO API 1.3 allows)."""
+
+
 class Authenticator:
     def __init__(self) -> None:
         self._verifiers: dict[str, TokenVerifier] = {}
+        self._plain: PlainTokenVerifier | None = None
+
+    def set_plain_token_verifier(self, verifier: PlainTokenVerifier) -> None:
+        self._plain = verifier
 
     def register(self, method: str, verifier: TokenVerifier) -> None:
         self._verifiers[method] = verifier
@@ -37,6 +46,8 @@ class Authenticator:
                 "Authentication method not supported: use 'Authorization: Bearer basic//<token>'.",
             )
         credentials = credentials.strip()
+        if "/" not in credentials and credentials.count(".") == 2 and self._plain is not None:
+            return await self._plain.verify_plain(credentials)
         method, sep1, rest = credentials.partition("/")
         provider, sep2, token = rest.partition("/")
         if not (sep1 and sep2) or not method:

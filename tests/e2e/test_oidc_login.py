@@ -72,3 +72,11 @@ def test_forged_and_unknown_provider_tokens(stack, oidc_connection):
     for bearer, code in [(f"oidc/local/{forged}", "TokenInvalid"), (f"oidc/elsewhere/{token}", "AuthenticationSchemeInvalid")]:
         resp = requests.get(stack.gateway_url + "/me", headers={"Authorization": f"Bearer {bearer}"}, timeout=10)
         assert resp.status_code == 403 and resp.json()["code"] == code
+
+
+def test_plain_jwt_bearer_as_api_1_3_prefers(stack, oidc_connection, connection):
+    oidc_token = oidc_connection.auth.bearer.split("/", 2)[2]
+    basic_token = connection.auth.bearer.split("/", 2)[2]
+    for token, prefix in [(oidc_token, "oidc:local:"), (basic_token, "basic:")]:
+        resp = requests.get(stack.gateway_url + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert resp.status_code == 200 and resp.json()["user_id"].startswith(prefix)
