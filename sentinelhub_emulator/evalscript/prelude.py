@@ -12,6 +12,12 @@ function int2rgb(c) { return [(c >> 16) & 255, (c >> 8) & 255, c & 255]; }
 function rgb2int(rgb) { return ((rgb[0] & 255) << 16) | ((rgb[1] & 255) << 8) | (rgb[2] & 255); }
 function normalizeRGB(rgb) { return [rgb[0] / 255, rgb[1] / 255, rgb[2] / 255]; }
 
+// Sentinel Hub scripts get no timers: neutralise mini-racer's setTimeout polyfill (its globals are not
+// configurable, so they are replaced) — no deferred work can survive into another request.
+(function () { ["setTimeout", "clearTimeout", "setInterval", "clearInterval"].forEach(function (k) {
+  var stub = function () { throw new Error(k + " is not available in evalscripts"); };
+  try { if (!delete globalThis[k]) globalThis[k] = stub; } catch (e) { globalThis[k] = stub; } }); })();
+
 var __emu = {};
 (function () {
   var g = globalThis;

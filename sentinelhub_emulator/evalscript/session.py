@@ -126,6 +126,10 @@ class ScriptSession:
         except JSEvalException as exc:
             self.healthy = False
             raise EvalscriptError(_clean_message(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - e.g. undecodable values/messages from V8: still a script error
+            self.healthy = False
+            log.warning("evalscript_engine_error", error=repr(exc))
+            raise EvalscriptError(f"Evalscript failed: {type(exc).__name__}") from None
 
     def load(self, script: str) -> dict:
         """Compile the script and return what ``setup()`` returned."""

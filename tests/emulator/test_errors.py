@@ -132,3 +132,11 @@ async def test_tampered_contexts_are_not_reused(make_emu, tamper):
     assert (data == 5).all()  # pristine builtins and driver in the next request
     stats = await (await emu.client.get("/_emulator/stats")).json()
     assert stats["v8"]["contexts_discarded"] >= 1
+
+
+@pytest.mark.parametrize("call", ["require('fs').readFileSync('/etc/passwd')", "fetch('http://example.com')",
+                                  "new XMLHttpRequest()", "setTimeout(function () {}, 1)"])
+async def test_scripts_have_no_host_access(emu, call):
+    script = "//VERSION=3\n" + SETUP + "function evaluatePixel(s) { " + call + "; return [1]; }\n"
+    err = await sh_error(await emu.process(process_body(script)), 400, "RENDERER_EXCEPTION")
+    assert "Error" in err["message"]
