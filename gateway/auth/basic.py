@@ -16,6 +16,7 @@ import jwt
 from backend_common.logging import get_logger
 from backend_proto.v1 import common_pb2
 from gateway.auth.jwks import JwksCache
+from gateway.auth.user_ids import user_id
 from gateway.errors import api_error
 
 log = get_logger(__name__)
@@ -84,5 +85,5 @@ class BasicAuth:
             raise api_error("TokenInvalid", "The access token has no subject.")
         name = claims.get("name") or claims.get("preferred_username") or ""
         return common_pb2.User(
-            user_id=f"basic:{sub}", auth_method="basic", sh_access_token=token, name=str(name)
+            user_id=user_id("basic", sub), auth_method="basic", sh_access_token=token, name=str(name)
         )

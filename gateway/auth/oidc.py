@@ -24,6 +24,7 @@ import jwt
 from backend_common.logging import get_logger
 from backend_proto.v1 import common_pb2
 from gateway.auth.jwks import JwksCache
+from gateway.auth.user_ids import user_id
 from gateway.errors import api_error
 
 log = get_logger(__name__)
@@ -158,7 +159,7 @@ class OidcAuth:
         if not isinstance(sub, str) or not sub:
             raise api_error("TokenInvalid", "The access token has no subject.")
         name = claims.get("name") or claims.get("preferred_username") or claims.get("email") or ""
-        return common_pb2.User(user_id=f"oidc:{provider.id}:{sub}", auth_method="oidc", name=str(name))
+        return common_pb2.User(user_id=user_id("oidc", provider.id, sub), auth_method="oidc", name=str(name))
 
     async def _verify_jwt(self, provider: OidcProvider, state: _ProviderState, token: str, header: dict) -> dict:
         if header.get("alg") not in ("RS256", "RS384", "RS512", "ES256", "PS256"):

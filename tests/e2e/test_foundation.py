@@ -21,7 +21,7 @@ def test_client_connects_logs_in_and_discovers(stack):
     assert capabilities.api_version() == "1.2.0"
     con.authenticate_basic(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
     me = con.describe_account()
-    assert me["user_id"].startswith("basic:")
+    assert me["user_id"].startswith("basic~")
     ids = con.list_collection_ids()
     for wanted in ("SENTINEL2_L1C", "SENTINEL2_L2A", "SENTINEL1_GRD", "LANDSAT8-9_L2", "COPERNICUS_30"):
         assert wanted in ids

@@ -43,7 +43,7 @@ def test_credentials_oidc_lists_the_provider(stack):
 
 def test_client_credentials_login_and_sync_result(oidc_connection, tmp_path):
     me = oidc_connection.describe_account()
-    assert me["user_id"] == f"oidc:local:service-account-{OIDC_CONFIDENTIAL_CLIENT}"
+    assert me["user_id"] == f"oidc~local~service-account-{OIDC_CONFIDENTIAL_CLIENT}"
     out = tmp_path / "ndvi.tif"
     oidc_connection.download({"process_graph": SMALL_NDVI}, outputfile=out)
     assert out.read_bytes()[:4] in (b"II*\x00", b"MM\x00*")
@@ -52,7 +52,7 @@ def test_client_credentials_login_and_sync_result(oidc_connection, tmp_path):
 def test_device_flow_login(stack):
     con = openeo.connect(stack.gateway_url)
     con.authenticate_oidc_device(provider_id="local", max_poll_time=30)
-    assert con.describe_account()["user_id"] == "oidc:local:alice"
+    assert con.describe_account()["user_id"] == "oidc~local~alice"
 
 
 def test_oidc_and_basic_users_never_share_jobs(oidc_connection, connection):
@@ -77,6 +77,6 @@ def test_forged_and_unknown_provider_tokens(stack, oidc_connection):
 def test_plain_jwt_bearer_as_api_1_3_prefers(stack, oidc_connection, connection):
     oidc_token = oidc_connection.auth.bearer.split("/", 2)[2]
     basic_token = connection.auth.bearer.split("/", 2)[2]
-    for token, prefix in [(oidc_token, "oidc:local:"), (basic_token, "basic:")]:
+    for token, prefix in [(oidc_token, "oidc~local~"), (basic_token, "basic~")]:
         resp = requests.get(stack.gateway_url + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert resp.status_code == 200 and resp.json()["user_id"].startswith(prefix)

@@ -21,7 +21,7 @@ async def test_basic_login_returns_sh_token_usable_as_bearer(client, idp):
     me = await client.get("/me", headers={"Authorization": f"Bearer basic//{token}"})
     assert me.status == 200
     body = await me.json()
-    assert body["user_id"] == f"basic:sub-{CLIENT_ID}"
+    assert body["user_id"] == f"basic~sub-{CLIENT_ID}"
     assert "links" in body and body["default_plan"]
 
 
@@ -51,7 +51,7 @@ async def test_user_sh_token_is_forwarded(client, fakes, idp):
     resp = await client.get("/jobs", headers={"Authorization": f"Bearer basic//{token}"})
     assert resp.status == 200
     _, request = fakes.store.calls[-1]
-    assert request.user.user_id == "basic:alice"
+    assert request.user.user_id == "basic~alice"
     assert request.user.auth_method == "basic"
     assert request.user.sh_access_token == token
 

@@ -18,7 +18,7 @@ async def test_openeo_client_flow(client, fakes, settings, tmp_path):
         assert conn.capabilities().api_version() == "1.2.0"
         assert "load_collection" in {p["id"] for p in conn.list_processes()}
         conn.authenticate_basic(CLIENT_ID, CLIENT_SECRET)
-        assert conn.describe_account()["user_id"] == f"basic:sub-{CLIENT_ID}"
+        assert conn.describe_account()["user_id"] == f"basic~sub-{CLIENT_ID}"
         data = conn.download(PROCESS["process_graph"])
         job = conn.create_job(PROCESS["process_graph"], title="from client")
         job.start()

@@ -28,7 +28,7 @@ async def test_result_streams_with_costs(client, auth, fakes):
     _, compile_req = [c for c in fakes.compiler.calls if c[0] == "Compile"][-1]
     assert compile_req.purpose == 1  # PURPOSE_SYNC
     _, execute = fakes.executor.calls[-1]
-    assert execute.user.user_id == "basic:user-1" and execute.plan.result_node_id == "save"
+    assert execute.user.user_id == "basic~user-1" and execute.plan.result_node_id == "save"
 
 
 async def test_result_errors_before_streaming(client, auth, fakes):

@@ -94,7 +94,7 @@ async def test_signed_asset_download_without_auth(client, auth, fakes, settings)
     assert resp.headers["Content-Type"] == "image/tiff; application=geotiff"
     assert await resp.read() == fakes.executor.assets[(job_id, "result.tif")]
     _, ref = [c for c in fakes.executor.calls if c[0] == "ReadJobAsset"][-1]
-    assert ref.user.user_id == "basic:user-1" and ref.job_id == job_id and ref.asset == "result.tif"
+    assert ref.user.user_id == "basic~user-1" and ref.job_id == job_id and ref.asset == "result.tif"
     canonical = [link["href"] for link in item["links"] if link["rel"] == "canonical"][0]
     again = await client.get(local(canonical, settings))
     assert again.status == 200
@@ -126,7 +126,7 @@ async def test_tampered_or_foreign_signature_refused(client, auth, fakes, settin
 async def test_expired_signature_is_410(client, auth, fakes, settings):
     job_id = await finished_job(client, auth, fakes)
     signer = client.server.app[__import__("gateway.keys", fromlist=["SIGNER"]).SIGNER]
-    query = signer.query(job_id, "result.tif", "basic:user-1", int(time.time()) - 5)
+    query = signer.query(job_id, "result.tif", "basic~user-1", int(time.time()) - 5)
     resp = await client.get(f"/jobs/{job_id}/results/assets/result.tif?{urlencode(query)}")
     assert resp.status == 410
     assert (await resp.json())["code"] == "ResultLinkExpired"

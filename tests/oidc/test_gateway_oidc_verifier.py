@@ -52,7 +52,7 @@ async def test_valid_token_maps_to_stable_user(providers):
     session = providers[1]
     auth = auth_for(json.dumps([config(provider.config.issuer, audience="svc")]), session)
     user = await auth.verify("p", await token_from(provider))
-    assert user.user_id == "oidc:p:service-account-svc" and user.auth_method == "oidc" and user.sh_access_token == ""
+    assert user.user_id == "oidc~p~service-account-svc" and user.auth_method == "oidc" and user.sh_access_token == ""
     again = await auth.verify("p", await token_from(provider))
     assert again.user_id == user.user_id
 
@@ -88,7 +88,7 @@ async def test_entitlement_rule(providers):
     session = providers[1]
     rule = {"claim": "eduperson_entitlement", "patterns": [r"urn:vo:openeo#.*"]}
     entitled = auth_for(json.dumps([config(second.config.issuer, entitlement=rule)]), session)
-    assert (await entitled.verify("p", await token_from(second))).user_id.startswith("oidc:p:")
+    assert (await entitled.verify("p", await token_from(second))).user_id.startswith("oidc~p~")
     not_entitled = auth_for(json.dumps([config(first.config.issuer, entitlement=rule)]), session)
     with pytest.raises(OpenEOError) as info:
         await not_entitled.verify("p", await token_from(first))
