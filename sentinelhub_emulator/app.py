@@ -79,6 +79,10 @@ async def main_middleware(request: web.Request, handler):
         if kind == "api":
             principal = app[TOKENS].verify(request.headers.get("Authorization"))
             request[PRINCIPAL] = principal
+            quota = app[CONFIG].pu_quota
+            if quota is not None and app[STATS].pu_by_client[principal.client_id] >= quota:
+                raise SHError(403, "Processing units quota exhausted for this account.",
+                              "COMMON_INSUFFICIENT_PERMISSIONS")
             limiter = app[LIMITER]
             if limiter.enabled:
                 wait_ms = limiter.check(principal.client_id)
@@ -219,6 +223,7 @@ async def process(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     app[LIMITER].spend(principal.client_id, result.pu)
     app[STATS].pu_spent += result.pu
+    app[STATS].pu_by_client[principal.client_id] += result.pu
     return web.Response(body=result.body, headers={"Content-Type": result.content_type,
                                                    "x-processingunits-spent": repr(float(result.pu))})
 

@@ -39,6 +39,7 @@ class EmulatorConfig:
     public_base_url: str | None = None  # default: derived from the request Host
     rate_limit_requests_per_minute: int | None = None
     rate_limit_pu_per_minute: float | None = None
+    pu_quota: float | None = None  # total PU per client (the "monthly quota"); exhausted -> 403
     script_timeout_s: float = 30.0
     script_max_memory: int = 512 * 1024 * 1024
     workers: int = 2
@@ -65,6 +66,8 @@ class EmulatorConfig:
             cfg.rate_limit_requests_per_minute = int(env["SH_EMULATOR_RATE_LIMIT_REQUESTS"])
         if env.get("SH_EMULATOR_RATE_LIMIT_PU"):
             cfg.rate_limit_pu_per_minute = float(env["SH_EMULATOR_RATE_LIMIT_PU"])
+        if env.get("SH_EMULATOR_PU_QUOTA"):
+            cfg.pu_quota = float(env["SH_EMULATOR_PU_QUOTA"])
         if env.get("SH_EMULATOR_SCRIPT_TIMEOUT"):
             cfg.script_timeout_s = float(env["SH_EMULATOR_SCRIPT_TIMEOUT"])
         if env.get("SH_EMULATOR_SCRIPT_MAX_MEMORY_MB"):

@@ -1,7 +1,7 @@
 """Request counters exposed at /_emulator/stats."""
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 
 
 class Stats:
@@ -9,6 +9,7 @@ class Stats:
         self.requests: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
         self.pu_spent = 0.0
+        self.pu_by_client: defaultdict[str, float] = defaultdict(float)
         self.tokens_issued = 0
 
     def record(self, endpoint: str, status: int) -> None:
@@ -17,7 +18,8 @@ class Stats:
 
     def as_dict(self) -> dict:
         return {"requests": dict(self.requests), "statuses": dict(self.statuses),
-                "pu_spent": self.pu_spent, "tokens_issued": self.tokens_issued}
+                "pu_spent": self.pu_spent, "pu_by_client": dict(self.pu_by_client),
+                "tokens_issued": self.tokens_issued}
 
     def reset(self) -> None:
         self.__init__()

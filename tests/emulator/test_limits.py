@@ -98,3 +98,12 @@ async def test_stats_count_requests_and_pu(emu):
     assert stats["requests"]["catalog_search"] == 1
     assert stats["requests"]["token"] == 1
     assert stats["pu_spent"] == pytest.approx(2 * pu)
+
+
+async def test_pu_quota_exhausted_is_403(make_emu):
+    emu = await make_emu(pu_quota=0.01)
+    assert (await emu.process(process_body(NDVI, width=80, height=80))).status == 200  # 0.0326 PU
+    await sh_error(await emu.process(process_body(NDVI)), 403, "COMMON_INSUFFICIENT_PERMISSIONS")
+    other = await emu.get_token()  # a new token does not reset the account's quota
+    resp = await emu.client.post("/api/v1/process", json=process_body(NDVI), headers={"Authorization": f"Bearer {other}"})
+    await sh_error(resp, 403)
