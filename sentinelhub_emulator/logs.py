@@ -10,7 +10,7 @@ _configured = False
 
 def configure_logging(level: int = logging.INFO) -> None:
     global _configured
-    if _configured:
+    if _configured or structlog.is_configured():  # never override a host process's logging setup
         return
     structlog.configure(
         processors=[
