@@ -245,4 +245,17 @@ function __emu_reset() {
   if (__emu.baseline === null) { __emu.baseline = snap; return true; }
   return __emu.same(snap, __emu.baseline);
 }
+
+// Record the baseline now, then lock the driver's bookkeeping so a script cannot disarm the checks.
+__emu_reset();
+(function () {
+  // Freeze the snapshot containers only (never the builtins they reference).
+  __emu.baseline.forEach(function (e) { Object.freeze(e.names); Object.freeze(e.vals); Object.freeze(e); });
+  Object.freeze(__emu.baseline);
+  Object.freeze(__emu.baselineNames);
+  Object.keys(__emu).forEach(function (k) {
+    if (k !== "state") Object.defineProperty(__emu, k, {writable: false, configurable: false});
+  });
+  Object.preventExtensions(__emu);
+})();
 """

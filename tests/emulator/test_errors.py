@@ -117,6 +117,7 @@ async def test_utm_south_and_concurrency(emu):
     "__emu_run = function () { throw new Error('hijacked'); };",
     "JSON.stringify = function () { return '{}'; };",
     "Object.defineProperty(Object.prototype, 'sneaky', {value: 1, enumerable: false});",
+    "__emu.same = function () { return true; }; __emu.baseline[1].vals.length = 0; Math.max = Math.min;",
 ])
 async def test_tampered_contexts_are_not_reused(make_emu, tamper):
     emu = await make_emu(v8_pool_size=1, workers=1)
