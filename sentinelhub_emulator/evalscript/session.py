@@ -96,7 +96,7 @@ class ScriptSession:
     def __init__(self, pool: V8Pool, timeout_s: float):
         self.pool = pool
         self.timeout_s = timeout_s
-        self.deadline = time.monotonic() + timeout_s
+        self.js_seconds = 0.0  # time spent inside V8 (the script's budget; data synthesis is not counted)
         self.ctx: MiniRacer | None = None
         self.healthy = True
 
@@ -110,10 +110,11 @@ class ScriptSession:
             self.ctx = None
 
     def _eval(self, code: str):
-        remaining = self.deadline - time.monotonic()
+        remaining = self.timeout_s - self.js_seconds
         if remaining <= 0:
             self.healthy = False
             raise EvalscriptError(f"Evalscript execution exceeded the time limit of {self.timeout_s:g} s.")
+        started = time.monotonic()
         try:
             return self.ctx.eval(code, timeout_sec=remaining)
         except JSTimeoutException:
@@ -130,6 +131,8 @@ class ScriptSession:
             self.healthy = False
             log.warning("evalscript_engine_error", error=repr(exc))
             raise EvalscriptError(f"Evalscript failed: {type(exc).__name__}") from None
+        finally:
+            self.js_seconds += time.monotonic() - started
 
     def load(self, script: str) -> dict:
         """Compile the script and return what ``setup()`` returned."""
