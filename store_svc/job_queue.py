@@ -1,18 +1,25 @@
 """The batch job queue on MongoDB: claim, renew the lease, complete.
 
-Claiming never uses a sorted find_one_and_update (SecantusDB answers those at a few per second
-once the collection holds a few thousand documents). Instead:
-  1. read a few candidates, oldest first: queued jobs by `queued_at`, and running jobs whose
-     lease expired (by `queued_at` too, they were queued earlier);
+Claiming never uses find_one_and_update: SecantusDB answers it at a few per second once the
+collection holds a few thousand documents, and a candidate query costs time proportional to the
+number of queued jobs (it examines every match before sorting/limiting). Instead:
+  1. read a batch of candidates, oldest first: queued jobs by `queued_at`, and running jobs whose
+     lease expired (ordered by `queued_at` too: they were queued earlier). The batch is kept in
+     memory for a short while and shared by concurrent claims of this process, so one read
+     serves many claims;
   2. for each candidate, `update_one` conditioned on (_id, status, version): exactly one
-     concurrent claimer can match, since each write bumps `version`. The loser moves on.
-So no job is ever claimed twice at once. The lease token identifies the claim; renewals and the
+     claimer (of any store replica) can match, since each write bumps `version`. A stale
+     candidate (claimed, canceled, re-queued or deleted meanwhile) simply does not match and the
+     claimer takes the next one.
+So no job is ever claimed twice at once, whatever the state of the cached batch. The lease token identifies the claim; renewals and the
 completion are conditioned on it, so a worker whose lease was taken over can no longer write.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 
 from backend_common.logging import get_logger
 from backend_proto.v1 import store_pb2
@@ -24,8 +31,10 @@ from store_svc.timeutil import after_seconds, utc_now
 
 log = get_logger(__name__)
 
-CANDIDATES = 8
-MAX_ROUNDS = 8
+CANDIDATES = 32
+CANDIDATES_MAX_AGE_SECONDS = 1.0
+# Gives up (answering 'no job') after this many lost races in one call.
+MAX_TRIES = 4 * CANDIDATES
 DEFAULT_LEASE_SECONDS = 60
 MAX_LEASE_SECONDS = 3600
 _CANDIDATE_FIELDS = {"_id": 1, "status": 1, "version": 1, "attempts": 1, "queued_at": 1, "lease_expires": 1}
@@ -37,52 +46,83 @@ def lease_seconds(requested: int) -> int:
     return min(requested, MAX_LEASE_SECONDS)
 
 
+async def read_candidates(jobs, now) -> list[dict]:
+    """The oldest claimable jobs: queued ones and running ones whose lease expired."""
+    queued, expired = await asyncio.gather(
+        jobs.find({"status": "queued"}, _CANDIDATE_FIELDS).sort([("queued_at", 1)]).limit(CANDIDATES)
+        .to_list(length=CANDIDATES),
+        jobs.find({"status": "running", "lease_expires": {"$lte": now}}, _CANDIDATE_FIELDS)
+        .sort([("lease_expires", 1)]).limit(CANDIDATES).to_list(length=CANDIDATES),
+    )
+    return sorted(queued + expired, key=lambda doc: (doc.get("queued_at") is None, doc.get("queued_at") or now))
+
+
+class CandidateBatch:
+    """Candidates shared by the concurrent claims of this process; refilled when used up or older
+    than CANDIDATES_MAX_AGE_SECONDS (so newly expired leases are noticed). One refill at a time."""
+
+    def __init__(self, jobs):
+        self.jobs = jobs
+        self._items: deque[dict] = deque()
+        self._filled_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    def _fresh(self) -> bool:
+        return bool(self._items) and time.monotonic() - self._filled_at < CANDIDATES_MAX_AGE_SECONDS
+
+    async def next(self) -> dict | None:
+        """The next candidate (None when no job is waiting); reads a new batch when this one is
+        used up or old."""
+        if not self._fresh():
+            async with self._lock:
+                if not self._fresh():
+                    self._items = deque(await read_candidates(self.jobs, utc_now()))
+                    self._filled_at = time.monotonic()
+        return self._items.popleft() if self._items else None
+
+
 class JobQueue:
     def __init__(self, database: Database, *, max_attempts: int):
         self.jobs = database.jobs
         self.max_attempts = max_attempts
-
-    async def _candidates(self, now) -> list[dict]:
-        queued, expired = await asyncio.gather(
-            self.jobs.find({"status": "queued"}, _CANDIDATE_FIELDS).sort([("queued_at", 1)]).limit(CANDIDATES)
-            .to_list(length=CANDIDATES),
-            self.jobs.find({"status": "running", "lease_expires": {"$lte": now}}, _CANDIDATE_FIELDS)
-            .sort([("lease_expires", 1)]).limit(CANDIDATES).to_list(length=CANDIDATES),
-        )
-        return sorted(queued + expired, key=lambda doc: (doc.get("queued_at") is None, doc.get("queued_at") or now))
+        self.candidates = CandidateBatch(self.jobs)
 
     async def claim(self, request: store_pb2.ClaimJobRequest) -> tuple[dict | None, str]:
         """Claims the oldest waiting job for `worker_id`; (None, "") when none is waiting."""
         if not request.worker_id:
             raise bad_request("InvalidArgument", "A worker id is required to claim a job.")
         seconds = lease_seconds(request.lease_seconds)
-        for _ in range(MAX_ROUNDS):
-            now = utc_now()
-            candidates = await self._candidates(now)
-            if not candidates:
+        for _ in range(MAX_TRIES):
+            candidate = await self.candidates.next()
+            if candidate is None:
                 return None, ""
-            for candidate in candidates:
-                if candidate["status"] == "running" and not job_states.lease_expired(candidate, now):
-                    continue
-                token = new_lease_token()
-                changes = job_states.claim_changes(
-                    candidate, now, worker_id=request.worker_id, lease_token=token, lease_seconds=seconds,
-                    max_attempts=self.max_attempts,
-                )
-                selector = {"_id": candidate["_id"], "status": candidate["status"], "version": candidate["version"]}
-                result = await self.jobs.update_one(selector, {"$set": changes, "$inc": {"version": 1}})
-                if result.matched_count != 1:
-                    continue  # another worker (or a user's cancel) got there first
-                if changes["status"] != "running":
-                    log.warning("job_ended_executor_lost", job_id=candidate["_id"], status=changes["status"],
-                                attempts=candidate.get("attempts"))
-                    continue
-                doc = await self.jobs.find_one({"_id": candidate["_id"], "lease_token": token})
-                if doc is None:  # deleted in the meantime
-                    continue
-                log.info("job_claimed", job_id=doc["_id"], worker_id=request.worker_id, attempt=doc["attempts"])
-                return doc, token
+            claimed = await self._try_claim(candidate, request.worker_id, seconds)
+            if claimed is not None:
+                return claimed
         return None, ""
+
+    async def _try_claim(self, candidate: dict, worker_id: str, seconds: int) -> tuple[dict, str] | None:
+        now = utc_now()
+        if candidate["status"] == "running" and not job_states.lease_expired(candidate, now):
+            return None
+        token = new_lease_token()
+        changes = job_states.claim_changes(
+            candidate, now, worker_id=worker_id, lease_token=token, lease_seconds=seconds,
+            max_attempts=self.max_attempts,
+        )
+        selector = {"_id": candidate["_id"], "status": candidate["status"], "version": candidate["version"]}
+        result = await self.jobs.update_one(selector, {"$set": changes, "$inc": {"version": 1}})
+        if result.matched_count != 1:
+            return None  # another worker, a user's cancel or a re-queue got there first
+        if changes["status"] != "running":
+            log.warning("job_ended_executor_lost", job_id=candidate["_id"], status=changes["status"],
+                        attempts=candidate.get("attempts"))
+            return None
+        doc = await self.jobs.find_one({"_id": candidate["_id"], "lease_token": token})
+        if doc is None:  # deleted in the meantime
+            return None
+        log.info("job_claimed", job_id=doc["_id"], worker_id=worker_id, attempt=doc["attempts"])
+        return doc, token
 
     async def renew(self, request: store_pb2.RenewLeaseRequest) -> tuple[bool, bool]:
         """Extends the lease (and records progress); returns (lease_held, cancel_requested)."""

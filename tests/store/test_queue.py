@@ -149,3 +149,21 @@ async def test_complete_with_bad_status_is_refused_and_writes_nothing(store):
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     current = await store.stub.GetJob(store_pb2.JobRef(user=alice, job_id=job.id))
     assert current.status == "running" and current.version == held.job.version
+
+
+async def test_two_store_replicas_never_hand_out_the_same_job(store_runner):
+    first = await store_runner.start()
+    second = await store_runner.start(db=first.config.mongodb_db)  # same database, separate caches
+    owner = user()
+    queued = {(await first.queued_job(owner)).id for _ in range(6)}
+    replies = await asyncio.gather(*(
+        (first if i % 2 else second).stub.ClaimJob(claim(f"worker-{i}")) for i in range(24)
+    ))
+    counts = Counter(reply.job.id for reply in replies if reply.HasField("job"))
+    assert set(counts) == queued and set(counts.values()) == {1}
+
+
+async def test_claim_needs_a_worker_id(store):
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await store.stub.ClaimJob(store_pb2.ClaimJobRequest())
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
