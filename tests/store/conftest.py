@@ -4,6 +4,7 @@ service served in-process on a free port, on its own fresh database, reached by 
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import uuid
 from dataclasses import dataclass
@@ -76,6 +77,13 @@ async def wait_serving(channel: grpc.aio.Channel, timeout: float = 10.0) -> None
         await asyncio.sleep(0.05)
 
 
+def restore_default_signal_handling() -> None:
+    """serve() makes SIGTERM/SIGINT stop the service; inside pytest they must stop pytest."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.remove_signal_handler(sig)
+
+
 class StoreRunner:
     """Starts store services in-process on free ports (stopped at the end of the test)."""
 
@@ -96,6 +104,8 @@ class StoreRunner:
         channel = grpc.aio.insecure_channel(address)
         self.running.append((stop, task, channel, config.mongodb_db))
         await wait_serving(channel)
+        await asyncio.sleep(0.05)
+        restore_default_signal_handling()
         return RunningStore(store_pb2_grpc.StoreServiceStub(channel), channel, address, config)
 
     async def stop_all(self) -> None:
