@@ -98,12 +98,13 @@ async def validate_all(process_json: str, fetch: FetchUdp, *, purpose: int = 0, 
     return []
 
 
-async def compile_process(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile=None, parameters_json: str = ""):
+async def compile_process(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile=None, parameters_json: str = "",
+                          pushdown: bool = True):
     problems, process, udps, values = await validate(process_json, fetch, purpose=purpose, tile=tile,
                                                      parameters_json=parameters_json, executing=True)
     if problems:
         raise ProblemError(problems[0])
-    return plan(process, udps=udps, parameter_values=values, purpose=purpose, tile=tile)
+    return plan(process, udps=udps, parameter_values=values, purpose=purpose, tile=tile, pushdown=pushdown)
 
 
 async def validate_user_process(process_json: str, fetch: FetchUdp) -> list[Problem]:

@@ -210,14 +210,20 @@ def _output(graph: dict, result: str) -> compiler_pb2.OutputFormat:
 
 
 def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, tile=None,
-         now: datetime | None = None) -> compiler_pb2.ExecutionPlan:
-    """The plan for an already validated process."""
+         now: datetime | None = None, pushdown: bool = True) -> compiler_pb2.ExecutionPlan:
+    """The plan for an already validated process.
+
+    `pushdown=False` keeps every per-pixel computation out of the evalscript: each load only reads
+    its bands (load parameters such as resample_spatial / sar_backscatter still go to Sentinel Hub)
+    and the executor runs the rest. Meant for differential testing of the push-down."""
     now = now or datetime.now(timezone.utc)
     graph, result, used = flatten(process, udps, parameter_values)
     problems, _, order = check_structure(graph)
     if problems:
         raise ProblemError(problems[0])
     syms = analyse(graph, order)
+    if not pushdown:
+        syms = {nid: sym for nid, sym in syms.items() if sym.raw}
     covers = choose_covers(graph, order, syms, result)
     covered = set()
     for c in covers:
