@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import warnings
+
 import openeo
 import pytest
 
 from devstack.stack import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SECOND_CLIENT_ID, SECOND_CLIENT_SECRET, Stack, StackConfig
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory):
-    config = StackConfig.free_ports(
-        tmp_path_factory.mktemp("stack"),
+def _config(run_dir) -> StackConfig:
+    return StackConfig.free_ports(
+        run_dir,
         executors=2,
         # short leases so that a killed executor's job is requeued within seconds
         extra_env={"EXECUTOR_LEASE_SECONDS": "6", "EXECUTOR_RENEW_SECONDS": "2", "EXECUTOR_POLL_SECONDS": "0.5"},
     )
-    with Stack(config) as running:
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    # Free ports are picked before the processes bind them; on a busy machine another process can
+    # take one in between. One retry with fresh ports covers that race.
+    try:
+        running = Stack(_config(tmp_path_factory.mktemp("stack"))).start()
+    except (RuntimeError, TimeoutError) as first:
+        warnings.warn(f"local stack failed to start, retrying with other ports: {first}")
+        running = Stack(_config(tmp_path_factory.mktemp("stack"))).start()
+    try:
         yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture
