@@ -45,6 +45,7 @@ def new_job_document(job_id: str, user_id: str, request: store_pb2.CreateJobRequ
         "started": None,
         "finished": None,
         "log_seq": 0,
+        "completed_lease": None,
     }
 
 

@@ -140,16 +140,20 @@ class JobQueue:
         return True, bool(doc and doc.get("cancel_requested"))
 
     async def complete(self, request: store_pb2.CompleteJobRequest) -> dict:
-        """Writes the final state, only for the holder of the current lease."""
+        """Writes the final state, only for the holder of the current lease. Repeating the same
+        completion with the same token (a retry after a lost reply) returns the job unchanged."""
         changes = job_states.complete_changes(request, utc_now())
         if not request.lease_token:
             raise lease_lost(request.job_id)
+        changes["completed_lease"] = request.lease_token
         selector = {"_id": request.job_id, "status": "running", "lease_token": request.lease_token}
         result = await self.jobs.update_one(selector, {"$set": changes, "$inc": {"version": 1}})
-        if result.matched_count != 1:
-            raise lease_lost(request.job_id)
         doc = await self.jobs.find_one({"_id": request.job_id})
         if doc is None:
+            raise lease_lost(request.job_id)
+        if result.matched_count != 1:
+            if doc.get("completed_lease") == request.lease_token and doc["status"] == request.status:
+                return doc  # this very completion was already written
             raise lease_lost(request.job_id)
         log.info("job_completed", job_id=request.job_id, status=request.status)
         return doc

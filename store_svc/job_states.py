@@ -60,6 +60,7 @@ def _fresh_run_fields() -> dict:
         "worker_id": None,
         "started": None,
         "finished": None,
+        "completed_lease": None,
     }
 
 

@@ -167,3 +167,19 @@ async def test_claim_needs_a_worker_id(store):
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await store.stub.ClaimJob(store_pb2.ClaimJobRequest())
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_repeated_completion_after_a_lost_reply_is_idempotent(store):
+    alice = user()
+    job = await store.queued_job(alice)
+    held = await store.stub.ClaimJob(claim("worker"))
+    request = store_pb2.CompleteJobRequest(job_id=job.id, lease_token=held.lease_token, status="finished",
+                                           results_json='{"assets": {}}')
+    first = await store.stub.CompleteJob(request)
+    again = await store.stub.CompleteJob(request)
+    assert again == first and again.status == "finished"
+    # after a re-queue the old token is worthless again
+    await store.stub.QueueJob(store_pb2.JobRef(user=alice, job_id=job.id))
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await store.stub.CompleteJob(request)
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
