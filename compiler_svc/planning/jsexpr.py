@@ -14,7 +14,7 @@ from compiler_svc.validation.graph import is_ref
 BINARY = {"add": "({x}+{y})", "subtract": "({x}-{y})", "multiply": "({x}*{y})", "divide": "({x}/{y})",
           "normalized_difference": "ND({x},{y})", "gt": "GT({x},{y})", "gte": "GTE({x},{y})", "lt": "LT({x},{y})",
           "lte": "LTE({x},{y})", "and": "AND({x},{y})", "or": "OR({x},{y})"}
-UNARY = {"absolute": "Math.abs({x})", "sqrt": "Math.sqrt({x})", "ln": "Math.log({x})", "exp": "Math.exp({x})",
+UNARY = {"absolute": "Math.abs({x})", "sqrt": "Math.sqrt({x})", "ln": "Math.log({x})",
          "not": "NOT({x})"}
 ARRAY_REDUCERS = {"mean": "MEAN", "median": "MEDIAN", "min": "MIN", "max": "MAX", "sum": "SUM", "first": "FIRST",
                   "last": "LAST", "count": "COUNT"}
@@ -95,6 +95,8 @@ class _Compiler:
             d = "null" if delta is None else self.scalar(delta)
             expr = f"EQ({self.scalar(a['x'])},{self.scalar(a['y'])},{d})"
             return expr if pid == "eq" else f"NOT({expr})"
+        if pid == "exp" and set(a) == {"p"}:  # openEO's exp takes `p`, not `x`
+            return f"Math.exp({self.scalar(a['p'])})"
         if pid == "power" and set(a) == {"base", "p"}:
             return f"Math.pow({self.scalar(a['base'])},{self.scalar(a['p'])})"
         if pid == "log" and set(a) == {"x", "base"}:
