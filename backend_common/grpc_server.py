@@ -121,13 +121,17 @@ async def serve(
         await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
     log.info("service_started", listen=listen, port=port)
 
-    stop = stop_event or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
+    stop = stop_event
+    if stop is None:
+        # Only a service running as its own process takes over SIGTERM/SIGINT; an embedded one
+        # (tests) is stopped through its event and leaves the host's signal handling alone.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):
+                pass
     await stop.wait()
     log.info("service_stopping", grace_seconds=grace_seconds)
     for service in ["", *service_names]:
