@@ -119,6 +119,16 @@ class RssSampler(threading.Thread):
         self.join()
 
 
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU time of a process so far (its own threads)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def compile_plan(stack: Stack, process: dict):
     with grpc.insecure_channel(stack.addr("compiler")) as channel:
         stub = compiler_pb2_grpc.CompilerServiceStub(channel)
@@ -182,6 +192,8 @@ def main() -> None:
     ap.add_argument("--bare-size", type=int, default=2500)
     ap.add_argument("--bare-parallel", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=1800, help="give up waiting for the job after this many s")
+    ap.add_argument("--py-spy", metavar="OUT", help="record the executor with .venv/bin/py-spy during the job "
+                    "(OUT.svg flame graph, or OUT.txt in raw/collapsed format)")
     ap.add_argument("--env", action="append", default=[], help="extra service env KEY=VALUE (repeatable)")
     args = ap.parse_args()
 
@@ -219,6 +231,16 @@ def run(stack: Stack, args) -> None:
     sampler = RssSampler(executor_pid)
     base_rss = RssSampler._status(executor_pid).get("VmRSS")
     job = con.create_job(process, title=f"bench ndvi {size}")
+    watched = {name: stack.children[name].proc.pid for name in ("executor", "emulator") if name in stack.children}
+    cpu0 = {name: cpu_seconds(pid) for name, pid in watched.items()}
+    spy = None
+    if args.py_spy:
+        import subprocess
+
+        fmt = "raw" if args.py_spy.endswith(".txt") else "flamegraph"
+        spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(executor_pid),
+                                "--rate", "50", "--threads", "--format", fmt, "--output", args.py_spy],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sampler.start()
     t0 = time.perf_counter()
     job.start()
@@ -230,6 +252,12 @@ def run(stack: Stack, args) -> None:
     elapsed = time.perf_counter() - t0
     sampler.stop()
     hwm = sampler.hwm_kb()
+    cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in watched.items()}
+    if spy is not None:
+        import signal
+
+        spy.send_signal(signal.SIGINT)
+        spy.wait(60)
     print(f"job {job.job_id}: {status} after {elapsed:.1f} s")
     if status != "finished":
         for entry in job.logs()[-10:]:
@@ -242,6 +270,8 @@ def run(stack: Stack, args) -> None:
     sizes = [int(a.get("file:size") or a.get("size") or 0) for a in data.values()]
     print(f"end to end: {mpx:.1f} Mpx in {elapsed:.1f} s = {mpx / elapsed:.2f} Mpx/s"
           + (f" (executor usage.duration {usage:.1f} s = {mpx / usage:.2f} Mpx/s)" if usage else ""))
+    print("CPU seconds during the job: " + ", ".join(f"{n} {c:.1f} s ({c / elapsed:.0%} of one core)" for n, c in cpu.items())
+          + f"; load average now {os.getloadavg()}")
     print(f"result files: {len(data)} data file(s), {sum(sizes) / 1e6:.1f} MB total"
           + (f" (largest {max(sizes) / 1e6:.1f} MB)" if sizes else "") + f" + {len(assets) - len(data)} metadata")
     print(f"executor RSS: idle {base_rss}, peak (executor + children, {sampler.samples} samples) "
