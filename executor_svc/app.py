@@ -12,6 +12,7 @@ from backend_proto.v1 import compiler_pb2_grpc, executor_pb2, executor_pb2_grpc,
 
 from .batch import BatchWorker, WorkerSettings
 from .config import ExecutorConfig
+from .loading.job_results import JobResultLoader
 from .run import PlanRunner
 from .service import ExecutorServicer
 from .storage.s3 import S3Storage
@@ -38,7 +39,8 @@ class ExecutorApp:
         from executor_svc.sentinelhub import ClientConfig, SentinelHubClient
 
         self.sh = SentinelHubClient(ClientConfig.from_env(), executor=self.pool)
-        self.runner = PlanRunner(self.sh, self.pool, max_concurrent_loads=self.config.max_concurrent_loads)
+        results = JobResultLoader(self.store, self.storage, self.pool, self.config.work_dir)
+        self.runner = PlanRunner(self.sh, self.pool, max_concurrent_loads=self.config.max_concurrent_loads, results=results)
         self.servicer = ExecutorServicer(self.runner, self.storage, self.store, self.pool, self.config.work_dir)
         executor_pb2_grpc.add_ExecutorServiceServicer_to_server(self.servicer, server)
         return [executor_pb2.DESCRIPTOR.services_by_name["ExecutorService"].full_name]

@@ -1,5 +1,11 @@
 """Running an `ExecutionPlan`: fetch every load (concurrently), seed the graph evaluator with the
-cubes, evaluate the remaining graph in the CPU pool."""
+cubes, evaluate the remaining graph in the CPU pool.
+
+`load_result` nodes stay in the graph (the compiler plans no Sentinel Hub load for them). Their
+cubes are fetched asynchronously *before* evaluation, together with the Sentinel Hub loads, and
+`ctx.load_result` hands the prepared cube to the evaluator thread; only a `load_result` whose
+arguments are computed inside the graph is fetched during evaluation (the evaluator thread waits
+for the coroutine on the service loop)."""
 
 from __future__ import annotations
 
@@ -72,19 +78,136 @@ def evaluate_graph(graph: dict, seeded: dict, result_node_id: str, ctx) -> Any:
     try:
         return evaluate(nodes, seeded=seeded, ctx=ctx)
     except ProcessError as exc:
+        original = getattr(ctx.load_result, "failure", None)
+        if original is not None and exc.code == original.code:
+            raise original from None  # keeps its HTTP status (e.g. JobNotFound 404)
         where = f" (node {exc.node_id!r})" if exc.node_id else ""
         raise OpenEOError(exc.code, f"{exc.message}{where}", 400) from None
     except (MemoryError, OpenEOError):
         raise
 
 
-class PlanRunner:
-    """Runs plans with one shared Sentinel Hub client and CPU pool."""
+def _is_literal(value: Any) -> bool:
+    if isinstance(value, dict):
+        if "from_node" in value or "from_parameter" in value or "process_graph" in value:
+            return False
+        return all(_is_literal(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_is_literal(v) for v in value)
+    return True
 
-    def __init__(self, sh_client, pool: Executor, *, max_concurrent_loads: int = 4):
+
+def _node_refs(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        if "process_graph" in value:
+            return []  # callbacks only reference their own nodes
+        if isinstance(value.get("from_node"), str):
+            return [value["from_node"]]
+        return [r for v in value.values() for r in _node_refs(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _node_refs(v)]
+    return []
+
+
+def _reachable(nodes: dict, result_node_id: str) -> set[str]:
+    roots = [result_node_id] if result_node_id in nodes else [k for k, n in nodes.items() if isinstance(n, dict) and n.get("result")]
+    if not roots:
+        return set(nodes)
+    seen: set[str] = set()
+    pending = list(roots)
+    while pending:
+        nid = pending.pop()
+        if nid in seen or not isinstance(nodes.get(nid), dict):
+            continue
+        seen.add(nid)
+        pending.extend(_node_refs(nodes[nid].get("arguments") or {}))
+    return seen
+
+
+def load_result_calls(graph: dict, result_node_id: str = "") -> list[dict]:
+    """Keyword arguments of the top-level `load_result` nodes (that the result depends on) whose
+    arguments are plain values."""
+    nodes = graph.get("process_graph", graph) if isinstance(graph.get("process_graph"), dict) else graph
+    calls = []
+    needed = _reachable(nodes, result_node_id)
+    for nid, node in nodes.items():
+        if nid not in needed or not isinstance(node, dict) or node.get("process_id") != "load_result":
+            continue
+        if node.get("namespace") not in (None, "backend", "predefined"):
+            continue
+        args = node.get("arguments") or {}
+        if not isinstance(args, dict) or "id" not in args or not _is_literal(args):
+            continue
+        calls.append({"id": args["id"], "spatial_extent": args.get("spatial_extent"),
+                      "temporal_extent": args.get("temporal_extent"), "bands": args.get("bands")})
+    return calls
+
+
+class ResultLoads:
+    """`ExecutionContext.load_result` of one run: prepared cubes by their arguments."""
+
+    def __init__(self, loader, user, loop: asyncio.AbstractEventLoop):
+        self.loader = loader
+        self.user = user
+        self.loop = loop
+        self.cubes: dict[str, Any] = {}
+        #: The OpenEOError of a load during evaluation (re-raised with its HTTP status).
+        self.failure: OpenEOError | None = None
+
+    @staticmethod
+    def key(id, spatial_extent=None, temporal_extent=None, bands=None) -> str:
+        return json.dumps([id, spatial_extent, temporal_extent, bands], sort_keys=True, default=str)
+
+    async def prefetch(self, graph: dict, result_node_id: str = "") -> None:
+        calls = {self.key(**call): call for call in load_result_calls(graph, result_node_id)}
+        if not calls:
+            return
+        cubes = await asyncio.gather(*(self.loader.load(self.user, **call) for call in calls.values()))
+        self.cubes.update(zip(calls, cubes))
+
+    def __call__(self, id, *, spatial_extent=None, temporal_extent=None, bands=None):
+        """Called by the evaluator in a pool thread."""
+        cube = self.cubes.get(self.key(id, spatial_extent, temporal_extent, bands))
+        if cube is not None:
+            return cube
+        from executor_svc.processes.errors import ProcessError
+
+        future = asyncio.run_coroutine_threadsafe(
+            self.loader.load(self.user, id, spatial_extent=spatial_extent, temporal_extent=temporal_extent, bands=bands),
+            self.loop,
+        )
+        try:
+            return future.result()
+        except OpenEOError as exc:
+            self.failure = exc
+            raise ProcessError(exc.code, exc.message) from None
+
+
+async def _all_or_nothing(*coros) -> list:
+    """Runs the coroutines concurrently; the first failure cancels the others and is raised."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()
+        return [task.result() for task in tasks]
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class PlanRunner:
+    """Runs plans with one shared Sentinel Hub client and CPU pool; `results` (a
+    `loading.job_results.JobResultLoader`) makes `load_result` available."""
+
+    def __init__(self, sh_client, pool: Executor, *, max_concurrent_loads: int = 4, results=None):
         self.sh = sh_client
         self.pool = pool
         self.max_concurrent_loads = max_concurrent_loads
+        self.results = results
 
     async def fetch_loads(self, plan, token: str | None, on_load: Callable[[LoadedCube], None] | None = None) -> list[LoadedCube]:
         semaphore = asyncio.Semaphore(self.max_concurrent_loads)
@@ -110,11 +233,15 @@ class PlanRunner:
             if on_progress is not None and plan.loads:
                 on_progress(60.0 * done / len(plan.loads))
 
-        loads = await self.fetch_loads(plan, token, loaded)
-        seeded = {item.result_node_id: item.cube for item in loads}
-        ctx = ExecutionContext(extra=dict(extra or {}))
         graph = _graph_of(plan)
         loop = asyncio.get_running_loop()
+        result_loads = ResultLoads(self.results, user, loop) if self.results is not None else None
+        if result_loads is not None:
+            loads, _ = await _all_or_nothing(self.fetch_loads(plan, token, loaded), result_loads.prefetch(graph, plan.result_node_id))
+        else:
+            loads = await self.fetch_loads(plan, token, loaded)
+        seeded = {item.result_node_id: item.cube for item in loads}
+        ctx = ExecutionContext(load_result=result_loads, extra=dict(extra or {}))
         value = await loop.run_in_executor(self.pool, evaluate_graph, graph, seeded, plan.result_node_id, ctx)
         if on_progress is not None:
             on_progress(75.0)

@@ -216,6 +216,24 @@ class S3Storage:
     async def get_bytes(self, key: str) -> bytes:
         return b"".join([chunk async for chunk in self.download_stream(key)])
 
+    async def download_file(self, key: str, path: str | os.PathLike, chunk_size: int = DOWNLOAD_CHUNK) -> int:
+        """Streams the object into a local file (writes in a worker thread); returns its size.
+        ObjectNotFound if missing; a partly written file is removed on failure."""
+        loop = asyncio.get_running_loop()
+        handle = await loop.run_in_executor(None, open, path, "wb")
+        size = 0
+        try:
+            async for chunk in self.download_stream(key, chunk_size):
+                await loop.run_in_executor(None, handle.write, chunk)
+                size += len(chunk)
+        except BaseException:
+            handle.close()
+            with contextlib.suppress(OSError):
+                os.remove(path)
+            raise
+        handle.close()
+        return size
+
     # ---- listing / deletion ----
 
     async def list_keys(self, prefix: str) -> list[str]:
