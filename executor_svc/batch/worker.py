@@ -55,6 +55,12 @@ def _remove_payloads(files) -> None:
             pass
 
 
+def _retrieve(task: asyncio.Task) -> None:
+    """Marks an abandoned task's outcome as seen (no 'exception was never retrieved' warning)."""
+    if not task.cancelled():
+        task.exception()
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -249,17 +255,27 @@ class BatchWorker:
             await self._log(job.id, "info", f"Large area: processing {len(chunks)} spatial chunks one after another.")
         loop = asyncio.get_running_loop()
         tmp = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=s.work_dir))
+        share = 90.0 / len(chunks)
+
+        def start_run(index: int) -> asyncio.Task:
+            def on_progress(value: float) -> None:
+                state.progress = max(state.progress, 5.0 + index * share + share * value / 100.0)
+
+            return asyncio.create_task(
+                self.runner.run(chunks[index][1], user, on_progress=on_progress, extra={"job_id": job.id})
+            )
+
+        # Pipelined: chunk i+1 is fetched and evaluated while chunk i is encoded and uploaded, so
+        # Sentinel Hub keeps rendering during the (CPU-bound) encoding; at most two chunks are held.
+        pending: asyncio.Task | None = None
         try:
             all_files = []
             extents = []
             total_pu = 0.0
-            for index, (suffix, chunk_plan) in enumerate(chunks):
-                share = 90.0 / len(chunks)
-
-                def on_progress(value: float, index=index, share=share) -> None:
-                    state.progress = max(state.progress, 5.0 + index * share + share * value / 100.0)
-
-                outcome = await self.runner.run(chunk_plan, user, on_progress=on_progress, extra={"job_id": job.id})
+            pending = start_run(0)
+            for index, (suffix, _chunk_plan) in enumerate(chunks):
+                outcome = await pending
+                pending = start_run(index + 1) if index + 1 < len(chunks) else None
                 total_pu += outcome.processing_units
                 for record in outcome.inspections:
                     await self._log(job.id, record.get("level", "info"), str(record.get("message", "")),
@@ -290,4 +306,7 @@ class BatchWorker:
             state.progress = 100.0
             return results, total_pu
         finally:
+            if pending is not None:  # the job failed or was stopped while the next chunk ran
+                pending.cancel()
+                pending.add_done_callback(_retrieve)
             await loop.run_in_executor(self.pool, shutil.rmtree, tmp, True)
