@@ -24,15 +24,17 @@ def write_cog(
     overviews: bool = True,
     nodata: float | None = None,
     tags: dict | None = None,
-    blocksize: int = 256,
+    blocksize: int = 512,
 ) -> None:
-    """`data` is (bands, rows, cols). Writes a plain GTiff next to `path`, then COG-copies it."""
+    """`data` is (bands, rows, cols). Stages a plain tiled GTiff, then COG-copies it to `path`.
+
+    512 px blocks are GDAL's COG default: rasters up to 512 px need no overviews.
+    """
     bands, height, width = data.shape
     dtype = data.dtype if data.dtype in (np.float32, np.float64, np.uint8, np.uint16, np.int16, np.int32) else np.float32
     fill = np.nan if nodata is None else nodata
     if nodata is not None and np.issubdtype(data.dtype, np.floating):
         data = np.where(np.isnan(data), np.asarray(nodata, dtype=data.dtype), data)
-    tmp = f"{os.fspath(path)}.{uuid.uuid4().hex}.tmp.tif"
     profile = {
         "driver": "GTiff",
         "width": width,
@@ -48,25 +50,30 @@ def write_cog(
         "compress": "NONE",
         "BIGTIFF": "IF_SAFER",
     }
+    predictor = "3" if np.issubdtype(np.dtype(dtype), np.floating) else "2"
+    options = {
+        "COMPRESS": COMPRESSION.get(compression, "DEFLATE"),
+        "BLOCKSIZE": str(blocksize),
+        "OVERVIEWS": "AUTO" if overviews else "NONE",
+        "OVERVIEW_RESAMPLING": "AVERAGE",
+        "BIGTIFF": "IF_SAFER",
+        "NUM_THREADS": "2",
+    }
+    if options["COMPRESS"] != "NONE":
+        options["PREDICTOR"] = predictor
+    tmp = f"{os.fspath(path)}.{uuid.uuid4().hex}.tmp.tif"
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(data.astype(dtype, copy=False))
-            for i, name in enumerate(band_names, start=1):
-                dst.set_band_description(i, name)
-            if tags:
-                dst.update_tags(**{k: str(v) for k, v in tags.items()})
-        predictor = "3" if np.issubdtype(np.dtype(dtype), np.floating) else "2"
-        options = {
-            "COMPRESS": COMPRESSION.get(compression, "DEFLATE"),
-            "BLOCKSIZE": str(blocksize),
-            "OVERVIEWS": "AUTO" if overviews else "NONE",
-            "OVERVIEW_RESAMPLING": "AVERAGE",
-            "BIGTIFF": "IF_SAFER",
-            "NUM_THREADS": "2",
-        }
-        if options["COMPRESS"] != "NONE":
-            options["PREDICTOR"] = predictor
+            _fill(dst, data.astype(dtype, copy=False), band_names, tags)
         rasterio.shutil.copy(tmp, os.fspath(path), driver="COG", **options)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _fill(dst, data: np.ndarray, band_names: list[str], tags: dict | None) -> None:
+    dst.write(data)
+    for i, name in enumerate(band_names, start=1):
+        dst.set_band_description(i, name)
+    if tags:
+        dst.update_tags(**{k: str(v) for k, v in tags.items()})

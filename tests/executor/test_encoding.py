@@ -52,7 +52,7 @@ def test_gtiff_is_tiled_compressed_cog_with_overviews_and_georeferencing(tmp_pat
         assert ds.transform.a == 10.0 and ds.transform.e == -10.0
         assert ds.transform.c == 500000.0 and ds.transform.f == 5200000.0
         assert ds.profile["tiled"] is True
-        assert ds.block_shapes[0] == (256, 256)
+        assert ds.block_shapes[0] == (512, 512)
         assert ds.compression.name.lower() == "deflate"
         assert ds.overviews(1), "COG must carry overviews"
         assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
