@@ -40,6 +40,9 @@ class ServiceLookup:
         self.store = store
         self.ttl = ttl
         self._entries: dict[str, tuple[float, store_pb2.Service]] = {}
+        # parsed TileSettings per service content: parsing the configuration and the whole
+        # process graph is the largest per-request cost of a cached tile
+        self._settings: dict[tuple, TileSettings] = {}
 
     async def get(self, service_id: str) -> store_pb2.Service:
         now = time.monotonic()
@@ -54,6 +57,17 @@ class ServiceLookup:
             self._entries.clear()
         self._entries[service_id] = (now, service)
         return service
+
+    def settings(self, service: store_pb2.Service) -> TileSettings:
+        """The service's tile settings, parsed once per distinct (configuration, process) of a service."""
+        key = (service.id, service.version, service.configuration_json, service.process_json)
+        settings = self._settings.get(key)
+        if settings is None:
+            settings = settings_for(service.configuration_json, service.process_json)
+            if len(self._settings) > 10_000:
+                self._settings.clear()
+            self._settings[key] = settings
+        return settings
 
 
 def etag_for(service: store_pb2.Service, settings: TileSettings, z: int, x: int, y: int) -> str:
@@ -81,7 +95,7 @@ class TilesServicer(tiles_pb2_grpc.TilesServiceServicer):
         service = await self.services.get(request.service_id)
         if not service.enabled:
             raise OpenEOError("ServiceNotFound", f"Service '{request.service_id}' does not exist.", 404)
-        settings = settings_for(service.configuration_json, service.process_json)
+        settings = self.services.settings(service)
         etag = etag_for(service, settings, tile.z, tile.x, tile.y)
         if etag_matches(request.if_none_match, etag):
             yield tiles_pb2.TileChunk(not_modified=True, etag=etag, max_age=self.max_age)
