@@ -141,7 +141,7 @@ async def measure(stack: Stack, args) -> None:
     con = openeo.connect(stack.gateway_url)
     con.authenticate_basic(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
     process = service_process(con)
-    svc = con.create_service(process, type="XYZ", title="bench b04")
+    svc = con.create_service(process, type="XYZ", title="bench b04", validate=False)
     template = svc.describe_service()["url"]
 
     def url(t: mercantile.Tile) -> str:
@@ -177,7 +177,22 @@ async def measure(stack: Stack, args) -> None:
 
     # (a) cached
     print(f"load average before cached run: {os.getloadavg()}")
+    spies = []
+    if args.py_spy:
+        import subprocess
+
+        for name in ("gateway", "tiles"):
+            out = f"{args.py_spy}-{name}.txt"
+            spies.append(subprocess.Popen(
+                [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(stack.children[name].proc.pid),
+                 "--rate", "100", "--format", "raw", "--output", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        await asyncio.sleep(1.0)
     n, secs, statuses, lat = await hammer([url(t) for t in hot], args.concurrency, args.cached_requests, args.cached_seconds)
+    for spy in spies:
+        import signal
+
+        spy.send_signal(signal.SIGINT)
+        spy.wait(60)
     print(f"(a) cached: {n} requests over {len(hot)} hot tiles, {args.concurrency} connections, {secs:.2f} s: "
           f"{n / secs:.0f} tiles/s; latency p50 {pct(lat, 50) * 1000:.1f} ms p99 {pct(lat, 99) * 1000:.1f} ms; "
           f"statuses {statuses}")
@@ -210,6 +225,8 @@ def main() -> None:
     ap.add_argument("--cold-concurrent", type=int, default=64)
     ap.add_argument("--cold-seconds", type=float, default=120.0)
     ap.add_argument("--log-level", default="info")
+    ap.add_argument("--py-spy", metavar="PREFIX", help="record gateway and tiles_svc with .venv/bin/py-spy during "
+                    "the cached run (PREFIX-gateway.txt, PREFIX-tiles.txt, collapsed stacks)")
     ap.add_argument("--env", action="append", default=[], help="extra service env KEY=VALUE (repeatable)")
     args = ap.parse_args()
     extra_env = dict(kv.split("=", 1) for kv in args.env)
