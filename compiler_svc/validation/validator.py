@@ -215,6 +215,8 @@ class _Validator:
     def special(self, pid: str, path: str, args: dict):
         if pid == "load_collection":
             self.load_collection(path, args)
+        elif pid == "load_result":
+            self.load_result(path, args)
         elif pid == "save_result":
             fmt = args.get("format")
             if isinstance(fmt, str):
@@ -222,6 +224,13 @@ class _Validator:
 
                 if canonical_format(fmt) is None:
                     self.add(Problem("FormatUnsupported", f"Output format '{fmt}' is not supported (node '{path}').", path, "format"))
+
+    def load_result(self, path: str, args: dict):
+        """The job itself (owner, status, assets) is checked by the executor when it runs; the
+        extents are checked by the schema / subtype checks."""
+        bands = args.get("bands")
+        if isinstance(bands, list) and not contains_ref(bands) and not bands:
+            self.add(invalid("load_result", path, "bands", "at least one band must be selected"))
 
     def load_collection(self, path: str, args: dict):
         cid = args.get("id")

@@ -177,3 +177,21 @@ async def test_open_end_and_default_format():
     plan = await compile_({"l": load(temporal=["2024-01-01", None]), "r": {"process_id": "apply", "arguments": {"data": {"from_node": "l"}, "process": UNARY_ABS}, "result": True}})
     assert plan.output.format == "GTiff"
     assert plan.loads[0].time_to > "2024-06"
+
+
+async def test_load_result_stays_in_the_graph_for_the_executor():
+    lr = {"process_id": "load_result", "arguments": {"id": "j-1", "bands": ["NDVI"]}}
+    apply_ = {"process_id": "apply", "arguments": {"data": {"from_node": "lr"}, "process": UNARY_ABS}}
+    plan = await compile_({"lr": lr, "a": apply_, "s": save("a")}, purpose=compiler_pb2.PURPOSE_SYNC)
+    assert list(plan.loads) == [] and plan.estimated_processing_units == 0
+    graph = json.loads(plan.graph_json)
+    assert graph["lr"] == lr and graph["a"]["process_id"] == "apply" and plan.result_node_id == "s"
+    # next to a Sentinel Hub load: only the load_collection is planned as a load, nothing is pushed
+    # into its evalscript from the load_result side
+    merged = {"lr": lr, "l": load(), "n": {"process_id": "ndvi", "arguments": {"data": {"from_node": "l"}}},
+              "m": {"process_id": "merge_cubes", "arguments": {"cube1": {"from_node": "lr"}, "cube2": {"from_node": "n"}}},
+              "s": save("m")}
+    plan = await compile_(merged)
+    (ld,) = plan.loads
+    assert ld.node_id == "l" and "lr" not in ld.absorbed_node_ids
+    assert json.loads(plan.graph_json)["lr"] == lr

@@ -145,3 +145,32 @@ async def test_validate_user_process():
     assert [p.code for p in await core.validate_user_process(json.dumps({"id": "x"}), FakeStore())] == ["ProcessGraphMissing"]
     dup = dict(ok, parameters=[{"name": "a", "schema": {}}, {"name": "a", "schema": {}}])
     assert "twice" in (await core.validate_user_process(json.dumps(dup), FakeStore()))[0].message
+
+
+LOAD_RESULT_TIMES_TWO = {
+    "l": {"process_id": "load_result", "arguments": {"id": "j-20240601-abc", "bands": ["NDVI"],
+                                                     "spatial_extent": BBOX, "temporal_extent": ["2024-06-01", None]}},
+    "a": {"process_id": "apply", "arguments": {"data": {"from_node": "l"}, "process": {"process_graph": {
+        "m": {"process_id": "multiply", "arguments": {"x": {"from_parameter": "x"}, "y": 2}, "result": True}}}}},
+    "r": {"process_id": "reduce_dimension", "arguments": {"data": {"from_node": "a"}, "dimension": "t", "reducer": reducer("mean")}},
+    "s": save("r"),
+}
+
+
+async def test_load_result_is_a_raster_cube_source():
+    assert await problems(LOAD_RESULT_TIMES_TWO) == []
+    url = {"l": {"process_id": "load_result",
+                 "arguments": {"id": "https://openeo.example/jobs/j-1/results/item.json?expires=1&user=u&signature=s"}},
+           "s": save("l")}
+    assert await problems(url) == []
+
+
+@pytest.mark.parametrize("args, parameter", [
+    ({"id": "no spaces allowed"}, "id"),
+    ({"id": "j-1", "bands": []}, "bands"),
+    ({"id": "j-1", "temporal_extent": ["2024-06-02", "2024-06-01"]}, "temporal_extent"),
+    ({"id": "j-1", "spatial_extent": {"west": 14, "south": 46, "east": 13, "north": 47}}, "spatial_extent"),
+])
+async def test_load_result_argument_problems(args, parameter):
+    ps = await problems({"l": {"process_id": "load_result", "arguments": args}, "s": save("l")})
+    assert ("ProcessParameterInvalid", "l", parameter) in codes(ps)
