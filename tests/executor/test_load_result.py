@@ -275,3 +275,38 @@ async def test_load_result_with_computed_id_runs_on_the_service_loop(pool):
     with pytest.raises(OpenEOError) as info:
         await runner.run(compiler_pb2.ExecutionPlan(graph_json=json.dumps(graph), result_node_id="r"), alice())
     assert (info.value.code, info.value.status) == ("JobNotFound", 404)
+
+
+async def test_prefetched_cubes_serve_the_evaluator_without_another_load(pool):
+    from executor_svc.processes import ExecutionContext
+    from executor_svc.run import ResultLoads, evaluate_graph
+
+    calls = []
+
+    class Loader:
+        async def load(self, user, id, **kw):
+            calls.append((id, kw))
+            return utm_cube()
+
+    args = {"id": "j-1", "spatial_extent": {"west": 500000, "south": 5199800, "east": 500200, "north": 5200000, "crs": 32633},
+            "temporal_extent": ["2024-05-01", None], "bands": ["B04", "B08"]}
+    graph = {"l": {"process_id": "load_result", "arguments": args},
+             "r": {"process_id": "filter_bands", "arguments": {"data": {"from_node": "l"}, "bands": ["B08"]}, "result": True}}
+    loads = ResultLoads(Loader(), alice(), asyncio.get_running_loop())
+    await loads.prefetch(graph, "r")
+    assert len(calls) == 1 and calls[0][1]["spatial_extent"] == args["spatial_extent"]
+    ctx = ExecutionContext(load_result=loads)
+    value = await asyncio.get_running_loop().run_in_executor(pool, evaluate_graph, graph, {}, "r", ctx)
+    assert value.sizes["bands"] == 1 and len(calls) == 1
+
+
+def test_plans_with_load_result_are_not_split_into_chunks():
+    from executor_svc.batch.chunking import split_plan
+
+    plan = ndvi_plan(width=3000, height=3000)
+    graph = {"l": {"process_id": "load_result", "arguments": {"id": "j-1"}},
+             "load1": {"process_id": "load_collection", "arguments": {"id": "SENTINEL2_L2A"}},
+             "m": {"process_id": "merge_cubes", "arguments": {"cube1": {"from_node": "l"}, "cube2": {"from_node": "load1"}}},
+             "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "m"}, "format": "GTiff"}, "result": True}}
+    plan.graph_json = json.dumps(graph)
+    assert split_plan(plan, 256 * 256) == [("", plan)]
