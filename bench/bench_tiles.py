@@ -76,6 +76,13 @@ def tiles_around(zoom: int, skip: int, count: int) -> list[mercantile.Tile]:
     return out[skip : skip + count]
 
 
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
@@ -187,7 +194,12 @@ async def measure(stack: Stack, args) -> None:
                 [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(stack.children[name].proc.pid),
                  "--rate", "100", "--format", "raw", "--output", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         await asyncio.sleep(1.0)
+    pids = {name: stack.children[name].proc.pid for name in ("gateway", "tiles")}
+    cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    own0 = time.process_time()
     n, secs, statuses, lat = await hammer([url(t) for t in hot], args.concurrency, args.cached_requests, args.cached_seconds)
+    cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+    cpu["load generator"] = time.process_time() - own0
     for spy in spies:
         import signal
 
@@ -196,6 +208,7 @@ async def measure(stack: Stack, args) -> None:
     print(f"(a) cached: {n} requests over {len(hot)} hot tiles, {args.concurrency} connections, {secs:.2f} s: "
           f"{n / secs:.0f} tiles/s; latency p50 {pct(lat, 50) * 1000:.1f} ms p99 {pct(lat, 99) * 1000:.1f} ms; "
           f"statuses {statuses}")
+    print("    CPU per cached tile: " + ", ".join(f"{k} {v / n * 1e6:.0f} µs ({v / secs:.0%} of a core)" for k, v in cpu.items()))
     cached_rate = n / secs
 
     # (b) concurrent cold
