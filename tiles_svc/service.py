@@ -108,7 +108,10 @@ class TilesServicer(tiles_pb2_grpc.TilesServiceServicer):
         else:
             key = (service.id, service.version, settings.tile_size, settings.format, tile.z, tile.x, tile.y)
             rendered, hit = await self.cache.get_or_render(key, lambda: self._render(service, settings, tile))
-        log.info("tile", service_id=service.id, z=tile.z, x=tile.x, y=tile.y, cache_hit=hit, size=len(rendered.data))
+        # renders are logged at info; cache hits (the gateway's access log has each request) at debug
+        (log.debug if hit else log.info)(
+            "tile", service_id=service.id, z=tile.z, x=tile.x, y=tile.y, cache_hit=hit, size=len(rendered.data)
+        )
         for offset in range(0, max(len(rendered.data), 1), CHUNK):
             first = offset == 0
             yield tiles_pb2.TileChunk(
