@@ -1,12 +1,24 @@
 """Public XYZ tile route: GET /services/xyz/{service_id}/tiles/{z}/{x}/{y} (no auth; the service
-id is the capability). Relays TilesService.RenderTile with ETag / If-None-Match / Cache-Control."""
+id is the capability). Relays TilesService.RenderTile with ETag / If-None-Match / Cache-Control.
+
+Hot tiles: a tile the tiles service returned is kept here for `GATEWAY_TILE_CACHE_SECONDS`
+(default 1 s; 0 turns it off), bounded by `GATEWAY_TILE_CACHE_MB` (default 64), and plain GETs of
+it within that time are answered without a RenderTile call. So an edited, disabled or deleted
+service is seen at most that long after the tiles service sees it (which itself caches service
+documents for TILES_SERVICE_TTL_SECONDS). Conditional requests (If-None-Match) always ask the
+tiles service.
+"""
 
 from __future__ import annotations
 
 import re
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
 
 from aiohttp import web
 
+from backend_common.config import env_float
 from backend_proto.v1 import tiles_pb2
 from gateway import routing, streaming
 from gateway.errors import api_error
@@ -15,6 +27,54 @@ from gateway.keys import CLIENTS
 _INT = re.compile(r"^\d{1,10}$")
 _SUFFIX = re.compile(r"\.(png|jpe?g)$", re.IGNORECASE)
 MAX_ZOOM = 30
+#: Tiles larger than this are never kept by the gateway.
+MAX_CACHED_TILE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class _CachedTile:
+    expires: float
+    body: bytes
+    headers: dict
+
+
+class HotTiles:
+    """A short-lived LRU of tile responses keyed by (service id, z, x, y), bounded in bytes."""
+
+    def __init__(self, ttl: float, max_bytes: int):
+        self.ttl = ttl
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, _CachedTile] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple) -> _CachedTile | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.expires <= time.monotonic():
+            self._drop(key)
+            return None
+        return entry
+
+    def put(self, key: tuple, body: bytes, headers: dict) -> None:
+        if self.ttl <= 0 or len(body) > min(self.max_bytes, MAX_CACHED_TILE_BYTES):
+            return
+        self._drop(key)
+        self._entries[key] = _CachedTile(time.monotonic() + self.ttl, body, headers)
+        self._bytes += len(body)
+        while self._bytes > self.max_bytes and self._entries:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: tuple) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry.body)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+HOT_TILES = web.AppKey("hot_tiles", HotTiles)
 
 
 def _coordinates(request: web.Request) -> tuple[int, int, int]:
@@ -32,9 +92,17 @@ def _coordinates(request: web.Request) -> tuple[int, int, int]:
 
 async def get_tile(request: web.Request) -> web.StreamResponse:
     z, x, y = _coordinates(request)
+    service_id = request.match_info["service_id"]
+    hot = request.app.get(HOT_TILES)
+    key = (service_id, z, x, y)
+    conditional = "If-None-Match" in request.headers
+    if hot is not None and not conditional:
+        entry = hot.get(key)
+        if entry is not None:
+            return web.Response(status=200, body=entry.body, headers=entry.headers)
     call = request.app[CLIENTS].tiles.RenderTile(
         tiles_pb2.RenderTileRequest(
-            service_id=request.match_info["service_id"],
+            service_id=service_id,
             z=z,
             x=x,
             y=y,
@@ -60,8 +128,14 @@ async def get_tile(request: web.Request) -> web.StreamResponse:
     headers["Content-Type"] = (first.content_type if first is not None else "") or "image/png"
     if first is not None:
         headers["X-Cache"] = "HIT" if first.cache_hit else "MISS"
-    return web.Response(status=200, body=parts[0] if len(parts) == 1 else b"".join(parts), headers=headers)
+    body = parts[0] if len(parts) == 1 else b"".join(parts)
+    if hot is not None and headers.get("ETag"):
+        hot.put(key, body, {**headers, "X-Cache": "HIT"})
+    return web.Response(status=200, body=body, headers=headers)
 
 
 def setup(app: web.Application) -> None:
+    ttl = env_float("GATEWAY_TILE_CACHE_SECONDS", 1.0)
+    if ttl > 0:
+        app[HOT_TILES] = HotTiles(ttl, int(env_float("GATEWAY_TILE_CACHE_MB", 64) * 1024 * 1024))
     routing.add(app, "GET", "/services/xyz/{service_id}/tiles/{z}/{x}/{y}", get_tile, hidden=True)
