@@ -45,8 +45,12 @@ Demo login (OIDC):     provider 'local' at {stack.oidc_issuer}: device flow (aut
 Press Ctrl-C to stop.""",
         flush=True,
     )
+    parent = os.getppid()
     try:
         while not stop.wait(1.0):
+            if os.getppid() != parent:
+                print("the parent process (make) is gone; stopping", file=sys.stderr)
+                return 1
             dead = [name for name, child in stack.children.items() if not child.running]
             if dead:
                 print(f"process(es) exited: {', '.join(dead)}; stopping", file=sys.stderr)

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pymongo
 
+from devstack.processes import die_with_parent
+
 STARTUP_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
 
@@ -114,7 +116,8 @@ class MongoProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         try:
             self._proc = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=die_with_parent(),
             )
         finally:
             log.close()

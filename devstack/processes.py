@@ -7,9 +7,26 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+def _pdeathsig() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def die_with_parent():
+    """A preexec_fn that makes the child get SIGTERM when its launcher dies (Linux), so a killed
+    `make up` or test run leaves no server behind. Linux ties this to the creating *thread*, so it
+    is only used for children started from the main thread."""
+    return _pdeathsig if threading.current_thread() is threading.main_thread() else None
 
 
 def free_port() -> int:
@@ -46,6 +63,7 @@ class ChildProcess:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
         log.close()
 

@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.processes import die_with_parent
+
 DEFAULT_BASE_PORT = 18330
 DEFAULT_BUCKET = "openeo-results"
 DEFAULT_ACCESS_KEY = "openeo-dev"
@@ -225,6 +227,7 @@ class S3Process:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
         try:
             self.wait_ready(self.startup_timeout)
