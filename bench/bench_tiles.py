@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import openeo  # noqa: E402
 
-from backend_proto.v1 import common_pb2, compiler_pb2, compiler_pb2_grpc  # noqa: E402
+from backend_proto.v1 import common_pb2, compiler_pb2, compiler_pb2_grpc, executor_pb2, executor_pb2_grpc  # noqa: E402
 from devstack.stack import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Stack, StackConfig  # noqa: E402
 from executor_svc.loading.request import process_request  # noqa: E402
 from sentinelhub_emulator import world  # noqa: E402
@@ -121,9 +121,13 @@ async def hammer(urls: list[str], concurrency: int, max_requests: int, max_secon
 
 
 def compile_tile(stack: Stack, process: dict, tile: mercantile.Tile, size: int = 256):
+    """(plan, Process API body, seconds the Compile call took) of one tile."""
     b = mercantile.xy_bounds(tile)
     with grpc.insecure_channel(stack.addr("compiler")) as channel:
-        plan = compiler_pb2_grpc.CompilerServiceStub(channel).Compile(
+        stub = compiler_pb2_grpc.CompilerServiceStub(channel)
+        grpc.channel_ready_future(channel).result(timeout=30)
+        t0 = time.perf_counter()
+        plan = stub.Compile(
             compiler_pb2.CompileRequest(
                 user=common_pb2.User(user_id="basic~bench"),
                 process_json=json.dumps(process),
@@ -132,7 +136,21 @@ def compile_tile(stack: Stack, process: dict, tile: mercantile.Tile, size: int =
             ),
             timeout=60,
         )
-    return process_request(plan.loads[0])
+        seconds = time.perf_counter() - t0
+    plan.output.format = "PNG"
+    return plan, process_request(plan.loads[0]), seconds
+
+
+def execute_plan(stack: Stack, plan) -> float:
+    """Seconds of one ExecutorService.Execute call (the executor's whole tile: fetch, decode,
+    evaluate, encode, stream back)."""
+    with grpc.insecure_channel(stack.addr("executor")) as channel:
+        stub = executor_pb2_grpc.ExecutorServiceStub(channel)
+        grpc.channel_ready_future(channel).result(timeout=30)
+        t0 = time.perf_counter()
+        data = b"".join(c.data for c in stub.Execute(executor_pb2.ExecuteRequest(user=common_pb2.User(user_id="basic~bench"), plan=plan), timeout=60))
+        assert data.startswith(b"\x89PNG"), data[:20]
+        return time.perf_counter() - t0
 
 
 async def bare_render(session: aiohttp.ClientSession, stack: Stack, token: str, body: dict) -> float:
@@ -170,17 +188,23 @@ async def measure(stack: Stack, args) -> None:
         for t in hot:
             status, _, dt = await fetch(session, url(t))
             assert status == 200, status
-        bodies = [await asyncio.to_thread(compile_tile, stack, process, t) for t in serial_bare]
-        await bare_render(session, stack, token, bodies[0])  # warm-up of the direct path
-        bodies = bodies[1:] + [await asyncio.to_thread(compile_tile, stack, process, tiles_around(z, 10_000, 1)[0])]
+        compiled = [await asyncio.to_thread(compile_tile, stack, process, t) for t in serial_bare]
+        await bare_render(session, stack, token, compiled[0][1])  # warm-up of the direct path
+        compiled = compiled[1:] + [await asyncio.to_thread(compile_tile, stack, process, tiles_around(z, 10_000, 1)[0])]
+        compile_lat = [c[2] for c in compiled]
+        exec_tiles = tiles_around(z, 20_000, len(serial_gw))
+        exec_plans = [(await asyncio.to_thread(compile_tile, stack, process, t))[0] for t in exec_tiles]
+        await asyncio.to_thread(execute_plan, stack, exec_plans[0])  # warm-up
+        exec_plans = exec_plans[1:] + [(await asyncio.to_thread(compile_tile, stack, process, tiles_around(z, 30_000, 1)[0]))[0]]
 
-        # (b) serial + (c) bare, interleaved
-        gw_lat, bare_lat = [], []
-        for t, body in zip(serial_gw, bodies):
+        # (b) serial + (c) bare (+ the executor alone), interleaved
+        gw_lat, bare_lat, exec_lat = [], [], []
+        for t, (_plan, body, _s), exec_plan in zip(serial_gw, compiled, exec_plans):
             status, cache, dt = await fetch(session, url(t))
             assert status == 200 and cache == "MISS", (status, cache)
             gw_lat.append(dt)
             bare_lat.append(await bare_render(session, stack, token, body))
+            exec_lat.append(await asyncio.to_thread(execute_plan, stack, exec_plan))
 
     # (a) cached
     print(f"load average before cached run: {os.getloadavg()}")
@@ -220,6 +244,9 @@ async def measure(stack: Stack, args) -> None:
           f"median {statistics.median(gw_lat) * 1000:.0f} ms, p90 {pct(gw_lat, 90) * 1000:.0f} ms")
     print(f"(c) bare emulator render, same request, one at a time: {len(bare_lat)} tiles: mean "
           f"{statistics.mean(bare_lat) * 1000:.0f} ms, median {statistics.median(bare_lat) * 1000:.0f} ms")
+    print(f"    breakdown (medians, distinct tiles): Compile call {statistics.median(compile_lat) * 1000:.0f} ms, "
+          f"executor Execute call {statistics.median(exec_lat) * 1000:.0f} ms (bare render inside it "
+          f"{statistics.median(bare_lat) * 1000:.0f} ms)")
     ratio = statistics.median(gw_lat) / statistics.median(bare_lat)
     print(f"uncached / bare (medians): {ratio:.2f} (target <= 1.2: {'met' if ratio <= 1.2 else 'MISSED'}); "
           f"mean ratio {statistics.mean(gw_lat) / statistics.mean(bare_lat):.2f}; "
