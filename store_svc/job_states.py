@@ -30,15 +30,7 @@ _PATCHABLE = {
 
 def patch_changes(request: store_pb2.UpdateJobRequest) -> dict:
     """The fields a PATCH changes, validated. Unknown or no field names are 400 errors."""
-    if not request.update_mask:
-        raise bad_request("NoDataForUpdate", "No data given for the update.")
-    changes = {}
-    for name in request.update_mask:
-        if name not in _PATCHABLE:
-            raise bad_request("PropertyNotEditable", f"The property '{name}' is not editable.")
-        field, read = _PATCHABLE[name]
-        changes[field] = read(request)
-    return changes
+    return validation.patch_changes(request, _PATCHABLE)
 
 
 def check_patchable(doc: dict) -> None:

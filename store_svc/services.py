@@ -24,15 +24,7 @@ _PATCHABLE = {
 
 
 def patch_changes(request: store_pb2.UpdateServiceRequest) -> dict:
-    if not request.update_mask:
-        raise bad_request("NoDataForUpdate", "No data given for the update.")
-    changes = {}
-    for name in request.update_mask:
-        if name not in _PATCHABLE:
-            raise bad_request("PropertyNotEditable", f"The property '{name}' is not editable.")
-        field, read = _PATCHABLE[name]
-        changes[field] = read(request)
-    return changes
+    return validation.patch_changes(request, _PATCHABLE)
 
 
 class ServiceStore:

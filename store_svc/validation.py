@@ -75,3 +75,20 @@ def non_empty_id(kind: str, text: str) -> str:
     if not text:
         raise bad_request("InvalidArgument", f"A {kind} id is required.")
     return text
+
+
+def patch_changes(request, patchable: dict) -> dict:
+    """The document fields a PATCH-style request changes, validated.
+
+    `patchable` maps an update-mask name to (document field, reader of the request). No field
+    names, or a name that is not patchable, are 400 errors.
+    """
+    if not request.update_mask:
+        raise bad_request("NoDataForUpdate", "No data given for the update.")
+    changes = {}
+    for name in request.update_mask:
+        if name not in patchable:
+            raise bad_request("PropertyNotEditable", f"The property '{name}' is not editable.")
+        field, read = patchable[name]
+        changes[field] = read(request)
+    return changes
