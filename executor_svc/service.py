@@ -43,15 +43,35 @@ def asset_of(results_json: str, asset: str, job_id: str) -> dict:
     return entry
 
 
+# Results up to this size are read back into memory in the same worker-thread call that encodes
+# them (one thread hand-off per request, no streaming from disk); larger ones stream from disk.
+INLINE_LIMIT = 8 * 1024 * 1024
+
+
 def encode_for_sync(value, fmt: str, options: dict, work_dir: str):
-    """Encodes a sync result into one file in a fresh temporary directory (CPU; run in the pool)."""
+    """Encodes a sync result (CPU; run in the pool): (tmp dir or None, file, bytes or None).
+
+    A small result comes back as bytes with its temporary directory already removed; a large one
+    stays on disk in `tmp` for streaming (the caller removes `tmp`).
+    """
     tmp = tempfile.mkdtemp(prefix="execute-", dir=work_dir)
     try:
         files = encode_result(value, fmt, options, tmp)
-        return tmp, bundle(files, tmp)
+        final = bundle(files, tmp)
+        if final.size > INLINE_LIMIT:
+            return tmp, final, None
+        with open(final.path, "rb") as handle:
+            data = handle.read()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    shutil.rmtree(tmp, ignore_errors=True)
+    return None, final, data
+
+
+async def _chunks_of(data: bytes):
+    for offset in range(0, len(data), CHUNK_SIZE):
+        yield data[offset : offset + CHUNK_SIZE]
 
 
 class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
@@ -68,7 +88,9 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         if not plan.loads and not plan.graph_json:
             raise OpenEOError("ProcessGraphInvalid", "The execution plan is empty.", 400)
         outcome = await self.runner.run(plan, request.user)
-        tmp, final = await loop.run_in_executor(self.pool, encode_for_sync, outcome.value, outcome.fmt, outcome.options, self.work_dir)
+        tmp, final, data = await loop.run_in_executor(
+            self.pool, encode_for_sync, outcome.value, outcome.fmt, outcome.options, self.work_dir
+        )
         try:
             log.info(
                 "execute_result",
@@ -78,24 +100,26 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
                 processing_units=outcome.processing_units,
             )
             first = True
-            async for data in read_file_chunks(final.path, CHUNK_SIZE):
+            chunks = _chunks_of(data) if data is not None else read_file_chunks(final.path, CHUNK_SIZE)
+            async for piece in chunks:
                 if first:
                     first = False
                     yield common_pb2.DataChunk(
-                        data=data,
+                        data=piece,
                         content_type=final.media_type,
                         filename=final.name,
                         processing_units=outcome.processing_units,
                         total_size=final.size,
                     )
                 else:
-                    yield common_pb2.DataChunk(data=data)
+                    yield common_pb2.DataChunk(data=piece)
             if first:  # empty file
                 yield common_pb2.DataChunk(
                     content_type=final.media_type, filename=final.name, processing_units=outcome.processing_units
                 )
         finally:
-            await loop.run_in_executor(self.pool, shutil.rmtree, tmp, True)
+            if tmp is not None:
+                await loop.run_in_executor(self.pool, shutil.rmtree, tmp, True)
 
     async def GetFileFormats(self, request, context):
         return common_pb2.JsonDocument(json=json.dumps(file_formats()))
