@@ -15,6 +15,7 @@ WORKDIR /src
 COPY . .
 RUN pip install --upgrade "pip>=24" \
     && pip install . \
+    && pip install --no-deps "openeo-driver==0.136.0a4" \
     && python -m compileall -q /opt/venv/lib
 
 # ---- runtime: same base, no build context, unprivileged ------------------------------------
