@@ -19,7 +19,8 @@ from typing import Any
 from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
 
-from .loading.fetch import LoadedCube, fetch_load
+from .loading.fetch import LoadedCube, _deployment_for, fetch_load
+from .loading.request import process_request
 
 log = get_logger(__name__)
 
@@ -183,6 +184,66 @@ class ResultLoads:
             raise ProcessError(exc.code, exc.message) from None
 
 
+@dataclass
+class ImageOutcome:
+    """A result image made by Sentinel Hub itself (the image fast path)."""
+
+    data: bytes
+    media_type: str
+    filename: str
+    processing_units: float
+
+
+IMAGE_MEDIA_TYPES = {"PNG": "image/png"}
+
+
+def image_request(plan, split_threshold: int) -> tuple[dict, str] | None:
+    """(Process API body, Accept) of the plan's image fast path, or None when it does not apply.
+
+    Applies only when the compiler marked the single load (`image_evalscript`) for the format the
+    plan outputs now (tiles_svc may override the format) with no scaling options, and the request
+    is not split. A temporal load also returns `userdata` (tar) so its dates can be checked."""
+    if len(plan.loads) != 1:
+        return None
+    load = plan.loads[0]
+    media = IMAGE_MEDIA_TYPES.get(load.image_format)
+    if not load.image_evalscript or media is None:
+        return None
+    fmt, options = output_of(plan)
+    if fmt.strip().upper() != load.image_format or set(options) - {"filename_prefix"}:
+        return None
+    if max(load.width, load.height) > split_threshold:
+        return None
+    request = process_request(load)
+    request["evalscript"] = load.image_evalscript
+    responses = [{"identifier": "default", "format": {"type": media}}]
+    if load.temporal:
+        responses.append({"identifier": "userdata", "format": {"type": "application/json"}})
+    request["output"]["responses"] = responses
+    return request, ("application/x-tar" if load.temporal else media)
+
+
+def image_from_response(content: bytes, content_type: str, media: str, temporal: bool) -> bytes | None:
+    """The image of a fast-path response; None (fall back) unless it is one image of exactly one
+    date (temporal loads). CPU: run in the pool."""
+    from .sentinelhub.decode import is_tar, split_tar
+
+    if not temporal:
+        return None if is_tar(content, content_type) else content
+    if not is_tar(content, content_type):
+        return None
+    members = split_tar(content)
+    ext = {"image/png": "default.png"}[media]
+    try:
+        userdata = json.loads(members.get("userdata.json") or b"null")
+    except ValueError:
+        return None
+    dates = userdata.get("dates") if isinstance(userdata, dict) else None
+    if not isinstance(dates, list) or len(dates) != 1 or ext not in members:
+        return None
+    return members[ext]
+
+
 async def _all_or_nothing(*coros) -> list:
     """Runs the coroutines concurrently; the first failure cancels the others and is raised."""
     tasks = [asyncio.ensure_future(c) for c in coros]
@@ -220,6 +281,37 @@ class PlanRunner:
             return loaded
 
         return list(await asyncio.gather(*(one(load) for load in plan.loads)))
+
+    async def run_image(self, plan, user) -> ImageOutcome | None:
+        """The image fast path: one Sentinel Hub request whose response is the result image.
+
+        None when it does not apply or the response is not usable (e.g. not exactly one date):
+        the caller then runs the plan normally. Sentinel Hub errors also fall back, so the normal
+        path reports them exactly as before."""
+        config = getattr(self.sh, "config", None)
+        made = image_request(plan, getattr(config, "split_threshold", 0))
+        if made is None:
+            return None
+        request, accept = made
+        load = plan.loads[0]
+        token = user.sh_access_token or None if user is not None else None
+        try:
+            response = await self.sh.process(request, token=token, deployment=_deployment_for(load, self.sh), accept=accept)
+        except OpenEOError as exc:
+            log.info("image_fast_path_failed", node_id=load.node_id, code=exc.code)
+            return None
+        media = IMAGE_MEDIA_TYPES[load.image_format]
+        loop = asyncio.get_running_loop()
+        data = await loop.run_in_executor(
+            self.pool, image_from_response, response.content, response.content_type, media, load.temporal
+        )
+        if data is None:
+            log.info("image_fast_path_fallback", node_id=load.node_id, processing_units=response.processing_units)
+            return None
+        _, options = output_of(plan)
+        prefix = str(options.get("filename_prefix") or "openEO").replace("/", "_")
+        ext = {"PNG": "png"}[load.image_format]
+        return ImageOutcome(data, media, f"{prefix}.{ext}", response.processing_units)
 
     async def run(self, plan, user, *, on_progress: Callable[[float], None] | None = None, extra: dict | None = None) -> RunOutcome:
         from executor_svc.processes import ExecutionContext

@@ -87,6 +87,22 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         plan = request.plan
         if not plan.loads and not plan.graph_json:
             raise OpenEOError("ProcessGraphInvalid", "The execution plan is empty.", 400)
+        image = await self.runner.run_image(plan, request.user)
+        if image is not None:
+            log.info("execute_result", format=plan.output.format, filename=image.filename, size=len(image.data),
+                     processing_units=image.processing_units, fast_path=True)
+            first = True
+            async for piece in _chunks_of(image.data):
+                if first:
+                    first = False
+                    yield common_pb2.DataChunk(data=piece, content_type=image.media_type, filename=image.filename,
+                                               processing_units=image.processing_units, total_size=len(image.data))
+                else:
+                    yield common_pb2.DataChunk(data=piece)
+            if first:
+                yield common_pb2.DataChunk(content_type=image.media_type, filename=image.filename,
+                                           processing_units=image.processing_units)
+            return
         outcome = await self.runner.run(plan, request.user)
         tmp, final, data = await loop.run_in_executor(
             self.pool, encode_for_sync, outcome.value, outcome.fmt, outcome.options, self.work_dir

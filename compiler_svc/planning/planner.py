@@ -10,7 +10,7 @@ from backend_common.config import env_float
 from backend_proto.v1 import compiler_pb2
 from compiler_svc.collections.catalogue import catalogue
 from compiler_svc.planning import geo, spatial
-from compiler_svc.planning.evalscript import build_evalscript
+from compiler_svc.planning.evalscript import build_evalscript, build_image_evalscript
 from compiler_svc.planning.formats import canonical_format
 from compiler_svc.planning.inline import flatten
 from compiler_svc.planning.pushdown import RESAMPLE_METHODS, Cover, analyse, choose_covers
@@ -209,6 +209,23 @@ def _output(graph: dict, result: str) -> compiler_pb2.OutputFormat:
     return compiler_pb2.OutputFormat(format=fmt, options_json=json.dumps(args.get("options") or {}))
 
 
+IMAGE_MAX_SIDE = 2500  # the executor's Sentinel Hub client never splits a request up to this size
+
+
+def image_fast_path(graph: dict, result: str, cover: Cover, output: compiler_pb2.OutputFormat) -> bool:
+    """True when the load of `cover` alone makes the result image: the graph is only the absorbed
+    nodes, their result and a `save_result` (the result node) of it as PNG without scaling options,
+    with 1 or 3 bands. Temporal loads qualify too: the executor checks there is exactly one date."""
+    save = graph.get(result) or {}
+    if save.get("process_id") != "save_result" or set(graph) != set(cover.sym.nodes) | {result}:
+        return False
+    if (save.get("arguments") or {}).get("data") != {"from_node": cover.result}:
+        return False
+    if output.format != "PNG" or set(json.loads(output.options_json or "{}")) - {"filename_prefix"}:
+        return False
+    return len(cover.sym.exprs) in (1, 3)
+
+
 def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, tile=None,
          now: datetime | None = None, pushdown: bool = True) -> compiler_pb2.ExecutionPlan:
     """The plan for an already validated process.
@@ -249,8 +266,15 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
             _fail(Problem("ProcessGraphComplexity",
                           f"The process is too complex for synchronous processing ({total['grid_pixels_dates']:.0f} pixels x dates "
                           f"> {limit:.0f}). Please use a batch job instead."))
+    output = _output(graph, result)
+    if len(covers) == 1 and image_fast_path(graph, result, covers[0], output):
+        cover, load = covers[0], loads[0]
+        load.image_format = output.format
+        load.image_evalscript = build_image_evalscript(
+            input_bands=list(cover.sym.reads), labels=list(load.band_labels), exprs=list(cover.sym.exprs),
+            mode=cover.sym.mode, comment=f"compiler_svc: image of load {load.node_id} -> node {cover.result}")
     return compiler_pb2.ExecutionPlan(
-        loads=loads, graph_json=json.dumps(graph), result_node_id=result, output=_output(graph, result),
+        loads=loads, graph_json=json.dumps(graph), result_node_id=result, output=output,
         estimated_pixels=total["pixels"], estimated_processing_units=round(total["pu"], 4),
         estimated_bytes=int(total["bytes"]), estimated_seconds=round(1.0 + total["pixels"] / 2e7 + total["pu"] * 0.05, 2),
         process_json=json.dumps(process), used_udps=used,
