@@ -10,23 +10,18 @@ plain plan none of them), so the comparison can never be between two identical p
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
+
+from devstack.emulator import running_emulator
 import xarray as xr
 
 from backend_proto.v1 import common_pb2, compiler_pb2
 from compiler_svc import core
 from executor_svc.run import PlanRunner
 
-ROOT = Path(__file__).resolve().parents[2]
 
 # 64 x 64 px at 10 m in UTM 33N; a month of Sentinel-2 (5-day revisit) / Sentinel-1 (6-day).
 EXTENT = {"west": 500000, "south": 5000000, "east": 500640, "north": 5000640, "crs": 32633}
@@ -254,39 +249,11 @@ case("s1_vv_vh_ratio", graph(l=load("SENTINEL1_GRD", ("VV", "VH")), r=reduce_("l
 
 # -- emulator and runner -----------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def emulator_url(tmp_path_factory):
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("emulator") / "emulator.log"
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sentinelhub_emulator", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=log_file, stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 30
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError("emulator exited: " + log_path.read_text()[-2000:])
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_emulator(tmp_path_factory.mktemp("emulator") / "emulator.log") as emulator:
+        yield emulator.url
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,6 @@ Skipped until the emulator's server (`sentinelhub_emulator/__main__.py`) is in t
 from __future__ import annotations
 
 import io
-import os
-import socket
-import subprocess
-import sys
-import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -19,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from devstack.emulator import running_emulator
 import rasterio
 
 from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2
@@ -33,37 +30,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
-def emulator_url():
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sentinelhub_emulator", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError("emulator exited: " + proc.stderr.read().decode()[-2000:])
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def emulator_url(tmp_path_factory):
+    with running_emulator(tmp_path_factory.mktemp("emulator") / "emulator.log") as emulator:
+        yield emulator.url
 
 
 @pytest.fixture

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import aiohttp
 import numpy as np
 import pytest
+
+from devstack.emulator import running_emulator
 
 from backend_common.errors import OpenEOError
 from executor_svc.sentinelhub import ClientConfig, Deployment, SentinelHubClient
@@ -56,43 +54,13 @@ def process_request(width, height, bbox=(500000.0, 5000000.0, 500000.0 + 10 * 70
     return req
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def emulator_url(tmp_path_factory):
-    port = _free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     log_path = tmp_path_factory.mktemp("emulator") / "emulator.log"
-    log_file = open(log_path, "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sentinelhub_emulator", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("emulator exited: " + log_path.read_text()[-2000:])
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        raise RuntimeError("emulator did not start")
-    yield url
-    alive = proc.poll() is None
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log_file.close()
+    with running_emulator(log_path) as emulator:
+        yield emulator.url
+        alive = emulator.child.running
     assert alive, "the emulator died during the tests: " + log_path.read_text()[-3000:]
 
 
