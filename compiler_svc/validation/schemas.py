@@ -64,11 +64,29 @@ def _validator(schema_json: str):
     return cls(schema)
 
 
+# Validators by the identity of the schema object: the official definitions are loaded once and
+# live for the process, so this skips serialising a schema on every argument check. The schema is
+# kept in the entry, so its id cannot be reused by another object while cached.
+_BY_IDENTITY: dict[int, tuple[Any, Any]] = {}
+
+
+def _validator_for(schema: Any):
+    entry = _BY_IDENTITY.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    if len(_BY_IDENTITY) < 8192:
+        _BY_IDENTITY[id(schema)] = (schema, validator)
+    return validator
+
+
 def schema_error(value: Any, schema: Any) -> str | None:
     """None when `value` satisfies the schema, else a short reason."""
     if schema in (None, {}, []):
         return None
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = _validator_for(schema)
+    if validator.is_valid(value):
+        return None
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
     if error is None:
         return None
