@@ -40,16 +40,14 @@ function MK(m,d,r){return(m===m&&m!==0)?r:d;}
 """.strip()
 
 
-def build_evalscript(*, input_bands: list[str], labels: list[str], exprs: list[str], mode: str,
-                     units: str | None = None, comment: str = "") -> str:
-    """mode: "temporal" (ORBIT, one value set per date, exprs use `s`), "reduced" (ORBIT, exprs
-    use the date-sorted sample list `S`) or "simple" (SIMPLE mosaicking, exprs use `s`)."""
-    nb = len(exprs)
-    mosaicking = "SIMPLE" if mode == "simple" else "ORBIT"
+def _header(input_bands: list[str], labels: list[str], nb: int, mode: str, comment: str, *, output: dict,
+            units: str | None = None) -> list[str]:
+    """The lines every generated evalscript starts with: version, setup(), constants, helpers."""
     inp: dict = {"bands": list(input_bands) + ["dataMask"]}
     if units:
         inp["units"] = units
-    setup = {"input": [inp], "output": {"id": "default", "bands": nb, "sampleType": "FLOAT32"}, "mosaicking": mosaicking}
+    setup = {"input": [inp], "output": {"id": "default", **output},
+             "mosaicking": "SIMPLE" if mode == "simple" else "ORBIT"}
     nodata = "{" + ",".join(f"{json.dumps(b)}:NaN" for b in input_bands) + ",dataMask:0}"
     lines = ["//VERSION=3"]
     if comment:
@@ -59,6 +57,15 @@ def build_evalscript(*, input_bands: list[str], labels: list[str], exprs: list[s
         f"var NB={nb};var BANDS={json.dumps(labels)};var NODATA={nodata};",
         HELPERS,
     ]
+    return lines
+
+
+def build_evalscript(*, input_bands: list[str], labels: list[str], exprs: list[str], mode: str,
+                     units: str | None = None, comment: str = "") -> str:
+    """mode: "temporal" (ORBIT, one value set per date, exprs use `s`), "reduced" (ORBIT, exprs
+    use the date-sorted sample list `S`) or "simple" (SIMPLE mosaicking, exprs use `s`)."""
+    nb = len(exprs)
+    lines = _header(input_bands, labels, nb, mode, comment, output={"bands": nb, "sampleType": "FLOAT32"}, units=units)
     body = ",".join(exprs)
     if mode == "temporal":
         # With no acquisition in range the output keeps one (NaN) band: Sentinel Hub cannot encode
@@ -105,19 +112,8 @@ def build_image_evalscript(*, input_bands: list[str], labels: list[str], exprs: 
     "temporal" mode renders the single acquisition; when there is not exactly one, the pixels are
     0 and the executor falls back (it checks `userdata.dates`)."""
     nb = len(exprs)
-    mosaicking = "SIMPLE" if mode == "simple" else "ORBIT"
-    setup = {"input": [{"bands": list(input_bands) + ["dataMask"]}],
-             "output": {"id": "default", "bands": nb + 1, "sampleType": "UINT8"}, "mosaicking": mosaicking}
-    nodata = "{" + ",".join(f"{json.dumps(b)}:NaN" for b in input_bands) + ",dataMask:0}"
-    lines = ["//VERSION=3"]
-    if comment:
-        lines.append("// " + comment.replace("\n", " "))
-    lines += [
-        f"function setup(){{return {json.dumps(setup, separators=(',', ':'))};}}",
-        f"var NB={nb};var BANDS={json.dumps(labels)};var NODATA={nodata};",
-        HELPERS,
-        IMAGE_HELPERS,
-    ]
+    lines = _header(input_bands, labels, nb, mode, comment, output={"bands": nb + 1, "sampleType": "UINT8"})
+    lines.append(IMAGE_HELPERS)
     pixel = _image_pixel(exprs)
     zeros = ",".join(["0"] * (nb + 1))
     if mode == "temporal":
