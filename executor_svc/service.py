@@ -9,13 +9,13 @@ import shutil
 import tempfile
 from concurrent.futures import Executor
 
-import grpc
 
-from backend_common.errors import OpenEOError, from_rpc_error
+from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
-from backend_proto.v1 import common_pb2, executor_pb2_grpc, store_pb2
+from backend_proto.v1 import common_pb2, executor_pb2_grpc
 
 from .encoding import bundle, encode_result, file_formats
+from .loading.job_results import fetch_job
 from .run import PlanRunner
 from .storage.s3 import ObjectNotFound, S3Storage, read_file_chunks
 
@@ -142,12 +142,7 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
 
     async def _job(self, user, job_id: str):
         job_prefix(job_id)
-        if self.store is None:
-            raise OpenEOError("ServiceUnavailable", "The job store is not configured.", 503)
-        try:
-            return await self.store.GetJob(store_pb2.JobRef(user=user, job_id=job_id))
-        except grpc.aio.AioRpcError as err:
-            raise from_rpc_error(err) from None
+        return await fetch_job(self.store, user, job_id)
 
     def _storage(self) -> S3Storage:
         if self.storage is None:

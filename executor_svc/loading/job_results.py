@@ -59,6 +59,16 @@ def job_id_of(value: Any) -> str:
     raise OpenEOError("JobNotFound", "The batch job does not exist.", 404)
 
 
+async def fetch_job(store, user, job_id: str):
+    """The caller's job from store_svc (JobNotFound for anyone else's), errors as openEO errors."""
+    if store is None:
+        raise OpenEOError("ServiceUnavailable", "The job store is not configured.", 503)
+    try:
+        return await store.GetJob(store_pb2.JobRef(user=user, job_id=job_id))
+    except grpc.aio.AioRpcError as err:
+        raise from_rpc_error(err) from None
+
+
 class JobResultLoader:
     """Loads batch job results as cubes (one shared instance per executor process)."""
 
@@ -70,12 +80,7 @@ class JobResultLoader:
         self.max_concurrent_downloads = max_concurrent_downloads
 
     async def job(self, user, job_id: str):
-        if self.store is None:
-            raise OpenEOError("ServiceUnavailable", "The job store is not configured.", 503)
-        try:
-            return await self.store.GetJob(store_pb2.JobRef(user=user, job_id=job_id))
-        except grpc.aio.AioRpcError as err:
-            raise from_rpc_error(err) from None
+        return await fetch_job(self.store, user, job_id)
 
     async def load(self, user, id: Any, *, spatial_extent: Any = None, temporal_extent: Any = None,
                    bands: list | None = None):
