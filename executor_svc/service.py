@@ -56,7 +56,7 @@ def encode_for_sync(value, fmt: str, options: dict, work_dir: str):
     """
     tmp = tempfile.mkdtemp(prefix="execute-", dir=work_dir)
     try:
-        files = encode_result(value, fmt, options, tmp)
+        files = encode_result(value, fmt, options, tmp, metadata=False)
         final = bundle(files, tmp)
         if final.size > INLINE_LIMIT:
             return tmp, final, None

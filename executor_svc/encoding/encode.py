@@ -62,8 +62,13 @@ def _raster_metadata(cube: xr.DataArray, values: np.ndarray, names: list[str]) -
     return meta
 
 
-def encode_result(value, fmt: str, options: dict | None, out_dir: str | os.PathLike) -> list[EncodedFile]:
-    """Writes `value` in `fmt` into `out_dir`; several files when the format needs one per date."""
+def encode_result(
+    value, fmt: str, options: dict | None, out_dir: str | os.PathLike, *, metadata: bool = True
+) -> list[EncodedFile]:
+    """Writes `value` in `fmt` into `out_dir`; several files when the format needs one per date.
+
+    `metadata=False` skips the STAC asset fields of raster files (band statistics cost a pass over
+    the pixels; synchronous results have no STAC metadata)."""
     fmt = normalize_format(fmt)
     options = check_options(fmt, options)
     out_dir = Path(out_dir)
@@ -71,9 +76,11 @@ def encode_result(value, fmt: str, options: dict | None, out_dir: str | os.PathL
     prefix = str(options.get("filename_prefix") or "openEO").replace("/", "_")
     files: list[EncodedFile] = []
 
-    def add(name: str, media_type: str, metadata: dict | None = None, date: str | None = None) -> None:
+    def add(name: str, media_type: str, fields=None, date: str | None = None) -> None:
+        """`fields`: a callable making the file's STAC fields (called only when wanted)."""
         path = out_dir / name
-        files.append(EncodedFile(name, path, media_type, path.stat().st_size, metadata or {}, date))
+        meta = fields() if (fields is not None and metadata) else {}
+        files.append(EncodedFile(name, path, media_type, path.stat().st_size, meta, date))
 
     if fmt in ("JSON", "GeoJSON", "CSV"):
         encoder = {"JSON": encode_json, "GeoJSON": encode_geojson, "CSV": encode_csv}[fmt]
@@ -97,7 +104,7 @@ def encode_result(value, fmt: str, options: dict | None, out_dir: str | os.PathL
     if fmt == "netCDF":
         name = f"{prefix}.nc"
         write_netcdf(out_dir / name, value)
-        add(name, MEDIA_TYPES[fmt], _raster_metadata(cube, cube.isel(t=0).values, names))
+        add(name, MEDIA_TYPES[fmt], lambda: _raster_metadata(cube, cube.isel(t=0).values, names))
         return files
 
     epsg = epsg_of(cube)
@@ -112,7 +119,7 @@ def encode_result(value, fmt: str, options: dict | None, out_dir: str | os.PathL
             name = f"{prefix}.tif"
             write_cog(out_dir / name, data, transform=transform, epsg=epsg, band_names=labels,
                       compression=compression, overviews=overviews, nodata=nodata)
-            add(name, MEDIA_TYPES[fmt], _raster_metadata(cube, data, labels))
+            add(name, MEDIA_TYPES[fmt], lambda: _raster_metadata(cube, data, labels))
             return files
         for ti, date in enumerate(dates):
             data = cube.isel(t=ti).values.astype(np.float32, copy=False)
@@ -121,7 +128,7 @@ def encode_result(value, fmt: str, options: dict | None, out_dir: str | os.PathL
             write_cog(out_dir / name, data, transform=transform, epsg=epsg, band_names=names,
                       compression=compression, overviews=overviews, nodata=nodata,
                       tags={"datetime": date} if date else None)
-            add(name, MEDIA_TYPES[fmt], _raster_metadata(cube, data, names), date)
+            add(name, MEDIA_TYPES[fmt], lambda: _raster_metadata(cube, data, names), date)
         return files
 
     assert fmt in RASTER_FORMATS
@@ -134,7 +141,7 @@ def encode_result(value, fmt: str, options: dict | None, out_dir: str | os.PathL
         suffix = f"_{file_date(date)}" if len(dates) > 1 and date else (f"_{ti}" if len(dates) > 1 else "")
         name = f"{prefix}{suffix}.{EXTENSIONS[fmt]}"
         _write(out_dir / name, blob)
-        add(name, MEDIA_TYPES[fmt], _raster_metadata(cube, data.astype(np.float32, copy=False), names), date)
+        add(name, MEDIA_TYPES[fmt], lambda: _raster_metadata(cube, data.astype(np.float32, copy=False), names), date)
     return files
 
 

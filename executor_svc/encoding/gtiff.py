@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 import numpy as np
 import rasterio
@@ -11,6 +10,18 @@ import rasterio.shutil
 from rasterio.crs import CRS
 
 COMPRESSION = {"deflate": "DEFLATE", "lzw": "LZW", "zstd": "ZSTD", "none": "NONE"}
+
+#: Rasters up to this size (both sides) need no overviews (GDAL's COG rule: overviews until the
+#: smallest level fits one 512 px block); they get 256 px blocks so that their (at least four)
+#: blocks are compressed in parallel.
+SMALL_RASTER = 512
+
+
+def cog_layout(width: int, height: int, overviews: bool) -> tuple[int, str]:
+    """(block size, GDAL OVERVIEWS option) for a raster of this size (pure)."""
+    if max(width, height) <= SMALL_RASTER:
+        return 256, "NONE"
+    return 512, "AUTO" if overviews else "NONE"
 
 
 def write_cog(
@@ -24,19 +35,17 @@ def write_cog(
     overviews: bool = True,
     nodata: float | None = None,
     tags: dict | None = None,
-    blocksize: int = 512,
 ) -> None:
-    """`data` is (bands, rows, cols). Stages a plain tiled GTiff, then COG-copies it to `path`.
-
-    512 px blocks are GDAL's COG default: rasters up to 512 px need no overviews.
-    """
+    """`data` is (bands, rows, cols). Stages an in-memory (GDAL MEM) dataset, then COG-copies it
+    to `path` (GDAL's COG driver only creates by copy)."""
     bands, height, width = data.shape
     dtype = data.dtype if data.dtype in (np.float32, np.float64, np.uint8, np.uint16, np.int16, np.int32) else np.float32
     fill = np.nan if nodata is None else nodata
     if nodata is not None and np.issubdtype(data.dtype, np.floating):
         data = np.where(np.isnan(data), np.asarray(nodata, dtype=data.dtype), data)
+    blocksize, overview_option = cog_layout(width, height, overviews)
     profile = {
-        "driver": "GTiff",
+        "driver": "MEM",
         "width": width,
         "height": height,
         "count": bands,
@@ -44,19 +53,15 @@ def write_cog(
         "transform": transform,
         "crs": CRS.from_epsg(epsg) if epsg else None,
         "nodata": fill if np.issubdtype(np.dtype(dtype), np.floating) or nodata is not None else None,
-        "tiled": True,
-        "blockxsize": blocksize,
-        "blockysize": blocksize,
-        "compress": "NONE",
-        "BIGTIFF": "IF_SAFER",
     }
     options = {
         "COMPRESS": COMPRESSION.get(compression, "DEFLATE"),
         "BLOCKSIZE": str(blocksize),
-        "OVERVIEWS": "AUTO" if overviews else "NONE",
+        "OVERVIEWS": overview_option,
         "OVERVIEW_RESAMPLING": "AVERAGE",
         "BIGTIFF": "IF_SAFER",
         "NUM_THREADS": "2",
+        "STATISTICS": "NO",
     }
     if options["COMPRESS"] == "DEFLATE":
         # Level 3 is within a few percent of the default level's size at about 70 % of its time.
@@ -65,14 +70,10 @@ def write_cog(
         # Horizontal differencing helps integer rasters; for float32 reflectances and indices the
         # floating-point predictor made files larger and slower in our measurements.
         options["PREDICTOR"] = "2"
-    tmp = f"{os.fspath(path)}.{uuid.uuid4().hex}.tmp.tif"
-    try:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            _fill(dst, data.astype(dtype, copy=False), band_names, tags)
-        rasterio.shutil.copy(tmp, os.fspath(path), driver="COG", **options)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    # rasterio needs a name for a MEM dataset; it is not a file.
+    with rasterio.open("staging", "w", **profile) as staging:
+        _fill(staging, data.astype(dtype, copy=False), band_names, tags)
+        rasterio.shutil.copy(staging, os.fspath(path), driver="COG", **options)
 
 
 def _fill(dst, data: np.ndarray, band_names: list[str], tags: dict | None) -> None:

@@ -66,6 +66,35 @@ def test_gtiff_is_tiled_compressed_cog_with_overviews_and_georeferencing(tmp_pat
     assert [b["name"] for b in meta["eo:bands"]] == ["B04", "B08"]
 
 
+def test_small_gtiff_is_a_cog_of_256_px_blocks_without_overviews(tmp_path):
+    cube = raster_cube(n_t=1, h=512, w=300)
+    (file,) = encode_result(cube, "GTiff", {}, tmp_path)
+    with rasterio.open(file.path) as ds:
+        assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert ds.block_shapes[0] == (256, 256)
+        assert ds.overviews(1) == []
+        assert ds.descriptions == ("B04", "B08")
+        assert ds.tags()["datetime"] == "2024-05-01T00:00:00Z"
+        np.testing.assert_array_equal(ds.read(), cube.isel(t=0).values)
+
+
+def test_cog_layout_rule():
+    from executor_svc.encoding.gtiff import cog_layout
+
+    assert cog_layout(512, 512, True) == (256, "NONE")
+    assert cog_layout(513, 10, True) == (512, "AUTO")
+    assert cog_layout(2000, 2000, False) == (512, "NONE")
+
+
+def test_statistics_only_when_metadata_is_wanted(tmp_path):
+    cube = raster_cube(n_t=1, h=32, w=32)
+    (with_meta,) = encode_result(cube, "GTiff", {}, tmp_path / "a")
+    (without,) = encode_result(cube, "GTiff", {}, tmp_path / "b", metadata=False)
+    assert "statistics" in with_meta.metadata["raster:bands"][0]
+    assert without.metadata == {}
+    assert without.path.read_bytes() == with_meta.path.read_bytes()
+
+
 def test_gtiff_time_as_bands_single_file(tmp_path):
     files = encode_result(raster_cube(), "GTiff", {"time_as_bands": True}, tmp_path)
     assert len(files) == 1
