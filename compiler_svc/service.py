@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import grpc
 
@@ -72,12 +73,14 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
         return _reports(problems)
 
     async def Compile(self, request, context):
+        started = time.perf_counter()
         try:
             plan = await core.compile_process(request.process_json, self._fetch(request), purpose=request.purpose,
                                               tile=_tile(request), parameters_json=request.parameters_json)
         except ProblemError as exc:
             raise OpenEOError(exc.code, exc.message, exc.status) from None
-        log.info("compiled", loads=len(plan.loads), udps=list(plan.used_udps), pixels=plan.estimated_pixels)
+        log.info("compiled", loads=len(plan.loads), udps=list(plan.used_udps), pixels=plan.estimated_pixels,
+                 duration_ms=round((time.perf_counter() - started) * 1000, 2))
         return plan
 
     async def ValidateUserProcess(self, request, context):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -25,6 +26,10 @@ from .loading.request import process_request
 log = get_logger(__name__)
 
 
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
 @dataclass
 class RunOutcome:
     value: Any
@@ -33,6 +38,8 @@ class RunOutcome:
     options: dict
     loads: list[LoadedCube] = field(default_factory=list)
     inspections: list = field(default_factory=list)
+    #: Wall time of the stages in ms ("fetch", "evaluate"), for the logs.
+    timings: dict = field(default_factory=dict)
 
 
 def output_of(plan, saved_results: list | None = None) -> tuple[str, dict]:
@@ -327,16 +334,19 @@ class PlanRunner:
 
         graph = _graph_of(plan)
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         result_loads = ResultLoads(self.results, user, loop) if self.results is not None else None
         if result_loads is not None:
             loads, _ = await _all_or_nothing(self.fetch_loads(plan, token, loaded), result_loads.prefetch(graph, plan.result_node_id))
         else:
             loads = await self.fetch_loads(plan, token, loaded)
+        fetched = time.perf_counter()
         seeded = {item.result_node_id: item.cube for item in loads}
         ctx = ExecutionContext(load_result=result_loads, extra=dict(extra or {}))
         value = await loop.run_in_executor(self.pool, evaluate_graph, graph, seeded, plan.result_node_id, ctx)
+        timings = {"fetch_ms": _ms(fetched - started), "evaluate_ms": _ms(time.perf_counter() - fetched)}
         if on_progress is not None:
             on_progress(75.0)
         fmt, options = output_of(plan, ctx.saved_results)
         pu = sum(item.processing_units for item in loads)
-        return RunOutcome(value, pu, fmt, options, loads, list(ctx.inspections))
+        return RunOutcome(value, pu, fmt, options, loads, list(ctx.inspections), timings)

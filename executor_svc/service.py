@@ -7,8 +7,8 @@ import json
 import re
 import shutil
 import tempfile
+import time
 from concurrent.futures import Executor
-
 
 from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
@@ -104,6 +104,7 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
                                            processing_units=image.processing_units)
             return
         outcome = await self.runner.run(plan, request.user)
+        encode_started = time.perf_counter()
         tmp, final, data = await loop.run_in_executor(
             self.pool, encode_for_sync, outcome.value, outcome.fmt, outcome.options, self.work_dir
         )
@@ -114,6 +115,8 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
                 filename=final.name,
                 size=final.size,
                 processing_units=outcome.processing_units,
+                encode_ms=round((time.perf_counter() - encode_started) * 1000, 2),
+                **outcome.timings,
             )
             first = True
             chunks = _chunks_of(data) if data is not None else read_file_chunks(final.path, CHUNK_SIZE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import random
@@ -167,6 +168,7 @@ class BearerAuth(Auth):
         return self._token
 
 
+@functools.lru_cache(maxsize=1024)
 def account_of(token: str) -> str:
     """The Sentinel Hub account a bearer token belongs to (JWT `account` or `sub`), else a hash."""
     try:

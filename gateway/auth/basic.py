@@ -17,6 +17,7 @@ from backend_common.logging import get_logger
 from backend_proto.v1 import common_pb2
 from gateway.auth.jwks import JwksCache
 from gateway.auth.user_ids import user_id
+from gateway.auth.verified_tokens import VerifiedTokens
 from gateway.errors import api_error
 
 log = get_logger(__name__)
@@ -29,6 +30,7 @@ class BasicAuth:
         self._session_getter = session_getter
         self.issuer = issuer
         self.leeway = leeway
+        self.verified = VerifiedTokens()
 
     async def login(self, client_id: str, client_secret: str) -> str:
         form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
@@ -57,6 +59,9 @@ class BasicAuth:
     async def verify(self, provider: str, token: str) -> common_pb2.User:
         if provider:
             raise api_error("TokenInvalid", "Basic tokens have no provider: use 'basic//<token>'.")
+        known = self.verified.get(token)
+        if known is not None:
+            return known
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -84,6 +89,9 @@ class BasicAuth:
         if not isinstance(sub, str) or not sub:
             raise api_error("TokenInvalid", "The access token has no subject.")
         name = claims.get("name") or claims.get("preferred_username") or ""
-        return common_pb2.User(
+        user = common_pb2.User(
             user_id=user_id("basic", sub), auth_method="basic", sh_access_token=token, name=str(name)
         )
+        if isinstance(claims.get("exp"), (int, float)):
+            self.verified.put(token, user, claims["exp"])
+        return user
