@@ -22,6 +22,7 @@ from backend_proto.v1 import (
 )
 from tiles_svc.cache import RenderedTile, TileCache
 from tiles_svc.empty_tile import empty_tile
+from tiles_svc.plan_templates import PlanTemplates
 from tiles_svc.service_config import TileSettings, settings_for
 from tiles_svc.tile_math import check_tile, intersects, lonlat_bounds, mercator_bounds
 
@@ -89,6 +90,7 @@ class TilesServicer(tiles_pb2_grpc.TilesServiceServicer):
         self.executor = executor_pb2_grpc.ExecutorServiceStub(channels["executor"])
         self.cache = cache
         self.max_age = max_age
+        self.templates = PlanTemplates()
 
     async def RenderTile(self, request, context):
         tile = check_tile(request.z, request.x, request.y)
@@ -128,18 +130,22 @@ class TilesServicer(tiles_pb2_grpc.TilesServiceServicer):
         Sentinel Hub requests are paid by the backend's own account (User without a token).
         """
         owner = common_pb2.User(user_id=service.user_id)
-        west, south, east, north = mercator_bounds(tile)
+        bounds = west, south, east, north = mercator_bounds(tile)
+        template_key = (service.id, service.version, settings.tile_size, tile.z)
         try:
-            plan = await self.compiler.Compile(
-                compiler_pb2.CompileRequest(
-                    user=owner,
-                    process_json=service.process_json,
-                    purpose=compiler_pb2.PURPOSE_TILE,
-                    tile=compiler_pb2.TileBounds(
-                        west=west, south=south, east=east, north=north, epsg=3857, size=settings.tile_size
-                    ),
+            plan = self.templates.plan_for(template_key, bounds)
+            if plan is None:
+                plan = await self.compiler.Compile(
+                    compiler_pb2.CompileRequest(
+                        user=owner,
+                        process_json=service.process_json,
+                        purpose=compiler_pb2.PURPOSE_TILE,
+                        tile=compiler_pb2.TileBounds(
+                            west=west, south=south, east=east, north=north, epsg=3857, size=settings.tile_size
+                        ),
+                    )
                 )
-            )
+                self.templates.learn(template_key, bounds, plan)
             plan.output.format = settings.gdal_format
             parts: list[bytes] = []
             content_type = settings.content_type

@@ -212,6 +212,19 @@ def _output(graph: dict, result: str) -> compiler_pb2.OutputFormat:
 IMAGE_MAX_SIDE = 2500  # the executor's Sentinel Hub client never splits a request up to this size
 
 
+def _tile_independent(graph: dict, load_nodes: set[str]) -> dict:
+    """The graph with the spatial extent of the planned `load_collection` nodes left out: their
+    loads carry the tile's bounds and the executor never evaluates them, so a tile's graph_json
+    does not depend on the tile unless other nodes use its bounds (tiles_svc reuses such plans
+    for other tiles, see tiles_svc/plan_templates.py)."""
+    out = dict(graph)
+    for nid in load_nodes:
+        node = graph.get(nid)
+        if node and node.get("process_id") == "load_collection" and "spatial_extent" in (node.get("arguments") or {}):
+            out[nid] = {**node, "arguments": {**node["arguments"], "spatial_extent": None}}
+    return out
+
+
 def image_fast_path(graph: dict, result: str, cover: Cover, output: compiler_pb2.OutputFormat) -> bool:
     """True when the load of `cover` alone makes the result image: the graph is only the absorbed
     nodes, their result and a `save_result` (the result node) of it as PNG without scaling options,
@@ -273,6 +286,8 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
         load.image_evalscript = build_image_evalscript(
             input_bands=list(cover.sym.reads), labels=list(load.band_labels), exprs=list(cover.sym.exprs),
             mode=cover.sym.mode, comment=f"compiler_svc: image of load {load.node_id} -> node {cover.result}")
+    if tile is not None:
+        graph = _tile_independent(graph, covered)
     return compiler_pb2.ExecutionPlan(
         loads=loads, graph_json=json.dumps(graph), result_node_id=result, output=output,
         estimated_pixels=total["pixels"], estimated_processing_units=round(total["pu"], 4),

@@ -156,6 +156,27 @@ async def test_tile_purpose_uses_tile_bounds():
     assert plan.output.format == "PNG"
 
 
+async def test_tile_plans_differ_only_in_the_load_bounds():
+    """A graph on the tile parameters: the load's extent is left out of graph_json, so two tiles'
+    plans differ only in their loads' bbox (what tiles_svc's plan templates rely on); a graph that
+    uses the bounds elsewhere keeps them."""
+    from tiles_svc.plan_templates import relocated
+
+    extent = {k: {"from_parameter": f"spatial_extent_{k}"} for k in ("west", "south", "east", "north")}
+    tiles = [compiler_pb2.TileBounds(west=w, south=6_100_000, east=w + 10_000, north=6_110_000, epsg=3857, size=256)
+             for w in (1_800_000, 1_810_000)]
+    graph = {"l": load(extent=extent), "s": save("l", fmt="png")}
+    a, b = [await compile_(graph, purpose=compiler_pb2.PURPOSE_TILE, tile=t) for t in tiles]
+    assert json.loads(a.graph_json)["l"]["arguments"]["spatial_extent"] is None
+    assert relocated(a, (1_810_000, 6_100_000, 1_820_000, 6_110_000)) == b
+
+    filtered = {"l": load(extent=None),
+                "f": {"process_id": "filter_bbox", "arguments": {"data": {"from_node": "l"}, "extent": extent}},
+                "s": save("f", fmt="png")}
+    a, b = [await compile_(filtered, purpose=compiler_pb2.PURPOSE_TILE, tile=t) for t in tiles]
+    assert relocated(a, (1_810_000, 6_100_000, 1_820_000, 6_110_000)) != b
+
+
 async def test_sync_limit(monkeypatch):
     monkeypatch.setenv("SYNC_MAX_PIXELS", "1000")
     with pytest.raises(ProblemError) as info:

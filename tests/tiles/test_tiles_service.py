@@ -61,12 +61,24 @@ class FakeStore(store_pb2_grpc.StoreServiceServicer):
 
 
 class FakeCompiler(compiler_pb2_grpc.CompilerServiceServicer):
+    """A plan with one load on the tile's bounds; with `bounds_in_graph` the graph uses the bounds
+    too (as a graph with `filter_bbox` on the tile parameters would)."""
+
     def __init__(self):
         self.requests = []
+        self.bounds_in_graph = False
 
     async def Compile(self, request, context):
         self.requests.append(request)
-        return compiler_pb2.ExecutionPlan(output=compiler_pb2.OutputFormat(format="GTiff"))
+        t = request.tile
+        bbox = compiler_pb2.BoundingBox(west=t.west, south=t.south, east=t.east, north=t.north, epsg=t.epsg)
+        graph = {"load": {"process_id": "load_collection", "arguments": {}}}
+        if self.bounds_in_graph:
+            graph["bbox"] = {"process_id": "filter_bbox", "arguments": {"extent": [t.west, t.south, t.east, t.north]}}
+        return compiler_pb2.ExecutionPlan(
+            loads=[compiler_pb2.SentinelHubLoad(node_id="load", bbox=bbox, width=t.size, height=t.size)],
+            graph_json=json.dumps(graph), output=compiler_pb2.OutputFormat(format="GTiff"),
+        )
 
 
 class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer):
@@ -75,10 +87,12 @@ class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer):
     def __init__(self):
         self.calls = 0
         self.formats = []
+        self.plans = []
 
     async def Execute(self, request, context):
         self.calls += 1
         self.formats.append(request.plan.output.format)
+        self.plans.append(request.plan)
         await asyncio.sleep(0.2)
         buffer = io.BytesIO()
         Image.new("RGBA", (256, 256), (self.calls % 256, 0, 0, 255)).save(buffer, format="PNG")
@@ -198,3 +212,45 @@ async def test_disabled_and_unknown_services_are_404(tiles):
             await fetch(stub, service_id, 0, 0, 0)
         err = from_rpc_error(info.value)
         assert (err.status, err.code) == (404, "ServiceNotFound")
+
+
+def row_of_tiles(z: int, n: int) -> list[mercantile.Tile]:
+    t = inside_tile(z)
+    return [mercantile.Tile(t.x + i, t.y, z) for i in range(n)]
+
+
+def bounds_of_plan(plan) -> tuple:
+    b = plan.loads[0].bbox
+    return b.west, b.south, b.east, b.north
+
+
+async def test_a_verified_plan_is_reused_for_further_tiles_of_the_zoom(tiles):
+    stub, store, compiler, executor = tiles
+    row = row_of_tiles(12, 5)
+    for t in row:
+        await fetch(stub, "s-1", t.z, t.x, t.y)
+    # the first two tiles were compiled (template, then its check); the next three reuse it
+    assert len(compiler.requests) == 2 and executor.calls == 5
+    for t, plan in zip(row, executor.plans):
+        b = mercantile.xy_bounds(t)
+        assert bounds_of_plan(plan) == (b.left, b.bottom, b.right, b.top)
+        assert plan.output.format == "PNG"
+    # another zoom level and a new version of the service compile again
+    other = inside_tile(13)
+    await fetch(stub, "s-1", other.z, other.x, other.y)
+    assert len(compiler.requests) == 3
+    store.services["s-1"].version = 2
+    await fetch(stub, "s-1", row[0].z, row[0].x, row[0].y)
+    assert len(compiler.requests) == 4
+
+
+async def test_plans_that_depend_on_the_tile_elsewhere_are_always_compiled(tiles):
+    stub, _, compiler, executor = tiles
+    compiler.bounds_in_graph = True
+    row = row_of_tiles(12, 4)
+    for t in row:
+        await fetch(stub, "s-1", t.z, t.x, t.y)
+    assert len(compiler.requests) == 4
+    for t, plan in zip(row, executor.plans):
+        b = mercantile.xy_bounds(t)
+        assert json.loads(plan.graph_json)["bbox"]["arguments"]["extent"] == [b.left, b.bottom, b.right, b.top]
