@@ -63,6 +63,11 @@ def _label_index(sym: Sym, name: str) -> int | None:
     return matches[0] if len(matches) == 1 else None
 
 
+#: Stands for `x` while an `apply` callback is compiled; cannot occur in compiled literals (they
+#: are written with repr/JSON escapes, never a raw NUL).
+X_PLACEHOLDER = "\x00x\x00"
+
+
 def analyse(graph: dict, order: list[str]) -> dict[str, Sym]:
     syms: dict[str, Sym] = {}
     for nid in order:
@@ -114,13 +119,12 @@ def _eval(nid: str, pid: str, a: dict, syms: dict) -> Sym | None:
             return None
         return replace(data, labels=data.labels + (target,), exprs=data.exprs + (expr,), nodes=nodes, raw=False)
     if pid == "apply" and set(a) <= {"data", "process", "context"} and a.get("context") is None and is_callback(a.get("process")):
-        exprs = []
-        for e in data.exprs:
-            out = compile_callback(a["process"]["process_graph"], {"x": e})
-            if out is None:
-                return None
-            exprs.append(out)
-        return replace(data, exprs=tuple(exprs), nodes=nodes, raw=False)
+        # compiled once for all bands: the callback's `x` is only ever embedded as text
+        template = compile_callback(a["process"]["process_graph"], {"x": X_PLACEHOLDER})
+        if template is None:
+            return None
+        exprs = tuple(template.replace(X_PLACEHOLDER, e) for e in data.exprs)
+        return replace(data, exprs=exprs, nodes=nodes, raw=False)
     if pid == "reduce_dimension" and set(a) <= {"data", "reducer", "dimension", "context"} and a.get("context") is None:
         if not is_callback(a.get("reducer")):
             return None

@@ -80,10 +80,32 @@ def _validator_for(schema: Any):
     return validator
 
 
+# Results for scalar values (numbers, short strings, booleans, null) by (schema identity, type,
+# value): graphs repeat the same literals (0, 1, "bands", ...) against the same parameter schemas.
+# Only schemas held by _BY_IDENTITY are memoised, so an id cannot stand for another object.
+_SCALAR_RESULTS: dict[tuple, str | None] = {}
+_SCALARS = (int, float, bool, type(None), str)
+_MISS = object()
+
+
 def schema_error(value: Any, schema: Any) -> str | None:
     """None when `value` satisfies the schema, else a short reason."""
     if schema in (None, {}, []):
         return None
+    if type(value) in _SCALARS and not (type(value) is str and len(value) > 256):
+        key = (id(schema), type(value), value)
+        hit = _SCALAR_RESULTS.get(key, _MISS)
+        if hit is not _MISS:
+            return hit
+        result = _schema_error(value, schema)
+        entry = _BY_IDENTITY.get(id(schema))
+        if entry is not None and entry[0] is schema and len(_SCALAR_RESULTS) < 65536:
+            _SCALAR_RESULTS[key] = result
+        return result
+    return _schema_error(value, schema)
+
+
+def _schema_error(value: Any, schema: Any) -> str | None:
     validator = _validator_for(schema)
     if validator.is_valid(value):
         return None
