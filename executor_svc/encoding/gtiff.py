@@ -8,6 +8,7 @@ import numpy as np
 import rasterio
 import rasterio.shutil
 from rasterio.crs import CRS
+from rasterio.io import MemoryFile
 
 COMPRESSION = {"deflate": "DEFLATE", "lzw": "LZW", "zstd": "ZSTD", "none": "NONE"}
 
@@ -15,6 +16,10 @@ COMPRESSION = {"deflate": "DEFLATE", "lzw": "LZW", "zstd": "ZSTD", "none": "NONE
 #: smallest level fits one 512 px block); they get 256 px blocks so that their (at least four)
 #: blocks are compressed in parallel.
 SMALL_RASTER = 512
+
+
+#: Rasters up to this many bytes are encoded in memory (GDAL /vsimem/) and written in one go.
+IN_MEMORY_LIMIT = 64 * 1024 * 1024
 
 
 def cog_layout(width: int, height: int, overviews: bool) -> tuple[int, str]:
@@ -73,7 +78,15 @@ def write_cog(
     # rasterio needs a name for a MEM dataset; it is not a file.
     with rasterio.open("staging", "w", **profile) as staging:
         _fill(staging, data.astype(dtype, copy=False), band_names, tags)
-        rasterio.shutil.copy(staging, os.fspath(path), driver="COG", **options)
+        if data.nbytes > IN_MEMORY_LIMIT:
+            rasterio.shutil.copy(staging, os.fspath(path), driver="COG", **options)
+            return
+        # GDAL's many small writes and seeks go to memory; the file gets one write
+        with MemoryFile() as encoded:
+            rasterio.shutil.copy(staging, encoded.name, driver="COG", **options)
+            content = encoded.read()
+    with open(path, "wb") as handle:
+        handle.write(content)
 
 
 def _fill(dst, data: np.ndarray, band_names: list[str], tags: dict | None) -> None:

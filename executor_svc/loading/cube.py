@@ -30,7 +30,11 @@ def parse_userdata(userdata, load) -> tuple[list[str], list[str]]:
 
 
 def _time_labels(dates: list[str]) -> np.ndarray:
-    stamps = pd.to_datetime(dates, utc=True).tz_convert(None)
+    try:  # the evalscripts write ISO 8601 (Date.toISOString); naming the format skips guessing it
+        stamps = pd.to_datetime(dates, utc=True, format="ISO8601")
+    except (ValueError, TypeError):
+        stamps = pd.to_datetime(dates, utc=True, format="mixed")
+    stamps = stamps.tz_convert(None)
     return stamps.values.astype("datetime64[ns]")
 
 

@@ -206,3 +206,15 @@ def test_file_formats_document():
     assert set(doc["output"]) == {"GTiff", "netCDF", "PNG", "JPEG", "JSON", "GeoJSON", "CSV"}
     for entry in doc["output"].values():
         assert entry["title"] and entry["gis_data_types"] and isinstance(entry["parameters"], dict)
+
+
+def test_cog_written_in_memory_equals_the_one_written_by_gdal_to_disk(tmp_path, monkeypatch):
+    from executor_svc.encoding import gtiff
+
+    cube = raster_cube(n_t=1, h=40, w=60)
+    (in_memory,) = encode_result(cube, "GTiff", {}, tmp_path / "a")
+    monkeypatch.setattr(gtiff, "IN_MEMORY_LIMIT", 0)
+    (on_disk,) = encode_result(cube, "GTiff", {}, tmp_path / "b")
+    assert in_memory.path.read_bytes() == on_disk.path.read_bytes()
+    with rasterio.open(in_memory.path) as ds:
+        assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
