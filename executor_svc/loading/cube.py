@@ -88,7 +88,15 @@ def cube_from_raster(data: np.ndarray, userdata, load, nodata: float | None = No
     return xr.DataArray(
         values,
         dims=dims,
-        coords=coords,
+        coords=indexed_coords(coords),
         attrs={"crs": int(load.bbox.epsg or 4326)},
         name=load.node_id or None,
     )
+
+
+def indexed_coords(coords: dict[str, np.ndarray]) -> xr.Coordinates:
+    """Dimension coordinates with their pandas indexes built directly (what xarray builds by
+    default, at about half the cost: this runs for every load)."""
+    indexes = {name: xr.indexes.PandasIndex(pd.Index(values, name=name), name) for name, values in coords.items()}
+    variables = {name: xr.Variable(name, values) for name, values in coords.items()}
+    return xr.Coordinates(variables, indexes=indexes)
