@@ -6,8 +6,10 @@ User-defined processes are fetched beforehand through an async `fetch_udp(id) ->
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from backend_proto.v1 import compiler_pb2
 from compiler_svc import process_specs
@@ -18,6 +20,13 @@ from compiler_svc.validation.validator import (
     UDP_ID, ValidationContext, parameter_problems, udp_references, validate_process)
 
 FetchUdp = Callable[[str], Awaitable[dict | None]]
+#: Runs a CPU-bound call `fn(*args)` somewhere (the service: its thread pool), returning its result.
+Offload = Callable[..., Awaitable[Any]]
+
+
+async def inline(fn, *args):
+    """The default Offload: on the caller's thread (tests, benchmarks)."""
+    return fn(*args)
 MAX_UDPS = 50
 
 
@@ -58,7 +67,7 @@ def _parameter_values(parameters_json: str) -> dict:
 
 
 async def validate(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile=None, parameters_json: str = "",
-                   executing: bool = False) -> tuple[list[Problem], dict | None, dict, dict]:
+                   executing: bool = False, offload: Offload | None = None) -> tuple[list[Problem], dict | None, dict, dict]:
     """(problems, process, udps, parameter values)."""
     try:
         process = parse_process(process_json)
@@ -68,7 +77,7 @@ async def validate(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile
     values = {**tile_parameters(tile), **values}
     udps = await collect_udps(process["process_graph"], fetch)
     ctx = ValidationContext(udps=udps, tile=tile is not None, parameter_values=values, executing=executing)
-    return validate_process(process, ctx), process, udps, values
+    return await (offload or inline)(validate_process, process, ctx), process, udps, values
 
 
 # Web Mercator bounds of tile z=12, x=2048, y=2047 (just north-east of 0°N 0°E), 256 px.
@@ -76,7 +85,7 @@ SAMPLE_TILE = compiler_pb2.TileBounds(west=0.0, south=0.0, east=9783.939620, nor
 
 
 async def validate_all(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile=None,
-                       parameters_json: str = "") -> list[Problem]:
+                       parameters_json: str = "", offload: Offload | None = None) -> list[Problem]:
     """Validation problems, plus the planning problem (e.g. an extent too large) when the graph is valid.
 
     A graph published as a tile service is checked as it will run: for a tile (its own extent is
@@ -85,29 +94,40 @@ async def validate_all(process_json: str, fetch: FetchUdp, *, purpose: int = 0, 
     if purpose == compiler_pb2.PURPOSE_TILE and tile is None:
         tile = SAMPLE_TILE
     problems, process, udps, values = await validate(process_json, fetch, purpose=purpose, tile=tile,
-                                                     parameters_json=parameters_json)
+                                                     parameters_json=parameters_json, offload=offload)
     if problems or process is None:
         return problems
     if any(isinstance(p, dict) and "default" not in p and not p.get("optional") and p.get("name") not in values
            for p in process.get("parameters") or []):
         return problems  # a process with open parameters cannot be planned yet
     try:
-        plan(process, udps=udps, parameter_values=values, purpose=purpose, tile=tile)
+        await (offload or inline)(functools.partial(plan, process, udps=udps, parameter_values=values, purpose=purpose,
+                                                    tile=tile))
     except ProblemError as exc:
         return [exc.problem]
     return []
 
 
 async def compile_process(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile=None, parameters_json: str = "",
-                          pushdown: bool = True):
-    problems, process, udps, values = await validate(process_json, fetch, purpose=purpose, tile=tile,
-                                                     parameters_json=parameters_json, executing=True)
+                          pushdown: bool = True, offload: Offload | None = None):
+    """The execution plan, or ProblemError with the first problem. The CPU work (validation and
+    planning) runs through `offload` in one piece: the service passes its thread pool."""
+    process = parse_process(process_json)
+    values = {**tile_parameters(tile), **_parameter_values(parameters_json)}
+    udps = await collect_udps(process["process_graph"], fetch)
+    return await (offload or inline)(functools.partial(
+        _checked_plan, process, udps=udps, values=values, purpose=purpose, tile=tile, pushdown=pushdown))
+
+
+def _checked_plan(process: dict, *, udps: dict, values: dict, purpose: int, tile, pushdown: bool):
+    ctx = ValidationContext(udps=udps, tile=tile is not None, parameter_values=values, executing=True)
+    problems = validate_process(process, ctx)
     if problems:
         raise ProblemError(problems[0])
     return plan(process, udps=udps, parameter_values=values, purpose=purpose, tile=tile, pushdown=pushdown)
 
 
-async def validate_user_process(process_json: str, fetch: FetchUdp) -> list[Problem]:
+async def validate_user_process(process_json: str, fetch: FetchUdp, *, offload: Offload | None = None) -> list[Problem]:
     try:
         doc = json.loads(process_json)
     except ValueError:
@@ -129,5 +149,5 @@ async def validate_user_process(process_json: str, fetch: FetchUdp) -> list[Prob
     param_problems = parameter_problems(doc.get("parameters"))
     if param_problems:
         return problems + param_problems
-    found, _, _, _ = await validate(json.dumps(doc), fetch)
+    found, _, _, _ = await validate(json.dumps(doc), fetch, offload=offload)
     return problems + found

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import time
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 import grpc
 
@@ -52,8 +55,13 @@ def _tile(request):
 
 
 class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
-    def __init__(self, store_stub=None):
+    def __init__(self, store_stub=None, pool: Executor | None = None):
         self.store_stub = store_stub
+        # validation and planning are CPU work: off the event loop, in this pool
+        self.pool = pool or ThreadPoolExecutor(max_workers=4, thread_name_prefix="compile")
+
+    async def _offload(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(fn, *args))
 
     def _fetch(self, request):
         return StoreUdpFetcher(self.store_stub, request.user)
@@ -69,14 +77,16 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
 
     async def Validate(self, request, context):
         problems = await core.validate_all(request.process_json, self._fetch(request), purpose=request.purpose,
-                                           tile=_tile(request), parameters_json=request.parameters_json)
+                                           tile=_tile(request), parameters_json=request.parameters_json,
+                                           offload=self._offload)
         return _reports(problems)
 
     async def Compile(self, request, context):
         started = time.perf_counter()
         try:
             plan = await core.compile_process(request.process_json, self._fetch(request), purpose=request.purpose,
-                                              tile=_tile(request), parameters_json=request.parameters_json)
+                                              tile=_tile(request), parameters_json=request.parameters_json,
+                                              offload=self._offload)
         except ProblemError as exc:
             raise OpenEOError(exc.code, exc.message, exc.status) from None
         log.info("compiled", loads=len(plan.loads), udps=list(plan.used_udps), pixels=plan.estimated_pixels,
@@ -84,7 +94,7 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
         return plan
 
     async def ValidateUserProcess(self, request, context):
-        return _reports(await core.validate_user_process(request.process_json, self._fetch(request)))
+        return _reports(await core.validate_user_process(request.process_json, self._fetch(request), offload=self._offload))
 
 
 def register(server, store_stub=None) -> list[str]:

@@ -119,3 +119,35 @@ async def test_garbage_is_an_openeo_error_not_a_crash(stubs):
     for text in ["", "[]", '{"process_graph": {"a": 1}}', '{"process_graph": {"a": {"process_id": "add", "arguments": {"x": {"from_node": 5}, "y": 1}, "result": true}}}']:
         resp = await stub.Validate(compiler_pb2.CompileRequest(user=ALICE, process_json=text))
         assert resp.errors and resp.errors[0].code.startswith("ProcessGraph"), text
+
+
+async def test_validation_and_planning_run_in_the_service_pool_not_on_the_event_loop(monkeypatch):
+    import threading
+
+    from compiler_svc import core
+    from compiler_svc.service import CompilerServicer
+
+    threads = []
+    real_validate, real_plan = core.validate_process, core.plan
+
+    def validate_process(*args, **kwargs):
+        threads.append(("validate", threading.current_thread().name))
+        return real_validate(*args, **kwargs)
+
+    def plan(*args, **kwargs):
+        threads.append(("plan", threading.current_thread().name))
+        return real_plan(*args, **kwargs)
+
+    monkeypatch.setattr(core, "validate_process", validate_process)
+    monkeypatch.setattr(core, "plan", plan)
+    servicer = CompilerServicer(None)
+    request = compiler_pb2.CompileRequest(user=common_pb2.User(user_id="basic:alice"),
+                                          process_json=as_json({"l": load(), "s": save("l")}),
+                                          purpose=compiler_pb2.PURPOSE_SYNC)
+    compiled = await servicer.Compile(request, None)
+    assert len(compiled.loads) == 1
+    report = await servicer.Validate(request, None)
+    assert list(report.errors) == []
+    assert [step for step, _ in threads] == ["validate", "plan", "validate", "plan"]
+    assert all(name.startswith("compile") for _, name in threads), threads
+    assert threading.current_thread().name not in {name for _, name in threads}
