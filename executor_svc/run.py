@@ -38,8 +38,10 @@ class RunOutcome:
     options: dict
     loads: list[LoadedCube] = field(default_factory=list)
     inspections: list = field(default_factory=list)
-    #: Wall time of the stages in ms ("fetch", "evaluate"), for the logs.
+    #: Wall time of the stages in ms ("fetch", "evaluate", "finish"), for the logs.
     timings: dict = field(default_factory=dict)
+    #: What `run(..., finish=...)` returned.
+    finished: Any = None
 
 
 def output_of(plan, saved_results: list | None = None) -> tuple[str, dict]:
@@ -320,7 +322,10 @@ class PlanRunner:
         ext = {"PNG": "png"}[load.image_format]
         return ImageOutcome(data, media, f"{prefix}.{ext}", response.processing_units)
 
-    async def run(self, plan, user, *, on_progress: Callable[[float], None] | None = None, extra: dict | None = None) -> RunOutcome:
+    async def run(self, plan, user, *, on_progress: Callable[[float], None] | None = None, extra: dict | None = None,
+                  finish: Callable[[Any, str, dict], Any] | None = None) -> RunOutcome:
+        """Fetches the loads and evaluates the graph. `finish(value, format, options)` (e.g. the
+        encoder) runs in the same CPU-pool call as the evaluation; its result is `outcome.finished`."""
         from executor_svc.processes import ExecutionContext
 
         token = user.sh_access_token or None if user is not None else None
@@ -343,10 +348,21 @@ class PlanRunner:
         fetched = time.perf_counter()
         seeded = {item.result_node_id: item.cube for item in loads}
         ctx = ExecutionContext(load_result=result_loads, extra=dict(extra or {}))
-        value = await loop.run_in_executor(self.pool, evaluate_graph, graph, seeded, plan.result_node_id, ctx)
-        timings = {"fetch_ms": _ms(fetched - started), "evaluate_ms": _ms(time.perf_counter() - fetched)}
+        timings = {"fetch_ms": _ms(fetched - started)}
+
+        def evaluate_and_finish():
+            value = evaluate_graph(graph, seeded, plan.result_node_id, ctx)
+            evaluated = time.perf_counter()
+            timings["evaluate_ms"] = _ms(evaluated - fetched)
+            fmt, options = output_of(plan, ctx.saved_results)
+            if finish is None:
+                return value, fmt, options, None
+            finished = finish(value, fmt, options)
+            timings["finish_ms"] = _ms(time.perf_counter() - evaluated)
+            return value, fmt, options, finished
+
+        value, fmt, options, finished = await loop.run_in_executor(self.pool, evaluate_and_finish)
         if on_progress is not None:
             on_progress(75.0)
-        fmt, options = output_of(plan, ctx.saved_results)
         pu = sum(item.processing_units for item in loads)
-        return RunOutcome(value, pu, fmt, options, loads, list(ctx.inspections), timings)
+        return RunOutcome(value, pu, fmt, options, loads, list(ctx.inspections), timings, finished)

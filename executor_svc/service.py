@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import shutil
 import tempfile
-import time
 from concurrent.futures import Executor
 
 from backend_common.errors import OpenEOError
@@ -103,11 +103,9 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
                 yield common_pb2.DataChunk(content_type=image.media_type, filename=image.filename,
                                            processing_units=image.processing_units)
             return
-        outcome = await self.runner.run(plan, request.user)
-        encode_started = time.perf_counter()
-        tmp, final, data = await loop.run_in_executor(
-            self.pool, encode_for_sync, outcome.value, outcome.fmt, outcome.options, self.work_dir
-        )
+        # the encoder runs in the same CPU-pool call as the graph evaluation
+        outcome = await self.runner.run(plan, request.user, finish=functools.partial(encode_for_sync, work_dir=self.work_dir))
+        tmp, final, data = outcome.finished
         try:
             log.info(
                 "execute_result",
@@ -115,7 +113,6 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
                 filename=final.name,
                 size=final.size,
                 processing_units=outcome.processing_units,
-                encode_ms=round((time.perf_counter() - encode_started) * 1000, 2),
                 **outcome.timings,
             )
             first = True

@@ -121,3 +121,26 @@ async def test_read_job_asset_and_delete(executor):
     assert await storage.list_keys("jobs/job-done/") == ["jobs/job-done/a.tif"]
     await stub.DeleteJobResults(executor_pb2.JobAssetRef(user=user(), job_id="job-done"))
     assert await storage.list_keys("jobs/job-done/") == []
+
+
+async def test_run_hands_the_value_to_finish_in_the_same_pool_call():
+    import threading
+
+    pool = ThreadPoolExecutor(2, thread_name_prefix="cpu")
+    runner = PlanRunner(FakeSentinelHub(), pool)
+    seen = {}
+
+    def finish(value, fmt, options):
+        seen["thread"] = threading.current_thread().name
+        seen["args"] = (tuple(value.dims), fmt, options)
+        return "encoded"
+
+    try:
+        outcome = await runner.run(ndvi_plan(fmt="netCDF", options={"filename_prefix": "x"}), user(), finish=finish)
+        plain = await runner.run(ndvi_plan(), user())
+    finally:
+        pool.shutdown()
+    assert outcome.finished == "encoded" and plain.finished is None
+    assert seen["thread"].startswith("cpu")
+    assert seen["args"] == (("t", "y", "x"), "netCDF", {"filename_prefix": "x"})
+    assert set(outcome.timings) == {"fetch_ms", "evaluate_ms", "finish_ms"}
