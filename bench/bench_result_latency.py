@@ -8,7 +8,8 @@ Starts a local stack on free ports (`devstack`), then for a 512 x 512 px single-
            (the graph compiled by `compiler_svc.core.compile_process`, then
            `executor_svc.loading.process_request` of its load) and an emulator token.
 
-N warm-up calls then N measured calls each (interleaved), prints median / p90 and the ratio.
+N warm-up calls then N measured calls each (interleaved), prints median / p90, the ratio and
+where the backend's time goes (per-stage medians read from the services' logs, by request id).
 Target: backend median <= 1.15 x bare median.
 
     .venv/bin/python bench/bench_result_latency.py [-n 20]
@@ -23,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import requests
@@ -66,15 +68,53 @@ def bare_request() -> dict:
     return process_request(load)
 
 
+def stage_breakdown(logs_dir: Path, request_ids: list[str]) -> dict[str, float]:
+    """Median per-stage times of the measured backend calls, from the services' JSON logs: the
+    gateway's whole request, the compiler's work, the Sentinel Hub call, decoding into a cube,
+    evaluation, encoding, and the rest (HTTP/gRPC hops, streaming, queueing). Empty at log levels
+    above info."""
+    wanted = set(request_ids)
+    per_request: dict[str, dict[str, float]] = {rid: {} for rid in wanted}
+    fields = {("gateway", "http_request", "duration_ms"): "gateway", ("compiled", "duration_ms"): "compile",
+              ("sh_call", "duration_ms"): "sentinel hub", ("execute_result", "fetch_ms"): "fetch",
+              ("execute_result", "evaluate_ms"): "evaluate", ("execute_result", "finish_ms"): "encode"}
+    for path in logs_dir.glob("*.log"):
+        with open(path, errors="replace") as handle:
+            for line in handle:
+                if '"request_id"' not in line:
+                    continue
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                rid = entry.get("request_id")
+                if rid not in wanted:
+                    continue
+                for key, name in fields.items():
+                    event, field = key[-2], key[-1]
+                    if entry.get("event") == event and field in entry and (len(key) == 2 or path.stem.startswith(key[0])):
+                        per_request[rid][name] = float(entry[field])
+    rows = [r for r in per_request.values() if len(r) == len(fields)]
+    if not rows:
+        return {}
+    for r in rows:
+        r["decode + cube"] = r.pop("fetch") - r["sentinel hub"]
+        r["hops, gateway, streaming"] = r["gateway"] - r["compile"] - r["sentinel hub"] - r["decode + cube"] - r["evaluate"] - r["encode"]
+    order = ["gateway", "compile", "sentinel hub", "decode + cube", "evaluate", "encode", "hops, gateway, streaming"]
+    return {name: statistics.median(r[name] for r in rows) for name in order}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=20, help="warm-up calls and measured calls, each (default 20)")
     parser.add_argument("--executors", type=int, default=1)
+    parser.add_argument("--log-level", default="info", help="services' log level (default info, as deployed; "
+                        "the per-stage breakdown needs info)")
     args = parser.parse_args()
 
     body = bare_request()
     with tempfile.TemporaryDirectory(prefix="bench-result-") as run_dir:
-        stack = Stack(StackConfig.free_ports(Path(run_dir), executors=args.executors, log_level="warning")).start()
+        stack = Stack(StackConfig.free_ports(Path(run_dir), executors=args.executors, log_level=args.log_level)).start()
         try:
             gw = requests.Session()
             r = gw.get(stack.gateway_url + "/credentials/basic", auth=(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET), timeout=30)
@@ -88,9 +128,13 @@ def main() -> None:
             sh.headers["Authorization"] = "Bearer " + r.json()["access_token"]
             payload = json.dumps({"process": {"process_graph": GRAPH}})
 
+            measured_ids: list[str] = []
+
             def backend() -> int:
+                request_id = uuid.uuid4().hex
+                measured_ids.append(request_id)
                 resp = gw.post(stack.gateway_url + "/result", data=payload, timeout=120,
-                               headers={"Content-Type": "application/json"})
+                               headers={"Content-Type": "application/json", "X-Request-Id": request_id})
                 if resp.status_code != 200:
                     raise RuntimeError(f"/result {resp.status_code}: {resp.text[:500]}")
                 return len(resp.content)
@@ -113,12 +157,15 @@ def main() -> None:
                             times[name].append(dt)
         finally:
             stack.stop()
+        stages = stage_breakdown(stack.logs_dir, measured_ids[-args.n:])
 
     print(f"512x512 single-date NDVI (S2 L2A B04+B08 -> GTiff), {args.n} warm-up + {args.n} measured calls each")
     for name in ("backend", "bare"):
         ms = [t * 1000 for t in times[name]]
         print(f"  {name:8s} median {statistics.median(ms):8.1f} ms   p90 {percentile(ms, 0.9):8.1f} ms   "
               f"min {min(ms):8.1f} ms   response {sizes[name]} bytes")
+    if stages:
+        print("  backend stages (medians from the services' logs): " + ", ".join(f"{k} {v:.1f} ms" for k, v in stages.items()))
     ratio = statistics.median(times["backend"]) / statistics.median(times["bare"])
     ratio90 = percentile(times["backend"], 0.9) / percentile(times["bare"], 0.9)
     print(f"  ratio backend/bare: median {ratio:.3f}   p90 {ratio90:.3f}   (target <= 1.15)")
