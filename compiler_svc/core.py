@@ -70,14 +70,18 @@ async def validate(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile
                    executing: bool = False, offload: Offload | None = None) -> tuple[list[Problem], dict | None, dict, dict]:
     """(problems, process, udps, parameter values)."""
     try:
-        process = parse_process(process_json)
-        values = _parameter_values(parameters_json)
+        process, values, udps = await _prepared(process_json, fetch, tile, parameters_json)
     except ProblemError as exc:
         return [exc.problem], None, {}, {}
-    values = {**tile_parameters(tile), **values}
-    udps = await collect_udps(process["process_graph"], fetch)
     ctx = ValidationContext(udps=udps, tile=tile is not None, parameter_values=values, executing=executing)
     return await (offload or inline)(validate_process, process, ctx), process, udps, values
+
+
+async def _prepared(process_json: str, fetch: FetchUdp, tile, parameters_json: str) -> tuple[dict, dict, dict]:
+    """(process, parameter values incl. the tile's, UDPs it uses); ProblemError for unparsable input."""
+    process = parse_process(process_json)
+    values = {**tile_parameters(tile), **_parameter_values(parameters_json)}
+    return process, values, await collect_udps(process["process_graph"], fetch)
 
 
 # Web Mercator bounds of tile z=12, x=2048, y=2047 (just north-east of 0°N 0°E), 256 px.
@@ -112,9 +116,7 @@ async def compile_process(process_json: str, fetch: FetchUdp, *, purpose: int = 
                           pushdown: bool = True, offload: Offload | None = None):
     """The execution plan, or ProblemError with the first problem. The CPU work (validation and
     planning) runs through `offload` in one piece: the service passes its thread pool."""
-    process = parse_process(process_json)
-    values = {**tile_parameters(tile), **_parameter_values(parameters_json)}
-    udps = await collect_udps(process["process_graph"], fetch)
+    process, values, udps = await _prepared(process_json, fetch, tile, parameters_json)
     return await (offload or inline)(functools.partial(
         _checked_plan, process, udps=udps, values=values, purpose=purpose, tile=tile, pushdown=pushdown))
 
