@@ -75,7 +75,8 @@ def stage_breakdown(logs_dir: Path, request_ids: list[str]) -> dict[str, float]:
     above info."""
     wanted = set(request_ids)
     per_request: dict[str, dict[str, float]] = {rid: {} for rid in wanted}
-    fields = {("gateway", "http_request", "duration_ms"): "gateway", ("compiled", "duration_ms"): "compile",
+    # (log event, field) -> stage; the events are unique to one service each
+    fields = {("http_request", "duration_ms"): "gateway", ("compiled", "duration_ms"): "compile",
               ("sh_call", "duration_ms"): "sentinel hub", ("execute_result", "fetch_ms"): "fetch",
               ("execute_result", "evaluate_ms"): "evaluate", ("execute_result", "finish_ms"): "encode"}
     for path in logs_dir.glob("*.log"):
@@ -90,9 +91,8 @@ def stage_breakdown(logs_dir: Path, request_ids: list[str]) -> dict[str, float]:
                 rid = entry.get("request_id")
                 if rid not in wanted:
                     continue
-                for key, name in fields.items():
-                    event, field = key[-2], key[-1]
-                    if entry.get("event") == event and field in entry and (len(key) == 2 or path.stem.startswith(key[0])):
+                for (event, field), name in fields.items():
+                    if entry.get("event") == event and field in entry:
                         per_request[rid][name] = float(entry[field])
     rows = [r for r in per_request.values() if len(r) == len(fields)]
     if not rows:
