@@ -279,10 +279,17 @@ class PlanRunner:
         self.max_concurrent_loads = max_concurrent_loads
         self.results = results
 
-    async def fetch_loads(self, plan, token: str | None, on_load: Callable[[LoadedCube], None] | None = None) -> list[LoadedCube]:
+    async def fetch_loads(self, plan, token: str | None, on_load: Callable[[LoadedCube], None] | None = None,
+                          prefetched: list[LoadedCube] | None = None) -> list[LoadedCube]:
         semaphore = asyncio.Semaphore(self.max_concurrent_loads)
+        ready = {item.node_id: item for item in prefetched or []}
 
         async def one(load) -> LoadedCube:
+            if load.node_id in ready:
+                loaded = ready[load.node_id]
+                if on_load is not None:
+                    on_load(loaded)
+                return loaded
             async with semaphore:
                 loaded = await fetch_load(load, self.sh, token=token, executor=self.pool)
             if on_load is not None:
@@ -322,10 +329,47 @@ class PlanRunner:
         ext = {"PNG": "png"}[load.image_format]
         return ImageOutcome(data, media, f"{prefix}.{ext}", response.processing_units)
 
+    async def run_passthrough(self, plan, user) -> tuple[ImageOutcome | None, LoadedCube | None]:
+        """The GTiff pass-through (`gtiff_passthrough`): (the result file, None) when it applies;
+        (None, the fetched load) when the plan qualified but the response needs the normal path
+        (hand it to `run(..., prefetched=...)`); (None, None) when it does not apply."""
+        from .gtiff_passthrough import encode_passthrough, passthrough_load
+        from .sentinelhub.decode import decode_response
+        from .loading.cube import cube_from_raster
+
+        config = getattr(self.sh, "config", None)
+        graph = _graph_of(plan)
+        found = passthrough_load(plan, graph, getattr(config, "split_threshold", 0))
+        if found is None:
+            return None, None
+        load, options = found
+        token = user.sh_access_token or None if user is not None else None
+        started = time.perf_counter()
+        response = await self.sh.process(process_request(load), token=token, deployment=_deployment_for(load, self.sh))
+        fetched = time.perf_counter()
+
+        def encode():
+            made = encode_passthrough(response.content, response.content_type, load, options)
+            if made is not None:
+                return made, None
+            decoded = decode_response(response.content, response.content_type, "default")
+            return None, cube_from_raster(decoded.data, decoded.userdata, load, decoded.nodata)
+
+        made, cube = await asyncio.get_running_loop().run_in_executor(self.pool, encode)
+        if made is None:
+            log.info("gtiff_passthrough_fallback", node_id=load.node_id)
+            return None, LoadedCube(load.node_id, load.result_node_id or load.node_id, cube, response.processing_units, 1)
+        log.info("execute_result", format="GTiff", filename=made.filename, size=len(made.data),
+                 processing_units=response.processing_units, passthrough=True, fetch_ms=_ms(fetched - started),
+                 evaluate_ms=0.0, finish_ms=_ms(time.perf_counter() - fetched))
+        return ImageOutcome(made.data, made.media_type, made.filename, response.processing_units), None
+
     async def run(self, plan, user, *, on_progress: Callable[[float], None] | None = None, extra: dict | None = None,
-                  finish: Callable[[Any, str, dict], Any] | None = None) -> RunOutcome:
-        """Fetches the loads and evaluates the graph. `finish(value, format, options)` (e.g. the
-        encoder) runs in the same CPU-pool call as the evaluation; its result is `outcome.finished`."""
+                  finish: Callable[[Any, str, dict], Any] | None = None,
+                  prefetched: list[LoadedCube] | None = None) -> RunOutcome:
+        """Fetches the loads (but those `prefetched`) and evaluates the graph. `finish(value,
+        format, options)` (e.g. the encoder) runs in the same CPU-pool call as the evaluation; its
+        result is `outcome.finished`."""
         from executor_svc.processes import ExecutionContext
 
         token = user.sh_access_token or None if user is not None else None
@@ -342,9 +386,10 @@ class PlanRunner:
         started = time.perf_counter()
         result_loads = ResultLoads(self.results, user, loop) if self.results is not None else None
         if result_loads is not None:
-            loads, _ = await _all_or_nothing(self.fetch_loads(plan, token, loaded), result_loads.prefetch(graph, plan.result_node_id))
+            loads, _ = await _all_or_nothing(self.fetch_loads(plan, token, loaded, prefetched),
+                                             result_loads.prefetch(graph, plan.result_node_id))
         else:
-            loads = await self.fetch_loads(plan, token, loaded)
+            loads = await self.fetch_loads(plan, token, loaded, prefetched)
         fetched = time.perf_counter()
         seeded = {item.result_node_id: item.cube for item in loads}
         ctx = ExecutionContext(load_result=result_loads, extra=dict(extra or {}))

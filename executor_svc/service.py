@@ -74,6 +74,21 @@ async def _chunks_of(data: bytes):
         yield data[offset : offset + CHUNK_SIZE]
 
 
+async def _file_chunks(image):
+    """DataChunks of a result made in memory (`run.ImageOutcome`): headers in the first."""
+    first = True
+    async for piece in _chunks_of(image.data):
+        if first:
+            first = False
+            yield common_pb2.DataChunk(data=piece, content_type=image.media_type, filename=image.filename,
+                                       processing_units=image.processing_units, total_size=len(image.data))
+        else:
+            yield common_pb2.DataChunk(data=piece)
+    if first:
+        yield common_pb2.DataChunk(content_type=image.media_type, filename=image.filename,
+                                   processing_units=image.processing_units)
+
+
 class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
     def __init__(self, runner: PlanRunner, storage: S3Storage | None, store_stub, pool: Executor, work_dir: str):
         self.runner = runner
@@ -91,20 +106,17 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         if image is not None:
             log.info("execute_result", format=plan.output.format, filename=image.filename, size=len(image.data),
                      processing_units=image.processing_units, fast_path=True)
-            first = True
-            async for piece in _chunks_of(image.data):
-                if first:
-                    first = False
-                    yield common_pb2.DataChunk(data=piece, content_type=image.media_type, filename=image.filename,
-                                               processing_units=image.processing_units, total_size=len(image.data))
-                else:
-                    yield common_pb2.DataChunk(data=piece)
-            if first:
-                yield common_pb2.DataChunk(content_type=image.media_type, filename=image.filename,
-                                           processing_units=image.processing_units)
+            async for chunk in _file_chunks(image):
+                yield chunk
+            return
+        image, fetched = await self.runner.run_passthrough(plan, request.user)
+        if image is not None:
+            async for chunk in _file_chunks(image):
+                yield chunk
             return
         # the encoder runs in the same CPU-pool call as the graph evaluation
-        outcome = await self.runner.run(plan, request.user, finish=functools.partial(encode_for_sync, work_dir=self.work_dir))
+        outcome = await self.runner.run(plan, request.user, finish=functools.partial(encode_for_sync, work_dir=self.work_dir),
+                                        prefetched=[fetched] if fetched is not None else None)
         tmp, final, data = outcome.finished
         try:
             log.info(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import rasterio
+import rasterio.errors
 import rasterio.shutil
+import tifffile
 from rasterio.crs import CRS
 from rasterio.io import MemoryFile
 
@@ -29,6 +33,28 @@ def cog_layout(width: int, height: int, overviews: bool) -> tuple[int, str]:
     return 512, "AUTO" if overviews else "NONE"
 
 
+def cog_options(width: int, height: int, dtype, *, compression: str = "deflate", overviews: bool = True) -> dict:
+    """GDAL COG creation options for a raster of this size and type (pure)."""
+    blocksize, overview_option = cog_layout(width, height, overviews)
+    options = {
+        "COMPRESS": COMPRESSION.get(compression, "DEFLATE"),
+        "BLOCKSIZE": str(blocksize),
+        "OVERVIEWS": overview_option,
+        "OVERVIEW_RESAMPLING": "AVERAGE",
+        "BIGTIFF": "IF_SAFER",
+        "NUM_THREADS": "2",
+        "STATISTICS": "NO",
+    }
+    if options["COMPRESS"] == "DEFLATE":
+        # Level 3 is within a few percent of the default level's size at about 70 % of its time.
+        options["LEVEL"] = "3"
+    if options["COMPRESS"] != "NONE" and not np.issubdtype(np.dtype(dtype), np.floating):
+        # Horizontal differencing helps integer rasters; for float32 reflectances and indices the
+        # floating-point predictor made files larger and slower in our measurements.
+        options["PREDICTOR"] = "2"
+    return options
+
+
 def write_cog(
     path: str | os.PathLike,
     data: np.ndarray,
@@ -48,7 +74,6 @@ def write_cog(
     fill = np.nan if nodata is None else nodata
     if nodata is not None and np.issubdtype(data.dtype, np.floating):
         data = np.where(np.isnan(data), np.asarray(nodata, dtype=data.dtype), data)
-    blocksize, overview_option = cog_layout(width, height, overviews)
     profile = {
         "driver": "MEM",
         "width": width,
@@ -59,22 +84,7 @@ def write_cog(
         "crs": CRS.from_epsg(epsg) if epsg else None,
         "nodata": fill if np.issubdtype(np.dtype(dtype), np.floating) or nodata is not None else None,
     }
-    options = {
-        "COMPRESS": COMPRESSION.get(compression, "DEFLATE"),
-        "BLOCKSIZE": str(blocksize),
-        "OVERVIEWS": overview_option,
-        "OVERVIEW_RESAMPLING": "AVERAGE",
-        "BIGTIFF": "IF_SAFER",
-        "NUM_THREADS": "2",
-        "STATISTICS": "NO",
-    }
-    if options["COMPRESS"] == "DEFLATE":
-        # Level 3 is within a few percent of the default level's size at about 70 % of its time.
-        options["LEVEL"] = "3"
-    if options["COMPRESS"] != "NONE" and not np.issubdtype(np.dtype(dtype), np.floating):
-        # Horizontal differencing helps integer rasters; for float32 reflectances and indices the
-        # floating-point predictor made files larger and slower in our measurements.
-        options["PREDICTOR"] = "2"
+    options = cog_options(width, height, dtype, compression=compression, overviews=overviews)
     # One GDAL environment for the whole write; our creation options are fixed (and tested), so
     # GDAL need not validate them: for the COG driver that means parsing every tile matrix set
     # and its CRS on each call, a third of a small raster's encoding time.
@@ -103,3 +113,74 @@ def _fill(dst, data: np.ndarray, band_names: list[str], tags: dict | None) -> No
         dst.set_band_description(i, name)
     if tags:
         dst.update_tags(**{k: str(v) for k, v in tags.items()})
+
+
+def passthrough_vrt(source: str, *, width: int, height: int, transform, epsg: int | None, band_names: list[str],
+                    tags: dict | None) -> str:
+    """A VRT over the `source` raster that gives it our metadata: CRS and transform of the plan's
+    grid, band descriptions, NaN no-data and tags (pure)."""
+    root = ET.Element("VRTDataset", rasterXSize=str(width), rasterYSize=str(height))
+    if epsg:
+        ET.SubElement(root, "SRS", dataAxisToSRSAxisMapping="1,2").text = f"EPSG:{int(epsg)}"
+    gdal_order = (transform.c, transform.a, transform.b, transform.f, transform.d, transform.e)
+    ET.SubElement(root, "GeoTransform").text = ", ".join(repr(float(v)) for v in gdal_order)
+    if tags:
+        metadata = ET.SubElement(root, "Metadata")
+        for key, value in tags.items():
+            ET.SubElement(metadata, "MDI", key=str(key)).text = str(value)
+    for index, name in enumerate(band_names, start=1):
+        band = ET.SubElement(root, "VRTRasterBand", dataType="Float32", band=str(index))
+        ET.SubElement(band, "Description").text = name
+        ET.SubElement(band, "NoDataValue").text = "nan"
+        simple = ET.SubElement(band, "SimpleSource")
+        ET.SubElement(simple, "SourceFilename", relativeToVRT="0").text = source
+        ET.SubElement(simple, "SourceBand").text = str(index)
+        window = {"xOff": "0", "yOff": "0", "xSize": str(width), "ySize": str(height)}
+        ET.SubElement(simple, "SrcRect", **window)
+        ET.SubElement(simple, "DstRect", **window)
+    return ET.tostring(root, encoding="unicode")
+
+
+def tiff_layout(tiff: bytes) -> tuple[int, int, int, str, float | None] | None:
+    """(width, height, bands, numpy dtype, GDAL no-data) of a single-image, uncompressed or
+    compressed TIFF, read from its header alone with tifffile (a GDAL dataset would also parse the
+    CRS); None for anything else (pure)."""
+    try:
+        with tifffile.TiffFile(io.BytesIO(tiff)) as tif:
+            if len(tif.pages) != 1:
+                return None
+            page = tif.pages[0]
+            if page.photometric == tifffile.PHOTOMETRIC.PALETTE:
+                return None
+            bands = page.samplesperpixel
+            nodata = page.nodata if 42113 in page.tags else None
+            return page.imagewidth, page.imagelength, bands, str(page.dtype), nodata
+    except Exception:  # noqa: BLE001 - not a TIFF tifffile reads: the caller's normal path decides
+        return None
+
+
+def cog_from_tiff(tiff: bytes, *, transform, epsg: int | None, band_names: list[str], tags: dict | None = None,
+                  size: tuple[int, int] | None = None) -> bytes | None:
+    """The COG `write_cog` would make of this single-image FLOAT32 TIFF's pixels, made by GDAL
+    straight from the TIFF (no decoding into numpy, no staging copy). None when the TIFF is not
+    one this covers: not a TIFF, another sample type, a no-data value other than NaN, a band count
+    other than `band_names` or a (width, height) other than `size` (the caller then takes the
+    normal path). CPU work: run in an executor."""
+    layout = tiff_layout(tiff)
+    if layout is None:
+        return None
+    width, height, bands, dtype, nodata = layout
+    if (bands != len(band_names) or dtype != "float32" or (nodata is not None and not np.isnan(nodata))
+            or (size is not None and (width, height) != tuple(size))):
+        return None
+    with rasterio.Env(GDAL_VALIDATE_CREATION_OPTIONS="NO", QUIET_DELETE_ON_CREATE_COPY="NO"), MemoryFile(tiff) as source:
+        vrt = passthrough_vrt(source.name, width=width, height=height, transform=transform, epsg=epsg,
+                              band_names=band_names, tags=tags)
+        options = cog_options(width, height, np.float32)
+        try:
+            staged = rasterio.open(vrt)
+        except rasterio.errors.RasterioError:
+            return None
+        with staged, MemoryFile() as encoded:
+            rasterio.shutil.copy(staged, encoded.name, driver="COG", **options)
+            return encoded.read()

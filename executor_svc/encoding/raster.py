@@ -61,10 +61,15 @@ def _step(values: np.ndarray, fallback: float) -> float:
 
 def transform_of(cube: xr.DataArray) -> Affine:
     """North-up affine transform of pixel edges from the pixel-centre coordinates."""
-    xs = np.asarray(cube.x.values, dtype=float)
-    ys = np.asarray(cube.y.values, dtype=float)
-    res_x = cube.attrs.get("res_x") or abs(_step(xs, 1.0))
-    res_y = cube.attrs.get("res_y") or abs(_step(ys, res_x))
+    return transform_from_centres(cube.x.values, cube.y.values, cube.attrs.get("res_x"), cube.attrs.get("res_y"))
+
+
+def transform_from_centres(xs, ys, res_x: float | None = None, res_y: float | None = None) -> Affine:
+    """North-up affine transform of pixel edges from pixel-centre coordinates (pure)."""
+    xs = np.asarray(xs, dtype=float)
+    ys = np.asarray(ys, dtype=float)
+    res_x = res_x or abs(_step(xs, 1.0))
+    res_y = res_y or abs(_step(ys, res_x))
     west = xs[0] - res_x / 2
     north = ys.max() + res_y / 2
     return Affine(res_x, 0.0, west, 0.0, -res_y, north)

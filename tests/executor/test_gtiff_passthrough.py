@@ -1,0 +1,183 @@
+"""The GTiff pass-through: a plan whose result is one pushed-down load saved as GTiff gets its COG
+made by GDAL straight from Sentinel Hub's TIFF. Its file must be the one the normal path (decode,
+cube, evaluation, write_cog) writes: same pixels, grid, CRS, band names, no-data, tags and COG
+layout; plans it does not cover take the normal path, with Sentinel Hub asked only once."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import zipfile
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+import rasterio
+
+from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2
+from compiler_svc.core import compile_process
+from executor_svc import gtiff_passthrough
+from executor_svc.gtiff_passthrough import passthrough_load
+from tests.e2e.worldcheck import first_acquisition
+
+from .test_execute_emulator import emulator_url, servicer  # noqa: F401  (fixtures)
+
+ACQ = first_acquisition(date(2024, 6, 1))
+DAY = [ACQ.date().isoformat(), (ACQ.date() + timedelta(days=1)).isoformat()]
+MONTH = ["2024-06-01", "2024-07-01"]
+UTM = {"west": 500000, "south": 5000000, "east": 502560, "north": 5002560, "crs": 32633}
+USER = common_pb2.User(user_id="u")
+
+
+def graph(*, bands=("B04", "B08"), ndvi=True, temporal=DAY, reduce_t=False, options=None, fmt="GTiff",
+          extent=UTM, extra=False) -> dict:
+    g = {"load": {"process_id": "load_collection", "arguments": {
+        "id": "SENTINEL2_L2A", "spatial_extent": extent, "temporal_extent": temporal, "bands": list(bands)}}}
+    src = "load"
+    if ndvi:
+        g["ndvi"] = {"process_id": "ndvi", "arguments": {"data": {"from_node": src}, "nir": "B08", "red": "B04"}}
+        src = "ndvi"
+    if reduce_t:
+        g["red"] = {"process_id": "reduce_dimension", "arguments": {"data": {"from_node": src}, "dimension": "t", "reducer": {
+            "process_graph": {"m": {"process_id": "median", "arguments": {"data": {"from_parameter": "data"}}, "result": True}}}}}
+        src = "red"
+    if extra:  # left to the executor
+        g["flip"] = {"process_id": "rename_labels", "arguments": {"data": {"from_node": src}, "dimension": "bands",
+                                                                  "target": ["a", "b"]}}
+        src = "flip"
+    save = {"data": {"from_node": src}, "format": fmt}
+    if options is not None:
+        save["options"] = options
+    g["save"] = {"process_id": "save_result", "arguments": save, "result": True}
+    return {"process_graph": g}
+
+
+async def acompile(g: dict) -> compiler_pb2.ExecutionPlan:
+    async def no_udps(_name):
+        return None
+
+    return await compile_process(json.dumps(g), no_udps, purpose=compiler_pb2.PURPOSE_SYNC)
+
+
+def plan_of(g: dict) -> compiler_pb2.ExecutionPlan:
+    return asyncio.run(acompile(g))
+
+
+def applies(plan) -> bool:
+    return passthrough_load(plan, json.loads(plan.graph_json), 2500) is not None
+
+
+# ---- which plans qualify (pure) ----
+
+@pytest.mark.parametrize("kwargs", [{}, {"ndvi": False}, {"reduce_t": True}, {"options": {"filename_prefix": "x"}},
+                                    {"fmt": "gtiff"}, {"fmt": "GeoTiff"}])
+def test_pushed_down_gtiff_plans_qualify(kwargs):
+    assert applies(plan_of(graph(**kwargs)))
+
+
+@pytest.mark.parametrize("kwargs", [{"fmt": "netCDF"}, {"fmt": "PNG"}, {"options": {"compression": "lzw"}},
+                                    {"options": {"nodata": -1}}, {"ndvi": False, "extra": True}])
+def test_other_plans_do_not_qualify(kwargs):
+    assert not applies(plan_of(graph(**kwargs)))
+
+
+def test_split_requests_do_not_qualify():
+    plan = plan_of(graph())
+    assert applies(plan)
+    assert passthrough_load(plan, json.loads(plan.graph_json), 128) is None  # 256 px > a 128 px split threshold
+
+
+# ---- against the emulator ----
+
+class CountingSh:
+    """Counts the Process API calls of the runner's Sentinel Hub client."""
+
+    def __init__(self, sh):
+        self.sh = sh
+        self.calls = 0
+        self.config = sh.config
+
+    def __getattr__(self, name):
+        return getattr(self.sh, name)
+
+    async def process(self, *args, **kwargs):
+        self.calls += 1
+        return await self.sh.process(*args, **kwargs)
+
+    async def process_raster(self, *args, **kwargs):
+        self.calls += 1
+        return await self.sh.process_raster(*args, **kwargs)
+
+
+async def execute(servicer, plan) -> tuple[bytes, str, str, float]:
+    parts, content_type, filename, pu = [], "", "", 0.0
+    async for chunk in servicer.Execute(executor_pb2.ExecuteRequest(user=USER, plan=plan), None):
+        if chunk.content_type:
+            content_type, filename, pu = chunk.content_type, chunk.filename, chunk.processing_units
+        parts.append(chunk.data)
+    return b"".join(parts), content_type, filename, pu
+
+
+async def both_ways(servicer, monkeypatch, plan):
+    """(pass-through response, normal-path response, Sentinel Hub calls of each)."""
+    counting = CountingSh(servicer.runner.sh)
+    monkeypatch.setattr(servicer.runner, "sh", counting)
+    fast = await execute(servicer, plan)
+    fast_calls, counting.calls = counting.calls, 0
+    with monkeypatch.context() as m:
+        m.setattr(gtiff_passthrough, "passthrough_load", lambda *a, **k: None)
+        normal = await execute(servicer, plan)
+    return fast, normal, (fast_calls, counting.calls)
+
+
+def describe(data: bytes) -> dict:
+    with rasterio.MemoryFile(data) as mf, mf.open() as ds:
+        return {"pixels": ds.read(), "transform": ds.transform, "crs": ds.crs, "descriptions": ds.descriptions,
+                "nodata": ds.nodata, "tags": ds.tags(), "dtype": ds.dtypes, "layout": ds.tags(ns="IMAGE_STRUCTURE"),
+                "blocks": ds.block_shapes}
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"ndvi": False}, {"reduce_t": True, "temporal": MONTH},
+                                    {"options": {"filename_prefix": "my/ndvi"}},
+                                    {"extent": {"west": 14.0, "south": 46.0, "east": 14.02, "north": 46.015}}])
+async def test_passthrough_file_equals_the_normal_path(servicer, monkeypatch, kwargs):
+    plan = await acompile(graph(**kwargs))
+    assert applies(plan)
+    image, fetched = await servicer.runner.run_passthrough(plan, USER)
+    assert image is not None and fetched is None  # the pass-through really is taken
+    (fast, fast_type, fast_name, fast_pu), (normal, normal_type, normal_name, normal_pu), calls = \
+        await both_ways(servicer, monkeypatch, plan)
+    assert calls == (1, 1)
+    assert (fast_type, fast_name, fast_pu) == (normal_type, normal_name, normal_pu)
+    assert fast_type.startswith("image/tiff") and fast_name.endswith(".tif") and fast_pu > 0
+    a, b = describe(fast), describe(normal)
+    assert a["layout"].get("LAYOUT") == "COG" and a["layout"].get("COMPRESSION") == "DEFLATE"
+    np.testing.assert_array_equal(a.pop("pixels"), b.pop("pixels"))  # NaN where NaN
+    assert np.isnan(a.pop("nodata")) and np.isnan(b.pop("nodata"))
+    assert a == b
+    assert abs(len(fast) - len(normal)) < 0.01 * len(normal)
+
+
+async def test_several_dates_fall_back_with_one_sentinel_hub_call(servicer, monkeypatch):
+    plan = await acompile(graph(temporal=MONTH))  # several acquisitions: one file per date, zipped
+    assert applies(plan)
+    (fast, fast_type, _, _), (normal, normal_type, _, _), calls = await both_ways(servicer, monkeypatch, plan)
+    assert calls == (1, 1)  # the fallback reuses the response
+    assert fast_type == normal_type == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(fast)) as za, zipfile.ZipFile(io.BytesIO(normal)) as zb:
+        assert za.namelist() == zb.namelist() and len(za.namelist()) > 1
+        for name in za.namelist():
+            np.testing.assert_array_equal(describe(za.read(name))["pixels"], describe(zb.read(name))["pixels"])
+
+
+async def test_a_day_without_data_still_answers_no_data(servicer, monkeypatch):
+    from backend_common.errors import OpenEOError
+    from sentinelhub_emulator import world
+
+    start = ACQ.date() + timedelta(days=1)
+    assert not world.acquisition_dates("sentinel-2-l2a", start, start + timedelta(days=1))
+    plan = await acompile(graph(temporal=[start.isoformat(), (start + timedelta(days=1)).isoformat()]))
+    with pytest.raises(OpenEOError) as err:
+        await execute(servicer, plan)
+    assert err.value.code == "NoDataAvailable"
