@@ -14,11 +14,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .encoding.formats import MEDIA_TYPES, normalize_format
+from .encoding.formats import CANONICAL, MEDIA_TYPES, normalize_format
 from .encoding.gtiff import cog_from_tiff
 from .encoding.raster import transform_from_centres
 from .loading.cube import _time_labels, parse_userdata, pixel_centres
 from .sentinelhub.decode import is_tar, split_tar
+
+#: Upper-case names of GTiff ("" is the default format, GTiff).
+GTIFF_NAMES = {name.upper() for name, canonical in CANONICAL.items() if canonical == "GTiff"} | {""}
 
 #: Format options the pass-through honours (anything else takes the normal path).
 PASSTHROUGH_OPTIONS = {"filename_prefix"}

@@ -333,13 +333,14 @@ class PlanRunner:
         """The GTiff pass-through (`gtiff_passthrough`): (the result file, None) when it applies;
         (None, the fetched load) when the plan qualified but the response needs the normal path
         (hand it to `run(..., prefetched=...)`); (None, None) when it does not apply."""
-        from .gtiff_passthrough import encode_passthrough, passthrough_load
+        from .gtiff_passthrough import GTIFF_NAMES, encode_passthrough, passthrough_load
         from .sentinelhub.decode import decode_response
         from .loading.cube import cube_from_raster
 
+        if len(plan.loads) != 1 or plan.HasField("output") and plan.output.format.strip().upper() not in GTIFF_NAMES:
+            return None, None  # the common cases decided without parsing the graph
         config = getattr(self.sh, "config", None)
-        graph = _graph_of(plan)
-        found = passthrough_load(plan, graph, getattr(config, "split_threshold", 0))
+        found = passthrough_load(plan, _graph_of(plan), getattr(config, "split_threshold", 0))
         if found is None:
             return None, None
         load, options = found

@@ -181,3 +181,14 @@ async def test_a_day_without_data_still_answers_no_data(servicer, monkeypatch):
     with pytest.raises(OpenEOError) as err:
         await execute(servicer, plan)
     assert err.value.code == "NoDataAvailable"
+
+
+async def test_plans_that_do_not_qualify_cost_no_sentinel_hub_call(servicer, monkeypatch):
+    counting = CountingSh(servicer.runner.sh)
+    monkeypatch.setattr(servicer.runner, "sh", counting)
+    for g in (graph(fmt="netCDF"), graph(options={"compression": "lzw"}), graph(ndvi=False, extra=True)):
+        assert await servicer.runner.run_passthrough(await acompile(g), USER) == (None, None)
+    plan = await acompile(graph())
+    plan.output.format = "PNG"  # as tiles_svc overrides a service's format
+    assert await servicer.runner.run_passthrough(plan, USER) == (None, None)
+    assert counting.calls == 0
