@@ -12,16 +12,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-import pandas as pd
-
-from .encoding.formats import CANONICAL, MEDIA_TYPES, normalize_format
+from .encoding.formats import CANONICAL, MEDIA_TYPES
 from .encoding.gtiff import cog_from_tiff
-from .encoding.raster import transform_from_centres
+from .encoding.raster import date_label, transform_from_centres
+from .graph.nodes import graph_nodes
 from .loading.cube import _time_labels, parse_userdata, pixel_centres
 from .sentinelhub.decode import is_tar, split_tar
-
-#: Upper-case names of GTiff ("" is the default format, GTiff).
-GTIFF_NAMES = {name.upper() for name, canonical in CANONICAL.items() if canonical == "GTiff"} | {""}
 
 #: Format options the pass-through honours (anything else takes the normal path).
 PASSTHROUGH_OPTIONS = {"filename_prefix"}
@@ -34,45 +30,31 @@ class PassthroughFile:
     media_type: str
 
 
-def _nodes(graph: dict) -> dict:
-    return graph.get("process_graph", graph) if isinstance(graph.get("process_graph"), dict) else graph
-
-
-def passthrough_load(plan, graph: dict, split_threshold: int):
+def passthrough_load(plan, split_threshold: int):
     """(the plan's single load, format options) when the plan's result is that load's pixels
-    saved as GTiff with no option but `filename_prefix`, fetched in one request; else None (pure)."""
-    from .run import output_of
+    saved as GTiff with no option but `filename_prefix`, fetched in one request; else None (pure).
 
-    if len(plan.loads) != 1:
+    The format is the plan's `output` (the compiler always sets it; tiles_svc may override it),
+    decided before the graph is parsed."""
+    from .run import _graph_of, output_of
+
+    if len(plan.loads) != 1 or not plan.HasField("output"):
         return None
     load = plan.loads[0]
     if split_threshold and max(load.width, load.height) > split_threshold:
         return None
+    fmt, options = output_of(plan)
+    if CANONICAL.get(fmt.strip().lower()) != "GTiff" or set(options) - PASSTHROUGH_OPTIONS:
+        return None
     seeded = load.result_node_id or load.node_id
     result = plan.result_node_id or seeded
-    node = _nodes(graph).get(result) if result != seeded else None
-    saved = [node.get("arguments") or {}] if isinstance(node, dict) and node.get("process_id") == "save_result" else []
-    fmt, options = output_of(plan, saved)
-    try:
-        if normalize_format(fmt) != "GTiff":
-            return None
-    except Exception:  # noqa: BLE001 - an unknown format: the normal path reports it
-        return None
-    if set(options) - PASSTHROUGH_OPTIONS:
-        return None
     if result == seeded:
         return load, options
+    node = graph_nodes(_graph_of(plan)).get(result)
     if not isinstance(node, dict) or node.get("process_id") != "save_result" or node.get("namespace") not in (None, "backend"):
         return None
     args = node.get("arguments") or {}
     if set(args) - {"data", "format", "options"} or args.get("data") != {"from_node": seeded}:
-        return None
-    if set(args.get("options") or {}) - PASSTHROUGH_OPTIONS:
-        return None
-    try:
-        if normalize_format(str(args.get("format") or "")) != "GTiff":
-            return None
-    except Exception:  # noqa: BLE001
         return None
     return load, options
 
@@ -99,7 +81,7 @@ def encode_passthrough(content: bytes, content_type: str, load, options: dict) -
     names = bands or [load.node_id or "band"]
     tags = None
     if temporal:
-        tags = {"datetime": pd.Timestamp(_time_labels(dates)[0]).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        tags = {"datetime": date_label(_time_labels(dates)[0])}
     xs, ys = pixel_centres(load, load.width, load.height)
     data = cog_from_tiff(tiff, transform=transform_from_centres(xs, ys), epsg=int(load.bbox.epsg or 4326),
                          band_names=names, tags=tags, size=(load.width, load.height))

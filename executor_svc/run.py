@@ -20,6 +20,7 @@ from typing import Any
 from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
 
+from .graph.nodes import graph_nodes
 from .loading.fetch import LoadedCube, _deployment_for, fetch_load
 from .loading.request import process_request
 
@@ -76,7 +77,7 @@ def evaluate_graph(graph: dict, seeded: dict, result_node_id: str, ctx) -> Any:
     from executor_svc.graph import evaluate
     from executor_svc.processes.errors import ProcessError
 
-    nodes = graph.get("process_graph", graph) if isinstance(graph.get("process_graph"), dict) else graph
+    nodes = graph_nodes(graph)
     if not nodes or (result_node_id and result_node_id in seeded and result_node_id not in nodes):
         if result_node_id in seeded:
             return seeded[result_node_id]
@@ -137,7 +138,7 @@ def _reachable(nodes: dict, result_node_id: str) -> set[str]:
 def load_result_calls(graph: dict, result_node_id: str = "") -> list[dict]:
     """Keyword arguments of the top-level `load_result` nodes (that the result depends on) whose
     arguments are plain values."""
-    nodes = graph.get("process_graph", graph) if isinstance(graph.get("process_graph"), dict) else graph
+    nodes = graph_nodes(graph)
     calls = []
     needed = _reachable(nodes, result_node_id)
     for nid, node in nodes.items():
@@ -333,14 +334,12 @@ class PlanRunner:
         """The GTiff pass-through (`gtiff_passthrough`): (the result file, None) when it applies;
         (None, the fetched load) when the plan qualified but the response needs the normal path
         (hand it to `run(..., prefetched=...)`); (None, None) when it does not apply."""
-        from .gtiff_passthrough import GTIFF_NAMES, encode_passthrough, passthrough_load
-        from .sentinelhub.decode import decode_response
+        from .gtiff_passthrough import encode_passthrough, passthrough_load
         from .loading.cube import cube_from_raster
+        from .sentinelhub.decode import decode_response
 
-        if len(plan.loads) != 1 or plan.HasField("output") and plan.output.format.strip().upper() not in GTIFF_NAMES:
-            return None, None  # the common cases decided without parsing the graph
         config = getattr(self.sh, "config", None)
-        found = passthrough_load(plan, _graph_of(plan), getattr(config, "split_threshold", 0))
+        found = passthrough_load(plan, getattr(config, "split_threshold", 0))
         if found is None:
             return None, None
         load, options = found

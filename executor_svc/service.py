@@ -74,19 +74,25 @@ async def _chunks_of(data: bytes):
         yield data[offset : offset + CHUNK_SIZE]
 
 
-async def _file_chunks(image):
-    """DataChunks of a result made in memory (`run.ImageOutcome`): headers in the first."""
+async def _data_chunks(pieces, *, content_type: str, filename: str, processing_units: float = 0.0, total_size: int = 0):
+    """DataChunks of a file's byte pieces: the file's headers ride on the first chunk (or on one
+    empty chunk for an empty file)."""
     first = True
-    async for piece in _chunks_of(image.data):
+    async for piece in pieces:
         if first:
             first = False
-            yield common_pb2.DataChunk(data=piece, content_type=image.media_type, filename=image.filename,
-                                       processing_units=image.processing_units, total_size=len(image.data))
+            yield common_pb2.DataChunk(data=piece, content_type=content_type, filename=filename,
+                                       processing_units=processing_units, total_size=total_size)
         else:
             yield common_pb2.DataChunk(data=piece)
     if first:
-        yield common_pb2.DataChunk(content_type=image.media_type, filename=image.filename,
-                                   processing_units=image.processing_units)
+        yield common_pb2.DataChunk(content_type=content_type, filename=filename, processing_units=processing_units)
+
+
+def _image_chunks(image):
+    """DataChunks of a result made in memory (`run.ImageOutcome`)."""
+    return _data_chunks(_chunks_of(image.data), content_type=image.media_type, filename=image.filename,
+                        processing_units=image.processing_units, total_size=len(image.data))
 
 
 class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
@@ -106,12 +112,12 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         if image is not None:
             log.info("execute_result", format=plan.output.format, filename=image.filename, size=len(image.data),
                      processing_units=image.processing_units, fast_path=True)
-            async for chunk in _file_chunks(image):
+            async for chunk in _image_chunks(image):
                 yield chunk
             return
         image, fetched = await self.runner.run_passthrough(plan, request.user)
         if image is not None:
-            async for chunk in _file_chunks(image):
+            async for chunk in _image_chunks(image):
                 yield chunk
             return
         # the encoder runs in the same CPU-pool call as the graph evaluation
@@ -127,24 +133,10 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
                 processing_units=outcome.processing_units,
                 **outcome.timings,
             )
-            first = True
             chunks = _chunks_of(data) if data is not None else read_file_chunks(final.path, CHUNK_SIZE)
-            async for piece in chunks:
-                if first:
-                    first = False
-                    yield common_pb2.DataChunk(
-                        data=piece,
-                        content_type=final.media_type,
-                        filename=final.name,
-                        processing_units=outcome.processing_units,
-                        total_size=final.size,
-                    )
-                else:
-                    yield common_pb2.DataChunk(data=piece)
-            if first:  # empty file
-                yield common_pb2.DataChunk(
-                    content_type=final.media_type, filename=final.name, processing_units=outcome.processing_units
-                )
+            async for chunk in _data_chunks(chunks, content_type=final.media_type, filename=final.name,
+                                            processing_units=outcome.processing_units, total_size=final.size):
+                yield chunk
         finally:
             if tmp is not None:
                 await loop.run_in_executor(self.pool, shutil.rmtree, tmp, True)
@@ -169,24 +161,14 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         head = await storage.head(key)
         if head is None:
             raise OpenEOError("AssetNotFound", f"The result asset {request.asset!r} is no longer available.", 404)
-        first = True
+        chunks = _data_chunks(storage.download_stream(key, CHUNK_SIZE), filename=key.rsplit("/", 1)[-1],
+                              content_type=entry.get("type") or head["content_type"] or "application/octet-stream",
+                              total_size=head["size"])
         try:
-            async for data in storage.download_stream(key, CHUNK_SIZE):
-                if first:
-                    first = False
-                    yield common_pb2.DataChunk(
-                        data=data,
-                        content_type=entry.get("type") or head["content_type"] or "application/octet-stream",
-                        filename=key.rsplit("/", 1)[-1],
-                        total_size=head["size"],
-                    )
-                else:
-                    yield common_pb2.DataChunk(data=data)
+            async for chunk in chunks:
+                yield chunk
         except ObjectNotFound:
             raise OpenEOError("AssetNotFound", f"The result asset {request.asset!r} is no longer available.", 404) from None
-        if first:
-            yield common_pb2.DataChunk(content_type=entry.get("type") or "application/octet-stream",
-                                       filename=key.rsplit("/", 1)[-1])
 
     async def DeleteJobResults(self, request, context):
         prefix = job_prefix(request.job_id)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import math
 
+from executor_svc.graph.nodes import graph_nodes
+
 #: Processes that never combine values of different pixels (at the top level of the graph).
 PER_PIXEL = {
     "load_collection", "save_result", "ndvi", "normalized_difference", "apply", "linear_scale_range",
@@ -18,7 +20,7 @@ ALONG_DIMENSION = {"reduce_dimension", "apply_dimension"}
 
 
 def is_per_pixel(graph: dict) -> bool:
-    nodes = graph.get("process_graph", graph) if isinstance(graph.get("process_graph"), dict) else graph
+    nodes = graph_nodes(graph)
     for node in nodes.values():
         pid = node.get("process_id")
         if pid in PER_PIXEL:

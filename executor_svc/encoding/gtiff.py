@@ -142,9 +142,9 @@ def passthrough_vrt(source: str, *, width: int, height: int, transform, epsg: in
 
 
 def tiff_layout(tiff: bytes) -> tuple[int, int, int, str, float | None] | None:
-    """(width, height, bands, numpy dtype, GDAL no-data) of a single-image, uncompressed or
-    compressed TIFF, read from its header alone with tifffile (a GDAL dataset would also parse the
-    CRS); None for anything else (pure)."""
+    """(width, height, bands, numpy dtype, GDAL no-data) of a single-image TIFF, read from its
+    header alone with tifffile (opening it with rasterio would also parse its CRS); None for
+    anything else (pure)."""
     try:
         with tifffile.TiffFile(io.BytesIO(tiff)) as tif:
             if len(tif.pages) != 1:

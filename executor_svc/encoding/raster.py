@@ -93,13 +93,14 @@ def date_labels(cube: xr.DataArray) -> list[str | None]:
     """RFC 3339 labels of the t dimension (None for a length-1 t without coordinate)."""
     if "t" not in cube.coords:
         return [None] * cube.sizes.get("t", 1)
-    out = []
-    for value in cube.t.values:
-        if isinstance(value, (np.datetime64, pd.Timestamp)):
-            out.append(pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        else:
-            out.append(str(value))
-    return out
+    return [date_label(value) for value in cube.t.values]
+
+
+def date_label(value) -> str:
+    """RFC 3339 label of one t coordinate value (pure)."""
+    if isinstance(value, (np.datetime64, pd.Timestamp)):
+        return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
 
 
 def file_date(label: str | None) -> str:

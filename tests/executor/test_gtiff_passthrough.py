@@ -65,7 +65,7 @@ def plan_of(g: dict) -> compiler_pb2.ExecutionPlan:
 
 
 def applies(plan) -> bool:
-    return passthrough_load(plan, json.loads(plan.graph_json), 2500) is not None
+    return passthrough_load(plan, 2500) is not None
 
 
 # ---- which plans qualify (pure) ----
@@ -85,7 +85,7 @@ def test_other_plans_do_not_qualify(kwargs):
 def test_split_requests_do_not_qualify():
     plan = plan_of(graph())
     assert applies(plan)
-    assert passthrough_load(plan, json.loads(plan.graph_json), 128) is None  # 256 px > a 128 px split threshold
+    assert passthrough_load(plan, 128) is None  # 256 px > a 128 px split threshold
 
 
 # ---- against the emulator ----
