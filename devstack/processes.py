@@ -13,20 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-def _pdeathsig() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+ORPHAN_GUARD = Path(__file__).with_name("orphan_guard.py")
 
 
-def die_with_parent():
-    """A preexec_fn that makes the child get SIGTERM when its launcher dies (Linux), so a killed
-    `make up` or test run leaves no server behind. Linux ties this to the creating *thread*, so it
-    is only used for children started from the main thread."""
-    return _pdeathsig if threading.current_thread() is threading.main_thread() else None
+def die_with_parent(argv: list[str]) -> list[str]:
+    """`argv` run so that the child gets SIGTERM when its launcher dies (Linux), so a killed
+    `make up` or test run leaves no server behind (see `orphan_guard`). Linux ties this to the
+    creating *thread*, so only children started from the main thread get it."""
+    if threading.current_thread() is not threading.main_thread() or not sys.platform.startswith("linux"):
+        return list(argv)
+    return [sys.executable, "-S", "-E", str(ORPHAN_GUARD), str(os.getpid()), *argv]
 
 
 def free_port() -> int:
@@ -57,13 +53,12 @@ class ChildProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
-            self.argv,
+            die_with_parent(self.argv),
             env={**os.environ, **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=die_with_parent(),
         )
         log.close()
 

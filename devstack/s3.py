@@ -221,13 +221,12 @@ class S3Process:
         ]
         self._log_file = open(self.data_dir / "weed.log", "ab")  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(
-            cmd,
+            die_with_parent(cmd),
             env=env,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=die_with_parent(),
         )
         try:
             self.wait_ready(self.startup_timeout)
