@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from .encoding.formats import CANONICAL, MEDIA_TYPES
 from .encoding.gtiff import cog_from_tiff
@@ -59,6 +60,18 @@ def passthrough_load(plan, split_threshold: int):
     return load, options
 
 
+def date_tag(text: str) -> str:
+    """The label the normal path gives a userdata date (`date_label` of `_time_labels`), read
+    without pandas for the ISO 8601 the evalscripts write (pure)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return date_label(_time_labels([text])[0])
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def encode_passthrough(content: bytes, content_type: str, load, options: dict) -> PassthroughFile | None:
     """The COG of a pass-through response, or None when the response is not one image of at most
     one date in the plan's grid (CPU: run in the pool)."""
@@ -81,7 +94,7 @@ def encode_passthrough(content: bytes, content_type: str, load, options: dict) -
     names = bands or [load.node_id or "band"]
     tags = None
     if temporal:
-        tags = {"datetime": date_label(_time_labels(dates)[0])}
+        tags = {"datetime": date_tag(dates[0])}
     xs, ys = pixel_centres(load, load.width, load.height)
     data = cog_from_tiff(tiff, transform=transform_from_centres(xs, ys), epsg=int(load.bbox.epsg or 4326),
                          band_names=names, tags=tags, size=(load.width, load.height))

@@ -192,3 +192,36 @@ async def test_plans_that_do_not_qualify_cost_no_sentinel_hub_call(servicer, mon
     plan.output.format = "PNG"  # as tiles_svc overrides a service's format
     assert await servicer.runner.run_passthrough(plan, USER) == (None, None)
     assert counting.calls == 0
+
+
+@pytest.mark.parametrize("text", [
+    "2024-06-05T10:03:12.000Z", "2024-06-05T10:03:12Z", "2024-06-05T10:03:12.999Z", "2024-06-05",
+    "2024-06-05T10:03:12+02:00", "2024-06-05T23:30:00-01:00", "2024-06-05T10:03:12", "2024-06-05 10:03",
+    "20240605T100312Z",
+])
+def test_date_tag_is_the_normal_paths_label(text):
+    from executor_svc.encoding.raster import date_label
+    from executor_svc.loading.cube import _time_labels
+
+    assert gtiff_passthrough.date_tag(text) == date_label(_time_labels([text])[0])
+
+
+def test_vrt_escapes_names_tags_and_source():
+    import xml.etree.ElementTree as ET
+
+    from affine import Affine
+
+    from executor_svc.encoding.gtiff import passthrough_vrt
+
+    vrt = passthrough_vrt("/vsimem/a&b<c>.tif", width=3, height=2, transform=Affine(10, 0, 5, 0, -10, 6), epsg=32633,
+                          band_names=["nd<vi", 'B"2&'], tags={"datetime": '2024 & "x"', "k'e<y": "v>"})
+    root = ET.fromstring(vrt)
+    assert (root.get("rasterXSize"), root.get("rasterYSize")) == ("3", "2")
+    assert root.find("SRS").text == "EPSG:32633"
+    assert [float(v) for v in root.find("GeoTransform").text.split(",")] == [5, 10, 0, 6, 0, -10]
+    assert [e.text for e in root.iter("Description")] == ["nd<vi", 'B"2&']
+    assert {m.get("key"): m.text for m in root.iter("MDI")} == {"datetime": '2024 & "x"', "k'e<y": "v>"}
+    assert {e.text for e in root.iter("SourceFilename")} == {"/vsimem/a&b<c>.tif"}
+    assert [e.text for e in root.iter("SourceBand")] == ["1", "2"]
+    assert passthrough_vrt("s", width=1, height=1, transform=Affine.identity(), epsg=None, band_names=["b"],
+                           tags=None).count("<SRS") == 0
