@@ -4,13 +4,19 @@ Each job document holds a counter `log_seq`; appending n entries reserves seq nu
 old+1..old+n with a write conditioned on the counter's old value (atomic, no duplicate ids even
 with concurrent appenders), then inserts the entries. Ids are zero-padded seq numbers, so they
 sort as strings; a failed insert leaves a gap, never a reordering.
+
+An append that carries an `append_id` is idempotent: its entries' document ids derive from the
+key (`<job>:a:<key>:<n>`), so a retry finds them already stored (nothing new, no seq reserved),
+and a retry racing the first attempt loses on the primary key instead of storing twice.
 """
 
 from __future__ import annotations
 
+import re
+
 from backend_proto.v1 import store_pb2
 from backend_common.logging import get_logger
-from pymongo.errors import PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from store_svc import documents, validation
 from store_svc.database import Database
@@ -23,6 +29,8 @@ DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
 MAX_ENTRIES_PER_APPEND = 1000
 MAX_RESERVE_ROUNDS = 32
+DUPLICATE_KEY = 11000
+APPEND_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def entry_document(job_id: str, seq: int, entry: store_pb2.LogEntry, now) -> dict:
@@ -61,27 +69,50 @@ async def _reserve_sequence(database: Database, job_id: str, count: int) -> int:
     raise version_conflict("batch job log", job_id)
 
 
+def entry_id(job_id: str, seq: int, append_id: str, offset: int) -> str:
+    """The document id of an entry: by append key and position when there is a key (pure)."""
+    if append_id:
+        return f"{job_id}:a:{append_id}:{offset}"
+    return f"{job_id}:{documents.log_id(seq)}"
+
+
 async def append(database: Database, request: store_pb2.AppendJobLogsRequest) -> int:
-    """Appends the entries to the job's log; returns how many were stored."""
+    """Appends the entries to the job's log; returns how many were stored (0 for a repeated
+    `append_id`)."""
     job_id = request.job_id
+    append_id = request.append_id
     if not request.entries:
         return 0
     if len(request.entries) > MAX_ENTRIES_PER_APPEND:
         raise bad_request("InvalidArgument", f"At most {MAX_ENTRIES_PER_APPEND} log entries per call.")
+    if append_id and not APPEND_ID.fullmatch(append_id):
+        raise bad_request("InvalidArgument", "append_id must be 1 to 64 of A-Z, a-z, 0-9, '_' and '-'.")
     now = utc_now()
     # Validate every entry before reserving ids, so bad input changes nothing.
     drafts = [entry_document(job_id, 0, entry, now) for entry in request.entries]
+    if append_id:
+        ids = [entry_id(job_id, 0, append_id, offset) for offset in range(len(drafts))]
+        stored = await database.job_logs.count_documents({"_id": {"$in": ids}})
+        if stored == len(drafts):
+            return 0  # a retry of an append that went through
     first = await _reserve_sequence(database, job_id, len(drafts))
     docs = []
     for offset, draft in enumerate(drafts):
         seq = first + offset
-        docs.append({**draft, "_id": f"{job_id}:{documents.log_id(seq)}", "seq": seq})
-    await database.job_logs.insert_many(docs, ordered=True)
+        docs.append({**draft, "_id": entry_id(job_id, seq, append_id, offset), "seq": seq})
+    try:
+        await database.job_logs.insert_many(docs, ordered=not append_id)
+        inserted = len(docs)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors") or []
+        if not append_id or any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        inserted = len(docs) - len(errors)  # the rest went in with an earlier attempt
     # The job may have been deleted meanwhile: then these entries must not outlive it.
     if await database.jobs.find_one({"_id": job_id}, {"_id": 1}) is None:
         await database.job_logs.delete_many({"job_id": job_id})
         raise job_not_found(job_id)
-    return len(docs)
+    return inserted
 
 
 async def list_entries(database: Database, request: store_pb2.ListJobLogsRequest) -> tuple[list[dict], str]:

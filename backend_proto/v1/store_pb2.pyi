@@ -194,12 +194,14 @@ class LogEntry(_message.Message):
     def __init__(self, id: _Optional[str] = ..., level: _Optional[str] = ..., message: _Optional[str] = ..., time: _Optional[str] = ..., data_json: _Optional[str] = ..., node_id: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
 
 class AppendJobLogsRequest(_message.Message):
-    __slots__ = ("job_id", "entries")
+    __slots__ = ("job_id", "entries", "append_id")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    APPEND_ID_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     entries: _containers.RepeatedCompositeFieldContainer[LogEntry]
-    def __init__(self, job_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ...) -> None: ...
+    append_id: str
+    def __init__(self, job_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ..., append_id: _Optional[str] = ...) -> None: ...
 
 class ListJobLogsRequest(_message.Message):
     __slots__ = ("user", "job_id", "offset", "level", "limit")

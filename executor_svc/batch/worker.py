@@ -8,6 +8,7 @@ import json
 import shutil
 import tempfile
 import time
+import uuid
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -112,9 +113,11 @@ class BatchWorker:
         entry = store_pb2.LogEntry(
             level=level, message=message, time=_now(), data_json=json.dumps(data) if data else "", code=code
         )
+        # one key for every attempt: a retry after a lost reply does not store the entry twice
+        request = store_pb2.AppendJobLogsRequest(job_id=job_id, entries=[entry], append_id=uuid.uuid4().hex)
         try:
             await with_retries(
-                lambda: self.store.AppendJobLogs(store_pb2.AppendJobLogsRequest(job_id=job_id, entries=[entry])),
+                lambda: self.store.AppendJobLogs(request),
                 what="appending job logs",
                 attempts=2,
                 base_delay=self.settings.retry_base_delay,

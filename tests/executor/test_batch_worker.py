@@ -166,3 +166,38 @@ async def test_large_job_is_processed_in_chunks(storage, pool, tmp_path):
     assert data == [f"openEO_r0c{c}_{d}.tif" for c in (0, 1) for d in ("2024-05-03T100000Z", "2024-05-13T100000Z")]
     right = results["assets"]["openEO_r0c1_2024-05-03T100000Z.tif"]
     assert right["proj:bbox"][0] == pytest.approx(500320) and right["proj:bbox"][2] == pytest.approx(500640)
+
+
+class LostReplyStore(FakeStore):
+    """Stores each append, then loses the reply of every first attempt (DEADLINE_EXCEEDED); keeps
+    appends by `append_id` the way the real store does."""
+
+    def __init__(self, jobs):
+        super().__init__(jobs)
+        self.attempts = []
+        self.keys_seen = set()
+
+    async def AppendJobLogs(self, request):
+        import grpc
+
+        self.attempts.append(request.append_id)
+        if request.append_id not in self.keys_seen:
+            self.keys_seen.add(request.append_id)
+            await super().AppendJobLogs(request)
+            raise grpc.aio.AioRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, grpc.aio.Metadata(), grpc.aio.Metadata(),
+                                       details="reply lost")
+        from backend_proto.v1 import common_pb2
+
+        return common_pb2.Empty()
+
+
+async def test_a_retried_log_append_keeps_its_key_so_the_line_is_stored_once(storage, pool, tmp_path):
+    store = LostReplyStore([make_job("job-logs")])
+    worker = worker_for(store, FakeCompiler(ndvi_plan()), FakeSentinelHub(), storage, pool, tmp_path)
+    assert await worker.claim_and_run() is True
+    assert [c.status for c in store.completed] == ["finished"]
+    messages = [entry.message for entry in store.logs]
+    assert len(messages) == len(set(messages)) >= 2
+    # every append was tried twice, both times with the same non-empty key; keys differ per line
+    assert len(store.attempts) == 2 * len(store.keys_seen) == 2 * len(messages)
+    assert all(store.attempts.count(key) == 2 and key for key in store.keys_seen)

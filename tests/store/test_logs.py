@@ -119,3 +119,63 @@ async def test_deleting_a_job_removes_its_logs(store, mongo):
         assert logs.count_documents({"job_id": kept.id}) == 3
     finally:
         client.close()
+
+
+async def test_an_append_retried_with_its_append_id_is_stored_once(store):
+    alice = user()
+    job = await store.create_job(alice)
+    first = store_pb2.AppendJobLogsRequest(job_id=job.id, entries=[entry("info", "a"), entry("warning", "b")],
+                                           append_id="k-1")
+    await store.stub.AppendJobLogs(first)
+    await store.stub.AppendJobLogs(first)  # the retry after a lost reply
+    await store.stub.AppendJobLogs(store_pb2.AppendJobLogsRequest(job_id=job.id, entries=[entry("info", "c")],
+                                                                  append_id="k-2"))
+    await store.stub.AppendJobLogs(store_pb2.AppendJobLogsRequest(job_id=job.id, entries=[entry("info", "c")]))
+    entries, _ = await read_all(store, alice, job.id)
+    assert [e.message for e in entries] == ["a", "b", "c", "c"]
+    ids = [e.id for e in entries]
+    assert ids == sorted(ids) and len(set(ids)) == 4
+    # the retry reserved no ids: the next entries follow without a gap
+    assert [int(i) for i in ids] == list(range(int(ids[0]), int(ids[0]) + 4))
+
+
+async def test_concurrent_attempts_of_one_append_store_it_once(store):
+    alice = user()
+    job = await store.create_job(alice)
+    request = store_pb2.AppendJobLogsRequest(job_id=job.id, entries=[entry("info", f"m{i}") for i in range(5)],
+                                             append_id="racing")
+    await asyncio.gather(*(store.stub.AppendJobLogs(request) for _ in range(4)))
+    entries, _ = await read_all(store, alice, job.id)
+    assert [e.message for e in entries] == [f"m{i}" for i in range(5)]
+
+
+async def test_an_append_that_was_partly_stored_is_completed_by_its_retry(store, mongo):
+    alice = user()
+    job = await store.create_job(alice)
+    request = store_pb2.AppendJobLogsRequest(job_id=job.id, entries=[entry("info", f"m{i}") for i in range(3)],
+                                             append_id="partial")
+    await store.stub.AppendJobLogs(request)
+    # as if the first attempt had stored only its first entry
+    client = pymongo.MongoClient(mongo.uri)
+    try:
+        logs = client[store.config.mongodb_db]["job_logs"]
+        assert logs.delete_many({"_id": {"$in": [f"{job.id}:a:partial:1", f"{job.id}:a:partial:2"]}}).deleted_count == 2
+    finally:
+        client.close()
+    await store.stub.AppendJobLogs(request)
+    entries, _ = await read_all(store, alice, job.id)
+    assert sorted(e.message for e in entries) == ["m0", "m1", "m2"]
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 65, "a b", "a:b", "ä"])
+async def test_bad_append_ids_are_refused(store, bad):
+    alice = user()
+    job = await store.create_job(alice)
+    request = store_pb2.AppendJobLogsRequest(job_id=job.id, entries=[entry("info", "x")], append_id=bad)
+    if bad == "":
+        await store.stub.AppendJobLogs(request)  # no key: a plain append
+        return
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await store.stub.AppendJobLogs(request)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (await store.stub.ListJobLogs(store_pb2.ListJobLogsRequest(user=alice, job_id=job.id))).logs == []
