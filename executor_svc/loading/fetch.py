@@ -26,16 +26,13 @@ class LoadedCube:
 
 
 def _deployment_for(load, sh_client):
-    """The load's `sh_base_url` hint as a Deployment (same token endpoint as the default)."""
+    """The deployment of the load's `sh_base_url` hint, or None for the client's own
+    (`hinted_deployment`)."""
     if not load.sh_base_url:
         return None
-    from executor_svc.sentinelhub import Deployment
+    from executor_svc.sentinelhub.config import hinted_deployment
 
-    default = sh_client.config.deployment
-    base = load.sh_base_url.rstrip("/")
-    if base == default.base_url.rstrip("/"):
-        return None
-    return Deployment("plan-hint", base, default.token_url)
+    return hinted_deployment(load.sh_base_url, sh_client.config.deployment)
 
 
 async def fetch_load(load, sh_client, *, token: str | None, executor: Executor | None = None, sink=None) -> LoadedCube:

@@ -108,6 +108,22 @@ class ClientConfig:
         return cls(**values)
 
 
+def hinted_deployment(hint_url: str, default: Deployment) -> Deployment | None:
+    """The deployment a plan's `sh_base_url` hint selects, or None for the configured one (pure).
+
+    The hints name public Sentinel Hub deployments (US-West for Landsat). They are followed only
+    where they share the configured deployment's identity realm, i.e. its tokens work there:
+    from SH main to US-West, not from CDSE (which serves those collections itself) and not from
+    an emulator or proxy (one endpoint that serves every collection)."""
+    base = (hint_url or "").rstrip("/")
+    if not base or base == default.base_url:
+        return None
+    for deployment in DEPLOYMENTS.values():
+        if deployment.base_url == base:
+            return deployment if deployment.token_url == default.token_url else None
+    return None  # a URL we do not know: stay where we are configured
+
+
 def _name_for(base_url: str) -> str:
     for name, deployment in DEPLOYMENTS.items():
         if deployment.base_url == base_url.rstrip("/"):

@@ -195,3 +195,19 @@ def test_validation_endpoint_lists_problems(connection):
     codes = {e["code"] for e in errors}
     assert "ProcessUnsupported" in codes
     assert any("B99" in e["message"] for e in errors)
+
+
+def test_landsat_from_the_configured_deployment(connection, tmp_path):
+    # The catalogue hints US-West for Landsat; a stack on one Sentinel Hub endpoint (here the
+    # emulator) must serve it from that endpoint, not try the public US-West deployment.
+    landsat = "landsat-ot-l2"
+    acq = first_acquisition(date(2024, 6, 1), landsat)
+    cube = connection.load_collection("LANDSAT8-9_L2", spatial_extent=BBOX, temporal_extent=day_interval(acq),
+                                      bands=["B04", "B05"])
+    out = tmp_path / "landsat.tif"
+    cube.ndvi(nir="B05", red="B04").download(out, format="GTiff")
+    data, meta = read_raster(out)
+    assert meta["width"] > 10 and meta["height"] > 10
+    lon, lat = pixel_lonlat(meta)
+    b = bands_at(acq, lon, lat, "B04", "B05", collection=landsat)
+    np.testing.assert_allclose(data[0], ndvi(b["B05"], b["B04"]), atol=1e-5)
