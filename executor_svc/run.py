@@ -20,6 +20,7 @@ from typing import Any
 from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
 
+from .encoding.raster import is_raster_cube
 from .graph.nodes import graph_nodes
 from .loading.fetch import LoadedCube, _deployment_for, fetch_load
 from .loading.request import process_request
@@ -43,6 +44,12 @@ class RunOutcome:
     timings: dict = field(default_factory=dict)
     #: What `run(..., finish=...)` returned.
     finished: Any = None
+
+
+def defaulted_to_json(plan, saved_results: list | None, value) -> bool:
+    """True when the graph chose no format (no save_result) and its result is no raster cube:
+    then JSON, not the default GTiff (pure)."""
+    return plan.HasField("output") and plan.output.defaulted and not saved_results and not is_raster_cube(value)
 
 
 def output_of(plan, saved_results: list | None = None) -> tuple[str, dict]:
@@ -400,6 +407,8 @@ class PlanRunner:
             evaluated = time.perf_counter()
             timings["evaluate_ms"] = _ms(evaluated - fetched)
             fmt, options = output_of(plan, ctx.saved_results)
+            if defaulted_to_json(plan, ctx.saved_results, value):
+                fmt = "JSON"
             if finish is None:
                 return value, fmt, options, None
             finished = finish(value, fmt, options)

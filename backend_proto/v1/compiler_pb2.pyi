@@ -136,12 +136,14 @@ class SentinelHubLoad(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., collection_id: _Optional[str] = ..., sh_type: _Optional[str] = ..., sh_base_url: _Optional[str] = ..., bbox: _Optional[_Union[BoundingBox, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., geometry_json: _Optional[str] = ..., time_from: _Optional[str] = ..., time_to: _Optional[str] = ..., mosaicking: _Optional[str] = ..., evalscript: _Optional[str] = ..., data_filter_json: _Optional[str] = ..., processing_json: _Optional[str] = ..., band_labels: _Optional[_Iterable[str]] = ..., temporal: _Optional[bool] = ..., absorbed_node_ids: _Optional[_Iterable[str]] = ..., result_node_id: _Optional[str] = ..., extra_inputs_json: _Optional[str] = ..., image_evalscript: _Optional[str] = ..., image_format: _Optional[str] = ...) -> None: ...
 
 class OutputFormat(_message.Message):
-    __slots__ = ("format", "options_json")
+    __slots__ = ("format", "options_json", "defaulted")
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_JSON_FIELD_NUMBER: _ClassVar[int]
+    DEFAULTED_FIELD_NUMBER: _ClassVar[int]
     format: str
     options_json: str
-    def __init__(self, format: _Optional[str] = ..., options_json: _Optional[str] = ...) -> None: ...
+    defaulted: bool
+    def __init__(self, format: _Optional[str] = ..., options_json: _Optional[str] = ..., defaulted: _Optional[bool] = ...) -> None: ...
 
 class ExecutionPlan(_message.Message):
     __slots__ = ("loads", "graph_json", "result_node_id", "output", "estimated_pixels", "estimated_processing_units", "estimated_bytes", "estimated_seconds", "process_json", "used_udps")

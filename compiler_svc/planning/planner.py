@@ -200,7 +200,7 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime) -
 def _output(graph: dict, result: str) -> compiler_pb2.OutputFormat:
     saves = [n for n, node in graph.items() if node["process_id"] == "save_result"]
     if not saves:
-        return compiler_pb2.OutputFormat(format="GTiff", options_json="{}")
+        return compiler_pb2.OutputFormat(format="GTiff", options_json="{}", defaulted=True)
     nid = result if result in saves else saves[0]
     args = graph[nid]["arguments"]
     fmt = canonical_format(args.get("format"))

@@ -3,7 +3,7 @@
 from .errors import ProcessError
 from .registry import REGISTRY, ExecutionContext, ProcessEntry, ProcessRegistry, implemented_process_ids, process
 
-from . import math, reducers, arrays, comparison, logic, text  # noqa: E402,F401  (registration)
+from . import math, reducers, arrays, comparison, logic, text, dates  # noqa: E402,F401  (registration)
 from . import cubes, vector, filters, kernel, aggregate, resample, misc  # noqa: E402,F401
 
 __all__ = [
