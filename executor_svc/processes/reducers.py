@@ -225,3 +225,30 @@ _cumulative("cumsum", np.cumsum)
 _cumulative("cumproduct", np.cumprod)
 _cumulative("cummax", np.maximum.accumulate)
 _cumulative("cummin", np.minimum.accumulate)
+
+
+# --- proposal: array_interpolate_linear --------------------------------------------------------
+
+
+@process("array_interpolate_linear", experimental=True)
+def array_interpolate_linear(args: dict, ctx: Any) -> Any:
+    """No-data values between two numbers become linear interpolants (xarray's interpolate_na),
+    by the array's labels where they are times or numbers, else by position; leading and
+    trailing no-data stay, and an array with fewer than two numbers stays as it is."""
+    data = required(args, "data", "array_interpolate_linear")
+    conv = as_xarray(data)
+    if conv is None:
+        raise invalid("array_interpolate_linear", "data", "expected an array of numbers and no-data values.")
+    da, dim = conv
+    da = da.astype(float)
+    coord = da.coords.get(dim)
+    by_label = coord is not None and (np.issubdtype(coord.dtype, np.number) or np.issubdtype(coord.dtype, np.datetime64))
+    if by_label:
+        steps = np.diff(coord.values)
+        by_label = bool((steps > np.zeros_like(steps)).all())  # labels out of order: positions
+    if da.sizes[dim] < 3:
+        return output(da, not isinstance(data, xr.DataArray))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        filled = da.interpolate_na(dim=dim, method="linear", use_coordinate=bool(by_label))
+    return output(filled.transpose(*da.dims), not isinstance(data, xr.DataArray))

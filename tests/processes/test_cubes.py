@@ -325,3 +325,35 @@ def test_anomaly_and_climatological_normal():
     an = call("anomaly", data=cube, normals=normals, period="month")
     np.testing.assert_allclose(an.values[:12, 0, 0], -6)
     np.testing.assert_allclose(an.values[12:, 0, 0], 6)
+
+
+def test_array_interpolate_linear_over_time_by_date_labels():
+    cube = make_cube(nt=5, bands=("B04",), ny=2, nx=2)
+    t = pd.to_datetime(["2021-01-01", "2021-01-02", "2021-01-05", "2021-01-11", "2021-01-12"]).values
+    cube = cube.assign_coords(t=t)
+    values = cube.values.copy()
+    values[1:4, 0, 0, 0] = np.nan  # a gap of three dates between day 1 and day 12
+    values[0, 0, 1, 1] = np.nan  # leading no-data stays
+    values[:, 0, 0, 1] = np.nan  # all no-data stays
+    values[:4, 0, 1, 0] = np.nan  # a single number stays alone
+    cube = cube.copy(data=values)
+    out = call("apply_dimension", data=cube, dimension="t", process=P("array_interpolate_linear", data="$data"))
+    assert out.dims == cube.dims and (out.t.values == t).all()
+    start, end = values[0, 0, 0, 0], values[4, 0, 0, 0]
+    days = np.array([0, 1, 4, 10, 11])
+    np.testing.assert_allclose(out.values[:, 0, 0, 0], start + (end - start) * days / 11)
+    assert np.isnan(out.values[0, 0, 1, 1]) and not np.isnan(out.values[1:, 0, 1, 1]).any()
+    assert np.isnan(out.values[:, 0, 0, 1]).all()
+    np.testing.assert_array_equal(np.isnan(out.values[:, 0, 1, 0]), [True] * 4 + [False])
+    untouched = ~np.isnan(values)
+    np.testing.assert_allclose(out.values[untouched], values[untouched])
+
+
+def test_array_interpolate_linear_by_position_for_band_labels():
+    cube = make_cube(nt=1, bands=("B02", "B03", "B04", "B08"), ny=1, nx=1)
+    values = cube.values.copy()
+    values[0, 1:3, 0, 0] = np.nan
+    out = call("apply_dimension", data=cube.copy(data=values), dimension="bands",
+               process=P("array_interpolate_linear", data="$data"))
+    a, b = values[0, 0, 0, 0], values[0, 3, 0, 0]
+    np.testing.assert_allclose(out.values[0, :, 0, 0], [a, a + (b - a) / 3, a + 2 * (b - a) / 3, b])
