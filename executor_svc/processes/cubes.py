@@ -85,6 +85,30 @@ def reduce_dimension(args: dict, ctx: Any) -> xr.DataArray:
     return with_attrs(out, data, dimension_types=types)
 
 
+@process("reduce_spatial", experimental=True)
+def reduce_spatial(args: dict, ctx: Any) -> xr.DataArray:
+    """The reducer over all pixels (x and y together) of each other label combination; the
+    result has no spatial dimensions (the reducer sees one array of y * x values)."""
+    pid = "reduce_spatial"
+    data = require_cube(required(args, "data", pid), pid)
+    reducer = required(args, "reducer", pid)
+    for dim in ("x", "y"):
+        require_dimension(data, dim)
+    others = [d for d in data.dims if d not in ("x", "y")]
+    ordered = data.transpose(*others, "y", "x")
+    template = ordered.isel(x=0, y=0, drop=True)
+    flat = xr.DataArray(ordered.values.reshape(*template.shape, -1), dims=(*others, ARRAY_DIM),
+                        coords={k: v for k, v in template.coords.items()}, attrs=data.attrs)
+    res = reducer(data=flat, context=args.get("context"))
+    if isinstance(res, xr.DataArray) and ARRAY_DIM in res.dims:
+        if res.sizes[ARRAY_DIM] != 1:
+            raise ProcessError("ProcessParameterInvalid", f"{pid}: the reducer must return a single value, not an array.")
+        res = res.isel({ARRAY_DIM: 0}, drop=True)
+    out = _as_like(res, template)
+    types = {d: t for d, t in _types(data).items() if d not in ("x", "y")}
+    return with_attrs(out, data, dimension_types=types)
+
+
 @process("apply_dimension")
 def apply_dimension(args: dict, ctx: Any) -> xr.DataArray:
     pid = "apply_dimension"

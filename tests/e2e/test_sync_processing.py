@@ -211,3 +211,17 @@ def test_landsat_from_the_configured_deployment(connection, tmp_path):
     lon, lat = pixel_lonlat(meta)
     b = bands_at(acq, lon, lat, "B04", "B05", collection=landsat)
     np.testing.assert_allclose(data[0], ndvi(b["B05"], b["B04"]), atol=1e-5)
+
+
+def test_reduce_spatial_mean_equals_the_mean_of_the_raster(connection, tmp_path):
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=BBOX, temporal_extent=day_interval(ACQ),
+                                      bands=["B04", "B08"])
+    out = tmp_path / "bands.tif"
+    cube.download(out, format="GTiff")
+    data, meta = read_raster(out)
+    lon, lat = pixel_lonlat(meta)
+    b = bands_at(ACQ, lon, lat, "B04", "B08")
+    mean = {"process_graph": {"m": {"process_id": "mean", "arguments": {"data": {"from_parameter": "data"}}, "result": True}}}
+    result = json.loads(cube.process("reduce_spatial", data=cube, reducer=mean).download(format="JSON"))
+    assert result["dims"] == ["t", "bands"] and result["coords"]["bands"] == ["B04", "B08"]
+    np.testing.assert_allclose(np.asarray(result["data"], dtype=float)[0], [b["B04"].mean(), b["B08"].mean()], rtol=1e-5)

@@ -357,3 +357,26 @@ def test_array_interpolate_linear_by_position_for_band_labels():
                process=P("array_interpolate_linear", data="$data"))
     a, b = values[0, 0, 0, 0], values[0, 3, 0, 0]
     np.testing.assert_allclose(out.values[0, :, 0, 0], [a, a + (b - a) / 3, a + 2 * (b - a) / 3, b])
+
+
+def test_reduce_spatial_collapses_x_and_y_per_date_and_band():
+    cube = make_cube(nt=3, bands=("B04", "B08"), ny=3, nx=4)
+    values = cube.values.copy()
+    values[1, 0, 2, 3] = np.nan
+    cube = cube.copy(data=values)
+    out = call("reduce_spatial", data=cube, reducer=P("mean", data="$data"))
+    assert out.dims == ("t", "bands") and list(out.bands.values) == ["B04", "B08"]
+    assert (out.t.values == cube.t.values).all()
+    np.testing.assert_allclose(out.values, np.nanmean(values.reshape(3, 2, -1), axis=2))
+    assert set(out.attrs.get("dimension_types", {"t": 0, "bands": 0})) == {"t", "bands"}
+    counted = call("reduce_spatial", data=cube, reducer=P("count", data="$data"))
+    np.testing.assert_array_equal(counted.values, [[12, 12], [11, 12], [12, 12]])
+
+
+def test_reduce_spatial_needs_a_raster_cube_and_a_single_value():
+    cube = make_cube(nt=1, bands=("B04",), ny=2, nx=2)
+    with pytest.raises(ProcessError):
+        call("reduce_spatial", data=cube.isel(x=0, drop=True), reducer=P("mean", data="$data"))
+    with pytest.raises(ProcessError) as err:
+        call("reduce_spatial", data=cube, reducer=P("sort", data="$data"))
+    assert err.value.code == "ProcessParameterInvalid"
