@@ -109,6 +109,84 @@ def reduce_spatial(args: dict, ctx: Any) -> xr.DataArray:
     return with_attrs(out, data, dimension_types=types)
 
 
+def _window_sides(align: str, y_descending: bool) -> tuple[bool, bool]:
+    """(pad/trim x at its end, pad/trim y at its end) for an `align` corner (pure): data aligned
+    to the upper left is padded or trimmed at the lower right, and so on."""
+    horizontal, vertical = align.split("-")[1], align.split("-")[0]
+    x_at_end = horizontal == "left"
+    south_side = vertical == "upper"
+    y_at_end = south_side == y_descending  # row order north → south when y descends
+    return x_at_end, y_at_end
+
+
+def _fit_axis(cube: xr.DataArray, dim: str, size: int, pad: bool, at_end: bool) -> xr.DataArray:
+    """`cube` with `dim` padded (NaN, coordinates continued at the same step) or trimmed to a
+    multiple of `size` on one side."""
+    n = cube.sizes[dim]
+    extra = n % size
+    if extra == 0:
+        return cube
+    if not pad:
+        return cube.isel({dim: slice(0, n - extra) if at_end else slice(extra, n)})
+    missing = size - extra
+    coords = cube.coords[dim].values.astype(float)
+    step = coords[1] - coords[0] if n > 1 else 1.0
+    if at_end:
+        added = coords[-1] + step * np.arange(1, missing + 1)
+        new_coords = np.concatenate([coords, added])
+    else:
+        added = coords[0] - step * np.arange(missing, 0, -1)
+        new_coords = np.concatenate([added, coords])
+    return cube.reindex({dim: new_coords}, fill_value=np.nan)
+
+
+@process("aggregate_spatial_window", experimental=True)
+def aggregate_spatial_window(args: dict, ctx: Any) -> xr.DataArray:
+    """The reducer over non-overlapping windows of size [x, y] pixels; the labels of x and y
+    become the windows' centres."""
+    pid = "aggregate_spatial_window"
+    data = require_cube(required(args, "data", pid), pid)
+    reducer = required(args, "reducer", pid)
+    size = required(args, "size", pid)
+    if (not isinstance(size, list) or len(size) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size)):
+        raise invalid(pid, "size", "must be two integers >= 1: the window's width (x) and height (y) in pixels.")
+    boundary = args.get("boundary") or "pad"
+    align = args.get("align") or "upper-left"
+    if boundary not in ("pad", "trim"):
+        raise invalid(pid, "boundary", "must be 'pad' or 'trim'.")
+    if align not in ("lower-left", "upper-left", "lower-right", "upper-right"):
+        raise invalid(pid, "align", "must be one of lower-left, upper-left, lower-right, upper-right.")
+    for dim in ("x", "y"):
+        require_dimension(data, dim)
+    sx, sy = size
+    y = data.coords["y"].values
+    x_at_end, y_at_end = _window_sides(align, bool(len(y) < 2 or y[0] > y[-1]))
+    fitted = _fit_axis(_fit_axis(data, "x", sx, boundary == "pad", x_at_end), "y", sy, boundary == "pad", y_at_end)
+    if fitted.sizes["x"] == 0 or fitted.sizes["y"] == 0:
+        raise ProcessError("ProcessParameterInvalid", f"{pid}: the window is larger than the cube and boundary is 'trim'.")
+    others = [d for d in data.dims if d not in ("x", "y")]
+    ordered = fitted.transpose(*others, "y", "x")
+    ny, nx = ordered.sizes["y"] // sy, ordered.sizes["x"] // sx
+    lead = [ordered.sizes[d] for d in others]
+    blocks = ordered.values.reshape(*lead, ny, sy, nx, sx)
+    blocks = np.moveaxis(blocks, len(lead) + 1, len(lead) + 2).reshape(*lead, ny, nx, sy * sx)
+    centres = {
+        "y": ordered.coords["y"].values.astype(float).reshape(ny, sy).mean(axis=1),
+        "x": ordered.coords["x"].values.astype(float).reshape(nx, sx).mean(axis=1),
+    }
+    coords = {d: ordered.coords[d] for d in others if d in ordered.coords}
+    windows = xr.DataArray(blocks, dims=(*others, "y", "x", ARRAY_DIM), coords={**coords, **centres}, attrs=data.attrs)
+    res = reducer(data=windows, context=args.get("context"))
+    template = windows.isel({ARRAY_DIM: 0}, drop=True)
+    if isinstance(res, xr.DataArray) and ARRAY_DIM in res.dims:
+        if res.sizes[ARRAY_DIM] != 1:
+            raise ProcessError("ProcessParameterInvalid", f"{pid}: the reducer must return a single value, not an array.")
+        res = res.isel({ARRAY_DIM: 0}, drop=True)
+    out = _as_like(res, template).transpose(*data.dims)
+    return with_attrs(out, data, dimension_types=_types(data))
+
+
 @process("apply_dimension")
 def apply_dimension(args: dict, ctx: Any) -> xr.DataArray:
     pid = "apply_dimension"

@@ -225,3 +225,19 @@ def test_reduce_spatial_mean_equals_the_mean_of_the_raster(connection, tmp_path)
     result = json.loads(cube.process("reduce_spatial", data=cube, reducer=mean).download(format="JSON"))
     assert result["dims"] == ["t", "bands"] and result["coords"]["bands"] == ["B04", "B08"]
     np.testing.assert_allclose(np.asarray(result["data"], dtype=float)[0], [b["B04"].mean(), b["B08"].mean()], rtol=1e-5)
+
+
+def test_aggregate_spatial_window_makes_a_coarser_raster_of_window_means(connection, tmp_path):
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=BBOX, temporal_extent=day_interval(ACQ), bands=["B04"])
+    fine, coarse = tmp_path / "fine.tif", tmp_path / "coarse.tif"
+    cube.download(fine, format="GTiff")
+    mean = {"process_graph": {"m": {"process_id": "mean", "arguments": {"data": {"from_parameter": "data"}}, "result": True}}}
+    cube.process("aggregate_spatial_window", data=cube, reducer=mean, size=[2, 2], boundary="trim").download(coarse, format="GTiff")
+    full, fmeta = read_raster(fine)
+    data, meta = read_raster(coarse)
+    ny, nx = fmeta["height"] // 2, fmeta["width"] // 2
+    assert (meta["height"], meta["width"]) == (ny, nx)
+    assert meta["transform"].a == pytest.approx(2 * fmeta["transform"].a)
+    assert (meta["transform"].c, meta["transform"].f) == pytest.approx((fmeta["transform"].c, fmeta["transform"].f))
+    blocks = full[0, :ny * 2, :nx * 2].reshape(ny, 2, nx, 2).mean(axis=(1, 3))
+    np.testing.assert_allclose(data[0], blocks, rtol=1e-5)

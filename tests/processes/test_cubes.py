@@ -380,3 +380,46 @@ def test_reduce_spatial_needs_a_raster_cube_and_a_single_value():
     with pytest.raises(ProcessError) as err:
         call("reduce_spatial", data=cube, reducer=P("sort", data="$data"))
     assert err.value.code == "ProcessParameterInvalid"
+
+
+def _blocks_mean(values: np.ndarray, sy: int, sx: int) -> np.ndarray:
+    ny, nx = values.shape
+    out = np.empty((ny // sy, nx // sx))
+    for i in range(ny // sy):
+        for j in range(nx // sx):
+            out[i, j] = np.nanmean(values[i * sy:(i + 1) * sy, j * sx:(j + 1) * sx])
+    return out
+
+
+def test_aggregate_spatial_window_pads_at_the_lower_right_by_default():
+    cube = make_cube(nt=2, bands=("B04",), ny=5, nx=7)  # y descends: row 0 is north
+    out = call("aggregate_spatial_window", data=cube, reducer=P("mean", data="$data"), size=[3, 2])
+    assert out.dims == cube.dims and out.sizes["x"] == 3 and out.sizes["y"] == 3
+    padded = np.full((2, 1, 6, 9), np.nan)
+    padded[:, :, :5, :7] = cube.values
+    for t in range(2):
+        np.testing.assert_allclose(out.values[t, 0], _blocks_mean(padded[t, 0], 2, 3))
+    x, y = cube.x.values, cube.y.values
+    np.testing.assert_allclose(out.x.values, [x[0:3].mean(), x[3:6].mean(), (x[6] + x[6] + 20) / 2 + 0])
+    np.testing.assert_allclose(out.y.values, [y[0:2].mean(), y[2:4].mean(), (y[4] + y[4] - 10) / 2])
+    assert out.attrs["crs"] == 32633 and (out.t.values == cube.t.values).all()
+
+
+def test_aggregate_spatial_window_trims_at_the_aligned_corners_opposite():
+    cube = make_cube(nt=1, bands=("B04",), ny=5, nx=5)
+    v = cube.values[0, 0]
+    lr = call("aggregate_spatial_window", data=cube, reducer=P("max", data="$data"), size=[2, 2], boundary="trim",
+              align="lower-right")  # trimmed at the upper left: the first row and column go
+    np.testing.assert_allclose(lr.values[0, 0], [[v[1:3, 1:3].max(), v[1:3, 3:5].max()], [v[3:5, 1:3].max(), v[3:5, 3:5].max()]])
+    ul = call("aggregate_spatial_window", data=cube, reducer=P("max", data="$data"), size=[2, 2], boundary="trim")
+    np.testing.assert_allclose(ul.values[0, 0], [[v[0:2, 0:2].max(), v[0:2, 2:4].max()], [v[2:4, 0:2].max(), v[2:4, 2:4].max()]])
+    np.testing.assert_allclose(ul.x.values, [cube.x.values[0:2].mean(), cube.x.values[2:4].mean()])
+
+
+@pytest.mark.parametrize("arguments", [{"size": [0, 2]}, {"size": [2]}, {"size": [2, 2.5]}, {"size": [2, 2], "boundary": "wrap"},
+                                       {"size": [2, 2], "align": "centre"}, {"size": [9, 9], "boundary": "trim"}])
+def test_aggregate_spatial_window_refuses_bad_arguments(arguments):
+    with pytest.raises(ProcessError) as err:
+        call("aggregate_spatial_window", data=make_cube(nt=1, bands=("B04",), ny=3, nx=3), reducer=P("mean", data="$data"),
+             **arguments)
+    assert err.value.code == "ProcessParameterInvalid"
