@@ -68,6 +68,15 @@ def _dim_types_without(cube: xr.DataArray, dim: str, **extra: str) -> dict:
     return types
 
 
+def _single_value(res: Any, pid: str) -> Any:
+    """A reducer's result without its ARRAY_DIM of one value; an array of several is an error."""
+    if isinstance(res, xr.DataArray) and ARRAY_DIM in res.dims:
+        if res.sizes[ARRAY_DIM] != 1:
+            raise ProcessError("ProcessParameterInvalid", f"{pid}: the reducer must return a single value, not an array.")
+        res = res.isel({ARRAY_DIM: 0}, drop=True)
+    return res
+
+
 @process("reduce_dimension")
 def reduce_dimension(args: dict, ctx: Any) -> xr.DataArray:
     pid = "reduce_dimension"
@@ -77,10 +86,7 @@ def reduce_dimension(args: dict, ctx: Any) -> xr.DataArray:
     types = _dim_types_without(data, dim)
     res = reducer(data=data.rename({dim: ARRAY_DIM}), context=args.get("context"))
     template = data.isel({dim: 0}, drop=True)
-    if isinstance(res, xr.DataArray) and ARRAY_DIM in res.dims:
-        if res.sizes[ARRAY_DIM] != 1:
-            raise ProcessError("ProcessParameterInvalid", f"{pid}: the reducer must return a single value, not an array.")
-        res = res.isel({ARRAY_DIM: 0}, drop=True)
+    res = _single_value(res, pid)
     out = _as_like(res, template)
     return with_attrs(out, data, dimension_types=types)
 
@@ -100,10 +106,7 @@ def reduce_spatial(args: dict, ctx: Any) -> xr.DataArray:
     flat = xr.DataArray(ordered.values.reshape(*template.shape, -1), dims=(*others, ARRAY_DIM),
                         coords={k: v for k, v in template.coords.items()}, attrs=data.attrs)
     res = reducer(data=flat, context=args.get("context"))
-    if isinstance(res, xr.DataArray) and ARRAY_DIM in res.dims:
-        if res.sizes[ARRAY_DIM] != 1:
-            raise ProcessError("ProcessParameterInvalid", f"{pid}: the reducer must return a single value, not an array.")
-        res = res.isel({ARRAY_DIM: 0}, drop=True)
+    res = _single_value(res, pid)
     out = _as_like(res, template)
     types = {d: t for d, t in _types(data).items() if d not in ("x", "y")}
     return with_attrs(out, data, dimension_types=types)
@@ -179,10 +182,7 @@ def aggregate_spatial_window(args: dict, ctx: Any) -> xr.DataArray:
     windows = xr.DataArray(blocks, dims=(*others, "y", "x", ARRAY_DIM), coords={**coords, **centres}, attrs=data.attrs)
     res = reducer(data=windows, context=args.get("context"))
     template = windows.isel({ARRAY_DIM: 0}, drop=True)
-    if isinstance(res, xr.DataArray) and ARRAY_DIM in res.dims:
-        if res.sizes[ARRAY_DIM] != 1:
-            raise ProcessError("ProcessParameterInvalid", f"{pid}: the reducer must return a single value, not an array.")
-        res = res.isel({ARRAY_DIM: 0}, drop=True)
+    res = _single_value(res, pid)
     out = _as_like(res, template).transpose(*data.dims)
     return with_attrs(out, data, dimension_types=_types(data))
 
