@@ -22,12 +22,14 @@ from .raster import date_labels, is_vector_cube
 def _plain(value):
     """JSON-compatible Python value (NaN/inf → null, numpy → Python, dates → RFC 3339)."""
     if isinstance(value, xr.DataArray):
-        return cube_to_json(value)
+        return _plain(value.values[()]) if value.ndim == 0 else cube_to_json(value)
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, np.ndarray):
+        if value.ndim == 0:  # a numpy scalar in an array's clothes
+            return _plain(value[()])
         return [_plain(v) for v in value.tolist()]
     if isinstance(value, (np.bool_, bool)):
         return bool(value)

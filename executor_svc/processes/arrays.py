@@ -293,3 +293,57 @@ def array_create(args: dict, ctx: Any) -> list:
     if repeat < 1:
         raise invalid("array_create", "repeat", "must be >= 1.")
     return to_list(data) * repeat
+
+
+def _elements_like(values: list, data: xr.DataArray, dim: str) -> list[xr.DataArray]:
+    """Each of `values` as one element of `data` along `dim` (scalars broadcast to every pixel)."""
+    template = data.isel({dim: [0]}, drop=False).drop_vars(dim, errors="ignore")
+    out = []
+    for value in values:
+        if isinstance(value, xr.DataArray):
+            out.append(value.expand_dims(dim).transpose(*data.dims))
+        else:
+            out.append(xr.full_like(template, np.nan if value is None else value, dtype=float))
+    return out
+
+
+@process("array_modify", experimental=True)
+def array_modify(args: dict, ctx: Any) -> Any:
+    """Removes `length` elements at `index` and inserts `values` there; labels are discarded."""
+    pid = "array_modify"
+    data, values, index = required(args, "data", pid), required(args, "values", pid), required(args, "index", pid)
+    length = args.get("length", 1)
+    for name, value in (("index", index), ("length", length)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise invalid(pid, name, "must be an integer >= 0.")
+    values = to_list(values)
+    if isinstance(data, xr.DataArray):
+        dim = array_dim(data)
+        size = data.sizes[dim]
+        if index > size:
+            raise ProcessError("ArrayElementNotAvailable", "The array can't be modified as the given index is larger than the number of elements in the array.")
+        plain = data.drop_vars(dim, errors="ignore")
+        pieces = [plain.isel({dim: slice(0, index)}), *_elements_like(values, plain, dim),
+                  plain.isel({dim: slice(min(size, index + length), size)})]
+        pieces = [p for p in pieces if p.sizes[dim] > 0]
+        if not pieces:
+            return plain.isel({dim: slice(0, 0)})
+        return xr.concat(pieces, dim=dim, coords="minimal", compat="override")
+    items = to_list(data)
+    if index > len(items):
+        raise ProcessError("ArrayElementNotAvailable", "The array can't be modified as the given index is larger than the number of elements in the array.")
+    return items[:index] + values + items[index + length:]
+
+
+@process("array_create_labeled", experimental=True)
+def array_create_labeled(args: dict, ctx: Any) -> xr.DataArray:
+    """A labeled array (a 1-D DataArray whose coordinate holds the labels)."""
+    pid = "array_create_labeled"
+    data, labels = to_list(required(args, "data", pid)), to_list(required(args, "labels", pid))
+    if len(data) != len(labels):
+        raise ProcessError("ArrayLengthMismatch", "The number of values in the parameters `data` and `labels` don't match.")
+    if len(set(labels)) != len(labels):
+        raise invalid(pid, "labels", "labels must be unique.")
+    values = np.array([np.nan if v is None else v for v in data], dtype=float) \
+        if all(v is None or is_number(v) for v in data) else np.array(data, dtype=object)
+    return xr.DataArray(values, dims=(ARRAY_DIM,), coords={ARRAY_DIM: labels})

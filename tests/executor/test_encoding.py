@@ -218,3 +218,15 @@ def test_cog_written_in_memory_equals_the_one_written_by_gdal_to_disk(tmp_path, 
     assert in_memory.path.read_bytes() == on_disk.path.read_bytes()
     with rasterio.open(in_memory.path) as ds:
         assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+
+
+def test_json_of_zero_dimensional_values_is_the_plain_value():
+    import xarray as xr
+
+    from executor_svc.encoding.vector import encode_json
+
+    assert json.loads(encode_json(xr.DataArray(3.0))) == 3.0
+    assert json.loads(encode_json(xr.DataArray(np.nan))) is None
+    assert json.loads(encode_json(np.array(2))) == 2
+    assert json.loads(encode_json(xr.DataArray(np.datetime64("2024-01-02T00:00:00")))) == "2024-01-02T00:00:00Z"
+    assert json.loads(encode_json({"a": [np.array(1.5), xr.DataArray(True)]})) == {"a": [1.5, True]}

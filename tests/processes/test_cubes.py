@@ -423,3 +423,45 @@ def test_aggregate_spatial_window_refuses_bad_arguments(arguments):
         call("aggregate_spatial_window", data=make_cube(nt=1, bands=("B04",), ny=3, nx=3), reducer=P("mean", data="$data"),
              **arguments)
     assert err.value.code == "ProcessParameterInvalid"
+
+
+def test_array_modify_inserts_and_removes_bands_of_a_cube():
+    cube = make_cube(nt=2, bands=("B02", "B04", "B08"), ny=2, nx=3)
+
+    def swap_middle(data, context=None):  # replace B04 by two elements: B04 * 2 and a constant
+        middle = call("array_element", data=data, index=1)
+        return call("array_modify", data=data, values=[call("multiply", x=middle, y=2), 7.0], index=1, length=1)
+
+    out = call("apply_dimension", data=cube, dimension="bands", process=swap_middle)
+    assert out.sizes["bands"] == 4
+    v = cube.values
+    np.testing.assert_allclose(out.values[:, 0], v[:, 0])
+    np.testing.assert_allclose(out.values[:, 1], v[:, 1] * 2)
+    np.testing.assert_allclose(out.values[:, 2], 7.0)
+    np.testing.assert_allclose(out.values[:, 3], v[:, 2])
+    removed = call("apply_dimension", data=cube, dimension="bands",
+                   process=P("array_modify", data="$data", values=[], index=0, length=2))
+    np.testing.assert_allclose(removed.values[:, 0], v[:, 2])
+
+
+def test_array_modify_refuses_an_index_past_the_end():
+    with pytest.raises(ProcessError) as err:
+        call("array_modify", data=[1, 2], values=[3], index=3)
+    assert err.value.code == "ArrayElementNotAvailable"
+    assert call("array_modify", data=[1, 2], values=[3], index=2, length=0) == [1, 2, 3]
+    with pytest.raises(ProcessError) as err:
+        call("array_modify", data=[1, 2], values=[3], index=-1)
+    assert err.value.code == "ProcessParameterInvalid"
+
+
+def test_array_create_labeled_gives_an_array_addressable_by_label():
+    labeled = call("array_create_labeled", data=[1, None, 3], labels=["a", "b", "c"])
+    assert call("array_labels", data=labeled) == ["a", "b", "c"]
+    assert call("array_element", data=labeled, label="c") == 3
+    assert call("array_element", data=labeled, label="b") is None or np.isnan(call("array_element", data=labeled, label="b"))
+    with pytest.raises(ProcessError) as err:
+        call("array_create_labeled", data=[1, 2], labels=["a"])
+    assert err.value.code == "ArrayLengthMismatch"
+    with pytest.raises(ProcessError) as err:
+        call("array_create_labeled", data=[1, 2], labels=["a", "a"])
+    assert err.value.code == "ProcessParameterInvalid"
