@@ -14,6 +14,8 @@ import tifffile
 from rasterio.crs import CRS
 from rasterio.io import MemoryFile
 
+from .small_cog import MAX_SIDE, small_cog
+
 COMPRESSION = {"deflate": "DEFLATE", "lzw": "LZW", "zstd": "ZSTD", "none": "NONE"}
 
 #: Rasters up to this size (both sides) need no overviews (GDAL's COG rule: overviews until the
@@ -67,13 +69,22 @@ def write_cog(
     nodata: float | None = None,
     tags: dict | None = None,
 ) -> None:
-    """`data` is (bands, rows, cols). Stages an in-memory (GDAL MEM) dataset, then COG-copies it
-    to `path` (GDAL's COG driver only creates by copy)."""
+    """`data` is (bands, rows, cols). A small raster is written by `small_cog`; any other is
+    staged in an in-memory (GDAL MEM) dataset and COG-copied to `path` (GDAL's COG driver only
+    creates by copy)."""
     bands, height, width = data.shape
     dtype = data.dtype if data.dtype in (np.float32, np.float64, np.uint8, np.uint16, np.int16, np.int32) else np.float32
     fill = np.nan if nodata is None else nodata
     if nodata is not None and np.issubdtype(data.dtype, np.floating):
         data = np.where(np.isnan(data), np.asarray(nodata, dtype=data.dtype), data)
+    data = data.astype(dtype, copy=False)
+    is_float = np.issubdtype(np.dtype(dtype), np.floating)
+    small = small_cog(data, transform=transform, epsg=epsg, band_names=band_names, compression=compression,
+                      nodata=fill if is_float or nodata is not None else None, tags=tags)
+    if small is not None:
+        with open(path, "wb") as handle:
+            handle.write(small)
+        return
     profile = {
         "driver": "MEM",
         "width": width,
@@ -82,14 +93,14 @@ def write_cog(
         "dtype": dtype,
         "transform": transform,
         "crs": CRS.from_epsg(epsg) if epsg else None,
-        "nodata": fill if np.issubdtype(np.dtype(dtype), np.floating) or nodata is not None else None,
+        "nodata": fill if is_float or nodata is not None else None,
     }
     options = cog_options(width, height, dtype, compression=compression, overviews=overviews)
     # One GDAL environment for the whole write; our creation options are fixed (and tested), so
     # GDAL need not validate them: for the COG driver that means parsing every tile matrix set
     # and its CRS on each call, a third of a small raster's encoding time.
     with rasterio.Env(GDAL_VALIDATE_CREATION_OPTIONS="NO", QUIET_DELETE_ON_CREATE_COPY="NO"):
-        _write_cog(path, data.astype(dtype, copy=False), profile, options, band_names, tags)
+        _write_cog(path, data, profile, options, band_names, tags)
 
 
 def _write_cog(path, data: np.ndarray, profile: dict, options: dict, band_names: list[str], tags: dict | None) -> None:
@@ -165,10 +176,27 @@ def tiff_layout(tiff: bytes) -> tuple[int, int, int, str, float | None] | None:
         return None
 
 
+def tiff_pixels(tiff: bytes) -> np.ndarray | None:
+    """(bands, rows, cols) of a single-image TIFF, read with tifffile; None when it cannot (pure)."""
+    try:
+        with tifffile.TiffFile(io.BytesIO(tiff)) as tif:
+            page = tif.pages[0]
+            pixels = page.asarray()
+            separate = page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
+    except Exception:  # noqa: BLE001 - not a TIFF tifffile reads: GDAL decides
+        return None
+    if pixels.ndim == 2:
+        return pixels[np.newaxis]
+    if pixels.ndim != 3:
+        return None
+    return pixels if separate else np.moveaxis(pixels, -1, 0)
+
+
 def cog_from_tiff(tiff: bytes, *, transform, epsg: int | None, band_names: list[str], tags: dict | None = None,
                   size: tuple[int, int] | None = None) -> bytes | None:
-    """The COG `write_cog` would make of this single-image FLOAT32 TIFF's pixels, made by GDAL
-    straight from the TIFF (no decoding into numpy, no staging copy). None when the TIFF is not
+    """The COG `write_cog` would make of this single-image FLOAT32 TIFF's pixels: by `small_cog`
+    for a small raster, else by GDAL straight from the TIFF (no decoding into numpy, no staging
+    copy). None when the TIFF is not
     one this covers: not a TIFF, another sample type, a no-data value other than NaN, a band count
     other than `band_names` or a (width, height) other than `size` (the caller then takes the
     normal path). CPU work: run in an executor."""
@@ -179,6 +207,12 @@ def cog_from_tiff(tiff: bytes, *, transform, epsg: int | None, band_names: list[
     if (bands != len(band_names) or dtype != "float32" or (nodata is not None and not np.isnan(nodata))
             or (size is not None and (width, height) != tuple(size))):
         return None
+    if max(width, height) <= MAX_SIDE:
+        pixels = tiff_pixels(tiff)
+        made = None if pixels is None else small_cog(pixels, transform=transform, epsg=epsg, band_names=band_names,
+                                                     nodata=np.nan, tags=tags)
+        if made is not None:
+            return made
     with rasterio.Env(GDAL_VALIDATE_CREATION_OPTIONS="NO", QUIET_DELETE_ON_CREATE_COPY="NO"), MemoryFile(tiff) as source:
         vrt = passthrough_vrt(source.name, width=width, height=height, transform=transform, epsg=epsg,
                               band_names=band_names, tags=tags)

@@ -1,7 +1,8 @@
 """The GTiff pass-through: a plan whose result is one pushed-down load saved as GTiff gets its COG
-made by GDAL straight from Sentinel Hub's TIFF. Its file must be the one the normal path (decode,
-cube, evaluation, write_cog) writes: same pixels, grid, CRS, band names, no-data, tags and COG
-layout; plans it does not cover take the normal path, with Sentinel Hub asked only once."""
+made straight from Sentinel Hub's TIFF (by small_cog up to 512 px, else by GDAL). Its file must
+be the one the normal path (decode, cube, evaluation, write_cog) writes: same pixels, grid, CRS,
+band names, no-data, tags and COG layout; plans it does not cover take the normal path, with
+Sentinel Hub asked only once."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 import rasterio
+from rio_cogeo.cogeo import cog_validate
 
 from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2
 from compiler_svc.core import compile_process
@@ -135,12 +137,13 @@ def describe(data: bytes) -> dict:
     with rasterio.MemoryFile(data) as mf, mf.open() as ds:
         return {"pixels": ds.read(), "transform": ds.transform, "crs": ds.crs, "descriptions": ds.descriptions,
                 "nodata": ds.nodata, "tags": ds.tags(), "dtype": ds.dtypes, "layout": ds.tags(ns="IMAGE_STRUCTURE"),
-                "blocks": ds.block_shapes}
+                "blocks": ds.block_shapes, "valid_cog": cog_validate(mf.name)}
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"ndvi": False}, {"reduce_t": True, "temporal": MONTH},
                                     {"options": {"filename_prefix": "my/ndvi"}},
-                                    {"extent": {"west": 14.0, "south": 46.0, "east": 14.02, "north": 46.015}}])
+                                    {"extent": {"west": 14.0, "south": 46.0, "east": 14.02, "north": 46.015}},
+                                    {"extent": {**UTM, "east": 506000, "north": 5006000}}])  # 600 px: GDAL
 async def test_passthrough_file_equals_the_normal_path(servicer, monkeypatch, kwargs):
     plan = await acompile(graph(**kwargs))
     assert applies(plan)
@@ -152,7 +155,7 @@ async def test_passthrough_file_equals_the_normal_path(servicer, monkeypatch, kw
     assert (fast_type, fast_name, fast_pu) == (normal_type, normal_name, normal_pu)
     assert fast_type.startswith("image/tiff") and fast_name.endswith(".tif") and fast_pu > 0
     a, b = describe(fast), describe(normal)
-    assert a["layout"].get("LAYOUT") == "COG" and a["layout"].get("COMPRESSION") == "DEFLATE"
+    assert a["layout"].get("COMPRESSION") == "DEFLATE" and a["valid_cog"] == (True, [], [])
     np.testing.assert_array_equal(a.pop("pixels"), b.pop("pixels"))  # NaN where NaN
     assert np.isnan(a.pop("nodata")) and np.isnan(b.pop("nodata"))
     assert a == b
