@@ -68,6 +68,14 @@ def _bbox_geometry(bbox) -> dict | None:
     return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
 
 
+def _is_internal_record(meta: dict) -> bool:
+    """The executor's own record of the results stored beside them (role `metadata` only): a copy
+    of this item with internal object keys, not a user asset. Listing it would also make the
+    `openeo` client's `download_file`/`execute_batch(outputfile)` refuse a one-file result."""
+    roles = meta.get("roles")
+    return isinstance(roles, list) and bool(roles) and all(role == "metadata" for role in roles)
+
+
 def stac_item(request: web.Request, job: store_pb2.Job, user_id: str, partial: bool) -> dict:
     signer = request.app[SIGNER]
     expires = signer.expiry()
@@ -78,7 +86,7 @@ def stac_item(request: web.Request, job: store_pb2.Job, user_id: str, partial: b
     assets: dict[str, dict] = {}
     used_prefixes: set[str] = set()
     for name, meta in assets_in.items():
-        if not isinstance(meta, dict):
+        if not isinstance(meta, dict) or _is_internal_record(meta):
             continue
         asset = {"href": public_url(request, f"/jobs/{quote(job.id, safe='')}/results/assets/{quote(name, safe='')}",
                                     signer.query(job.id, name, user_id, expires))}

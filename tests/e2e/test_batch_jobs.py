@@ -43,6 +43,9 @@ def test_job_lifecycle_results_and_delete(stack, connection, tmp_path):
     np.testing.assert_allclose(data[0], ndvi(b["B08"], b["B04"]), atol=1e-5)
     metadata = results.get_metadata()
     assert metadata["assets"] and all("href" in a and "type" in a for a in metadata["assets"].values())
+    # a one-file result is one asset: the client's single-file download (execute_batch(outputfile)) works
+    single = results.download_file(tmp_path / "single.tif")
+    assert single.read_bytes() == tifs[0].read_bytes()
     logs = job.logs()
     assert logs and all("level" in entry and "message" in entry for entry in logs)
     assert s3_keys(stack, job.job_id)

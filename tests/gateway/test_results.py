@@ -166,3 +166,18 @@ async def test_asset_names_are_url_encoded(client, auth, fakes, settings):
     assert " " not in href and "%23" in href
     resp = await client.get(local(href, settings))
     assert resp.status == 200 and await resp.read() == b"x" * 20
+
+
+async def test_the_executors_own_results_record_is_not_a_user_asset(client, auth, fakes, settings):
+    job_id = await finished_job(client, auth, fakes)
+    results = json.loads(fakes.store.jobs[job_id].results_json)
+    results["assets"]["job-results.json"] = {"key": f"jobs/{job_id}/job-results.json", "type": "application/json",
+                                             "roles": ["metadata"], "size": 10}
+    results["assets"]["notes.json"] = {"key": f"jobs/{job_id}/notes.json", "type": "application/json",
+                                       "roles": ["data", "metadata"]}
+    fakes.store.jobs[job_id].results_json = json.dumps(results)
+    resp = await client.get(f"/jobs/{job_id}/results", headers=auth)
+    assert resp.status == 200
+    item = await resp.json()
+    assert sorted(item["assets"]) == ["notes.json", "result.tif"]
+    assert "jobs/" not in json.dumps(item["assets"]).replace(f"/jobs/{job_id}/results/assets/", "")
