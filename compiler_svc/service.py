@@ -75,6 +75,9 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
     async def GetCollection(self, request, context):
         return common_pb2.JsonDocument(json=json.dumps(cat.collection_document(request.collection_id)))
 
+    async def GetQueryables(self, request, context):
+        return common_pb2.JsonDocument(json=json.dumps(cat.queryables_document(request.collection_id)))
+
     async def Validate(self, request, context):
         problems = await core.validate_all(request.process_json, self._fetch(request), purpose=request.purpose,
                                            tile=_tile(request), parameters_json=request.parameters_json,

@@ -50,6 +50,11 @@ class CompilerServiceStub:
                 request_serializer=backend__proto_dot_v1_dot_compiler__pb2.GetCollectionRequest.SerializeToString,
                 response_deserializer=backend__proto_dot_v1_dot_common__pb2.JsonDocument.FromString,
                 _registered_method=True)
+        self.GetQueryables = channel.unary_unary(
+                '/openeo.backend.v1.CompilerService/GetQueryables',
+                request_serializer=backend__proto_dot_v1_dot_compiler__pb2.GetCollectionRequest.SerializeToString,
+                response_deserializer=backend__proto_dot_v1_dot_common__pb2.JsonDocument.FromString,
+                _registered_method=True)
         self.Validate = channel.unary_unary(
                 '/openeo.backend.v1.CompilerService/Validate',
                 request_serializer=backend__proto_dot_v1_dot_compiler__pb2.CompileRequest.SerializeToString,
@@ -93,6 +98,14 @@ class CompilerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetQueryables(self, request, context):
+        """GET /collections/{id}/queryables body: a JSON Schema of the metadata properties that
+        load_collection's `properties` can filter on. CollectionNotFound when unknown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Validate(self, request, context):
         """Full validation; problems are returned, not raised (POST /validation answers 200 with them).
         """
@@ -130,6 +143,11 @@ def add_CompilerServiceServicer_to_server(servicer, server):
             ),
             'GetCollection': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCollection,
+                    request_deserializer=backend__proto_dot_v1_dot_compiler__pb2.GetCollectionRequest.FromString,
+                    response_serializer=backend__proto_dot_v1_dot_common__pb2.JsonDocument.SerializeToString,
+            ),
+            'GetQueryables': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQueryables,
                     request_deserializer=backend__proto_dot_v1_dot_compiler__pb2.GetCollectionRequest.FromString,
                     response_serializer=backend__proto_dot_v1_dot_common__pb2.JsonDocument.SerializeToString,
             ),
@@ -228,6 +246,33 @@ class CompilerService:
             request,
             target,
             '/openeo.backend.v1.CompilerService/GetCollection',
+            backend__proto_dot_v1_dot_compiler__pb2.GetCollectionRequest.SerializeToString,
+            backend__proto_dot_v1_dot_common__pb2.JsonDocument.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQueryables(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.backend.v1.CompilerService/GetQueryables',
             backend__proto_dot_v1_dot_compiler__pb2.GetCollectionRequest.SerializeToString,
             backend__proto_dot_v1_dot_common__pb2.JsonDocument.FromString,
             options,

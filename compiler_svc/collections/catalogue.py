@@ -60,6 +60,12 @@ class Collection:
         return "eo:cloud_cover" in self.doc["summaries"]
 
     @property
+    def queryables(self) -> dict[str, dict]:
+        """The metadata properties load_collection's `properties` can filter on here, with their
+        JSON Schemas (what the planner turns into Sentinel Hub data filters)."""
+        return {name: schema for name, (applies, schema) in QUERYABLES.items() if applies(self)}
+
+    @property
     def is_sar(self) -> bool:
         return "sar:polarizations" in self.doc["summaries"]
 
@@ -74,6 +80,18 @@ class Collection:
             if b["name"] == band:
                 return float(b["gsd"])
         raise KeyError(band)
+
+
+#: property -> (which collections have it, its JSON Schema); eo:cloud_cover becomes Sentinel Hub's
+#: `maxCloudCoverage` (`planner._cloud_cover`).
+QUERYABLES = {
+    "eo:cloud_cover": (
+        lambda c: c.has_cloud_cover,
+        {"title": "Cloud cover", "description": "Cloud cover of the acquisition tile in percent; filter with "
+         "`lte`, `lt` or `between` (an upper bound, Sentinel Hub's maxCloudCoverage).",
+         "type": "number", "minimum": 0, "maximum": 100},
+    ),
+}
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -99,9 +117,28 @@ def get_collection(collection_id: str) -> Collection:
 
 
 def _public(doc: dict) -> dict:
+    """The public document; its links to this backend are paths (the gateway makes them absolute)."""
     return {k: v for k, v in doc.items() if not k.startswith("sh_")} | {
-        "links": doc["links"] + [{"rel": "self", "href": f"/collections/{doc['id']}"}],
+        "links": doc["links"] + [
+            {"rel": "self", "href": f"/collections/{doc['id']}", "type": "application/json"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "href": f"/collections/{doc['id']}/queryables",
+             "type": "application/schema+json", "title": "Queryables for load_collection's properties"},
+        ],
         "sh_type": doc["sh_type"],
+    }
+
+
+def queryables_document(collection_id: str) -> dict:
+    """Body of GET /collections/{id}/queryables (JSON Schema draft 2019-09, as OGC API Features
+    Part 3 and openEO API 1.2 describe it)."""
+    coll = get_collection(collection_id)
+    return {
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "$id": f"/collections/{collection_id}/queryables",
+        "type": "object",
+        "title": f"Queryables of {coll.doc.get('title') or collection_id}",
+        "properties": coll.queryables,
+        "additionalProperties": False,
     }
 
 

@@ -272,11 +272,12 @@ class _Validator:
                 self.add(invalid("load_collection", path, "temporal_extent", f"the interval starts after the data of collection '{cid}' ends"))
         props = args.get("properties")
         if isinstance(props, dict):
+            supported = coll.queryables
             for key in props:
-                if key != "eo:cloud_cover" or not coll.has_cloud_cover:
+                if key not in supported:
                     self.add(invalid("load_collection", path, "properties",
                                      f"filtering on property '{key}' is not supported for collection '{cid}'"
-                                     + (" (supported: eo:cloud_cover)" if coll.has_cloud_cover else "")))
+                                     + (f" (supported: {', '.join(supported)})" if supported else "")))
 
 
 def _nested_callback_parameters(schema: Any):

@@ -67,6 +67,26 @@ async def test_list_processes_and_collections(stubs):
     assert (err.code, err.status) == ("CollectionNotFound", 404)
 
 
+async def test_queryables_are_the_properties_load_collection_filters_on(stubs):
+    from jsonschema import Draft201909Validator
+
+    stub, _ = stubs
+    s2 = json.loads((await stub.GetQueryables(compiler_pb2.GetCollectionRequest(collection_id="SENTINEL2_L2A"))).json)
+    Draft201909Validator.check_schema(s2)
+    assert list(s2["properties"]) == ["eo:cloud_cover"] and s2["additionalProperties"] is False
+    assert s2["$id"] == "/collections/SENTINEL2_L2A/queryables"
+    validator = Draft201909Validator(s2)
+    assert validator.is_valid({"eo:cloud_cover": 20}) and not validator.is_valid({"eo:cloud_cover": 120})
+    s1 = json.loads((await stub.GetQueryables(compiler_pb2.GetCollectionRequest(collection_id="SENTINEL1_GRD"))).json)
+    assert s1["properties"] == {}
+    doc = json.loads((await stub.GetCollection(compiler_pb2.GetCollectionRequest(collection_id="SENTINEL2_L2A"))).json)
+    assert {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "href": "/collections/SENTINEL2_L2A/queryables",
+            "type": "application/schema+json", "title": "Queryables for load_collection's properties"} in doc["links"]
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.GetQueryables(compiler_pb2.GetCollectionRequest(collection_id="NOPE"))
+    assert from_rpc_error(info.value).code == "CollectionNotFound"
+
+
 async def test_compile_inlines_udps_from_store(stubs, js):
     stub, store = stubs
     plan = await stub.Compile(compiler_pb2.CompileRequest(user=ALICE, process_json=as_json(udp_graph()), purpose=compiler_pb2.PURPOSE_BATCH))

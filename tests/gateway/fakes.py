@@ -257,7 +257,16 @@ class FakeCompiler(compiler_pb2_grpc.CompilerServiceServicer, Recorder):
         self.record(context, "GetCollection", request)
         if request.collection_id != "SENTINEL2_L2A":
             raise OpenEOError("CollectionNotFound", f"Collection '{request.collection_id}' does not exist.", 404)
-        return common_pb2.JsonDocument(json=json.dumps({"id": "SENTINEL2_L2A", "stac_version": "1.0.0"}))
+        return common_pb2.JsonDocument(json=json.dumps({"id": "SENTINEL2_L2A", "stac_version": "1.0.0", "links": [
+            {"rel": "self", "href": "/collections/SENTINEL2_L2A"},
+            {"rel": "license", "href": "https://example.com/license"}]}))
+
+    async def GetQueryables(self, request, context):
+        self.record(context, "GetQueryables", request)
+        if request.collection_id != "SENTINEL2_L2A":
+            raise OpenEOError("CollectionNotFound", f"Collection '{request.collection_id}' does not exist.", 404)
+        return common_pb2.JsonDocument(json=json.dumps({"$id": "/collections/SENTINEL2_L2A/queryables", "type": "object",
+                                                        "properties": {"eo:cloud_cover": {"type": "number"}}}))
 
     async def Validate(self, request, context):
         self.record(context, "Validate", request)

@@ -126,6 +126,21 @@ async def test_service_types_xyz(client):
                      "spatial_extent_north", "tile_size"]
 
 
+async def test_collection_links_are_absolute_and_queryables_are_served(client, fakes, settings):
+    doc = await (await client.get("/collections/SENTINEL2_L2A")).json()
+    assert [link["href"] for link in doc["links"]] == [f"{settings.public_url}/collections/SENTINEL2_L2A",
+                                                       "https://example.com/license"]
+    resp = await client.get("/collections/SENTINEL2_L2A/queryables")
+    assert resp.status == 200 and resp.content_type == "application/schema+json"
+    body = await resp.json(content_type=None)
+    assert body["$id"] == f"{settings.public_url}/collections/SENTINEL2_L2A/queryables"
+    assert body["properties"] == {"eo:cloud_cover": {"type": "number"}}
+    missing = await client.get("/collections/NOPE/queryables")
+    assert missing.status == 404 and (await missing.json())["code"] == "CollectionNotFound"
+    capabilities = await (await client.get("/")).json()
+    assert {"path": "/collections/{collection_id}/queryables", "methods": ["GET"]} in capabilities["endpoints"]
+
+
 async def test_collections_and_processes_come_from_compiler(client, fakes):
     assert (await (await client.get("/collections")).json())["collections"][0]["id"] == "SENTINEL2_L2A"
     assert (await (await client.get("/collections/SENTINEL2_L2A")).json())["id"] == "SENTINEL2_L2A"
