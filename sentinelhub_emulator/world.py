@@ -64,11 +64,16 @@ def _refl(name: str) -> BandSpec:
 _DATAMASK = BandSpec("dataMask", "DN", {"DN": 1.0})
 _S2_OPTICAL = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
 _S2_ALL = ("sentinel-2-l1c", "sentinel-2-l2a")
+_S2_ANGLES = ("sunAzimuthAngles", "sunZenithAngles", "viewAzimuthMean", "viewZenithMean")
+#: Sentinel-2's angle bands and SH main's s2cloudless bands (CLP probability 0-255, CLM mask 0/1), L1C and L2A
+_S2_METADATA_BANDS = tuple(BandSpec(a, "DEGREES", {"DEGREES": 1.0}) for a in _S2_ANGLES) + (
+    BandSpec("CLP", "DN", {"DN": 1.0}), BandSpec("CLM", "DN", {"DN": 1.0}))
+ANGLE_CELL_DEG = 0.045  # the angle bands' ~5 km grid (nearest neighbour)
 
 COLLECTIONS: dict[str, CollectionSpec] = {
     "sentinel-2-l1c": CollectionSpec(
         id="sentinel-2-l1c",
-        bands=tuple(_refl(b) for b in _S2_OPTICAL) + (_DATAMASK,),
+        bands=tuple(_refl(b) for b in _S2_OPTICAL) + _S2_METADATA_BANDS + (_DATAMASK,),
         epoch=datetime(2015, 7, 4, 10, 30, tzinfo=UTC), revisit_days=5, nodata=0.0, has_cloud_cover=True,
         mosaicking=("SIMPLE", "ORBIT", "TILE"), platform="sentinel-2a", constellation="sentinel-2",
         instruments=("msi",), gsd=10,
@@ -80,6 +85,7 @@ COLLECTIONS: dict[str, CollectionSpec] = {
             BandSpec("CLD", "PERCENT", {"PERCENT": 1.0, "DN": 1.0}),
             BandSpec("SNW", "PERCENT", {"PERCENT": 1.0, "DN": 1.0}),
             BandSpec("AOT", "OPTICAL_DEPTH", {"OPTICAL_DEPTH": 1.0, "DN": 1000.0}),
+            *_S2_METADATA_BANDS,
             _DATAMASK,
         ),
         epoch=datetime(2017, 1, 3, 10, 30, tzinfo=UTC), revisit_days=5, nodata=0.0, has_cloud_cover=True,
@@ -399,6 +405,13 @@ def band_values(collection: str, bands, date: datetime | None, lon, lat, units=N
         elif band == "CLD":
             frac = np.where(cloudy, 1.0 - u / max(cc / 100.0, 1e-9), 0.0)
             val = np.where(cloudy, np.round(50.0 + 50.0 * frac), np.floor(u * 10.0 * (cc / 100.0)))
+        elif band == "CLP":  # s2cloudless probability, above its 0.4 threshold exactly where cloudy
+            frac = np.where(cloudy, 1.0 - u / max(cc / 100.0, 1e-9), 0.0)
+            val = np.round(255.0 * np.where(cloudy, 0.55 + 0.45 * frac, 0.35 * (1.0 - u)))
+        elif band == "CLM":
+            val = np.where(cloudy, 1.0, 0.0)
+        elif band in _S2_ANGLES:
+            val = _angle(band, date, lon, lat)
         elif band == "SNW":
             val = np.zeros_like(lon)
         elif band == "AOT":
@@ -425,6 +438,23 @@ def band_values(collection: str, bands, date: datetime | None, lon, lat, units=N
             raise KeyError(band)
         out[band] = val
     return out
+
+
+def _angle(band: str, date: datetime, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Plausible Sentinel-2 angles in degrees, constant over ANGLE_CELL_DEG cells: the sun's from
+    latitude and season (a 10:30 morning overpass), the view's across a swath."""
+    glon = (np.floor(lon / ANGLE_CELL_DEG) + 0.5) * ANGLE_CELL_DEG
+    glat = (np.floor(lat / ANGLE_CELL_DEG) + 0.5) * ANGLE_CELL_DEG
+    doy = _as_utc(date).timetuple().tm_yday
+    declination = 23.44 * np.sin(2 * np.pi * (284 + doy) / 365.0)
+    across = _wave(glon * 0.37)  # position across the swath, -1..1
+    if band == "sunZenithAngles":
+        return np.round(np.clip(np.abs(glat - declination) + 12.0 + 0.5 * across, 0.0, 89.0), 4)
+    if band == "sunAzimuthAngles":
+        return np.round(np.mod(150.0 + 0.3 * glat + 3.0 * across, 360.0), 4)
+    if band == "viewZenithMean":
+        return np.round(5.75 + 5.75 * across, 4)
+    return np.round(np.where(across >= 0.0, 105.0, 285.0) + 2.0 * _wave(glat * 0.5), 4)  # viewAzimuthMean
 
 
 def band_value(collection: str, band: str, date: datetime | None, lon, lat, units: str | None = None) -> np.ndarray:

@@ -35,6 +35,20 @@ def test_ndvi_single_date(connection, tmp_path):
     np.testing.assert_allclose(data[0], ndvi(b["B08"], b["B04"]), atol=1e-5)
 
 
+def test_load_collection_without_bands_loads_every_band(connection, tmp_path):
+    """No `bands`: every band the collection lists, the angle and s2cloudless bands included."""
+    listed = connection.describe_collection("SENTINEL2_L2A")["cube:dimensions"]["bands"]["values"]
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=BBOX, temporal_extent=day_interval(ACQ))
+    out = tmp_path / "all.tif"
+    cube.download(out, format="GTiff")
+    data, meta = read_raster(out)
+    assert list(meta["descriptions"]) == listed and {"CLP", "CLM", "sunZenithAngles"} <= set(listed)
+    lon, lat = pixel_lonlat(meta)
+    for name in ("B04", "SCL", "CLM", "CLP", "sunZenithAngles", "viewAzimuthMean"):
+        expected = bands_at(ACQ, lon, lat, name)[name]
+        np.testing.assert_allclose(data[listed.index(name)], expected, atol=1e-4, err_msg=name)
+
+
 def test_openeo_costs_header(stack, connection):
     graph = connection.load_collection("SENTINEL2_L2A", spatial_extent=BBOX, temporal_extent=day_interval(ACQ), bands=["B04"]).save_result("GTiff")
     resp = requests.post(

@@ -108,3 +108,32 @@ def test_every_band_is_a_pure_function_of_the_point():
             np.testing.assert_array_equal(views[b], arr)
             for i, j in ((0, 0), (2, 3), (4, 6)):
                 assert world.band_value(c, b, date, float(lon[i, j]), float(lat[i, j])) == arr[i, j], (c, b)
+
+
+@pytest.mark.parametrize("collection", ["sentinel-2-l1c", "sentinel-2-l2a"])
+def test_sentinel2_angle_and_s2cloudless_bands(collection):
+    """As on Sentinel Hub main: the four angle bands (degrees, ~5 km cells) and CLP/CLM, whose mask
+    agrees with the cloud field (SCL 8/9 on L2A) and whose probability crosses 0.4 exactly there."""
+    lon, lat = world.pixel_centers_lonlat((13.0, 45.0, 13.3, 45.3), None, 120, 90)
+    for d in world.acquisition_dates(collection, *YEAR)[:8]:
+        v = world.band_values(collection, [*world._S2_ANGLES, "CLP", "CLM"], d, lon, lat)
+        assert 0 <= v["sunZenithAngles"].min() and v["sunZenithAngles"].max() < 90
+        assert 0 <= v["sunAzimuthAngles"].min() and v["sunAzimuthAngles"].max() < 360
+        assert 0 <= v["viewZenithMean"].min() and v["viewZenithMean"].max() <= 11.5
+        assert set(np.unique(v["viewAzimuthMean"] // 100)) <= {1.0, 2.0}
+        cell = (np.floor(lon / world.ANGLE_CELL_DEG), np.floor(lat / world.ANGLE_CELL_DEG))
+        for band in world._S2_ANGLES:  # constant within each cell
+            for key in set(zip(cell[0].ravel()[::97], cell[1].ravel()[::97])):
+                inside = (cell[0] == key[0]) & (cell[1] == key[1])
+                assert np.ptp(v[band][inside]) == 0
+        cloudy = world.cloud_field(collection, d, lon, lat) < world.scene_cloud_cover(collection, d) / 100
+        np.testing.assert_array_equal(v["CLM"], cloudy.astype(float))
+        assert v["CLP"].min() >= 0 and v["CLP"].max() <= 255 and np.all(v["CLP"] == np.round(v["CLP"]))
+        np.testing.assert_array_equal(v["CLP"] / 255 >= 0.4, cloudy)
+        if collection == "sentinel-2-l2a":
+            scl = world.band_value(collection, "SCL", d, lon, lat)
+            np.testing.assert_array_equal(np.isin(scl, (8, 9)), cloudy)
+    # summer sun stands higher than winter sun at mid latitudes
+    summer, winter = (world.band_value(collection, "sunZenithAngles", datetime(2021, m, 15, 10, 30, tzinfo=UTC),
+                                       13.0, 45.0) for m in (6, 12))
+    assert summer + 30 < winter
