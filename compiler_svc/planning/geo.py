@@ -64,8 +64,16 @@ def transform_geometry(geom: BaseGeometry, src: int, dst: int) -> BaseGeometry:
     return transform(_transformer(src, dst).transform, geom)
 
 
-def geometry_from_geojson(value: Any) -> BaseGeometry:
-    """Union of the (Multi)Polygons in a GeoJSON geometry, Feature, FeatureCollection or GeometryCollection."""
+POLYGONS = ("Polygon", "MultiPolygon")
+#: every GeoJSON geometry type but GeometryCollection (handled as a container)
+GEOMETRIES = POLYGONS + ("Point", "MultiPoint", "LineString", "MultiLineString")
+
+
+def geometry_from_geojson(value: Any, kinds: tuple[str, ...] = POLYGONS) -> BaseGeometry:
+    """Union of the geometries of the `kinds` types in a GeoJSON geometry, Feature,
+    FeatureCollection or GeometryCollection; ValueError for any other type (polygons by default:
+    load_collection's extent and mask_polygon take polygons only, aggregate_spatial and
+    filter_spatial take any geometry)."""
     if not isinstance(value, dict) or "type" not in value:
         raise ValueError("not a GeoJSON object")
     kind = value["type"]
@@ -73,21 +81,22 @@ def geometry_from_geojson(value: Any) -> BaseGeometry:
     try:
         if kind == "FeatureCollection":
             for f in value.get("features") or []:
-                geoms.append(geometry_from_geojson(f))
+                geoms.append(geometry_from_geojson(f, kinds))
         elif kind == "Feature":
-            return geometry_from_geojson(value.get("geometry"))
+            return geometry_from_geojson(value.get("geometry"), kinds)
         elif kind == "GeometryCollection":
             for g in value.get("geometries") or []:
-                geoms.append(geometry_from_geojson(g))
-        elif kind in ("Polygon", "MultiPolygon"):
+                geoms.append(geometry_from_geojson(g, kinds))
+        elif kind in kinds:
             geom = shapely.geometry.shape(value)
             if geom.is_empty:
                 raise ValueError("the geometry is empty")
             if not geom.is_valid:
-                geom = geom.buffer(0)
+                geom = geom.buffer(0) if kind in POLYGONS else geom
             return geom
         else:
-            raise ValueError(f"GeoJSON type '{kind}' is not supported here (Polygon or MultiPolygon expected)")
+            expected = "Polygon or MultiPolygon" if kinds == POLYGONS else ", ".join(kinds)
+            raise ValueError(f"GeoJSON type '{kind}' is not supported here ({expected} expected)")
     except (TypeError, KeyError, IndexError, AttributeError) as exc:
         raise ValueError(f"invalid GeoJSON ({exc.__class__.__name__})") from None
     except Exception as exc:  # shapely raises its own errors for bad coordinates
@@ -95,7 +104,7 @@ def geometry_from_geojson(value: Any) -> BaseGeometry:
             raise
         raise ValueError(f"invalid GeoJSON coordinates ({exc.__class__.__name__})") from None
     if not geoms:
-        raise ValueError(f"the GeoJSON {kind} contains no polygons")
+        raise ValueError(f"the GeoJSON {kind} contains no " + ("polygons" if kinds == POLYGONS else "geometries"))
     from shapely.ops import unary_union
 
     return unary_union(geoms)

@@ -190,11 +190,11 @@ def bbox_error(value: dict) -> str | None:
     return None
 
 
-def geojson_error(value: Any) -> str | None:
-    from compiler_svc.planning.geo import geometry_from_geojson
+def geojson_error(value: Any, polygons_only: bool = True) -> str | None:
+    from compiler_svc.planning.geo import GEOMETRIES, POLYGONS, geometry_from_geojson
 
     try:
-        geometry_from_geojson(value)
+        geometry_from_geojson(value, POLYGONS if polygons_only else GEOMETRIES)
     except ValueError as exc:
         return str(exc)
     return None

@@ -13,6 +13,9 @@ from compiler_svc.validation import schemas
 from compiler_svc.validation.graph import check_structure, contains_ref, is_callback, is_ref, iter_refs, node_path
 from compiler_svc.validation.problems import Problem, invalid
 
+#: GeoJSON arguments that take points and lines too (the others take polygons only)
+ANY_GEOMETRY = {("aggregate_spatial", "geometries"), ("filter_spatial", "geometries")}
+
 TILE_PARAMETERS = ("spatial_extent_west", "spatial_extent_south", "spatial_extent_east", "spatial_extent_north",
                    "spatial_extent_crs", "tile_size")
 UDP_ID = re.compile(r"^\w+$")
@@ -198,7 +201,7 @@ class _Validator:
         if "bounding-box" in subs and isinstance(value, dict) and "west" in value:
             reason = schemas.bbox_error(value)
         elif "geojson" in subs and isinstance(value, dict):
-            reason = schemas.geojson_error(value)
+            reason = schemas.geojson_error(value, polygons_only=(pid, name) not in ANY_GEOMETRY)
         if reason is None and ("temporal-interval" in subs) and isinstance(value, list):
             reason = schemas.temporal_interval_error(value)
         if reason is None and "temporal-intervals" in subs and isinstance(value, list):

@@ -68,27 +68,48 @@ def transform_bounds(west: float, south: float, east: float, north: float, src: 
     return _transformer(src, dst).transform_bounds(west, south, east, north, densify_pts=21)
 
 
-def pixel_mask(x: np.ndarray, y: np.ndarray, geom: BaseGeometry) -> np.ndarray:
-    """Boolean (len(y), len(x)) array: pixel centre inside (or on the boundary of) ``geom``.
+def _nearest(axis: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index of the nearest coordinate of a sorted (ascending or descending) axis for each value."""
+    ascending = len(axis) < 2 or axis[-1] >= axis[0]
+    ordered = axis if ascending else axis[::-1]
+    right = np.clip(np.searchsorted(ordered, values), 1, max(len(ordered) - 1, 1))
+    left = right - 1
+    pick = np.where(np.abs(ordered[left] - values) <= np.abs(ordered[np.minimum(right, len(ordered) - 1)] - values),
+                    left, np.minimum(right, len(ordered) - 1))
+    return pick if ascending else len(axis) - 1 - pick
 
-    Points / lines select the pixels whose cell contains them (nearest centre).
-    """
-    xx, yy = np.meshgrid(x, y)
-    if geom.geom_type in ("Point", "MultiPoint", "LineString", "MultiLineString"):
-        out = np.zeros(xx.shape, dtype=bool)
-        pts = [geom] if geom.geom_type == "Point" else (
-            list(getattr(geom, "geoms", [])) if geom.geom_type == "MultiPoint" else
-            [shapely.Point(c) for c in shapely.get_coordinates(geom)])
-        for p in pts:
-            if len(x) == 0 or len(y) == 0:
-                break
-            ix, iy = int(np.abs(x - p.x).argmin()), int(np.abs(y - p.y).argmin())
-            rx = abs(x[1] - x[0]) if len(x) > 1 else np.inf
-            ry = abs(y[1] - y[0]) if len(y) > 1 else np.inf
-            if abs(x[ix] - p.x) <= rx / 2 and abs(y[iy] - p.y) <= ry / 2:
-                out[iy, ix] = True
+
+def _line_pixels(x: np.ndarray, y: np.ndarray, rx: float, ry: float, geom: BaseGeometry) -> np.ndarray:
+    """The pixels a line passes through (a point of the line in the pixel: its centre is the closest
+    one), burnt by GDAL with all_touched on the cube's grid."""
+    from affine import Affine
+    from rasterio.features import rasterize
+
+    transform = Affine(float(np.sign(x[-1] - x[0])) * rx, 0.0, float(x[0]) - np.sign(x[-1] - x[0]) * rx / 2,
+                       0.0, float(np.sign(y[-1] - y[0])) * ry, float(y[0]) - np.sign(y[-1] - y[0]) * ry / 2)
+    burnt = rasterize([(geom, 1)], out_shape=(len(y), len(x)), transform=transform, all_touched=True, dtype="uint8")
+    return burnt.astype(bool)
+
+
+def pixel_mask(x: np.ndarray, y: np.ndarray, geom: BaseGeometry) -> np.ndarray:
+    """Boolean (len(y), len(x)) array of the pixels a geometry selects (openEO aggregate_spatial):
+    polygons the pixels whose centre intersects them; points the pixel whose centre is closest
+    (when inside the raster); lines every pixel whose centre is closest to a point of the line."""
+    out = np.zeros((len(y), len(x)), dtype=bool)
+    if geom.geom_type not in ("Point", "MultiPoint", "LineString", "MultiLineString", "LinearRing"):
+        xx, yy = np.meshgrid(x, y)
+        return shapely.intersects_xy(geom, xx, yy)
+    if len(x) == 0 or len(y) == 0:
         return out
-    return shapely.intersects_xy(geom, xx, yy)
+    rx = abs(x[1] - x[0]) if len(x) > 1 else np.inf
+    ry = abs(y[1] - y[0]) if len(y) > 1 else np.inf
+    if "Line" in geom.geom_type and np.isfinite(rx) and np.isfinite(ry):  # LineString, MultiLineString, LinearRing
+        return _line_pixels(x, y, rx, ry, geom)
+    pts = shapely.get_coordinates(geom)
+    ix, iy = _nearest(x, pts[:, 0]), _nearest(y, pts[:, 1])
+    inside = (np.abs(x[ix] - pts[:, 0]) <= rx / 2) & (np.abs(y[iy] - pts[:, 1]) <= ry / 2)
+    out[iy[inside], ix[inside]] = True
+    return out
 
 
 def cube_geometries(value: Any, cube: xr.DataArray) -> tuple[list[BaseGeometry], list[BaseGeometry], list[dict]]:

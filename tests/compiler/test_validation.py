@@ -68,6 +68,31 @@ async def test_spatial_extent_subtypes(extent, needle):
     assert any(needle in p.message for p in ps)
 
 
+POINT = {"type": "Point", "coordinates": [16.15, 48.15]}
+LINE = {"type": "LineString", "coordinates": [[16.11, 48.11], [16.19, 48.19]]}
+SQUARE = {"type": "Polygon", "coordinates": [[[16.11, 48.11], [16.19, 48.11], [16.19, 48.19], [16.11, 48.11]]]}
+
+
+@pytest.mark.parametrize("pid, parameter, value, ok", [
+    ("aggregate_spatial", "geometries", POINT, True),
+    ("aggregate_spatial", "geometries", {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": g} for g in (POINT, LINE, SQUARE)]}, True),
+    ("aggregate_spatial", "geometries", {"type": "MultiLineString", "coordinates": [LINE["coordinates"]]}, True),
+    ("filter_spatial", "geometries", {"type": "Feature", "properties": {}, "geometry": POINT}, True),
+    ("aggregate_spatial", "geometries", {"type": "Point", "coordinates": ["a", 1]}, False),
+    ("aggregate_spatial", "geometries", {"type": "Circle", "coordinates": [1, 2]}, False),
+    ("mask_polygon", "mask", POINT, False),
+    ("mask_polygon", "mask", SQUARE, True),
+])
+async def test_which_geometry_types_each_geojson_argument_takes(pid, parameter, value, ok):
+    """aggregate_spatial and filter_spatial take points and lines too; mask_polygon polygons only."""
+    args = {"data": {"from_node": "l"}, parameter: value}
+    if pid == "aggregate_spatial":
+        args["reducer"] = reducer("mean")
+    ps = await problems({"l": load(), "a": {"process_id": pid, "arguments": args}, "s": save("a", fmt="JSON")})
+    assert (("ProcessParameterInvalid", "a", parameter) not in codes(ps)) == ok, ps
+
+
 @pytest.mark.parametrize("interval", [["2021-07-01", "2021-06-01"], [None, None], ["yesterday", None]])
 async def test_temporal_interval_checks(interval):
     ps = await problems({"l": load(temporal=interval), "s": save("l")})

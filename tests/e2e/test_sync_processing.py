@@ -148,6 +148,27 @@ def test_aggregate_spatial_means_over_polygons(connection, tmp_path):
         assert value == pytest.approx(float(np.nanmean(data[0][inside])), rel=1e-4)
 
 
+def test_time_series_at_a_point_is_the_closest_pixel_of_every_date(connection, tmp_path):
+    month = [ACQ.date().isoformat(), (ACQ.date() + timedelta(days=30)).isoformat()]
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=BBOX, temporal_extent=month, bands=["B04", "B08"])
+    raster = tmp_path / "t.nc"
+    cube.download(raster, format="netCDF")
+    import xarray as xr
+
+    with xr.open_dataset(raster, engine="h5netcdf") as ds:
+        x, y, times = ds.x.values, ds.y.values, ds.t.values
+        from pyproj import Transformer
+
+        crs = ds.spatial_ref.attrs["crs_wkt"]
+        px, py = Transformer.from_crs(4326, crs, always_xy=True).transform(14.0101, 46.0093)
+        col, row = int(np.abs(x - px).argmin()), int(np.abs(y - py).argmin())
+        expected = ds.B08.values[:, row, col]
+    point = {"type": "Point", "coordinates": [14.0101, 46.0093]}
+    series = cube.band("B08").aggregate_spatial(geometries=point, reducer="mean").execute()
+    assert series["dims"] == ["geometry", "t"] and len(series["coords"]["t"]) == len(times) > 3
+    np.testing.assert_allclose(np.array(series["data"][0], dtype=float), expected, rtol=1e-6)
+
+
 def _numbers(obj):
     if isinstance(obj, bool):
         return

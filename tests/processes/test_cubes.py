@@ -132,6 +132,35 @@ def test_aggregate_spatial_mean_two_polygons():
         np.testing.assert_allclose(out.isel(geometry=i).values, ref, rtol=1e-12)
 
 
+def test_aggregate_spatial_points_take_the_closest_pixel_and_lines_every_pixel_they_pass():
+    from pyproj import Transformer
+    import shapely
+
+    cube = make_cube(nt=2, bands=("B04", "B08"), ny=6, nx=8)
+    to4326 = Transformer.from_crs(32633, 4326, always_xy=True)
+
+    def geojson(geom_utm):
+        return shapely.geometry.mapping(
+            shapely.transform(geom_utm, lambda xy: np.column_stack(to4326.transform(xy[:, 0], xy[:, 1]))))
+
+    point = shapely.Point(500033.0, 4999976.0)  # in the pixel of column 3, row 2
+    line = shapely.LineString([(500002.0, 4999998.0), (500078.0, 4999943.0)])  # diagonal, corner to corner
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": geojson(point)},
+        {"type": "Feature", "properties": {}, "geometry": geojson(line)},
+        {"type": "Feature", "properties": {}, "geometry": geojson(shapely.Point(600000.0, 4999976.0))}]}
+    out = call("aggregate_spatial", data=cube, geometries=fc, reducer=P("mean", data="$data"))
+    np.testing.assert_allclose(out.isel(geometry=0).values, cube.values[:, :, 2, 3], rtol=1e-12)
+    # the pixels whose centre is closest to some point of the line: the pixels (10 m squares) it crosses
+    xs, ys = cube.x.values, cube.y.values
+    corners = shapely.points(np.array([(cx, cy) for cx in np.r_[xs - 5, xs[-1] + 5] for cy in np.r_[ys + 5, ys[-1] - 5]]))
+    assert shapely.distance(corners, line).min() > 0.1  # no tie between two pixels
+    mask = np.array([[line.intersects(shapely.box(cx - 5, cy - 5, cx + 5, cy + 5)) for cx in xs] for cy in ys])
+    assert mask[0, 0] and mask[-1, -1] and mask.any(axis=0).all() and mask.any(axis=1).all() and mask.sum() < 20
+    np.testing.assert_allclose(out.isel(geometry=1).values, cube.values[:, :, mask].mean(axis=-1), rtol=1e-12)
+    assert np.isnan(out.isel(geometry=2).values).all()  # outside the data
+
+
 def test_resample_spatial_to_3857():
     from pyproj import Transformer
 
