@@ -144,6 +144,9 @@ def make_item(collection: str, date: datetime, cell, base_url: str) -> dict:
              "proj:epsg": _utm_epsg((minx + maxx) / 2, (miny + maxy) / 2)}
     if spec.has_cloud_cover:
         props["eo:cloud_cover"] = world.scene_cloud_cover(spec.id, date)
+    orbit = world.orbit_state(spec.id, date)
+    if orbit is not None:
+        props["sat:orbit_state"] = orbit
     items_url = f"{base_url}/api/v1/catalog/1.0.0/collections/{spec.id}/items/{item_id}"
     return {"stac_version": "1.0.0", "stac_extensions": [], "type": "Feature", "id": item_id,
             "collection": spec.id,

@@ -28,6 +28,7 @@ class DataInput:
     mosaicking_order: str = "mostRecent"
     max_cloud_coverage: float = 100.0
     processing: dict = field(default_factory=dict)
+    orbit_direction: str | None = None  # ASCENDING / DESCENDING (Sentinel-1)
 
 
 @dataclass
@@ -141,11 +142,15 @@ def _data(items) -> list[DataInput]:
         mcc = df.get("maxCloudCoverage", 100)
         if not isinstance(mcc, (int, float)) or not 0 <= mcc <= 100:
             raise bad_request("maxCloudCoverage must be between 0 and 100.")
+        orbit = df.get("orbitDirection")
+        if orbit is not None and (spec.descending_epoch is None or orbit not in ("ASCENDING", "DESCENDING")):
+            raise bad_request(f"Unsupported orbitDirection {orbit!r} for {spec.id}."
+                              + (" Use ASCENDING or DESCENDING." if spec.descending_epoch is not None else ""))
         proc = item.get("processing") or {}
         for key in ("upsampling", "downsampling"):
             if key in proc and proc[key] not in RESAMPLING:
                 raise bad_request(f"Unsupported {key} '{proc[key]}'.")
-        out.append(DataInput(spec.id, item.get("id"), t_from, t_to, order, float(mcc), dict(proc)))
+        out.append(DataInput(spec.id, item.get("id"), t_from, t_to, order, float(mcc), dict(proc), orbit))
     ids = [d.id for d in out if d.id is not None]
     if len(ids) != len(set(ids)):
         raise bad_request("input.data ids must be unique.")

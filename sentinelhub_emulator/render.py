@@ -92,7 +92,7 @@ class Renderer:
         for s in sources:
             d = plan.data[s.data_index]
             dates[s.key] = world.mosaic_dates(d.collection, d.time_from, d.time_to, d.mosaicking_order,
-                                              d.max_cloud_coverage)
+                                              d.max_cloud_coverage, d.orbit_direction)
         t_from = min(plan.data[s.data_index].time_from for s in sources)
         t_to = max(plan.data[s.data_index].time_to for s in sources)
         cfg = {"from": t_from.isoformat().replace("+00:00", "Z"), "to": t_to.isoformat().replace("+00:00", "Z"),

@@ -45,6 +45,9 @@ class CollectionSpec:
     constellation: str = ""
     instruments: tuple[str, ...] = ()
     gsd: float = 10.0
+    #: first descending pass of a collection that has both orbit directions (the `epoch` passes are
+    #: then the ascending ones), same revisit; None: one schedule without an orbit direction
+    descending_epoch: datetime | None = None
 
     @property
     def band_names(self) -> tuple[str, ...]:
@@ -99,6 +102,8 @@ COLLECTIONS: dict[str, CollectionSpec] = {
         epoch=datetime(2014, 10, 3, 17, 45, tzinfo=UTC), revisit_days=6, nodata=0.0, has_cloud_cover=False,
         mosaicking=("SIMPLE", "ORBIT"), platform="sentinel-1a", constellation="sentinel-1",
         instruments=("c-sar",), gsd=10,
+        # evening passes are ascending, morning passes descending (as over Europe)
+        descending_epoch=datetime(2014, 10, 6, 5, 20, tzinfo=UTC),
     ),
     "landsat-ot-l2": CollectionSpec(
         id="landsat-ot-l2",
@@ -152,17 +157,32 @@ def acquisition_dates(collection: str, start: datetime | _date, end: datetime | 
     if spec.epoch is None:
         return []
     start, end = _as_utc(start), _as_utc(end)
-    if end < spec.epoch or end < start:
+    out = _schedule(spec.epoch, spec.revisit_days, start, end)
+    if spec.descending_epoch is not None:
+        out = sorted(out + _schedule(spec.descending_epoch, spec.revisit_days, start, end))
+    return out
+
+
+def _schedule(epoch: datetime, revisit_days: int, start: datetime, end: datetime) -> list[datetime]:
+    if end < epoch or end < start:
         return []
-    step = timedelta(days=spec.revisit_days)
-    first = max(start, spec.epoch)
-    k = -((spec.epoch - first) // step)  # ceil((first - epoch) / step)
-    t = spec.epoch + k * step
+    step = timedelta(days=revisit_days)
+    first = max(start, epoch)
+    k = -((epoch - first) // step)  # ceil((first - epoch) / step)
+    t = epoch + k * step
     out = []
     while t <= end:
         out.append(t)
         t += step
     return out
+
+
+def orbit_state(collection: str, date: datetime) -> str | None:
+    """"ascending" or "descending" for a collection with both orbit directions, else None."""
+    spec = collection_spec(collection)
+    if spec.descending_epoch is None:
+        return None
+    return "descending" if _as_utc(date).time() == spec.descending_epoch.time() else "ascending"
 
 
 def _day_number(d: datetime) -> int:
@@ -228,7 +248,7 @@ def cloud_field(collection: str, date: datetime | _date, lon: np.ndarray, lat: n
 
 
 def mosaic_dates(collection: str, start: datetime, end: datetime, mosaicking_order: str = "mostRecent",
-                 max_cloud_coverage: float = 100.0) -> list[datetime]:
+                 max_cloud_coverage: float = 100.0, orbit_direction: str | None = None) -> list[datetime]:
     """Acquisitions in ``[start, end]`` passing ``maxCloudCoverage``, in mosaicking order.
 
     The first element is what SIMPLE mosaicking shows (every acquisition covers every pixel), the whole
@@ -238,6 +258,8 @@ def mosaic_dates(collection: str, start: datetime, end: datetime, mosaicking_ord
     dates = acquisition_dates(collection, start, end)
     if spec.has_cloud_cover:
         dates = [d for d in dates if scene_cloud_cover(collection, d) <= max_cloud_coverage]
+    if orbit_direction is not None:
+        dates = [d for d in dates if orbit_state(collection, d) == orbit_direction.lower()]
     if mosaicking_order == "leastRecent":
         return dates
     if mosaicking_order == "leastCC":

@@ -82,14 +82,19 @@ class Collection:
         raise KeyError(band)
 
 
-#: property -> (which collections have it, its JSON Schema); eo:cloud_cover becomes Sentinel Hub's
-#: `maxCloudCoverage` (`planner._cloud_cover`).
+#: property -> (which collections have it, its JSON Schema); the planner turns them into Sentinel
+#: Hub data filters (`planner.property_filters`: maxCloudCoverage, orbitDirection).
 QUERYABLES = {
     "eo:cloud_cover": (
         lambda c: c.has_cloud_cover,
         {"title": "Cloud cover", "description": "Cloud cover of the acquisition tile in percent; filter with "
          "`lte`, `lt` or `between` (an upper bound, Sentinel Hub's maxCloudCoverage).",
          "type": "number", "minimum": 0, "maximum": 100},
+    ),
+    "sat:orbit_state": (
+        lambda c: c.is_sar,
+        {"title": "Orbit direction", "description": "Direction of the satellite's pass; filter with `eq` "
+         "(Sentinel Hub's orbitDirection).", "type": "string", "enum": ["ascending", "descending"]},
     ),
 }
 

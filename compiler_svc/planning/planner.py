@@ -49,23 +49,54 @@ def time_range(temporal_extent, coll, now: datetime) -> tuple[datetime, datetime
     return t_from, t_to
 
 
-def _cloud_cover(properties: dict | None, node_id: str) -> float | None:
-    if not properties:
-        return None
-    cb = properties.get("eo:cloud_cover")
+def _property_graph(properties: dict, key: str) -> dict | None:
+    """The single node of the `properties` condition on `key`, None when it is not one node."""
+    cb = properties.get(key)
     graph = cb.get("process_graph") if isinstance(cb, dict) else None
     if isinstance(graph, dict) and len(graph) == 1:
         (node,) = graph.values()
-        a = node.get("arguments", {})
-        value_ref = {"from_parameter": "value"}
-        if node.get("process_id") in ("lte", "lt") and a.get("x") == value_ref and isinstance(a.get("y"), (int, float)):
-            return float(a["y"])
-        if node.get("process_id") in ("gte", "gt") and a.get("y") == value_ref and isinstance(a.get("x"), (int, float)):
-            return float(a["x"])
-        if node.get("process_id") == "between" and a.get("x") == value_ref and isinstance(a.get("max"), (int, float)):
-            return float(a["max"])
+        if isinstance(node, dict):
+            return node
+    return None
+
+
+VALUE = {"from_parameter": "value"}
+
+
+def _cloud_cover(properties: dict, node_id: str) -> float:
+    node = _property_graph(properties, "eo:cloud_cover") or {}
+    a = node.get("arguments", {})
+    if node.get("process_id") in ("lte", "lt") and a.get("x") == VALUE and isinstance(a.get("y"), (int, float)):
+        return float(a["y"])
+    if node.get("process_id") in ("gte", "gt") and a.get("y") == VALUE and isinstance(a.get("x"), (int, float)):
+        return float(a["x"])
+    if node.get("process_id") == "between" and a.get("x") == VALUE and isinstance(a.get("max"), (int, float)):
+        return float(a["max"])
     _fail(invalid("load_collection", node_id, "properties",
                   "the eo:cloud_cover filter must be a single lte/lt/between comparison of 'value' with a number"))
+
+
+def _orbit_state(properties: dict, node_id: str) -> str:
+    node = _property_graph(properties, "sat:orbit_state") or {}
+    a = node.get("arguments", {})
+    other = a.get("y") if a.get("x") == VALUE else a.get("x") if a.get("y") == VALUE else None
+    if node.get("process_id") == "eq" and isinstance(other, str) and other.lower() in ("ascending", "descending"):
+        return other.upper()
+    _fail(invalid("load_collection", node_id, "properties",
+                  "the sat:orbit_state filter must be a single eq comparison of 'value' with 'ascending' or 'descending'"))
+
+
+def property_filters(properties: dict | None, node_id: str) -> dict:
+    """Sentinel Hub data filters of load_collection's `properties` (the catalogue's queryables;
+    validation has refused any other property)."""
+    out: dict = {}
+    if not properties:
+        return out
+    if "eo:cloud_cover" in properties:
+        out["maxCloudCoverage"] = _cloud_cover(properties, node_id)
+    if "sat:orbit_state" in properties:
+        out["orbitDirection"] = _orbit_state(properties, node_id)
+    return out
 
 
 def _sar_processing(spec: dict, node_id: str) -> tuple[dict, float]:
@@ -156,9 +187,7 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime) -
         data_filter["mosaickingOrder"] = opts.get("order", "mostRecent")
         days = (t_to - t_from).total_seconds() / 86400.0
         dates = max(1, math.ceil(days / coll.revisit_days)) if sym.mode != "simple" else 1
-        cc = _cloud_cover(args.get("properties"), primary)
-        if cc is not None:
-            data_filter["maxCloudCoverage"] = cc
+        data_filter.update(property_filters(args.get("properties"), primary))
     if coll.dem_instance:
         data_filter["demInstance"] = coll.dem_instance
     processing: dict = {}

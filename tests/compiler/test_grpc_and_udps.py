@@ -78,7 +78,9 @@ async def test_queryables_are_the_properties_load_collection_filters_on(stubs):
     validator = Draft201909Validator(s2)
     assert validator.is_valid({"eo:cloud_cover": 20}) and not validator.is_valid({"eo:cloud_cover": 120})
     s1 = json.loads((await stub.GetQueryables(compiler_pb2.GetCollectionRequest(collection_id="SENTINEL1_GRD"))).json)
-    assert s1["properties"] == {}
+    assert list(s1["properties"]) == ["sat:orbit_state"] and s1["properties"]["sat:orbit_state"]["enum"] == ["ascending", "descending"]
+    dem = json.loads((await stub.GetQueryables(compiler_pb2.GetCollectionRequest(collection_id="COPERNICUS_30"))).json)
+    assert dem["properties"] == {}
     doc = json.loads((await stub.GetCollection(compiler_pb2.GetCollectionRequest(collection_id="SENTINEL2_L2A"))).json)
     assert {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "href": "/collections/SENTINEL2_L2A/queryables",
             "type": "application/schema+json", "title": "Queryables for load_collection's properties"} in doc["links"]

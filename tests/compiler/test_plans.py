@@ -139,6 +139,26 @@ async def test_s1_sar_backscatter_processing():
     assert (info.value.problem.node_id, info.value.problem.parameter) == ("b", "coefficient")
 
 
+def orbit(process_id="eq", value="ascending", key="sat:orbit_state", swap=False):
+    args = {"x": value, "y": {"from_parameter": "value"}} if swap else {"x": {"from_parameter": "value"}, "y": value}
+    return {key: {"process_graph": {"c": {"process_id": process_id, "arguments": args, "result": True}}}}
+
+
+@pytest.mark.parametrize("properties, direction", [(orbit(), "ASCENDING"), (orbit(value="Descending", swap=True), "DESCENDING")])
+async def test_s1_orbit_direction_from_properties(properties, direction):
+    (ld,) = (await compile_({"l": load(cid="SENTINEL1_GRD", bands=["VV"], properties=properties), "s": save("l")})).loads
+    assert json.loads(ld.data_filter_json)["orbitDirection"] == direction
+
+
+@pytest.mark.parametrize("properties, cid", [(orbit(process_id="neq"), "SENTINEL1_GRD"), (orbit(value="up"), "SENTINEL1_GRD"),
+                                             (orbit(), "SENTINEL2_L2A")])
+async def test_orbit_direction_filters_that_cannot_be_planned(properties, cid):
+    with pytest.raises(ProblemError) as info:
+        await compile_({"l": load(cid=cid, bands=["VV"] if cid == "SENTINEL1_GRD" else ["B04"], properties=properties),
+                        "s": save("l")})
+    assert (info.value.problem.code, info.value.problem.parameter) == ("ProcessParameterInvalid", "properties")
+
+
 async def test_resample_spatial_to_web_mercator():
     rs = {"process_id": "resample_spatial", "arguments": {"data": {"from_node": "l"}, "projection": 3857, "resolution": 20, "method": "bilinear"}}
     (ld,) = (await compile_({"l": load(), "r": rs, "s": save("r")})).loads

@@ -169,6 +169,22 @@ def test_time_series_at_a_point_is_the_closest_pixel_of_every_date(connection, t
     np.testing.assert_allclose(np.array(series["data"][0], dtype=float), expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("direction", ["ascending", "descending"])
+def test_sentinel1_orbit_direction_property(connection, tmp_path, direction):
+    start = date(2024, 6, 1)
+    cube = connection.load_collection("SENTINEL1_GRD", spatial_extent=BBOX, temporal_extent=["2024-06-01", "2024-07-01"],
+                                      bands=["VV"], properties={"sat:orbit_state": lambda v: v == direction})
+    out = tmp_path / "s1.nc"
+    cube.download(out, format="netCDF")
+    import xarray as xr
+
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        got = [str(v)[:10] for v in ds.t.values]
+    passes = [d for d in world.acquisition_dates("sentinel-1-grd", start, date(2024, 7, 1)) if d.month == 6]
+    expected = [d.date().isoformat() for d in passes if world.orbit_state("sentinel-1-grd", d) == direction]
+    assert got == expected and len(expected) >= 4 and len(expected) < len(passes)
+
+
 def _numbers(obj):
     if isinstance(obj, bool):
         return

@@ -197,6 +197,25 @@ function evaluatePixel(samples) {
     assert pu == pytest.approx(0.01 * (4 / 3) * 2 * 2 * 2)  # float tiff, 2 collections, orthorectified S1
 
 
+@pytest.mark.parametrize("direction", ["ASCENDING", "DESCENDING"])
+async def test_sentinel1_orbit_direction_filter(emu, direction):
+    body = process_body(ORBIT_SCRIPT.replace('"B04", "B08"', '"VV", "VH"').replace("index(samples[i].B08, samples[i].B04)", "samples[i].VV"),
+                        responses=[{"identifier": "userdata", "format": {"type": "application/json"}}])
+    body["input"]["data"] = [{"type": "sentinel-1-grd", "dataFilter": {"timeRange": JUNE, "orbitDirection": direction}}]
+    resp = await emu.process(body)
+    assert resp.status == 200, await resp.text()
+    got = json.loads(read_tar(await resp.read())["userdata.json"])["dates"] if resp.content_type == "application/x-tar" \
+        else json.loads(await resp.read())["dates"]
+    expected = [d for d in reversed(world.acquisition_dates("sentinel-1-grd", T0, T1))
+                if world.orbit_state("sentinel-1-grd", d) == direction.lower()]
+    assert got == [d.strftime("%Y-%m-%dT%H:%M:%S.000Z") for d in expected] and len(expected) >= 4
+    bad = process_body(NDVI)
+    bad["input"]["data"][0]["dataFilter"]["orbitDirection"] = direction  # not for Sentinel-2
+    assert (await emu.process(bad)).status == 400
+    body["input"]["data"][0]["dataFilter"]["orbitDirection"] = "sideways"
+    assert (await emu.process(body)).status == 400
+
+
 async def test_landsat_nodata_is_nan_outside_geometry_and_dem(emu):
     script = """//VERSION=3
 function setup() { return {input: ["B04", "dataMask"], output: {bands: 2, sampleType: "FLOAT32"}}; }

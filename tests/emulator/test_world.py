@@ -13,8 +13,20 @@ UTC = timezone.utc
 YEAR = (datetime(2021, 1, 1, tzinfo=UTC), datetime(2021, 12, 31, 23, 59, 59, tzinfo=UTC))
 
 
+def test_sentinel1_passes_both_orbit_directions():
+    dates = world.acquisition_dates("sentinel-1-grd", *YEAR)
+    ascending = [d for d in dates if world.orbit_state("sentinel-1-grd", d) == "ascending"]
+    descending = [d for d in dates if world.orbit_state("sentinel-1-grd", d) == "descending"]
+    assert sorted(ascending + descending) == dates and len(ascending) in (60, 61) and len(descending) in (60, 61)
+    for passes, hour in ((ascending, 17), (descending, 5)):
+        assert all(b - a == timedelta(days=6) for a, b in zip(passes, passes[1:])) and {d.hour for d in passes} == {hour}
+    assert len({d.date() for d in dates}) == len(dates)  # one pass a UTC day at most
+    assert world.mosaic_dates("sentinel-1-grd", *YEAR, "leastRecent", orbit_direction="DESCENDING") == descending
+    assert world.orbit_state("sentinel-2-l2a", dates[0]) is None
+
+
 @pytest.mark.parametrize("collection,days,hour", [("sentinel-2-l2a", 5, 10), ("sentinel-2-l1c", 5, 10),
-                                                  ("sentinel-1-grd", 6, 17), ("landsat-ot-l2", 8, 10)])
+                                                  ("landsat-ot-l2", 8, 10)])
 def test_revisit_schedule(collection, days, hour):
     dates = world.acquisition_dates(collection, *YEAR)
     assert all(b - a == timedelta(days=days) for a, b in zip(dates, dates[1:]))
