@@ -61,7 +61,10 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
         self.pool = pool or ThreadPoolExecutor(max_workers=4, thread_name_prefix="compile")
 
     async def _offload(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(fn, *args))
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(fn, *args))
+        except RecursionError:  # the gateway's nesting limit keeps graphs below this
+            raise OpenEOError("ProcessGraphComplexity", "The process graph is nested too deeply.", 400) from None
 
     def _fetch(self, request):
         return StoreUdpFetcher(self.store_stub, request.user)

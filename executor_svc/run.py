@@ -101,6 +101,9 @@ def evaluate_graph(graph: dict, seeded: dict, result_node_id: str, ctx) -> Any:
             raise original from None  # keeps its HTTP status (e.g. JobNotFound 404)
         where = f" (node {exc.node_id!r})" if exc.node_id else ""
         raise OpenEOError(exc.code, f"{exc.message}{where}", 400) from None
+    except RecursionError:
+        raise OpenEOError("ProcessGraphComplexity", "The process graph nests callbacks or user-defined processes "
+                          "too deeply to be evaluated.", 400) from None
     except (MemoryError, OpenEOError):
         raise
 

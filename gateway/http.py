@@ -33,13 +33,36 @@ async def read_json_object(request: web.Request) -> dict:
     raw = await request.read()  # aiohttp enforces client_max_size for chunked bodies
     if not raw.strip():
         raise api_error("JsonInvalid", "The request body is empty; a JSON object is required.")
+    too_deep = False
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as err:
         raise api_error("JsonInvalid", f"The request body is not valid JSON: {_short(err)}") from None
+    except RecursionError:
+        too_deep = True
+    if too_deep or nesting_exceeds(body, MAX_JSON_DEPTH):
+        raise api_error("JsonInvalid", f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.")
     if not isinstance(body, dict):
         raise api_error("JsonInvalid", "The request body must be a JSON object.")
     return body
+
+
+#: Deepest JSON nesting accepted (objects and arrays). A process graph with callbacks 32 levels
+#: deep (the compiler's limit) stays below it; the services handle this depth without recursion errors.
+MAX_JSON_DEPTH = 200
+
+
+def nesting_exceeds(value, limit: int) -> bool:
+    """True when objects/arrays in `value` nest more than `limit` levels deep (iterative)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _short(err: Exception) -> str:

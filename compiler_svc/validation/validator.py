@@ -92,10 +92,16 @@ def parameter_problems(parameters: Any, where: str = "") -> list[Problem]:
     return problems
 
 
+#: Callbacks inside callbacks deeper than this are refused (real graphs nest a few levels; the
+#: executor evaluates each level by recursion).
+MAX_CALLBACK_DEPTH = 32
+
+
 class _Validator:
     def __init__(self, ctx: ValidationContext):
         self.ctx = ctx
         self.problems: list[Problem] = []
+        self.depth = 0
 
     def add(self, problem: Problem):
         self.problems.append(problem)
@@ -103,6 +109,18 @@ class _Validator:
     # -- graphs -------------------------------------------------------------------------------
     def graph(self, graph: dict, scope: dict[str, Any], prefix: str) -> str | None:
         """Validates a (sub)graph; `scope` maps visible parameter names to their schema (or None)."""
+        if self.depth > MAX_CALLBACK_DEPTH:
+            if not any(p.code == "ProcessGraphComplexity" for p in self.problems):
+                self.add(Problem("ProcessGraphComplexity", f"Callbacks are nested more than {MAX_CALLBACK_DEPTH} levels "
+                                 f"deep (at '{prefix}').", prefix))
+            return None
+        self.depth += 1
+        try:
+            return self._graph(graph, scope, prefix)
+        finally:
+            self.depth -= 1
+
+    def _graph(self, graph: dict, scope: dict[str, Any], prefix: str) -> str | None:
         structure, result, order = check_structure(graph, prefix)
         self.problems.extend(structure)
         if not order:

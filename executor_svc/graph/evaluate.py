@@ -84,7 +84,10 @@ class GraphEvaluator:
     def _run_graph(self, graph: dict, scope: _Scope, seeded: dict | None) -> Any:
         result_id = _result_node(graph)
         memo: dict[str, Any] = dict(seeded or {})
-        return self._node(graph, result_id, scope, memo, stack=set())
+        # dependencies first, so that a long from_node chain costs no recursion depth
+        for node_id in _evaluation_order(graph, result_id, memo):
+            self._node(graph, node_id, scope, memo, stack=set())
+        return memo[result_id]
 
     def _node(self, graph: dict, node_id: str, scope: _Scope, memo: dict, stack: set) -> Any:
         if node_id in memo:
@@ -156,6 +159,56 @@ class GraphEvaluator:
         if isinstance(value, list):
             return [self._value(v, graph, scope, memo, stack, node_id) for v in value]
         return value
+
+
+def _node_refs(value: Any):
+    """from_node targets in an argument value, in order, not descending into callbacks."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if "from_node" in item and len(item) == 1:
+                yield item["from_node"]
+            elif not ("process_graph" in item and len(item) == 1):
+                pending.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            pending.extend(reversed(item))
+
+
+def _evaluation_order(graph: dict, result_id: str, memo: dict) -> list[str]:
+    """The nodes the result depends on through from_node (itself last), each after its
+    dependencies, in the order a depth-first evaluation of the arguments meets them; nodes in
+    `memo` (seeded) are not entered. Iterative: any chain length is fine."""
+    order: list[str] = []
+    done: set[str] = set(memo)
+    active: set[str] = set()
+    stack: list[tuple[str, Any]] = []
+
+    def enter(node_id: Any) -> None:
+        if not isinstance(node_id, str) or node_id not in graph:
+            raise ProcessError("ProcessGraphInvalid", f"Node {node_id!r} referenced by from_node does not exist.")
+        node = graph[node_id]
+        args = node.get("arguments") if isinstance(node, dict) else None
+        active.add(node_id)
+        stack.append((node_id, _node_refs(args or {})))
+
+    if result_id not in done:
+        enter(result_id)
+    while stack:
+        node_id, refs = stack[-1]
+        for ref in refs:
+            if ref in done:
+                continue
+            if ref in active:
+                raise ProcessError("ProcessGraphInvalid", f"Cycle detected at node {ref!r}.", ref)
+            enter(ref)
+            break
+        else:
+            stack.pop()
+            active.discard(node_id)
+            done.add(node_id)
+            order.append(node_id)
+    return order
 
 
 def _split_process(process: dict) -> tuple[dict, list]:

@@ -93,6 +93,15 @@ async def test_which_geometry_types_each_geojson_argument_takes(pid, parameter, 
     assert (("ProcessParameterInvalid", "a", parameter) not in codes(ps)) == ok, ps
 
 
+@pytest.mark.parametrize("levels, refused", [(20, False), (32, False), (33, True), (60, True)])
+async def test_callbacks_nested_too_deeply_are_refused(levels, refused):
+    cb = {"process_graph": {"a": {"process_id": "absolute", "arguments": {"x": {"from_parameter": "x"}}, "result": True}}}
+    for _ in range(levels - 1):
+        cb = {"process_graph": {"a": {"process_id": "array_apply", "arguments": {"data": [1], "process": cb}, "result": True}}}
+    ps = await problems({"r": {"process_id": "array_apply", "arguments": {"data": [1, 2], "process": cb}, "result": True}})
+    assert [p.code for p in ps] == (["ProcessGraphComplexity"] if refused else [])
+
+
 @pytest.mark.parametrize("interval", [["2021-07-01", "2021-06-01"], [None, None], ["yesterday", None]])
 async def test_temporal_interval_checks(interval):
     ps = await problems({"l": load(temporal=interval), "s": save("l")})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.gateway.conftest import PROCESS
 
 
@@ -40,6 +42,21 @@ async def test_json_that_is_not_an_object_is_400(client, auth):
     resp = await client.post("/jobs", json=[1, 2, 3], headers=auth)
     assert resp.status == 400
     assert_openeo_error(await resp.json(), "JsonInvalid")
+
+
+@pytest.mark.parametrize("depth, refused", [(150, False), (201, True), (5000, True)])
+async def test_deeply_nested_json_is_400_before_any_service(client, auth, depth, refused):
+    """Objects/arrays nested `depth` levels (5000 make Python's JSON parser itself give up)."""
+    nested = "[" * (depth - 1) + "1" + "]" * (depth - 1)  # inside the top-level object
+    body = '{"process": ' + json.dumps(PROCESS) + ', "description": "d", "x": ' + nested + "}"
+    resp = await client.post("/jobs", data=body.encode(), headers={**auth, "Content-Type": "application/json"})
+    error = await resp.json() if resp.status >= 400 else {}
+    if refused:
+        assert resp.status == 400
+        assert_openeo_error(error, "JsonInvalid")
+        assert "nested more than 200 levels" in error["message"]
+    else:
+        assert error.get("code") != "JsonInvalid"
 
 
 async def test_too_large_body_is_413(client, auth):

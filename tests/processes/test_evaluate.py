@@ -143,6 +143,28 @@ def test_errors_carry_codes_and_node_ids():
     assert e.value.code == "ProcessGraphInvalid"
 
 
+def test_long_from_node_chains_need_no_recursion_and_cycles_are_found():
+    graph = {"n0": {"process_id": "add", "arguments": {"x": 1, "y": 1}}}
+    for i in range(1, 5000):  # far beyond Python's recursion limit
+        graph[f"n{i}"] = {"process_id": "add", "arguments": {"x": {"from_node": f"n{i - 1}"}, "y": [1][0]}}
+    graph["n4999"]["result"] = True
+    assert evaluate(graph) == 5001
+    # dependencies inside arrays and objects, evaluated once each
+    diamond = {"a": {"process_id": "add", "arguments": {"x": 1, "y": 2}},
+               "b": {"process_id": "multiply", "arguments": {"x": {"from_node": "a"}, "y": 10}},
+               "c": {"process_id": "sum", "arguments": {"data": [{"from_node": "a"}, {"from_node": "b"}, 4]}, "result": True}}
+    assert evaluate(diamond) == 3 + 30 + 4
+    cycle = {"a": {"process_id": "add", "arguments": {"x": {"from_node": "c"}, "y": 1}},
+             "b": {"process_id": "add", "arguments": {"x": {"from_node": "a"}, "y": 1}},
+             "c": {"process_id": "add", "arguments": {"x": {"from_node": "b"}, "y": 1}, "result": True}}
+    with pytest.raises(ProcessError) as e:
+        evaluate(cycle)
+    assert e.value.code == "ProcessGraphInvalid" and "Cycle" in e.value.message
+    with pytest.raises(ProcessError) as e:
+        evaluate({"a": {"process_id": "add", "arguments": {"x": {"from_node": "ghost"}, "y": 1}, "result": True}})
+    assert e.value.code == "ProcessGraphInvalid" and "ghost" in e.value.message
+
+
 def test_nested_arguments_and_array_callbacks():
     pg = {
         "arr": {"process_id": "array_apply", "arguments": {"data": [1, 2, {"from_node": "three"}], "process": {"process_graph": {
