@@ -25,9 +25,17 @@ def extent_bounds(extent: dict) -> tuple[tuple[float, float, float, float], int,
     if "west" in extent:
         crs = extent.get("crs")
         epsg = geo.epsg_of(crs) if crs is not None else 4326
-        return (float(extent["west"]), float(extent["south"]), float(extent["east"]), float(extent["north"])), epsg, None
+        return _bbox_numbers(extent), epsg, None
     geom = geo.geometry_from_geojson(extent)
     return tuple(geom.bounds), 4326, geom
+
+
+def _bbox_numbers(extent: dict) -> tuple[float, float, float, float]:
+    """(west, south, east, north); ValueError unless all four are finite numbers."""
+    values = [extent.get(side) for side in ("west", "south", "east", "north")]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+        raise ValueError("west, south, east and north must be finite numbers")
+    return tuple(float(v) for v in values)
 
 
 def extent_bounds_4326(extent: dict) -> tuple[float, float, float, float]:

@@ -168,7 +168,7 @@ class _Validator:
         if is_ref(value):
             if "from_node" in value:
                 target = value["from_node"]
-                if target in returns:
+                if isinstance(target, str) and target in returns:  # other targets: a structure problem
                     produced = schemas.kinds(returns[target])
                     accepted = schemas.kinds(schema)
                     if not schemas.compatible(produced, accepted):
@@ -205,7 +205,7 @@ class _Validator:
 
     def ref(self, ref: dict, pid: str, path: str, name: str, scope: dict):
         pname = ref.get("from_parameter")
-        if pname is None or pname in scope:
+        if not isinstance(pname, str) or pname in scope:  # a non-string name is a structure problem
             return
         if self.ctx.tile and pname in TILE_PARAMETERS:
             return

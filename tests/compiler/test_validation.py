@@ -1,3 +1,4 @@
+import copy
 import json
 
 import pytest
@@ -91,6 +92,27 @@ async def test_which_geometry_types_each_geojson_argument_takes(pid, parameter, 
         args["reducer"] = reducer("mean")
     ps = await problems({"l": load(), "a": {"process_id": pid, "arguments": args}, "s": save("a", fmt="JSON")})
     assert (("ProcessParameterInvalid", "a", parameter) not in codes(ps)) == ok, ps
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda g: g["n"]["arguments"].update(data={"from_node": [None, None]}),
+    lambda g: g["n"]["arguments"].update(data={"from_node": {"a": 1}}),
+    lambda g: g["n"]["arguments"].update(nir={"from_parameter": []}),
+    lambda g: g["l"]["arguments"]["spatial_extent"].update(north=[None, None]),
+    lambda g: g["l"]["arguments"]["spatial_extent"].update(east=None),
+    lambda g: g["l"]["arguments"]["spatial_extent"].update(west={}),
+    lambda g: g["l"]["arguments"]["spatial_extent"].pop("south"),
+    lambda g: g["l"]["arguments"]["spatial_extent"].update(west=float("nan")),
+])
+async def test_malformed_references_and_extents_are_problems_not_crashes(mutate):
+    """Cases a fuzzer sent (each made the compiler fail with an internal error)."""
+    g = copy.deepcopy({"l": load(), "n": {"process_id": "ndvi", "arguments": {"data": {"from_node": "l"}}}, "s": save("n")})
+    mutate(g)
+    ps = await problems(g)
+    assert ps and all(p.code in ("ProcessGraphInvalid", "ProcessParameterInvalid") for p in ps), ps
+    with pytest.raises(Exception) as info:
+        await core.compile_process(as_json(g), FakeStore())
+    assert getattr(info.value, "status", None) == 400
 
 
 @pytest.mark.parametrize("levels, refused", [(20, False), (32, False), (33, True), (60, True)])
