@@ -22,7 +22,11 @@ from .raster import date_labels, is_vector_cube
 def _plain(value):
     """JSON-compatible Python value (NaN/inf → null, numpy → Python, dates → RFC 3339)."""
     if isinstance(value, xr.DataArray):
-        return _plain(value.values[()]) if value.ndim == 0 else cube_to_json(value)
+        if value.ndim == 0:
+            return _plain(value.values[()])
+        if is_timeseries(value):
+            return timeseries_json(value)
+        return cube_to_json(value)
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -43,6 +47,19 @@ def _plain(value):
     if hasattr(value, "geom_type"):
         return mapping(value)
     return value
+
+
+def is_timeseries(cube: xr.DataArray) -> bool:
+    """A vector cube over time (aggregate_spatial of a cube with a `t` dimension)."""
+    return is_vector_cube(cube) and "t" in cube.dims and set(cube.dims) <= {"geometry", "t", "bands"}
+
+
+def timeseries_json(cube: xr.DataArray) -> dict:
+    """The time-series JSON of openEO back-ends that the `openeo` client's
+    `timeseries_json_to_pandas` reads: {date: [[band values] per geometry]} (null for no data)."""
+    ordered = cube.transpose("t", "geometry", *(["bands"] if "bands" in cube.dims else []))
+    values = ordered.values if "bands" in cube.dims else ordered.values[..., np.newaxis]
+    return {date: _plain(values[i]) for i, date in enumerate(date_labels(ordered))}
 
 
 def cube_to_json(cube: xr.DataArray) -> dict:

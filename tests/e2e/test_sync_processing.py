@@ -165,8 +165,11 @@ def test_time_series_at_a_point_is_the_closest_pixel_of_every_date(connection, t
         expected = ds.B08.values[:, row, col]
     point = {"type": "Point", "coordinates": [14.0101, 46.0093]}
     series = cube.band("B08").aggregate_spatial(geometries=point, reducer="mean").execute()
-    assert series["dims"] == ["geometry", "t"] and len(series["coords"]["t"]) == len(times) > 3
-    np.testing.assert_allclose(np.array(series["data"][0], dtype=float), expected, rtol=1e-6)
+    from openeo.rest.conversions import timeseries_json_to_pandas
+
+    frame = timeseries_json_to_pandas(series)  # the official client's reading of it
+    assert len(frame) == len(times) > 3 and list(frame.index) == sorted(series)
+    np.testing.assert_allclose(frame.to_numpy(dtype=float).ravel(), expected, rtol=1e-6)
 
 
 @pytest.mark.parametrize("direction", ["ascending", "descending"])

@@ -184,7 +184,24 @@ def test_json_for_plain_values_and_cubes(tmp_path):
         "b": [None],
     }
     doc = json.loads(encode_result(vector_cube(), "JSON", {}, tmp_path)[0].path.read_bytes())
-    assert doc["dims"] == ["geometry", "t", "bands"] and doc["data"][1][0] == [None, 4.5]
+    assert doc == {"2024-05-01T00:00:00Z": [[1.0, 2.0], [None, 4.5]]}  # {date: [[bands] per geometry]}
+
+
+def test_time_series_json_is_what_the_openeo_client_converts():
+    from openeo.rest.conversions import timeseries_json_to_pandas
+
+    from executor_svc.encoding.vector import encode_json
+
+    cube = vector_cube()
+    two_dates = xr.concat([cube, (cube * 10).assign_coords(t=[np.datetime64("2024-05-11")])], dim="t")
+    two_dates.attrs = cube.attrs
+    frame = timeseries_json_to_pandas(json.loads(encode_json(two_dates)))
+    assert list(frame.index) == ["2024-05-01T00:00:00Z", "2024-05-11T00:00:00Z"]
+    assert frame.loc["2024-05-11T00:00:00Z", (1, 1)] == 45.0 and np.isnan(frame.loc["2024-05-01T00:00:00Z", (1, 0)])
+    one_band = json.loads(encode_json(two_dates.sel(bands="NDVI", drop=True).assign_attrs(cube.attrs)))
+    assert one_band == {"2024-05-01T00:00:00Z": [[2.0], [4.5]], "2024-05-11T00:00:00Z": [[20.0], [45.0]]}
+    series = timeseries_json_to_pandas(one_band)
+    assert list(series.loc["2024-05-11T00:00:00Z"]) == [20.0, 45.0]
 
 
 def test_format_names_and_errors(tmp_path):
