@@ -16,6 +16,7 @@ from shapely.geometry import mapping
 
 from backend_common.errors import OpenEOError
 
+from ..processes.datacube import ARRAY_DIM
 from .raster import date_labels, is_vector_cube
 
 
@@ -26,6 +27,10 @@ def _plain(value):
             return _plain(value.values[()])
         if is_timeseries(value):
             return timeseries_json(value)
+        if value.dims == (ARRAY_DIM,):  # an array, e.g. of array_create_labeled
+            if ARRAY_DIM in value.coords:
+                return {str(_plain(k)): _plain(v) for k, v in zip(value.coords[ARRAY_DIM].values, value.values)}
+            return _plain(value.values)
         return cube_to_json(value)
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}

@@ -249,3 +249,13 @@ def test_json_of_zero_dimensional_values_is_the_plain_value():
     assert json.loads(encode_json(np.array(2))) == 2
     assert json.loads(encode_json(xr.DataArray(np.datetime64("2024-01-02T00:00:00")))) == "2024-01-02T00:00:00Z"
     assert json.loads(encode_json({"a": [np.array(1.5), xr.DataArray(True)]})) == {"a": [1.5, True]}
+
+
+def test_json_of_arrays_labeled_or_not():
+    from executor_svc.encoding.vector import encode_json
+    from executor_svc.processes import REGISTRY, ExecutionContext
+
+    labeled = REGISTRY.call("array_create_labeled", {"data": [1, 2.5], "labels": ["a", "b"]}, ExecutionContext())
+    assert json.loads(encode_json(labeled)) == {"a": 1, "b": 2.5}
+    plain = xr.DataArray([1.0, np.nan], dims=("__array__",))
+    assert json.loads(encode_json(plain)) == [1.0, None]
