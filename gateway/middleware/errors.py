@@ -71,7 +71,8 @@ async def errors_middleware(request: web.Request, handler):
         return error_response(request, err)
     except grpc.RpcError as err:
         mapped = from_rpc_error(err)
-        log.warning(
+        # the user's mistakes (4xx) are routine: info; the services' failures (5xx) are warnings
+        (log.warning if mapped.status >= 500 else log.info)(
             "rpc_failed",
             grpc_code=str(err.code()) if hasattr(err, "code") else None,
             code=mapped.code,

@@ -142,3 +142,17 @@ async def test_healthz_and_readyz(client, fakes):
     not_ready = await client.get("/readyz")
     assert not_ready.status == 503
     assert (await not_ready.json())["services"]["tiles"] != "SERVING"
+
+
+async def test_users_mistakes_from_services_are_logged_at_info_failures_at_warning(client, auth, fakes):
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        assert (await client.get("/collections/NOPE")).status == 404  # the compiler's answer
+        await fakes.servers["store"].stop()
+        try:
+            assert (await client.get("/jobs", headers=auth)).status == 503
+        finally:
+            await fakes.servers["store"].start()
+    failed = [entry for entry in logs if entry.get("event") == "rpc_failed" and "grpc_code" in entry]  # the gateway's
+    assert [(e["log_level"], e["status"]) for e in failed] == [("info", 404), ("warning", 503)]
