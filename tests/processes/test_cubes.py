@@ -494,3 +494,34 @@ def test_array_create_labeled_gives_an_array_addressable_by_label():
     with pytest.raises(ProcessError) as err:
         call("array_create_labeled", data=[1, 2], labels=["a", "a"])
     assert err.value.code == "ProcessParameterInvalid"
+
+
+def test_nanquantile_is_numpys_without_its_per_pixel_loop():
+    import warnings
+
+    from executor_svc.processes.reducers import nanquantile
+
+    rng = np.random.default_rng(0)
+    for shape, axis in [((6, 5000), 0), ((3, 7, 11), 1), ((1, 100), 0), ((10, 3, 4), 0), ((4, 0), 1)]:
+        values = rng.random(shape)
+        values[rng.random(shape) < 0.3] = np.nan
+        for p in (0, 0.1, 0.25, 0.5, 0.9, 1):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # all-NaN slices
+                expected = np.nanquantile(values, p, axis=axis)
+            np.testing.assert_allclose(nanquantile(values, p, axis), expected, equal_nan=True)
+    assert nanquantile(np.array([[np.inf, np.nan]]), 0.5, 1)[0] == np.inf  # NumPy says NaN here
+    assert nanquantile(np.array([[1.0, np.inf]]), 0.0, 1)[0] == 1.0
+
+
+def test_quantiles_of_a_cube_with_gaps_are_vectorised():
+    cube = make_cube(nt=6, bands=("B04",), ny=40, nx=50)
+    cube = cube.where(np.random.default_rng(3).random(cube.shape) > 0.2)
+    out = call("apply_dimension", data=cube, dimension="t", target_dimension="q",
+               process=P("quantiles", data="$data", probabilities=[0.25, 0.75]))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = np.nanquantile(cube.values, [0.25, 0.75], axis=0)
+    np.testing.assert_allclose(out.transpose("q", "bands", "y", "x").values, expected, equal_nan=True)
