@@ -267,7 +267,29 @@ def array_interpolate_linear(args: dict, ctx: Any) -> Any:
         by_label = bool((steps > np.zeros_like(steps)).all())  # labels out of order: positions
     if da.sizes[dim] < 3:
         return output(da, not isinstance(data, xr.DataArray))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        filled = da.interpolate_na(dim=dim, method="linear", use_coordinate=bool(by_label))
-    return output(filled.transpose(*da.dims), not isinstance(data, xr.DataArray))
+    if by_label:
+        x = coord.values.astype("datetime64[ns]").astype(np.int64) if np.issubdtype(coord.dtype, np.datetime64) \
+            else coord.values
+    else:
+        x = np.arange(da.sizes[dim])
+    filled = da.copy(data=interpolate_gaps(da.values, np.asarray(x, dtype=np.float64), da.get_axis_num(dim)))
+    return output(filled, not isinstance(data, xr.DataArray))
+
+
+def interpolate_gaps(values: np.ndarray, x: np.ndarray, axis: int) -> np.ndarray:
+    """NaN between two numbers along `axis` replaced by the linear interpolant at `x` (the
+    positions along the axis); leading and trailing NaN stay. Vectorised (xarray's
+    interpolate_na calls NumPy once per pixel: seconds for a cube)."""
+    v = np.moveaxis(np.asarray(values, dtype=np.float64), axis, -1)
+    n = v.shape[-1]
+    valid = ~np.isnan(v)
+    index = np.arange(n)
+    before = np.maximum.accumulate(np.where(valid, index, -1), axis=-1)  # last number at or before
+    after = np.minimum.accumulate(np.where(valid, index, n)[..., ::-1], axis=-1)[..., ::-1]  # first at or after
+    gap = ~valid & (before >= 0) & (after < n)
+    lo, hi = np.clip(before, 0, n - 1), np.clip(after, 0, n - 1)
+    v_lo, v_hi = np.take_along_axis(v, lo, axis=-1), np.take_along_axis(v, hi, axis=-1)
+    x_lo, x_hi = x[lo], x[hi]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        filled = v_lo + (x - x_lo) / (x_hi - x_lo) * (v_hi - v_lo)
+    return np.moveaxis(np.where(gap, filled, v), -1, axis)

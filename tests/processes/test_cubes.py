@@ -525,3 +525,20 @@ def test_quantiles_of_a_cube_with_gaps_are_vectorised():
         warnings.simplefilter("ignore")
         expected = np.nanquantile(cube.values, [0.25, 0.75], axis=0)
     np.testing.assert_allclose(out.transpose("q", "bands", "y", "x").values, expected, equal_nan=True)
+
+
+@pytest.mark.parametrize("dates", ["regular", "irregular"])
+def test_array_interpolate_linear_on_a_gappy_cube_equals_xarrays_interpolate_na(dates):
+    import warnings
+
+    cube = make_cube(nt=9, bands=("B04", "B08"), ny=30, nx=40)
+    if dates == "irregular":
+        cube = cube.assign_coords(t=pd.to_datetime(["2021-01-01", "2021-01-02", "2021-01-09", "2021-02-01", "2021-02-03",
+                                                    "2021-03-01", "2021-03-02", "2021-05-01", "2021-06-01"]).values)
+    gappy = cube.where(np.random.default_rng(5).random(cube.shape) > 0.4)
+    out = call("apply_dimension", data=gappy, dimension="t", process=P("array_interpolate_linear", data="$data"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = gappy.interpolate_na(dim="t", method="linear", use_coordinate=True)
+    np.testing.assert_allclose(out.transpose(*gappy.dims).values, expected.values, equal_nan=True, rtol=1e-12)
+    assert np.isnan(out.transpose(*gappy.dims).values).sum() < np.isnan(gappy.values).sum()  # gaps were filled
