@@ -97,8 +97,17 @@ def pixel_mask(x: np.ndarray, y: np.ndarray, geom: BaseGeometry) -> np.ndarray:
     (when inside the raster); lines every pixel whose centre is closest to a point of the line."""
     out = np.zeros((len(y), len(x)), dtype=bool)
     if geom.geom_type not in ("Point", "MultiPoint", "LineString", "MultiLineString", "LinearRing"):
-        xx, yy = np.meshgrid(x, y)
-        return shapely.intersects_xy(geom, xx, yy)
+        # only the pixel centres inside the geometry's bounds are tested (a small polygon over a
+        # large raster costs its own size, not the raster's)
+        minx, miny, maxx, maxy = geom.bounds
+        cols = np.flatnonzero((x >= minx) & (x <= maxx))
+        rows = np.flatnonzero((y >= miny) & (y <= maxy))
+        if len(cols) and len(rows):
+            c0, c1, r0, r1 = cols[0], cols[-1] + 1, rows[0], rows[-1] + 1
+            xx, yy = np.meshgrid(x[c0:c1], y[r0:r1])
+            shapely.prepare(geom)
+            out[r0:r1, c0:c1] = shapely.intersects_xy(geom, xx, yy)
+        return out
     if len(x) == 0 or len(y) == 0:
         return out
     rx = abs(x[1] - x[0]) if len(x) > 1 else np.inf

@@ -542,3 +542,25 @@ def test_array_interpolate_linear_on_a_gappy_cube_equals_xarrays_interpolate_na(
         expected = gappy.interpolate_na(dim="t", method="linear", use_coordinate=True)
     np.testing.assert_allclose(out.transpose(*gappy.dims).values, expected.values, equal_nan=True, rtol=1e-12)
     assert np.isnan(out.transpose(*gappy.dims).values).sum() < np.isnan(gappy.values).sum()  # gaps were filled
+
+
+def test_polygon_masks_are_computed_in_the_polygons_window_only():
+    import shapely
+
+    from executor_svc.processes.vector import pixel_mask
+
+    x = 500005.0 + 10 * np.arange(300)
+    y = 5000995.0 - 10 * np.arange(200)
+    rng = np.random.default_rng(7)
+    shapes = [shapely.box(500100, 5000100, 500480, 5000333),
+              shapely.Polygon([(500000, 5000000), (502000, 5001500), (503500, 4999000), (501000, 5000600)]),  # concave
+              shapely.MultiPolygon([shapely.box(500000, 5000000, 500050, 5000050), shapely.box(502900, 5000900, 503100, 5001100)]),
+              shapely.box(510000, 5010000, 510100, 5010100),  # outside
+              shapely.Point(501234, 5000567).buffer(400).difference(shapely.Point(501234, 5000567).buffer(150))]  # ring
+    shapes += [shapely.Point(500000 + rng.uniform(0, 3000), 4999000 + rng.uniform(0, 2000)).buffer(rng.uniform(5, 300))
+               for _ in range(20)]
+    xx, yy = np.meshgrid(x, y)
+    for geom in shapes:
+        np.testing.assert_array_equal(pixel_mask(x, y, geom), shapely.intersects_xy(geom, xx, yy))
+    # ascending y (south-up) too
+    np.testing.assert_array_equal(pixel_mask(x, y[::-1], shapes[1]), shapely.intersects_xy(shapes[1], *np.meshgrid(x, y[::-1])))
