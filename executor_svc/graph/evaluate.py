@@ -197,6 +197,8 @@ def _evaluation_order(graph: dict, result_id: str, memo: dict) -> list[str]:
     while stack:
         node_id, refs = stack[-1]
         for ref in refs:
+            if not isinstance(ref, str) or ref not in graph:
+                enter(ref)  # raises: no such node
             if ref in done:
                 continue
             if ref in active:

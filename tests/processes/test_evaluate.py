@@ -163,6 +163,9 @@ def test_long_from_node_chains_need_no_recursion_and_cycles_are_found():
     with pytest.raises(ProcessError) as e:
         evaluate({"a": {"process_id": "add", "arguments": {"x": {"from_node": "ghost"}, "y": 1}, "result": True}})
     assert e.value.code == "ProcessGraphInvalid" and "ghost" in e.value.message
+    with pytest.raises(ProcessError) as e:
+        evaluate({"a": {"process_id": "add", "arguments": {"x": {"from_node": ["not", "a", "name"]}, "y": 1}, "result": True}})
+    assert e.value.code == "ProcessGraphInvalid"
 
 
 def test_nested_arguments_and_array_callbacks():
