@@ -9,8 +9,9 @@ driver writes that readers use: GeoTIFF keys of the EPSG code, the grid, band de
 tags (GDAL_METADATA), no-data (GDAL_NODATA), pixel interleaving of bands. It lacks only GDAL's
 own layout hints (the "ghost" header and block leaders), which no reader needs.
 
-`small_cog` answers None for anything it does not cover (a larger raster, a rotated or south-up
-grid, a CRS that is not a plain 2D EPSG code); the caller then writes with GDAL."""
+`small_cog` answers None for anything it does not cover (a larger raster, more than MAX_BYTES of
+pixels, a rotated or south-up grid, a CRS that is not a plain 2D EPSG code); the caller then
+writes with GDAL."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ import tifffile
 
 #: Largest side covered (GDAL's COG driver makes no overviews up to one 512 px block).
 MAX_SIDE = 512
+#: Largest raster covered (the file is made in memory; many bands, e.g. time_as_bands over a
+#: year, go to GDAL, which writes to disk)
+MAX_BYTES = 64 * 1024 * 1024
 TILE = 256
 
 #: compression option -> (tifffile compression, its arguments); levels as in `gtiff.cog_options`
@@ -110,8 +114,9 @@ def small_cog(
     bands, height, width = data.shape
     keys = geo_keys(epsg)
     codec = COMPRESSIONS.get(str(compression).lower())
-    if (keys is None or codec is None or max(height, width) > MAX_SIDE or bands != len(band_names)
-            or data.dtype not in DTYPES or transform.b or transform.d or transform.a <= 0 or transform.e >= 0):
+    if (keys is None or codec is None or max(height, width) > MAX_SIDE or data.nbytes > MAX_BYTES
+            or bands != len(band_names) or data.dtype not in DTYPES
+            or transform.b or transform.d or transform.a <= 0 or transform.e >= 0):
         return None
     method, arguments = codec
     extratags = [

@@ -123,6 +123,8 @@ def test_what_small_cog_does_not_cover_goes_to_gdal(tmp_path):
     assert small_cog(one, transform=UTM, epsg=4979, band_names=["x"]) is None
     assert small_cog(one, transform=UTM, compression="jpeg", **kwargs) is None
     assert small_cog(one, transform=UTM, epsg=32633, band_names=["x", "y"]) is None
+    many = np.zeros((65, 512, 512), dtype=np.float32)  # 65 MiB of pixels, e.g. time_as_bands
+    assert small_cog(many, transform=UTM, epsg=32633, band_names=[str(i) for i in range(65)]) is None
     # GDAL writes them: a large raster gets overviews and GDAL's COG layout
     path = tmp_path / "large.tif"
     gtiff.write_cog(path, raster(1, 600, 700, "float32"), transform=UTM, epsg=32633, band_names=["x"])
