@@ -10,6 +10,7 @@ from backend_common.config import env_float
 from backend_proto.v1 import compiler_pb2
 from compiler_svc.collections.catalogue import catalogue
 from compiler_svc.planning import geo, spatial
+from compiler_svc.planning.extent_inference import with_inferred_extents
 from compiler_svc.planning.evalscript import build_evalscript, build_image_evalscript
 from compiler_svc.planning.formats import canonical_format
 from compiler_svc.planning.inline import flatten
@@ -277,6 +278,8 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
     and the executor runs the rest. Meant for differential testing of the push-down."""
     now = now or datetime.now(timezone.utc)
     graph, result, used = flatten(process, udps, parameter_values)
+    if tile is None:  # a tile's loads take the tile's bounds
+        graph = with_inferred_extents(graph, result)
     problems, _, order = check_structure(graph)
     if problems:
         raise ProblemError(problems[0])

@@ -188,6 +188,19 @@ def test_sentinel1_orbit_direction_property(connection, tmp_path, direction):
     assert got == expected and len(expected) >= 4 and len(expected) < len(passes)
 
 
+def test_a_load_without_extent_takes_the_area_of_a_later_filter(connection, tmp_path):
+    """The openeo client's habit: load_collection without spatial_extent, then filter_bbox."""
+    cube = connection.load_collection("SENTINEL2_L2A", temporal_extent=day_interval(ACQ), bands=["B04", "B08"])
+    out = tmp_path / "filtered.tif"
+    cube.ndvi(nir="B08", red="B04").filter_bbox(**BBOX).download(out, format="GTiff")
+    data, meta = read_raster(out)
+    lon, lat = pixel_lonlat(meta)
+    assert BBOX["west"] - 0.0002 < lon.min() and lon.max() < BBOX["east"] + 0.0002
+    assert BBOX["south"] - 0.0002 < lat.min() and lat.max() < BBOX["north"] + 0.0002 and data.shape[1] > 50
+    b = bands_at(ACQ, lon, lat, "B04", "B08")
+    np.testing.assert_allclose(data[0], ndvi(b["B08"], b["B04"]), atol=1e-5)
+
+
 def _numbers(obj):
     if isinstance(obj, bool):
         return
