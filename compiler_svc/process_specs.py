@@ -2,8 +2,8 @@
 
 The JSON files ship in the openeo-driver wheel's data folder; we locate the folder through
 `importlib.util.find_spec` without importing openeo_driver (its dependencies are not installed).
-Stable definitions come from `1.x/`, a few proposals we implement (sar_backscatter) from
-`1.x/proposals/`. Which ids the backend implements is data: `supported_processes.txt`.
+Stable definitions come from `1.x/`, the proposals we implement (sar_backscatter, ...) from
+`1.x/proposals/`, `load_stac` from the wheel's `experimental/` folder. Which ids the backend implements is data: `supported_processes.txt`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def all_definitions() -> dict[str, dict]:
     """Every official definition (stable and proposals), by process id."""
     folder = specs_folder()
     result: dict[str, dict] = {}
-    for sub in (folder / "proposals", folder):  # stable definitions win over proposals
+    # stable definitions win over proposals, proposals over the experimental ones (load_stac)
+    for sub in (folder.parent / "experimental", folder / "proposals", folder):
         for path in sorted(sub.glob("*.json")):
             doc = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(doc, dict) and "id" in doc:

@@ -242,6 +242,19 @@ def _output(graph: dict, result: str) -> compiler_pb2.OutputFormat:
 IMAGE_MAX_SIDE = 2500  # the executor's Sentinel Hub client never splits a request up to this size
 
 
+def load_stac_as_load_result(graph: dict) -> dict:
+    """load_stac nodes as the load_result of the batch job results their URL points to (pure; the
+    executor resolves the URL and refuses any that is not this back-end's)."""
+    out = dict(graph)
+    for nid, node in graph.items():
+        if node.get("process_id") == "load_stac" and node.get("namespace") in (None, "backend"):
+            args = node.get("arguments") or {}
+            kept = {k: args[k] for k in ("spatial_extent", "temporal_extent", "bands") if k in args}
+            out[nid] = {k: v for k, v in node.items() if k not in ("process_id", "arguments")} | {
+                "process_id": "load_result", "arguments": {"id": args.get("url"), **kept}}
+    return out
+
+
 def _tile_independent(graph: dict, load_nodes: set[str]) -> dict:
     """The graph with the spatial extent of the planned `load_collection` nodes left out: their
     loads carry the tile's bounds and the executor never evaluates them, so a tile's graph_json
@@ -278,6 +291,7 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
     and the executor runs the rest. Meant for differential testing of the push-down."""
     now = now or datetime.now(timezone.utc)
     graph, result, used = flatten(process, udps, parameter_values)
+    graph = load_stac_as_load_result(graph)
     if tile is None:  # a tile's loads take the tile's bounds
         graph = with_inferred_extents(graph, result)
     problems, _, order = check_structure(graph)

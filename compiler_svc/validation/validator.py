@@ -238,6 +238,8 @@ class _Validator:
             self.load_collection(path, args)
         elif pid == "load_result":
             self.load_result(path, args)
+        elif pid == "load_stac":
+            self.load_stac(path, args)
         elif pid == "save_result":
             fmt = args.get("format")
             if isinstance(fmt, str):
@@ -252,6 +254,13 @@ class _Validator:
         bands = args.get("bands")
         if isinstance(bands, list) and not contains_ref(bands) and not bands:
             self.add(invalid("load_result", path, "bands", "at least one band must be selected"))
+
+    def load_stac(self, path: str, args: dict):
+        """Only this back-end's batch job results can be loaded (the planner turns the node into
+        load_result; the executor checks that the URL is ours and the job the user's)."""
+        self.load_result(path, args)
+        if args.get("properties"):
+            self.add(invalid("load_stac", path, "properties", "metadata filters are not supported for batch job results"))
 
     def load_collection(self, path: str, args: dict):
         cid = args.get("id")

@@ -220,6 +220,24 @@ async def test_open_end_and_default_format():
     assert plan.loads[0].time_to > "2024-06"
 
 
+async def test_load_stac_becomes_load_result_of_the_url():
+    url = "http://127.0.0.1:8080/jobs/j-1/results?expires=1&user=u&signature=s"
+    stac = {"process_id": "load_stac", "arguments": {"url": url, "temporal_extent": ["2024-01-01", None], "bands": ["NDVI"]}}
+    plan = await compile_({"st": stac, "a": {"process_id": "apply", "arguments": {"data": {"from_node": "st"}, "process": UNARY_ABS}},
+                           "s": save("a")}, purpose=compiler_pb2.PURPOSE_SYNC)
+    assert list(plan.loads) == []
+    assert json.loads(plan.graph_json)["st"] == {"process_id": "load_result", "arguments": {
+        "id": url, "temporal_extent": ["2024-01-01", None], "bands": ["NDVI"]}}
+    with_filter = dict(stac, arguments=dict(stac["arguments"], properties={"x": {"process_graph": {
+        "c": {"process_id": "eq", "arguments": {"x": {"from_parameter": "value"}, "y": 1}, "result": True}}}}))
+    with pytest.raises(ProblemError) as info:
+        await compile_({"st": with_filter, "s": save("st")})
+    assert (info.value.problem.node_id, info.value.problem.parameter) == ("st", "properties")
+    with pytest.raises(ProblemError) as info:  # the URL must be http(s)
+        await compile_({"st": dict(stac, arguments={"url": "file:///etc/passwd"}), "s": save("st")})
+    assert info.value.problem.parameter == "url"
+
+
 async def test_load_result_stays_in_the_graph_for_the_executor():
     lr = {"process_id": "load_result", "arguments": {"id": "j-1", "bands": ["NDVI"]}}
     apply_ = {"process_id": "apply", "arguments": {"data": {"from_node": "lr"}, "process": UNARY_ABS}}

@@ -79,3 +79,17 @@ def test_unfinished_job_is_refused(connection, tmp_path):
     with pytest.raises(OpenEoApiError) as info:
         connection.load_result(created.job_id).download(tmp_path / "x.tif", format="GTiff")
     assert (info.value.http_status_code, info.value.code) == (400, "JobNotFinished")
+
+
+def test_load_stac_of_the_signed_results_url(connection, finished_job, tmp_path):
+    """The openeo client's way of chaining jobs: load_stac with the results' canonical URL."""
+    job, tif, canonical = finished_job
+    out = tmp_path / "twice.tif"
+    connection.load_stac(canonical).apply(lambda x: x * 2).download(out, format="GTiff")
+    assert_twice(tif, out)
+    from_job = tmp_path / "from_job.tif"
+    connection.load_stac_from_job(job.job_id).apply(lambda x: x * 2).download(from_job, format="GTiff")
+    assert_twice(tif, from_job)
+    with pytest.raises(OpenEoApiError) as info:  # not this back-end's results
+        connection.load_stac("https://elsewhere.example/stac/collections/x").download(tmp_path / "x.tif", format="GTiff")
+    assert (info.value.http_status_code, info.value.code) == (400, "ProcessParameterInvalid")
