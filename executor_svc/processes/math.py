@@ -145,6 +145,12 @@ def pi(args: dict, ctx: Any) -> float:
     return _m.pi
 
 
+@process("nan", experimental=True)
+def nan(args: dict, ctx: Any) -> float:
+    """NaN: no-data in a cube, null in JSON."""
+    return _m.nan
+
+
 @process("constant")
 def constant(args: dict, ctx: Any) -> Any:
     return required(args, "x", "constant")

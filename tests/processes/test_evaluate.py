@@ -210,3 +210,18 @@ def test_implemented_process_ids_cover_stable_spec():
     assert ids <= stable
     assert "load_result" not in implemented_process_ids()
     assert "load_result" in implemented_process_ids(hooks=["load_result"])
+
+
+def test_nan_constant_in_graphs_and_callbacks():
+    assert np.isnan(evaluate({"n": {"process_id": "nan", "arguments": {}, "result": True}}))
+    assert evaluate({"n": {"process_id": "nan", "arguments": {}},
+                     "i": {"process_id": "is_nan", "arguments": {"x": {"from_node": "n"}}, "result": True}}) is True
+    cube = s2_cube().sel(bands="B04", drop=True)
+    callback = {"process_graph": {
+        "g": {"process_id": "gt", "arguments": {"x": {"from_parameter": "x"}, "y": 0.15}},
+        "n": {"process_id": "nan", "arguments": {}},
+        "i": {"process_id": "if", "arguments": {"value": {"from_node": "g"}, "accept": {"from_parameter": "x"},
+                                                "reject": {"from_node": "n"}}, "result": True}}}
+    out = evaluate({"c": {"process_id": "apply", "arguments": {"data": {"from_parameter": "cube"}, "process": callback},
+                          "result": True}}, parameters={"cube": cube})
+    np.testing.assert_array_equal(out.values, np.where(cube.values > 0.15, cube.values, np.nan))
