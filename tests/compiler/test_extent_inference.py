@@ -82,9 +82,27 @@ def test_no_inference_without_a_restriction_on_every_path(graph):
     assert with_inferred_extents(graph, "s") == graph
 
 
-def test_explicit_extents_are_kept():
-    g = {"l": load(BBOX), "f": node("filter_bbox", data=ref("l"), extent={"west": 16.12, "south": 48.12, "east": 16.13, "north": 48.13}),
-         "s": save("f")}
+def test_explicit_boxes_are_cut_down_to_what_the_graph_keeps_in_their_own_crs():
+    small = {"west": 16.12, "south": 48.12, "east": 16.13, "north": 48.13}
+    g = {"l": load(BBOX), "f": node("filter_bbox", data=ref("l"), extent=small), "s": save("f")}
+    cut = with_inferred_extents(g, "s")["l"]["arguments"]["spatial_extent"]
+    close_around({**cut, "crs": 4326}, 16.12, 48.12, 16.13, 48.13)
+    assert "crs" not in cut  # the user's box, only smaller
+    utm = {"west": 575000, "south": 5325000, "east": 595000, "north": 5345000, "crs": 32633}
+    g = {"l": load(utm), "f": node("filter_bbox", data=ref("l"), extent=small), "s": save("f")}
+    cut = with_inferred_extents(g, "s")["l"]["arguments"]["spatial_extent"]
+    assert cut["crs"] == 32633 and utm["west"] < cut["west"] < cut["east"] < utm["east"]
+    assert utm["south"] < cut["south"] < cut["north"] < utm["north"] and cut["east"] - cut["west"] < 1000
+
+
+@pytest.mark.parametrize("extent, restriction", [
+    ({"west": 16.12, "south": 48.12, "east": 16.13, "north": 48.13}, BBOX),  # the filter is larger: nothing to cut
+    (BBOX, {"west": 17.0, "south": 49.0, "east": 17.1, "north": 49.1}),  # no overlap: left to the planner
+    ({"type": "Polygon", "coordinates": [[[16.1, 48.1], [16.2, 48.1], [16.2, 48.2], [16.1, 48.1]]]},  # masks
+     {"west": 16.12, "south": 48.12, "east": 16.13, "north": 48.13}),
+])
+def test_explicit_extents_that_are_kept(extent, restriction):
+    g = {"l": load(extent), "f": node("filter_bbox", data=ref("l"), extent=restriction), "s": save("f")}
     assert with_inferred_extents(g, "s") == g
 
 

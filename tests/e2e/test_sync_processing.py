@@ -201,6 +201,27 @@ def test_a_load_without_extent_takes_the_area_of_a_later_filter(connection, tmp_
     np.testing.assert_allclose(data[0], ndvi(b["B08"], b["B04"]), atol=1e-5)
 
 
+def test_a_larger_load_extent_is_cut_to_the_later_filter_and_costs_less(stack, connection, tmp_path):
+    big = {"west": 13.9, "south": 45.9, "east": 14.1, "north": 46.1}
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=big, temporal_extent=day_interval(ACQ), bands=["B04"])
+    headers = {"Authorization": f"Bearer {connection.auth.bearer}"}
+
+    def cost(graph) -> float:
+        resp = requests.post(stack.gateway_url + "/result", json={"process": {"process_graph": graph.flat_graph()}},
+                             headers=headers, timeout=120)
+        assert resp.status_code == 200, resp.text
+        return float(resp.headers["OpenEO-Costs"])
+
+    filtered = cube.filter_bbox(**BBOX)
+    assert cost(filtered.save_result("GTiff")) * 20 < cost(cube.save_result("GTiff"))
+    out = tmp_path / "cut.tif"
+    filtered.download(out, format="GTiff")
+    data, meta = read_raster(out)
+    lon, lat = pixel_lonlat(meta)
+    assert BBOX["west"] - 0.0002 < lon.min() and lon.max() < BBOX["east"] + 0.0002 and data.shape[1] > 50
+    np.testing.assert_allclose(data[0], bands_at(ACQ, lon, lat, "B04")["B04"], atol=1e-6)
+
+
 def _numbers(obj):
     if isinstance(obj, bool):
         return
