@@ -1,11 +1,12 @@
 """Load extents inferred from the graph (pure).
 
 A `load_collection` without `spatial_extent` means "all data", which no back-end can load. openEO
-users often restrict the area later instead (or name a larger box than they keep): `filter_bbox`, `filter_spatial`, `aggregate_spatial`
+users often restrict the area later instead: `filter_bbox`, `filter_spatial`, `aggregate_spatial`
 or `mask_polygon` downstream. When every path from such a load to the result passes through one
 of these (through processes that keep each pixel where it is), only the union of their areas is
-needed, so that becomes the load's extent, or cuts a bounding box down to it (in the box's
-CRS). Anything else keeps the extent as given (and the planner refuses a too large load as before).
+needed, so that becomes the load's extent; a load with an explicit box gets its grid cut to the
+whole pixels covering that area (`restricted_areas`, `spatial.cropped`: same pixel size and
+alignment). Anything else keeps the extent open (and the planner refuses a too large load as before).
 """
 
 from __future__ import annotations
@@ -97,39 +98,28 @@ def inferred_extent(graph: dict, result: str, load_id: str) -> dict | None:
             "east": min(180.0, east + d_lon), "north": min(90.0, north + d_lat), "crs": 4326}
 
 
-def narrowed(explicit: dict, inferred: dict) -> dict | None:
-    """A bounding-box extent cut down to the inferred area, in the box's own CRS (so the grid's
-    CRS stays the one the user chose); None when there is nothing to cut or the box is not a
-    plain bounding box (a polygon extent also masks, and stays as it is)."""
-    if not isinstance(explicit, dict) or "west" not in explicit or contains_ref(explicit):
-        return None
-    try:
-        (w, s, e, n), epsg, _ = spatial.extent_bounds(explicit)
-        iw, is_, ie, in_ = geo.transform_bounds(
-            (inferred["west"], inferred["south"], inferred["east"], inferred["north"]), 4326, epsg)
-    except (ValueError, TypeError):
-        return None
-    cut = (max(w, iw), max(s, is_), min(e, ie), min(n, in_))
-    if cut == (w, s, e, n) or cut[0] >= cut[2] or cut[1] >= cut[3]:
-        return None  # nothing saved, or no overlap (the planner reports what the user asked for)
-    return {**explicit, "west": cut[0], "south": cut[1], "east": cut[2], "north": cut[3]}
-
-
 def with_inferred_extents(graph: dict, result: str) -> dict:
-    """The graph with an inferred extent on every load_collection that has none, and bounding-box
-    extents cut down to what the graph keeps of them (a copy): fewer pixels are requested (and
-    billed) than were named."""
+    """The graph with an inferred extent on every load_collection that has none (a copy)."""
     out = dict(graph)
     for nid, node in graph.items():
         if node.get("process_id") != "load_collection":
             continue
         args = node.get("arguments") or {}
-        extent = inferred_extent(graph, result, nid)
-        if extent is None:
-            continue
         if args.get("spatial_extent") is not None:
-            extent = narrowed(args["spatial_extent"], extent)
-            if extent is None:
-                continue
-        out[nid] = {**node, "arguments": {**args, "spatial_extent": extent}}
+            continue
+        extent = inferred_extent(graph, result, nid)
+        if extent is not None:
+            out[nid] = {**node, "arguments": {**args, "spatial_extent": extent}}
+    return out
+
+
+def restricted_areas(graph: dict, result: str) -> dict[str, tuple[float, float, float, float]]:
+    """load id -> WGS84 bounds of what the graph keeps of each load_collection with an explicit
+    extent (the planner cuts the load's grid to the whole pixels covering it)."""
+    out = {}
+    for nid, node in graph.items():
+        if node.get("process_id") == "load_collection" and (node.get("arguments") or {}).get("spatial_extent") is not None:
+            extent = inferred_extent(graph, result, nid)
+            if extent is not None:
+                out[nid] = (extent["west"], extent["south"], extent["east"], extent["north"])
     return out

@@ -10,7 +10,7 @@ from backend_common.config import env_float
 from backend_proto.v1 import compiler_pb2
 from compiler_svc.collections.catalogue import catalogue
 from compiler_svc.planning import geo, spatial
-from compiler_svc.planning.extent_inference import with_inferred_extents
+from compiler_svc.planning.extent_inference import restricted_areas, with_inferred_extents
 from compiler_svc.planning.evalscript import build_evalscript, build_image_evalscript
 from compiler_svc.planning.formats import canonical_format
 from compiler_svc.planning.inline import flatten
@@ -125,7 +125,7 @@ def _sar_processing(spec: dict, node_id: str) -> tuple[dict, float]:
     return processing, factor
 
 
-def _grid(cover: Cover, args: dict, coll, tile, res_m: float, node_id: str) -> spatial.Grid:
+def _grid(cover: Cover, args: dict, coll, tile, res_m: float, node_id: str, area=None) -> spatial.Grid:
     opts = cover.sym.opts()
     resample = opts.get("resample")
     if tile is not None:
@@ -159,10 +159,14 @@ def _grid(cover: Cover, args: dict, coll, tile, res_m: float, node_id: str) -> s
     geometry = None
     if geom is not None:
         geometry = json.loads(json.dumps(geom.__geo_interface__))
-    return spatial.Grid(*bounds, epsg, width, height, geometry)
+    grid = spatial.Grid(*bounds, epsg, width, height, geometry)
+    if area is not None and geom is None:  # only what later filters keep (a polygon extent also masks)
+        grid = spatial.cropped(grid, area)
+    return grid
 
 
-def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime) -> tuple[compiler_pb2.SentinelHubLoad, dict]:
+def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
+               areas: dict | None = None) -> tuple[compiler_pb2.SentinelHubLoad, dict]:
     sym = cover.sym
     primary = min(sym.loads, key=position.get)
     args = graph[primary]["arguments"]
@@ -170,7 +174,7 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime) -
     opts = sym.opts()
     gsds = [coll.gsd(b) for b in sym.reads if b in coll.band_names] or [10.0]
     res_m = min(gsds)
-    grid = _grid(cover, args, coll, tile, res_m, primary)
+    grid = _grid(cover, args, coll, tile, res_m, primary, (areas or {}).get(primary))
     max_pixels = env_float("COMPILER_MAX_LOAD_PIXELS", DEFAULT_MAX_LOAD_PIXELS)
     if grid.width * grid.height > max_pixels:
         _fail(Problem("ProcessGraphComplexity",
@@ -314,8 +318,10 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
     position = {nid: i for i, nid in enumerate(order)}
     covers.sort(key=lambda c: position[min(c.sym.loads, key=position.get)])
     loads, total = [], {"pixels": 0.0, "grid_pixels_dates": 0.0, "pu": 0.0, "bytes": 0}
+    # the area later filters keep of each explicit extent: its grid is cut to it (same alignment)
+    areas = {} if tile is not None else restricted_areas(graph, result)
     for cover in covers:
-        load, stats = build_load(cover, graph, position, tile, now)
+        load, stats = build_load(cover, graph, position, tile, now, areas)
         loads.append(load)
         for k in total:
             total[k] += stats[k]

@@ -68,3 +68,17 @@ def size_for_metres(bounds, epsg: int, res_m: float) -> tuple[int, int]:
         return max(1, int(math.floor(width_m / res_m + 0.5))), max(1, int(math.floor(height_m / res_m + 0.5)))
     res = geo.metres_to_crs_units(res_m, epsg, lat)
     return size_for(bounds, epsg, res, res)
+
+
+def cropped(grid: Grid, area: tuple[float, float, float, float]) -> Grid:
+    """The grid cut to the whole pixels that cover `area` (WGS84 bounds): same pixel size and
+    alignment, fewer pixels; the grid itself when that saves nothing or misses the area (pure)."""
+    px = (grid.east - grid.west) / grid.width
+    py = (grid.north - grid.south) / grid.height
+    w, s, e, n = geo.transform_bounds(area, 4326, grid.epsg) if grid.epsg != 4326 else area
+    c0, c1 = max(0, math.floor((w - grid.west) / px)), min(grid.width, math.ceil((e - grid.west) / px))
+    r0, r1 = max(0, math.floor((grid.north - n) / py)), min(grid.height, math.ceil((grid.north - s) / py))
+    if c0 >= c1 or r0 >= r1 or (c0, c1, r0, r1) == (0, grid.width, 0, grid.height):
+        return grid
+    return Grid(grid.west + c0 * px, grid.north - r1 * py, grid.west + c1 * px, grid.north - r0 * py, grid.epsg,
+                c1 - c0, r1 - r0, grid.geometry)

@@ -82,27 +82,9 @@ def test_no_inference_without_a_restriction_on_every_path(graph):
     assert with_inferred_extents(graph, "s") == graph
 
 
-def test_explicit_boxes_are_cut_down_to_what_the_graph_keeps_in_their_own_crs():
-    small = {"west": 16.12, "south": 48.12, "east": 16.13, "north": 48.13}
-    g = {"l": load(BBOX), "f": node("filter_bbox", data=ref("l"), extent=small), "s": save("f")}
-    cut = with_inferred_extents(g, "s")["l"]["arguments"]["spatial_extent"]
-    close_around({**cut, "crs": 4326}, 16.12, 48.12, 16.13, 48.13)
-    assert "crs" not in cut  # the user's box, only smaller
-    utm = {"west": 575000, "south": 5325000, "east": 595000, "north": 5345000, "crs": 32633}
-    g = {"l": load(utm), "f": node("filter_bbox", data=ref("l"), extent=small), "s": save("f")}
-    cut = with_inferred_extents(g, "s")["l"]["arguments"]["spatial_extent"]
-    assert cut["crs"] == 32633 and utm["west"] < cut["west"] < cut["east"] < utm["east"]
-    assert utm["south"] < cut["south"] < cut["north"] < utm["north"] and cut["east"] - cut["west"] < 1000
-
-
-@pytest.mark.parametrize("extent, restriction", [
-    ({"west": 16.12, "south": 48.12, "east": 16.13, "north": 48.13}, BBOX),  # the filter is larger: nothing to cut
-    (BBOX, {"west": 17.0, "south": 49.0, "east": 17.1, "north": 49.1}),  # no overlap: left to the planner
-    ({"type": "Polygon", "coordinates": [[[16.1, 48.1], [16.2, 48.1], [16.2, 48.2], [16.1, 48.1]]]},  # masks
-     {"west": 16.12, "south": 48.12, "east": 16.13, "north": 48.13}),
-])
-def test_explicit_extents_that_are_kept(extent, restriction):
-    g = {"l": load(extent), "f": node("filter_bbox", data=ref("l"), extent=restriction), "s": save("f")}
+def test_explicit_extents_are_kept():
+    g = {"l": load(BBOX), "f": node("filter_bbox", data=ref("l"), extent={"west": 16.12, "south": 48.12, "east": 16.13, "north": 48.13}),
+         "s": save("f")}
     assert with_inferred_extents(g, "s") == g
 
 
@@ -116,3 +98,38 @@ async def test_a_plan_loads_only_the_filtered_area():
     (ld,) = plan.loads
     assert 700 < ld.width < 800 and 1100 < ld.height < 1200  # ~0.1° x 0.1° at 10 m, not the whole collection
     assert json.loads(plan.graph_json)["l"]["arguments"]["spatial_extent"]["crs"] == 4326
+
+
+def test_cropped_grids_keep_pixel_size_and_alignment():
+    from compiler_svc.planning.spatial import Grid, cropped
+
+    grid = Grid(500000.0, 5000000.0, 510000.0, 5010000.0, 32633, 1000, 1000)
+    from pyproj import Transformer
+
+    to_wgs84 = Transformer.from_crs(32633, 4326, always_xy=True)
+    area = to_wgs84.transform_bounds(503001.0, 5004002.0, 504003.0, 5005004.0)
+    cut = cropped(grid, area)
+    assert (cut.east - cut.west) / cut.width == pytest.approx(10.0) and (cut.north - cut.south) / cut.height == pytest.approx(10.0)
+    for edge in (cut.west - grid.west, grid.north - cut.north, cut.east - grid.west, grid.north - cut.south):
+        assert edge / 10.0 == pytest.approx(round(edge / 10.0), abs=1e-6)  # on the original pixel edges
+    assert cut.west <= 503001.0 and cut.east >= 504003.0 and cut.south <= 5004002.0 and cut.north >= 5005004.0
+    assert cut.width < 110 and cut.height < 110
+    assert cropped(grid, to_wgs84.transform_bounds(400000, 4900000, 600000, 5100000)) == grid  # covers it all
+    assert cropped(grid, (0.0, 0.0, 0.1, 0.1)) == grid  # elsewhere: the planner keeps what was asked
+
+
+async def test_an_explicit_box_is_loaded_only_where_a_later_filter_keeps_it():
+    from backend_proto.v1 import compiler_pb2
+    from compiler_svc import core
+    from tests.compiler.conftest import FakeStore, as_json
+
+    small = {"west": 16.12, "south": 48.12, "east": 16.13, "north": 48.13}
+    full = await core.compile_process(as_json({"l": load(BBOX), "s": save("l")}), FakeStore(), purpose=compiler_pb2.PURPOSE_BATCH)
+    g = {"l": load(BBOX), "f": node("filter_bbox", data=ref("l"), extent=small), "s": save("f")}
+    plan = await core.compile_process(as_json(g), FakeStore(), purpose=compiler_pb2.PURPOSE_BATCH)
+    (whole,), (ld,) = full.loads, plan.loads
+    assert ld.width * ld.height * 50 < whole.width * whole.height
+    px = (whole.bbox.east - whole.bbox.west) / whole.width
+    assert (ld.bbox.east - ld.bbox.west) / ld.width == pytest.approx(px)
+    assert (ld.bbox.west - whole.bbox.west) / px == pytest.approx(round((ld.bbox.west - whole.bbox.west) / px), abs=1e-6)
+    assert json.loads(plan.graph_json)["l"]["arguments"]["spatial_extent"] == BBOX  # what the user wrote
