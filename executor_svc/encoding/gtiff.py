@@ -14,6 +14,7 @@ import tifffile
 from rasterio.crs import CRS
 from rasterio.io import MemoryFile
 
+from ..sentinelhub.decode import decode_image
 from .small_cog import MAX_SIDE, small_cog
 
 COMPRESSION = {"deflate": "DEFLATE", "lzw": "LZW", "zstd": "ZSTD", "none": "NONE"}
@@ -176,22 +177,6 @@ def tiff_layout(tiff: bytes) -> tuple[int, int, int, str, float | None] | None:
         return None
 
 
-def tiff_pixels(tiff: bytes) -> np.ndarray | None:
-    """(bands, rows, cols) of a single-image TIFF, read with tifffile; None when it cannot (pure)."""
-    try:
-        with tifffile.TiffFile(io.BytesIO(tiff)) as tif:
-            page = tif.pages[0]
-            pixels = page.asarray()
-            separate = page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
-    except Exception:  # noqa: BLE001 - not a TIFF tifffile reads: GDAL decides
-        return None
-    if pixels.ndim == 2:
-        return pixels[np.newaxis]
-    if pixels.ndim != 3:
-        return None
-    return pixels if separate else np.moveaxis(pixels, -1, 0)
-
-
 def cog_from_tiff(tiff: bytes, *, transform, epsg: int | None, band_names: list[str], tags: dict | None = None,
                   size: tuple[int, int] | None = None) -> bytes | None:
     """The COG `write_cog` would make of this single-image FLOAT32 TIFF's pixels: by `small_cog`
@@ -208,9 +193,8 @@ def cog_from_tiff(tiff: bytes, *, transform, epsg: int | None, band_names: list[
             or (size is not None and (width, height) != tuple(size))):
         return None
     if max(width, height) <= MAX_SIDE:
-        pixels = tiff_pixels(tiff)
-        made = None if pixels is None else small_cog(pixels, transform=transform, epsg=epsg, band_names=band_names,
-                                                     nodata=np.nan, tags=tags)
+        pixels, _ = decode_image(tiff)
+        made = small_cog(pixels, transform=transform, epsg=epsg, band_names=band_names, nodata=np.nan, tags=tags)
         if made is not None:
             return made
     with rasterio.Env(GDAL_VALIDATE_CREATION_OPTIONS="NO", QUIET_DELETE_ON_CREATE_COPY="NO"), MemoryFile(tiff) as source:
