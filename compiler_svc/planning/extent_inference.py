@@ -12,6 +12,7 @@ alignment). Anything else keeps the extent open (and the planner refuses a too l
 from __future__ import annotations
 
 import math
+
 from compiler_svc.planning import geo, spatial
 from compiler_svc.validation.graph import contains_ref, is_callback, iter_refs
 
@@ -61,10 +62,9 @@ def _area(node: dict) -> tuple[float, float, float, float] | None:
         return None
 
 
-def inferred_extent(graph: dict, result: str, load_id: str) -> dict | None:
-    """The WGS84 bounding box (an openEO spatial extent) that the graph restricts the load to, or
-    None when some path reaches the result or another process without a restriction."""
-    consumers = _consumers(graph)
+def _restriction(graph: dict, consumers: dict, result: str, load_id: str) -> tuple[float, float, float, float] | None:
+    """WGS84 bounds (with the margin) that the graph restricts the load to, or None when some path
+    reaches the result or another process without a restriction."""
     areas: list[tuple[float, float, float, float]] = []
     pending, seen = [load_id], set()
     while pending:
@@ -94,32 +94,41 @@ def inferred_extent(graph: dict, result: str, load_id: str) -> dict | None:
     lat = max(-89.0, min(89.0, (south + north) / 2))
     d_lat = MARGIN_M / geo.METRES_PER_DEGREE_LAT
     d_lon = MARGIN_M / (geo.METRES_PER_DEGREE_LON_EQUATOR * max(math.cos(math.radians(lat)), 1e-6))
-    return {"west": max(-180.0, west - d_lon), "south": max(-90.0, south - d_lat),
-            "east": min(180.0, east + d_lon), "north": min(90.0, north + d_lat), "crs": 4326}
-
-
-def with_inferred_extents(graph: dict, result: str) -> dict:
-    """The graph with an inferred extent on every load_collection that has none (a copy)."""
-    out = dict(graph)
-    for nid, node in graph.items():
-        if node.get("process_id") != "load_collection":
-            continue
-        args = node.get("arguments") or {}
-        if args.get("spatial_extent") is not None:
-            continue
-        extent = inferred_extent(graph, result, nid)
-        if extent is not None:
-            out[nid] = {**node, "arguments": {**args, "spatial_extent": extent}}
-    return out
+    return (max(-180.0, west - d_lon), max(-90.0, south - d_lat), min(180.0, east + d_lon), min(90.0, north + d_lat))
 
 
 def restricted_areas(graph: dict, result: str) -> dict[str, tuple[float, float, float, float]]:
-    """load id -> WGS84 bounds of what the graph keeps of each load_collection with an explicit
-    extent (the planner cuts the load's grid to the whole pixels covering it)."""
+    """load_collection id -> WGS84 bounds of what the graph keeps of it, for every load the graph
+    restricts (one pass over the graph's references)."""
+    consumers = _consumers(graph)
     out = {}
     for nid, node in graph.items():
-        if node.get("process_id") == "load_collection" and (node.get("arguments") or {}).get("spatial_extent") is not None:
-            extent = inferred_extent(graph, result, nid)
-            if extent is not None:
-                out[nid] = (extent["west"], extent["south"], extent["east"], extent["north"])
+        if node.get("process_id") == "load_collection":
+            area = _restriction(graph, consumers, result, nid)
+            if area is not None:
+                out[nid] = area
+    return out
+
+
+def as_extent(area: tuple[float, float, float, float]) -> dict:
+    west, south, east, north = area
+    return {"west": west, "south": south, "east": east, "north": north, "crs": 4326}
+
+
+def inferred_extent(graph: dict, result: str, load_id: str) -> dict | None:
+    """The WGS84 bounding box (an openEO spatial extent) that the graph restricts the load to, or
+    None when some path reaches the result or another process without a restriction."""
+    area = _restriction(graph, _consumers(graph), result, load_id)
+    return None if area is None else as_extent(area)
+
+
+def with_inferred_extents(graph: dict, areas: dict) -> dict:
+    """The graph with the restricted area (`restricted_areas`) as the extent of every
+    load_collection that has none (a copy)."""
+    out = dict(graph)
+    for nid, area in areas.items():
+        node = graph[nid]
+        args = node.get("arguments") or {}
+        if args.get("spatial_extent") is None:
+            out[nid] = {**node, "arguments": {**args, "spatial_extent": as_extent(area)}}
     return out

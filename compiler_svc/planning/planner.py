@@ -296,8 +296,11 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
     now = now or datetime.now(timezone.utc)
     graph, result, used = flatten(process, udps, parameter_values)
     graph = load_stac_as_load_result(graph)
-    if tile is None:  # a tile's loads take the tile's bounds
-        graph = with_inferred_extents(graph, result)
+    # what later filters keep of each load (not for tiles: their loads take the tile's bounds): a
+    # load without extent takes it, an explicit box gets its grid cut to it (same alignment)
+    areas = {} if tile is not None else restricted_areas(graph, result)
+    cut = {nid: a for nid, a in areas.items() if (graph[nid].get("arguments") or {}).get("spatial_extent") is not None}
+    graph = with_inferred_extents(graph, areas)
     problems, _, order = check_structure(graph)
     if problems:
         raise ProblemError(problems[0])
@@ -318,10 +321,8 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
     position = {nid: i for i, nid in enumerate(order)}
     covers.sort(key=lambda c: position[min(c.sym.loads, key=position.get)])
     loads, total = [], {"pixels": 0.0, "grid_pixels_dates": 0.0, "pu": 0.0, "bytes": 0}
-    # the area later filters keep of each explicit extent: its grid is cut to it (same alignment)
-    areas = {} if tile is not None else restricted_areas(graph, result)
     for cover in covers:
-        load, stats = build_load(cover, graph, position, tile, now, areas)
+        load, stats = build_load(cover, graph, position, tile, now, cut)
         loads.append(load)
         for k in total:
             total[k] += stats[k]

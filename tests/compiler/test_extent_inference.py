@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from compiler_svc.planning.extent_inference import MARGIN_M, inferred_extent, with_inferred_extents
+from compiler_svc.planning.extent_inference import MARGIN_M, inferred_extent, restricted_areas, with_inferred_extents
 from tests.compiler.conftest import reducer
 
 BBOX = {"west": 16.1, "south": 48.1, "east": 16.2, "north": 48.2}
@@ -79,13 +79,13 @@ def test_the_union_of_every_branch():
 ])
 def test_no_inference_without_a_restriction_on_every_path(graph):
     assert inferred_extent(graph, "s", "l") is None
-    assert with_inferred_extents(graph, "s") == graph
+    assert with_inferred_extents(graph, restricted_areas(graph, "s")) == graph
 
 
 def test_explicit_extents_are_kept():
     g = {"l": load(BBOX), "f": node("filter_bbox", data=ref("l"), extent={"west": 16.12, "south": 48.12, "east": 16.13, "north": 48.13}),
          "s": save("f")}
-    assert with_inferred_extents(g, "s") == g
+    assert with_inferred_extents(g, restricted_areas(g, "s")) == g
 
 
 async def test_a_plan_loads_only_the_filtered_area():
