@@ -86,23 +86,18 @@ class GraphEvaluator:
         memo: dict[str, Any] = dict(seeded or {})
         # dependencies first, so that a long from_node chain costs no recursion depth
         for node_id in _evaluation_order(graph, result_id, memo):
-            self._node(graph, node_id, scope, memo, stack=set())
+            memo[node_id] = self._node(graph, node_id, scope, memo)
         return memo[result_id]
 
-    def _node(self, graph: dict, node_id: str, scope: _Scope, memo: dict, stack: set) -> Any:
-        if node_id in memo:
-            return memo[node_id]
-        if node_id not in graph:
-            raise ProcessError("ProcessGraphInvalid", f"Node {node_id!r} referenced by from_node does not exist.")
-        if node_id in stack:
-            raise ProcessError("ProcessGraphInvalid", f"Cycle detected at node {node_id!r}.", node_id)
-        stack.add(node_id)
+    def _node(self, graph: dict, node_id: str, scope: _Scope, memo: dict) -> Any:
+        """One node's result; its from_node dependencies are in `memo` already
+        (`_evaluation_order` checked they exist and form no cycle)."""
         node = graph[node_id]
         pid = node.get("process_id")
         if not isinstance(pid, str):
             raise ProcessError("ProcessGraphInvalid", f"Node {node_id!r} has no process_id.", node_id)
         args = {
-            k: self._value(v, graph, scope, memo, stack, node_id) for k, v in (node.get("arguments") or {}).items()
+            k: self._value(v, graph, scope, memo, node_id) for k, v in (node.get("arguments") or {}).items()
         }
         namespace = node.get("namespace")
         try:
@@ -115,8 +110,6 @@ class GraphEvaluator:
             raise
         except Exception as e:  # unexpected failure inside an implementation
             raise ProcessError("Internal", f"Process {pid!r} failed: {type(e).__name__}: {e}", node_id) from e
-        stack.discard(node_id)
-        memo[node_id] = result
         return result
 
     def _call(self, pid: str, namespace: str | None, args: dict, node_id: str) -> Any:
@@ -141,10 +134,10 @@ class GraphEvaluator:
         finally:
             self._udp_depth -= 1
 
-    def _value(self, value: Any, graph: dict, scope: _Scope, memo: dict, stack: set, node_id: str) -> Any:
+    def _value(self, value: Any, graph: dict, scope: _Scope, memo: dict, node_id: str) -> Any:
         if isinstance(value, dict):
             if "from_node" in value and len(value) == 1:
-                return self._node(graph, value["from_node"], scope, memo, stack)
+                return memo[value["from_node"]]
             if "from_parameter" in value and len(value) == 1:
                 name = value["from_parameter"]
                 found = scope.lookup(name)
@@ -155,9 +148,9 @@ class GraphEvaluator:
                 return found
             if "process_graph" in value and len(value) == 1:
                 return Callback(self, value["process_graph"], scope, node_id)
-            return {k: self._value(v, graph, scope, memo, stack, node_id) for k, v in value.items()}
+            return {k: self._value(v, graph, scope, memo, node_id) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._value(v, graph, scope, memo, stack, node_id) for v in value]
+            return [self._value(v, graph, scope, memo, node_id) for v in value]
         return value
 
 
