@@ -42,7 +42,7 @@ import openeo  # noqa: E402
 from backend_proto.v1 import common_pb2, compiler_pb2, compiler_pb2_grpc, executor_pb2, executor_pb2_grpc  # noqa: E402
 from devstack.stack import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Stack, StackConfig  # noqa: E402
 from executor_svc.loading.request import process_request  # noqa: E402
-from executor_svc.run import image_request  # noqa: E402
+from executor_svc.fast_paths.image import image_request  # noqa: E402
 from sentinelhub_emulator import world  # noqa: E402
 
 LON, LAT = 14.01, 46.01
@@ -135,20 +135,19 @@ def compile_tile(stack: Stack, process: dict, tile: mercantile.Tile, size: int =
                 process_json=json.dumps(process),
                 purpose=compiler_pb2.PURPOSE_TILE,
                 tile=compiler_pb2.TileBounds(west=b.left, south=b.bottom, east=b.right, north=b.top, epsg=3857, size=size),
+                output_format="PNG",
             ),
             timeout=60,
         )
         seconds = time.perf_counter() - t0
-    plan.output.format = "PNG"
     return plan, executor_request(plan), seconds
 
 
 def executor_request(plan) -> tuple[dict, str]:
     """(Process API body, Accept) exactly as the executor sends it for this plan: the image fast
     path's request when it applies, else the float request of the load."""
-    made = image_request(plan, SPLIT_THRESHOLD)
-    if made is not None:
-        return made
+    if plan.strategy == compiler_pb2.RESULT_STRATEGY_IMAGE and max(plan.loads[0].width, plan.loads[0].height) <= SPLIT_THRESHOLD:
+        return image_request(plan)
     return process_request(plan.loads[0]), "application/x-tar"
 
 
@@ -254,7 +253,7 @@ async def measure(stack: Stack, args) -> None:
           f"latency p50 {pct(lat2, 50) * 1000:.0f} ms p90 {pct(lat2, 90) * 1000:.0f} ms; statuses {statuses2}")
     print(f"(b) uncached, one at a time: {len(gw_lat)} tiles: mean {statistics.mean(gw_lat) * 1000:.0f} ms, "
           f"median {statistics.median(gw_lat) * 1000:.0f} ms, p90 {pct(gw_lat, 90) * 1000:.0f} ms")
-    print(f"(c) bare emulator render, same request ({'image fast path' if image_request(compiled[0][0], SPLIT_THRESHOLD) else 'float'}), one at a time: {len(bare_lat)} tiles: mean "
+    print(f"(c) bare emulator render, same request ({'image fast path' if compiled[0][0].strategy == compiler_pb2.RESULT_STRATEGY_IMAGE else 'float'}), one at a time: {len(bare_lat)} tiles: mean "
           f"{statistics.mean(bare_lat) * 1000:.0f} ms, median {statistics.median(bare_lat) * 1000:.0f} ms")
     print(f"    breakdown (medians, distinct tiles): Compile call {statistics.median(compile_lat) * 1000:.0f} ms, "
           f"executor Execute call {statistics.median(exec_lat) * 1000:.0f} ms (bare render inside it "

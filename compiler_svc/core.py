@@ -113,20 +113,23 @@ async def validate_all(process_json: str, fetch: FetchUdp, *, purpose: int = 0, 
 
 
 async def compile_process(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile=None, parameters_json: str = "",
-                          pushdown: bool = True, offload: Offload | None = None):
+                          pushdown: bool = True, output_format: str = "", offload: Offload | None = None):
     """The execution plan, or ProblemError with the first problem. The CPU work (validation and
-    planning) runs through `offload` in one piece: the service passes its thread pool."""
+    planning) runs through `offload` in one piece: the service passes its thread pool.
+    `output_format` replaces the graph's save_result format (tiles)."""
     process, values, udps = await _prepared(process_json, fetch, tile, parameters_json)
     return await (offload or inline)(functools.partial(
-        _checked_plan, process, udps=udps, values=values, purpose=purpose, tile=tile, pushdown=pushdown))
+        _checked_plan, process, udps=udps, values=values, purpose=purpose, tile=tile, pushdown=pushdown,
+        output_format=output_format))
 
 
-def _checked_plan(process: dict, *, udps: dict, values: dict, purpose: int, tile, pushdown: bool):
+def _checked_plan(process: dict, *, udps: dict, values: dict, purpose: int, tile, pushdown: bool, output_format: str):
     ctx = ValidationContext(udps=udps, tile=tile is not None, parameter_values=values, executing=True)
     problems = validate_process(process, ctx)
     if problems:
         raise ProblemError(problems[0])
-    return plan(process, udps=udps, parameter_values=values, purpose=purpose, tile=tile, pushdown=pushdown)
+    return plan(process, udps=udps, parameter_values=values, purpose=purpose, tile=tile, pushdown=pushdown,
+                wanted_format=output_format)
 
 
 async def validate_user_process(process_json: str, fetch: FetchUdp, *, offload: Offload | None = None) -> list[Problem]:

@@ -13,7 +13,7 @@ import grpc
 from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
 from backend_proto.v1 import common_pb2, compiler_pb2, compiler_pb2_grpc, store_pb2
-from compiler_svc import core, process_specs
+from compiler_svc import core, output_formats, process_specs
 from compiler_svc.collections import catalogue as cat
 from compiler_svc.validation.problems import Problem, ProblemError
 
@@ -92,7 +92,7 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
         try:
             plan = await core.compile_process(request.process_json, self._fetch(request), purpose=request.purpose,
                                               tile=_tile(request), parameters_json=request.parameters_json,
-                                              offload=self._offload)
+                                              output_format=request.output_format, offload=self._offload)
         except ProblemError as exc:
             raise OpenEOError(exc.code, exc.message, exc.status) from None
         log.info("compiled", loads=len(plan.loads), udps=list(plan.used_udps), pixels=plan.estimated_pixels,
@@ -101,6 +101,9 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
 
     async def ValidateUserProcess(self, request, context):
         return _reports(await core.validate_user_process(request.process_json, self._fetch(request), offload=self._offload))
+
+    async def ListFileFormats(self, request, context):
+        return common_pb2.JsonDocument(json=json.dumps(output_formats.file_formats()))
 
 
 def register(server, store_stub=None) -> list[str]:

@@ -13,8 +13,8 @@ from backend_proto.v1 import compiler_pb2_grpc, executor_pb2, executor_pb2_grpc,
 from .batch import BatchWorker, WorkerSettings
 from .config import ExecutorConfig
 from .loading.job_results import JobResultLoader
-from .run import PlanRunner
-from .service import ExecutorServicer
+from .runner import PlanRunner
+from .servicer import ExecutorServicer
 from .storage.s3 import S3Storage
 
 log = get_logger(__name__)

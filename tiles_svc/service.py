@@ -143,10 +143,10 @@ class TilesServicer(tiles_pb2_grpc.TilesServiceServicer):
                         tile=compiler_pb2.TileBounds(
                             west=west, south=south, east=east, north=north, epsg=3857, size=settings.tile_size
                         ),
+                        output_format=settings.gdal_format,
                     )
                 )
                 self.templates.learn(template_key, bounds, plan)
-            plan.output.format = settings.gdal_format
             parts: list[bytes] = []
             content_type = settings.content_type
             async for chunk in self.executor.Execute(executor_pb2.ExecuteRequest(user=owner, plan=plan)):

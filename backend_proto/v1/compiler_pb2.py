@@ -25,33 +25,37 @@ _sym_db = _symbol_database.Default()
 from backend_proto.v1 import common_pb2 as backend__proto_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x62\x61\x63kend_proto/v1/compiler.proto\x12\x11openeo.backend.v1\x1a\x1d\x62\x61\x63kend_proto/v1/common.proto\"-\n\x14GetCollectionRequest\x12\x15\n\rcollection_id\x18\x01 \x01(\t\"\xc0\x01\n\x0e\x43ompileRequest\x12%\n\x04user\x18\x01 \x01(\x0b\x32\x17.openeo.backend.v1.User\x12\x14\n\x0cprocess_json\x18\x02 \x01(\t\x12+\n\x07purpose\x18\x03 \x01(\x0e\x32\x1a.openeo.backend.v1.Purpose\x12+\n\x04tile\x18\x04 \x01(\x0b\x32\x1d.openeo.backend.v1.TileBounds\x12\x17\n\x0fparameters_json\x18\x05 \x01(\t\"b\n\nTileBounds\x12\x0c\n\x04west\x18\x01 \x01(\x01\x12\r\n\x05south\x18\x02 \x01(\x01\x12\x0c\n\x04\x65\x61st\x18\x03 \x01(\x01\x12\r\n\x05north\x18\x04 \x01(\x01\x12\x0c\n\x04\x65psg\x18\x05 \x01(\x05\x12\x0c\n\x04size\x18\x06 \x01(\x05\"g\n\rProblemReport\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\x11\n\tparameter\x18\x04 \x01(\t\x12\x13\n\x0bhttp_status\x18\x05 \x01(\x05\"D\n\x10ValidateResponse\x12\x30\n\x06\x65rrors\x18\x01 \x03(\x0b\x32 .openeo.backend.v1.ProblemReport\"U\n\x0b\x42oundingBox\x12\x0c\n\x04west\x18\x01 \x01(\x01\x12\r\n\x05south\x18\x02 \x01(\x01\x12\x0c\n\x04\x65\x61st\x18\x03 \x01(\x01\x12\r\n\x05north\x18\x04 \x01(\x01\x12\x0c\n\x04\x65psg\x18\x05 \x01(\x05\"\xe7\x03\n\x0fSentinelHubLoad\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x15\n\rcollection_id\x18\x02 \x01(\t\x12\x0f\n\x07sh_type\x18\x03 \x01(\t\x12\x13\n\x0bsh_base_url\x18\x04 \x01(\t\x12,\n\x04\x62\x62ox\x18\x05 \x01(\x0b\x32\x1e.openeo.backend.v1.BoundingBox\x12\r\n\x05width\x18\x06 \x01(\x05\x12\x0e\n\x06height\x18\x07 \x01(\x05\x12\x15\n\rgeometry_json\x18\x08 \x01(\t\x12\x11\n\ttime_from\x18\t \x01(\t\x12\x0f\n\x07time_to\x18\n \x01(\t\x12\x12\n\nmosaicking\x18\x0b \x01(\t\x12\x12\n\nevalscript\x18\x0c \x01(\t\x12\x18\n\x10\x64\x61ta_filter_json\x18\r \x01(\t\x12\x17\n\x0fprocessing_json\x18\x0e \x01(\t\x12\x13\n\x0b\x62\x61nd_labels\x18\x0f \x03(\t\x12\x10\n\x08temporal\x18\x10 \x01(\x08\x12\x19\n\x11\x61\x62sorbed_node_ids\x18\x11 \x03(\t\x12\x16\n\x0eresult_node_id\x18\x12 \x01(\t\x12\x19\n\x11\x65xtra_inputs_json\x18\x13 \x01(\t\x12\x18\n\x10image_evalscript\x18\x14 \x01(\t\x12\x14\n\x0cimage_format\x18\x15 \x01(\t\"G\n\x0cOutputFormat\x12\x0e\n\x06\x66ormat\x18\x01 \x01(\t\x12\x14\n\x0coptions_json\x18\x02 \x01(\t\x12\x11\n\tdefaulted\x18\x03 \x01(\x08\"\xba\x02\n\rExecutionPlan\x12\x31\n\x05loads\x18\x01 \x03(\x0b\x32\".openeo.backend.v1.SentinelHubLoad\x12\x12\n\ngraph_json\x18\x02 \x01(\t\x12\x16\n\x0eresult_node_id\x18\x03 \x01(\t\x12/\n\x06output\x18\x04 \x01(\x0b\x32\x1f.openeo.backend.v1.OutputFormat\x12\x18\n\x10\x65stimated_pixels\x18\x05 \x01(\x01\x12\"\n\x1a\x65stimated_processing_units\x18\x06 \x01(\x01\x12\x17\n\x0f\x65stimated_bytes\x18\x07 \x01(\x03\x12\x19\n\x11\x65stimated_seconds\x18\x08 \x01(\x01\x12\x14\n\x0cprocess_json\x18\t \x01(\t\x12\x11\n\tused_udps\x18\n \x03(\t*Y\n\x07Purpose\x12\x17\n\x13PURPOSE_UNSPECIFIED\x10\x00\x12\x10\n\x0cPURPOSE_SYNC\x10\x01\x12\x11\n\rPURPOSE_BATCH\x10\x02\x12\x10\n\x0cPURPOSE_TILE\x10\x03\x32\xe4\x04\n\x0f\x43ompilerService\x12J\n\rListProcesses\x12\x18.openeo.backend.v1.Empty\x1a\x1f.openeo.backend.v1.JsonDocument\x12L\n\x0fListCollections\x12\x18.openeo.backend.v1.Empty\x1a\x1f.openeo.backend.v1.JsonDocument\x12Y\n\rGetCollection\x12\'.openeo.backend.v1.GetCollectionRequest\x1a\x1f.openeo.backend.v1.JsonDocument\x12Y\n\rGetQueryables\x12\'.openeo.backend.v1.GetCollectionRequest\x1a\x1f.openeo.backend.v1.JsonDocument\x12R\n\x08Validate\x12!.openeo.backend.v1.CompileRequest\x1a#.openeo.backend.v1.ValidateResponse\x12N\n\x07\x43ompile\x12!.openeo.backend.v1.CompileRequest\x1a .openeo.backend.v1.ExecutionPlan\x12]\n\x13ValidateUserProcess\x12!.openeo.backend.v1.CompileRequest\x1a#.openeo.backend.v1.ValidateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x62\x61\x63kend_proto/v1/compiler.proto\x12\x11openeo.backend.v1\x1a\x1d\x62\x61\x63kend_proto/v1/common.proto\"-\n\x14GetCollectionRequest\x12\x15\n\rcollection_id\x18\x01 \x01(\t\"\xd7\x01\n\x0e\x43ompileRequest\x12%\n\x04user\x18\x01 \x01(\x0b\x32\x17.openeo.backend.v1.User\x12\x14\n\x0cprocess_json\x18\x02 \x01(\t\x12+\n\x07purpose\x18\x03 \x01(\x0e\x32\x1a.openeo.backend.v1.Purpose\x12+\n\x04tile\x18\x04 \x01(\x0b\x32\x1d.openeo.backend.v1.TileBounds\x12\x17\n\x0fparameters_json\x18\x05 \x01(\t\x12\x15\n\routput_format\x18\x06 \x01(\t\"b\n\nTileBounds\x12\x0c\n\x04west\x18\x01 \x01(\x01\x12\r\n\x05south\x18\x02 \x01(\x01\x12\x0c\n\x04\x65\x61st\x18\x03 \x01(\x01\x12\r\n\x05north\x18\x04 \x01(\x01\x12\x0c\n\x04\x65psg\x18\x05 \x01(\x05\x12\x0c\n\x04size\x18\x06 \x01(\x05\"g\n\rProblemReport\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\x11\n\tparameter\x18\x04 \x01(\t\x12\x13\n\x0bhttp_status\x18\x05 \x01(\x05\"D\n\x10ValidateResponse\x12\x30\n\x06\x65rrors\x18\x01 \x03(\x0b\x32 .openeo.backend.v1.ProblemReport\"U\n\x0b\x42oundingBox\x12\x0c\n\x04west\x18\x01 \x01(\x01\x12\r\n\x05south\x18\x02 \x01(\x01\x12\x0c\n\x04\x65\x61st\x18\x03 \x01(\x01\x12\r\n\x05north\x18\x04 \x01(\x01\x12\x0c\n\x04\x65psg\x18\x05 \x01(\x05\"\xe7\x03\n\x0fSentinelHubLoad\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x15\n\rcollection_id\x18\x02 \x01(\t\x12\x0f\n\x07sh_type\x18\x03 \x01(\t\x12\x13\n\x0bsh_base_url\x18\x04 \x01(\t\x12,\n\x04\x62\x62ox\x18\x05 \x01(\x0b\x32\x1e.openeo.backend.v1.BoundingBox\x12\r\n\x05width\x18\x06 \x01(\x05\x12\x0e\n\x06height\x18\x07 \x01(\x05\x12\x15\n\rgeometry_json\x18\x08 \x01(\t\x12\x11\n\ttime_from\x18\t \x01(\t\x12\x0f\n\x07time_to\x18\n \x01(\t\x12\x12\n\nmosaicking\x18\x0b \x01(\t\x12\x12\n\nevalscript\x18\x0c \x01(\t\x12\x18\n\x10\x64\x61ta_filter_json\x18\r \x01(\t\x12\x17\n\x0fprocessing_json\x18\x0e \x01(\t\x12\x13\n\x0b\x62\x61nd_labels\x18\x0f \x03(\t\x12\x10\n\x08temporal\x18\x10 \x01(\x08\x12\x19\n\x11\x61\x62sorbed_node_ids\x18\x11 \x03(\t\x12\x16\n\x0eresult_node_id\x18\x12 \x01(\t\x12\x19\n\x11\x65xtra_inputs_json\x18\x13 \x01(\t\x12\x18\n\x10image_evalscript\x18\x14 \x01(\t\x12\x14\n\x0cimage_format\x18\x15 \x01(\t\"n\n\x0cOutputFormat\x12\x0e\n\x06\x66ormat\x18\x01 \x01(\t\x12\x14\n\x0coptions_json\x18\x02 \x01(\t\x12\x11\n\tdefaulted\x18\x03 \x01(\x08\x12\x12\n\nmedia_type\x18\x04 \x01(\t\x12\x11\n\textension\x18\x05 \x01(\t\"~\n\x0cResultSource\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x1b\n\x13spatial_extent_json\x18\x03 \x01(\t\x12\x1c\n\x14temporal_extent_json\x18\x04 \x01(\t\x12\x12\n\nbands_json\x18\x05 \x01(\t\"\x99\x04\n\rExecutionPlan\x12\x31\n\x05loads\x18\x01 \x03(\x0b\x32\".openeo.backend.v1.SentinelHubLoad\x12\x12\n\ngraph_json\x18\x02 \x01(\t\x12\x16\n\x0eresult_node_id\x18\x03 \x01(\t\x12/\n\x06output\x18\x04 \x01(\x0b\x32\x1f.openeo.backend.v1.OutputFormat\x12\x18\n\x10\x65stimated_pixels\x18\x05 \x01(\x01\x12\"\n\x1a\x65stimated_processing_units\x18\x06 \x01(\x01\x12\x17\n\x0f\x65stimated_bytes\x18\x07 \x01(\x03\x12\x19\n\x11\x65stimated_seconds\x18\x08 \x01(\x01\x12\x14\n\x0cprocess_json\x18\t \x01(\t\x12\x11\n\tused_udps\x18\n \x03(\t\x12\x12\n\nnode_order\x18\x0b \x03(\t\x12\x33\n\x08strategy\x18\x0c \x01(\x0e\x32!.openeo.backend.v1.ResultStrategy\x12\x37\n\x0eresult_sources\x18\r \x03(\x0b\x32\x1f.openeo.backend.v1.ResultSource\x12\x1c\n\x14spatially_splittable\x18\x0e \x01(\x08\x12=\n\x14output_if_not_raster\x18\x0f \x01(\x0b\x32\x1f.openeo.backend.v1.OutputFormat*Y\n\x07Purpose\x12\x17\n\x13PURPOSE_UNSPECIFIED\x10\x00\x12\x10\n\x0cPURPOSE_SYNC\x10\x01\x12\x11\n\rPURPOSE_BATCH\x10\x02\x12\x10\n\x0cPURPOSE_TILE\x10\x03*\x8d\x01\n\x0eResultStrategy\x12\x1f\n\x1bRESULT_STRATEGY_UNSPECIFIED\x10\x00\x12\x18\n\x14RESULT_STRATEGY_CUBE\x10\x01\x12\x19\n\x15RESULT_STRATEGY_IMAGE\x10\x02\x12%\n!RESULT_STRATEGY_GTIFF_PASSTHROUGH\x10\x03\x32\xb2\x05\n\x0f\x43ompilerService\x12J\n\rListProcesses\x12\x18.openeo.backend.v1.Empty\x1a\x1f.openeo.backend.v1.JsonDocument\x12L\n\x0fListCollections\x12\x18.openeo.backend.v1.Empty\x1a\x1f.openeo.backend.v1.JsonDocument\x12Y\n\rGetCollection\x12\'.openeo.backend.v1.GetCollectionRequest\x1a\x1f.openeo.backend.v1.JsonDocument\x12Y\n\rGetQueryables\x12\'.openeo.backend.v1.GetCollectionRequest\x1a\x1f.openeo.backend.v1.JsonDocument\x12R\n\x08Validate\x12!.openeo.backend.v1.CompileRequest\x1a#.openeo.backend.v1.ValidateResponse\x12N\n\x07\x43ompile\x12!.openeo.backend.v1.CompileRequest\x1a .openeo.backend.v1.ExecutionPlan\x12]\n\x13ValidateUserProcess\x12!.openeo.backend.v1.CompileRequest\x1a#.openeo.backend.v1.ValidateResponse\x12L\n\x0fListFileFormats\x12\x18.openeo.backend.v1.Empty\x1a\x1f.openeo.backend.v1.JsonDocumentb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'backend_proto.v1.compiler_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PURPOSE']._serialized_start=1569
-  _globals['_PURPOSE']._serialized_end=1658
+  _globals['_PURPOSE']._serialized_start=1982
+  _globals['_PURPOSE']._serialized_end=2071
+  _globals['_RESULTSTRATEGY']._serialized_start=2074
+  _globals['_RESULTSTRATEGY']._serialized_end=2215
   _globals['_GETCOLLECTIONREQUEST']._serialized_start=85
   _globals['_GETCOLLECTIONREQUEST']._serialized_end=130
   _globals['_COMPILEREQUEST']._serialized_start=133
-  _globals['_COMPILEREQUEST']._serialized_end=325
-  _globals['_TILEBOUNDS']._serialized_start=327
-  _globals['_TILEBOUNDS']._serialized_end=425
-  _globals['_PROBLEMREPORT']._serialized_start=427
-  _globals['_PROBLEMREPORT']._serialized_end=530
-  _globals['_VALIDATERESPONSE']._serialized_start=532
-  _globals['_VALIDATERESPONSE']._serialized_end=600
-  _globals['_BOUNDINGBOX']._serialized_start=602
-  _globals['_BOUNDINGBOX']._serialized_end=687
-  _globals['_SENTINELHUBLOAD']._serialized_start=690
-  _globals['_SENTINELHUBLOAD']._serialized_end=1177
-  _globals['_OUTPUTFORMAT']._serialized_start=1179
-  _globals['_OUTPUTFORMAT']._serialized_end=1250
-  _globals['_EXECUTIONPLAN']._serialized_start=1253
-  _globals['_EXECUTIONPLAN']._serialized_end=1567
-  _globals['_COMPILERSERVICE']._serialized_start=1661
-  _globals['_COMPILERSERVICE']._serialized_end=2273
+  _globals['_COMPILEREQUEST']._serialized_end=348
+  _globals['_TILEBOUNDS']._serialized_start=350
+  _globals['_TILEBOUNDS']._serialized_end=448
+  _globals['_PROBLEMREPORT']._serialized_start=450
+  _globals['_PROBLEMREPORT']._serialized_end=553
+  _globals['_VALIDATERESPONSE']._serialized_start=555
+  _globals['_VALIDATERESPONSE']._serialized_end=623
+  _globals['_BOUNDINGBOX']._serialized_start=625
+  _globals['_BOUNDINGBOX']._serialized_end=710
+  _globals['_SENTINELHUBLOAD']._serialized_start=713
+  _globals['_SENTINELHUBLOAD']._serialized_end=1200
+  _globals['_OUTPUTFORMAT']._serialized_start=1202
+  _globals['_OUTPUTFORMAT']._serialized_end=1312
+  _globals['_RESULTSOURCE']._serialized_start=1314
+  _globals['_RESULTSOURCE']._serialized_end=1440
+  _globals['_EXECUTIONPLAN']._serialized_start=1443
+  _globals['_EXECUTIONPLAN']._serialized_end=1980
+  _globals['_COMPILERSERVICE']._serialized_start=2218
+  _globals['_COMPILERSERVICE']._serialized_end=2908
 # @@protoc_insertion_point(module_scope)

@@ -14,10 +14,21 @@ class Purpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PURPOSE_SYNC: _ClassVar[Purpose]
     PURPOSE_BATCH: _ClassVar[Purpose]
     PURPOSE_TILE: _ClassVar[Purpose]
+
+class ResultStrategy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESULT_STRATEGY_UNSPECIFIED: _ClassVar[ResultStrategy]
+    RESULT_STRATEGY_CUBE: _ClassVar[ResultStrategy]
+    RESULT_STRATEGY_IMAGE: _ClassVar[ResultStrategy]
+    RESULT_STRATEGY_GTIFF_PASSTHROUGH: _ClassVar[ResultStrategy]
 PURPOSE_UNSPECIFIED: Purpose
 PURPOSE_SYNC: Purpose
 PURPOSE_BATCH: Purpose
 PURPOSE_TILE: Purpose
+RESULT_STRATEGY_UNSPECIFIED: ResultStrategy
+RESULT_STRATEGY_CUBE: ResultStrategy
+RESULT_STRATEGY_IMAGE: ResultStrategy
+RESULT_STRATEGY_GTIFF_PASSTHROUGH: ResultStrategy
 
 class GetCollectionRequest(_message.Message):
     __slots__ = ("collection_id",)
@@ -26,18 +37,20 @@ class GetCollectionRequest(_message.Message):
     def __init__(self, collection_id: _Optional[str] = ...) -> None: ...
 
 class CompileRequest(_message.Message):
-    __slots__ = ("user", "process_json", "purpose", "tile", "parameters_json")
+    __slots__ = ("user", "process_json", "purpose", "tile", "parameters_json", "output_format")
     USER_FIELD_NUMBER: _ClassVar[int]
     PROCESS_JSON_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
     TILE_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_JSON_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FORMAT_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.User
     process_json: str
     purpose: Purpose
     tile: TileBounds
     parameters_json: str
-    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., process_json: _Optional[str] = ..., purpose: _Optional[_Union[Purpose, str]] = ..., tile: _Optional[_Union[TileBounds, _Mapping]] = ..., parameters_json: _Optional[str] = ...) -> None: ...
+    output_format: str
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., process_json: _Optional[str] = ..., purpose: _Optional[_Union[Purpose, str]] = ..., tile: _Optional[_Union[TileBounds, _Mapping]] = ..., parameters_json: _Optional[str] = ..., output_format: _Optional[str] = ...) -> None: ...
 
 class TileBounds(_message.Message):
     __slots__ = ("west", "south", "east", "north", "epsg", "size")
@@ -136,17 +149,35 @@ class SentinelHubLoad(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., collection_id: _Optional[str] = ..., sh_type: _Optional[str] = ..., sh_base_url: _Optional[str] = ..., bbox: _Optional[_Union[BoundingBox, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., geometry_json: _Optional[str] = ..., time_from: _Optional[str] = ..., time_to: _Optional[str] = ..., mosaicking: _Optional[str] = ..., evalscript: _Optional[str] = ..., data_filter_json: _Optional[str] = ..., processing_json: _Optional[str] = ..., band_labels: _Optional[_Iterable[str]] = ..., temporal: _Optional[bool] = ..., absorbed_node_ids: _Optional[_Iterable[str]] = ..., result_node_id: _Optional[str] = ..., extra_inputs_json: _Optional[str] = ..., image_evalscript: _Optional[str] = ..., image_format: _Optional[str] = ...) -> None: ...
 
 class OutputFormat(_message.Message):
-    __slots__ = ("format", "options_json", "defaulted")
+    __slots__ = ("format", "options_json", "defaulted", "media_type", "extension")
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_JSON_FIELD_NUMBER: _ClassVar[int]
     DEFAULTED_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    EXTENSION_FIELD_NUMBER: _ClassVar[int]
     format: str
     options_json: str
     defaulted: bool
-    def __init__(self, format: _Optional[str] = ..., options_json: _Optional[str] = ..., defaulted: _Optional[bool] = ...) -> None: ...
+    media_type: str
+    extension: str
+    def __init__(self, format: _Optional[str] = ..., options_json: _Optional[str] = ..., defaulted: _Optional[bool] = ..., media_type: _Optional[str] = ..., extension: _Optional[str] = ...) -> None: ...
+
+class ResultSource(_message.Message):
+    __slots__ = ("node_id", "job_id", "spatial_extent_json", "temporal_extent_json", "bands_json")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SPATIAL_EXTENT_JSON_FIELD_NUMBER: _ClassVar[int]
+    TEMPORAL_EXTENT_JSON_FIELD_NUMBER: _ClassVar[int]
+    BANDS_JSON_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    job_id: str
+    spatial_extent_json: str
+    temporal_extent_json: str
+    bands_json: str
+    def __init__(self, node_id: _Optional[str] = ..., job_id: _Optional[str] = ..., spatial_extent_json: _Optional[str] = ..., temporal_extent_json: _Optional[str] = ..., bands_json: _Optional[str] = ...) -> None: ...
 
 class ExecutionPlan(_message.Message):
-    __slots__ = ("loads", "graph_json", "result_node_id", "output", "estimated_pixels", "estimated_processing_units", "estimated_bytes", "estimated_seconds", "process_json", "used_udps")
+    __slots__ = ("loads", "graph_json", "result_node_id", "output", "estimated_pixels", "estimated_processing_units", "estimated_bytes", "estimated_seconds", "process_json", "used_udps", "node_order", "strategy", "result_sources", "spatially_splittable", "output_if_not_raster")
     LOADS_FIELD_NUMBER: _ClassVar[int]
     GRAPH_JSON_FIELD_NUMBER: _ClassVar[int]
     RESULT_NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -157,6 +188,11 @@ class ExecutionPlan(_message.Message):
     ESTIMATED_SECONDS_FIELD_NUMBER: _ClassVar[int]
     PROCESS_JSON_FIELD_NUMBER: _ClassVar[int]
     USED_UDPS_FIELD_NUMBER: _ClassVar[int]
+    NODE_ORDER_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    RESULT_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    SPATIALLY_SPLITTABLE_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_IF_NOT_RASTER_FIELD_NUMBER: _ClassVar[int]
     loads: _containers.RepeatedCompositeFieldContainer[SentinelHubLoad]
     graph_json: str
     result_node_id: str
@@ -167,4 +203,9 @@ class ExecutionPlan(_message.Message):
     estimated_seconds: float
     process_json: str
     used_udps: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, loads: _Optional[_Iterable[_Union[SentinelHubLoad, _Mapping]]] = ..., graph_json: _Optional[str] = ..., result_node_id: _Optional[str] = ..., output: _Optional[_Union[OutputFormat, _Mapping]] = ..., estimated_pixels: _Optional[float] = ..., estimated_processing_units: _Optional[float] = ..., estimated_bytes: _Optional[int] = ..., estimated_seconds: _Optional[float] = ..., process_json: _Optional[str] = ..., used_udps: _Optional[_Iterable[str]] = ...) -> None: ...
+    node_order: _containers.RepeatedScalarFieldContainer[str]
+    strategy: ResultStrategy
+    result_sources: _containers.RepeatedCompositeFieldContainer[ResultSource]
+    spatially_splittable: bool
+    output_if_not_raster: OutputFormat
+    def __init__(self, loads: _Optional[_Iterable[_Union[SentinelHubLoad, _Mapping]]] = ..., graph_json: _Optional[str] = ..., result_node_id: _Optional[str] = ..., output: _Optional[_Union[OutputFormat, _Mapping]] = ..., estimated_pixels: _Optional[float] = ..., estimated_processing_units: _Optional[float] = ..., estimated_bytes: _Optional[int] = ..., estimated_seconds: _Optional[float] = ..., process_json: _Optional[str] = ..., used_udps: _Optional[_Iterable[str]] = ..., node_order: _Optional[_Iterable[str]] = ..., strategy: _Optional[_Union[ResultStrategy, str]] = ..., result_sources: _Optional[_Iterable[_Union[ResultSource, _Mapping]]] = ..., spatially_splittable: _Optional[bool] = ..., output_if_not_raster: _Optional[_Union[OutputFormat, _Mapping]] = ...) -> None: ...

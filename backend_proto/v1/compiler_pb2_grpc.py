@@ -70,6 +70,11 @@ class CompilerServiceStub:
                 request_serializer=backend__proto_dot_v1_dot_compiler__pb2.CompileRequest.SerializeToString,
                 response_deserializer=backend__proto_dot_v1_dot_compiler__pb2.ValidateResponse.FromString,
                 _registered_method=True)
+        self.ListFileFormats = channel.unary_unary(
+                '/openeo.backend.v1.CompilerService/ListFileFormats',
+                request_serializer=backend__proto_dot_v1_dot_common__pb2.Empty.SerializeToString,
+                response_deserializer=backend__proto_dot_v1_dot_common__pb2.JsonDocument.FromString,
+                _registered_method=True)
 
 
 class CompilerServiceServicer:
@@ -128,6 +133,14 @@ class CompilerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListFileFormats(self, request, context):
+        """GET /file_formats body: the output formats of save_result (the one format table; plans carry
+        the format, media type and file extension taken from it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CompilerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -165,6 +178,11 @@ def add_CompilerServiceServicer_to_server(servicer, server):
                     servicer.ValidateUserProcess,
                     request_deserializer=backend__proto_dot_v1_dot_compiler__pb2.CompileRequest.FromString,
                     response_serializer=backend__proto_dot_v1_dot_compiler__pb2.ValidateResponse.SerializeToString,
+            ),
+            'ListFileFormats': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFileFormats,
+                    request_deserializer=backend__proto_dot_v1_dot_common__pb2.Empty.FromString,
+                    response_serializer=backend__proto_dot_v1_dot_common__pb2.JsonDocument.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -356,6 +374,33 @@ class CompilerService:
             '/openeo.backend.v1.CompilerService/ValidateUserProcess',
             backend__proto_dot_v1_dot_compiler__pb2.CompileRequest.SerializeToString,
             backend__proto_dot_v1_dot_compiler__pb2.ValidateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFileFormats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.backend.v1.CompilerService/ListFileFormats',
+            backend__proto_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            backend__proto_dot_v1_dot_common__pb2.JsonDocument.FromString,
             options,
             channel_credentials,
             insecure,

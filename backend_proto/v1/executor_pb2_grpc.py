@@ -40,11 +40,6 @@ class ExecutorServiceStub:
                 request_serializer=backend__proto_dot_v1_dot_executor__pb2.ExecuteRequest.SerializeToString,
                 response_deserializer=backend__proto_dot_v1_dot_common__pb2.DataChunk.FromString,
                 _registered_method=True)
-        self.GetFileFormats = channel.unary_unary(
-                '/openeo.backend.v1.ExecutorService/GetFileFormats',
-                request_serializer=backend__proto_dot_v1_dot_common__pb2.Empty.SerializeToString,
-                response_deserializer=backend__proto_dot_v1_dot_common__pb2.JsonDocument.FromString,
-                _registered_method=True)
         self.ReadJobAsset = channel.unary_stream(
                 '/openeo.backend.v1.ExecutorService/ReadJobAsset',
                 request_serializer=backend__proto_dot_v1_dot_executor__pb2.JobAssetRef.SerializeToString,
@@ -63,13 +58,6 @@ class ExecutorServiceServicer:
     def Execute(self, request, context):
         """Runs a plan synchronously and streams the encoded result (first chunk: content_type,
         filename, processing_units).
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetFileFormats(self, request, context):
-        """GET /file_formats body.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -96,11 +84,6 @@ def add_ExecutorServiceServicer_to_server(servicer, server):
                     servicer.Execute,
                     request_deserializer=backend__proto_dot_v1_dot_executor__pb2.ExecuteRequest.FromString,
                     response_serializer=backend__proto_dot_v1_dot_common__pb2.DataChunk.SerializeToString,
-            ),
-            'GetFileFormats': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetFileFormats,
-                    request_deserializer=backend__proto_dot_v1_dot_common__pb2.Empty.FromString,
-                    response_serializer=backend__proto_dot_v1_dot_common__pb2.JsonDocument.SerializeToString,
             ),
             'ReadJobAsset': grpc.unary_stream_rpc_method_handler(
                     servicer.ReadJobAsset,
@@ -140,33 +123,6 @@ class ExecutorService:
             '/openeo.backend.v1.ExecutorService/Execute',
             backend__proto_dot_v1_dot_executor__pb2.ExecuteRequest.SerializeToString,
             backend__proto_dot_v1_dot_common__pb2.DataChunk.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetFileFormats(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/openeo.backend.v1.ExecutorService/GetFileFormats',
-            backend__proto_dot_v1_dot_common__pb2.Empty.SerializeToString,
-            backend__proto_dot_v1_dot_common__pb2.JsonDocument.FromString,
             options,
             channel_credentials,
             insecure,

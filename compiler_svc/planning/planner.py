@@ -11,9 +11,11 @@ from backend_proto.v1 import compiler_pb2
 from compiler_svc.collections.catalogue import catalogue
 from compiler_svc.planning import geo, spatial
 from compiler_svc.planning.extent_inference import restricted_areas, with_inferred_extents
+from compiler_svc.output_formats import RASTER_FORMATS, canonical_format, output_format
 from compiler_svc.planning.evalscript import build_evalscript, build_image_evalscript
-from compiler_svc.planning.formats import canonical_format
+from compiler_svc.planning.execution_order import executor_graph, is_per_pixel, needed_order
 from compiler_svc.planning.inline import flatten
+from compiler_svc.planning.result_sources import result_sources
 from compiler_svc.planning.pushdown import RESAMPLE_METHODS, Cover, analyse, choose_covers
 from compiler_svc.validation.graph import check_structure
 from compiler_svc.validation.problems import Problem, ProblemError, invalid
@@ -231,16 +233,19 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
     return load, stats
 
 
-def _output(graph: dict, result: str) -> compiler_pb2.OutputFormat:
+def _output(graph: dict, result: str, wanted: str = "") -> compiler_pb2.OutputFormat:
+    """The result's format: the result's save_result (else the first one), else GTiff by default;
+    `wanted` (a tile service's format) replaces it, keeping the options only when they were
+    written for that same format."""
     saves = [n for n, node in graph.items() if node["process_id"] == "save_result"]
-    if not saves:
-        return compiler_pb2.OutputFormat(format="GTiff", options_json="{}", defaulted=True)
-    nid = result if result in saves else saves[0]
-    args = graph[nid]["arguments"]
-    fmt = canonical_format(args.get("format"))
-    if fmt is None:
-        _fail(Problem("FormatUnsupported", f"Output format '{args.get('format')}' is not supported (node '{nid}').", nid, "format"))
-    return compiler_pb2.OutputFormat(format=fmt, options_json=json.dumps(args.get("options") or {}))
+    nid = (result if result in saves else saves[0]) if saves else ""
+    args = graph[nid]["arguments"] if nid else {}
+    if wanted:
+        same = canonical_format(args.get("format")) == canonical_format(wanted)
+        return output_format(wanted, (args.get("options") or {}) if same else {})
+    if not nid:
+        return output_format("GTiff", defaulted=True)
+    return output_format(args.get("format"), args.get("options") or {}, node_id=nid)
 
 
 IMAGE_MAX_SIDE = 2500  # the executor's Sentinel Hub client never splits a request up to this size
@@ -259,19 +264,6 @@ def load_stac_as_load_result(graph: dict) -> dict:
     return out
 
 
-def _tile_independent(graph: dict, load_nodes: set[str]) -> dict:
-    """The graph with the spatial extent of the planned `load_collection` nodes left out: their
-    loads carry the tile's bounds and the executor never evaluates them, so a tile's graph_json
-    does not depend on the tile unless other nodes use its bounds (tiles_svc reuses such plans
-    for other tiles, see tiles_svc/plan_templates.py)."""
-    out = dict(graph)
-    for nid in load_nodes:
-        node = graph.get(nid)
-        if node and node.get("process_id") == "load_collection" and "spatial_extent" in (node.get("arguments") or {}):
-            out[nid] = {**node, "arguments": {**node["arguments"], "spatial_extent": None}}
-    return out
-
-
 def image_fast_path(graph: dict, result: str, cover: Cover, output: compiler_pb2.OutputFormat) -> bool:
     """True when the load of `cover` alone makes the result image: the graph is only the absorbed
     nodes, their result and a `save_result` (the result node) of it as PNG without scaling options,
@@ -286,8 +278,39 @@ def image_fast_path(graph: dict, result: str, cover: Cover, output: compiler_pb2
     return len(cover.sym.exprs) in (1, 3)
 
 
+#: Format options the GTiff pass-through honours (anything else needs the cube).
+PASSTHROUGH_OPTIONS = {"filename_prefix"}
+
+
+def _saves_seeded(graph: dict, order: list[str], result: str, seeded: str) -> bool:
+    """True when the executor has nothing to do but save the seeded cube: the result is the
+    seeded node, or a plain save_result of it."""
+    if not order:
+        return result == seeded
+    node = graph[result]
+    args = node.get("arguments") or {}
+    return (order == [result] and node.get("process_id") == "save_result"
+            and node.get("namespace") in (None, "backend") and not set(args) - {"data", "format", "options"}
+            and args.get("data") == {"from_node": seeded})
+
+
+def result_strategy(loads: list, sources: list, graph: dict, order: list[str], result: str,
+                    output: compiler_pb2.OutputFormat) -> int:
+    """How the executor makes the result file (see `ResultStrategy` in compiler.proto)."""
+    if len(loads) != 1 or sources or max(loads[0].width, loads[0].height) > IMAGE_MAX_SIDE:
+        return compiler_pb2.RESULT_STRATEGY_CUBE
+    load = loads[0]
+    if load.image_evalscript and load.image_format == output.format:
+        return compiler_pb2.RESULT_STRATEGY_IMAGE
+    options = set(json.loads(output.options_json or "{}"))
+    if (output.format == "GTiff" and not options - PASSTHROUGH_OPTIONS
+            and _saves_seeded(graph, order, result, load.result_node_id or load.node_id)):
+        return compiler_pb2.RESULT_STRATEGY_GTIFF_PASSTHROUGH
+    return compiler_pb2.RESULT_STRATEGY_CUBE
+
+
 def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, tile=None,
-         now: datetime | None = None, pushdown: bool = True) -> compiler_pb2.ExecutionPlan:
+         now: datetime | None = None, pushdown: bool = True, wanted_format: str = "") -> compiler_pb2.ExecutionPlan:
     """The plan for an already validated process.
 
     `pushdown=False` keeps every per-pixel computation out of the evalscript: each load only reads
@@ -332,17 +355,24 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
             _fail(Problem("ProcessGraphComplexity",
                           f"The process is too complex for synchronous processing ({total['grid_pixels_dates']:.0f} pixels x dates "
                           f"> {limit:.0f}). Please use a batch job instead."))
-    output = _output(graph, result)
+    output = _output(graph, result, wanted_format)
     if len(covers) == 1 and image_fast_path(graph, result, covers[0], output):
         cover, load = covers[0], loads[0]
         load.image_format = output.format
         load.image_evalscript = build_image_evalscript(
             input_bands=list(cover.sym.reads), labels=list(load.band_labels), exprs=list(cover.sym.exprs),
             mode=cover.sym.mode, comment=f"compiler_svc: image of load {load.node_id} -> node {cover.result}")
-    if tile is not None:
-        graph = _tile_independent(graph, covered)
+    # what the executor evaluates: the nodes the result needs that no load or result source seeds
+    order = needed_order(graph, result, {load.result_node_id or load.node_id for load in loads})
+    sources = result_sources(graph, order)
+    sourced = {source.node_id for source in sources}
+    order = [nid for nid in order if nid not in sourced]
     return compiler_pb2.ExecutionPlan(
-        loads=loads, graph_json=json.dumps(graph), result_node_id=result, output=output,
+        loads=loads, graph_json=json.dumps(executor_graph(graph, order)), result_node_id=result, output=output,
+        node_order=order, result_sources=sources,
+        spatially_splittable=not sources and is_per_pixel(graph, order) and output.format in RASTER_FORMATS,
+        strategy=result_strategy(loads, sources, graph, order, result, output),
+        output_if_not_raster=output_format("JSON") if output.defaulted else None,
         estimated_pixels=total["pixels"], estimated_processing_units=round(total["pu"], 4),
         estimated_bytes=int(total["bytes"]), estimated_seconds=round(1.0 + total["pixels"] / 2e7 + total["pu"] * 0.05, 2),
         process_json=json.dumps(process), used_udps=used,

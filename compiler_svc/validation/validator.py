@@ -243,10 +243,15 @@ class _Validator:
         elif pid == "save_result":
             fmt = args.get("format")
             if isinstance(fmt, str):
-                from compiler_svc.planning.formats import canonical_format
+                from compiler_svc.output_formats import canonical_format, option_problem
 
-                if canonical_format(fmt) is None:
+                canonical = canonical_format(fmt)
+                if canonical is None:
                     self.add(Problem("FormatUnsupported", f"Output format '{fmt}' is not supported (node '{path}').", path, "format"))
+                elif isinstance(args.get("options"), dict) and not contains_ref(args["options"]):
+                    problem = option_problem(canonical, args["options"], path)
+                    if problem is not None:
+                        self.add(problem)
 
     def load_result(self, path: str, args: dict):
         """The job itself (owner, status, assets) is checked by the executor when it runs; the

@@ -251,9 +251,7 @@ class BatchWorker:
         await self._log(job.id, "info", f"Fetching {len(plan.loads)} Sentinel Hub load(s).",
                         {"estimated_processing_units": plan.estimated_processing_units, "estimated_pixels": plan.estimated_pixels})
 
-        chunks = [("", plan)]
-        if plan.HasField("output") and plan.output.format.lower() in ("gtiff", "geotiff", "netcdf", "png", "jpeg"):
-            chunks = split_plan(plan, s.chunk_pixels)
+        chunks = split_plan(plan, s.chunk_pixels)
         if len(chunks) > 1:
             await self._log(job.id, "info", f"Large area: processing {len(chunks)} spatial chunks one after another.")
         loop = asyncio.get_running_loop()
@@ -288,7 +286,7 @@ class BatchWorker:
                 if suffix:
                     options["filename_prefix"] = str(options.get("filename_prefix") or "openEO") + suffix
                 chunk_dir = tmp / f"chunk{index}"
-                files = await loop.run_in_executor(self.pool, encode_result, outcome.value, outcome.fmt, options, chunk_dir)
+                files = await loop.run_in_executor(self.pool, encode_result, outcome.value, outcome.output, options, chunk_dir)
                 extents.append(extent_of(outcome.value))
                 del outcome  # free the chunk's cubes before the next one
                 for f in files:

@@ -1,7 +1,6 @@
 """Encoding results: cube / vector cube / plain values → GTiff (COG), netCDF, PNG, JPEG, JSON,
-GeoJSON, CSV files; and the `/file_formats` document."""
+GeoJSON, CSV files, in the format the plan's `OutputFormat` names."""
 
 from .encode import EncodedFile, bundle, encode_result
-from .formats import MEDIA_TYPES, file_formats, normalize_format
 
-__all__ = ["MEDIA_TYPES", "EncodedFile", "bundle", "encode_result", "file_formats", "normalize_format"]
+__all__ = ["EncodedFile", "bundle", "encode_result"]

@@ -12,7 +12,6 @@ import xarray as xr
 
 from backend_common.errors import OpenEOError
 
-from .formats import EXTENSIONS, MEDIA_TYPES, RASTER_FORMATS, check_options, normalize_format
 from .gtiff import write_cog
 from .image import encode_image
 from .netcdf import write_netcdf
@@ -63,14 +62,16 @@ def _raster_metadata(cube: xr.DataArray, values: np.ndarray, names: list[str]) -
 
 
 def encode_result(
-    value, fmt: str, options: dict | None, out_dir: str | os.PathLike, *, metadata: bool = True
+    value, output, options: dict | None, out_dir: str | os.PathLike, *, metadata: bool = True
 ) -> list[EncodedFile]:
-    """Writes `value` in `fmt` into `out_dir`; several files when the format needs one per date.
+    """Writes `value` as the plan's `output` (an `OutputFormat`: canonical format, media type and
+    extension, from the compiler's format table) with the (checked) `options` into `out_dir`;
+    several files when the format needs one per date.
 
     `metadata=False` skips the STAC asset fields of raster files (band statistics cost a pass over
     the pixels; synchronous results have no STAC metadata)."""
-    fmt = normalize_format(fmt)
-    options = check_options(fmt, options)
+    fmt, media_type, extension = output.format, output.media_type, output.extension
+    options = dict(options or {})
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     prefix = str(options.get("filename_prefix") or "openEO").replace("/", "_")
@@ -84,9 +85,9 @@ def encode_result(
 
     if fmt in ("JSON", "GeoJSON", "CSV"):
         encoder = {"JSON": encode_json, "GeoJSON": encode_geojson, "CSV": encode_csv}[fmt]
-        name = f"{prefix}.{EXTENSIONS[fmt]}"
+        name = f"{prefix}.{extension}"
         _write(out_dir / name, encoder(value))
-        add(name, MEDIA_TYPES[fmt])
+        add(name, media_type)
         return files
 
     if not is_raster_cube(value):
@@ -102,9 +103,9 @@ def encode_result(
     dates = date_labels(cube)
 
     if fmt == "netCDF":
-        name = f"{prefix}.nc"
+        name = f"{prefix}.{extension}"
         write_netcdf(out_dir / name, value)
-        add(name, MEDIA_TYPES[fmt], lambda: _raster_metadata(cube, cube.isel(t=0).values, names))
+        add(name, media_type, lambda: _raster_metadata(cube, cube.isel(t=0).values, names))
         return files
 
     epsg = epsg_of(cube)
@@ -116,22 +117,23 @@ def encode_result(
         if options.get("time_as_bands") and len(dates) > 1:
             data = cube.values.reshape(-1, cube.sizes["y"], cube.sizes["x"]).astype(np.float32, copy=False)
             labels = [f"{file_date(d) or i}_{b}" for i, d in enumerate(dates) for b in names]
-            name = f"{prefix}.tif"
+            name = f"{prefix}.{extension}"
             write_cog(out_dir / name, data, transform=transform, epsg=epsg, band_names=labels,
                       compression=compression, overviews=overviews, nodata=nodata)
-            add(name, MEDIA_TYPES[fmt], lambda: _raster_metadata(cube, data, labels))
+            add(name, media_type, lambda: _raster_metadata(cube, data, labels))
             return files
         for ti, date in enumerate(dates):
             data = cube.isel(t=ti).values.astype(np.float32, copy=False)
             suffix = f"_{file_date(date)}" if len(dates) > 1 and date else (f"_{ti}" if len(dates) > 1 else "")
-            name = f"{prefix}{suffix}.tif"
+            name = f"{prefix}{suffix}.{extension}"
             write_cog(out_dir / name, data, transform=transform, epsg=epsg, band_names=names,
                       compression=compression, overviews=overviews, nodata=nodata,
                       tags={"datetime": date} if date else None)
-            add(name, MEDIA_TYPES[fmt], lambda: _raster_metadata(cube, data, names), date)
+            add(name, media_type, lambda: _raster_metadata(cube, data, names), date)
         return files
 
-    assert fmt in RASTER_FORMATS
+    if fmt not in ("PNG", "JPEG"):
+        raise OpenEOError("FormatUnsupported", f"The executor cannot write {fmt!r} files.", 400)
     for ti, date in enumerate(dates):
         data = cube.isel(t=ti).values
         blob = encode_image(
@@ -139,9 +141,9 @@ def encode_result(
             quality=int(options.get("quality") or 90),
         )
         suffix = f"_{file_date(date)}" if len(dates) > 1 and date else (f"_{ti}" if len(dates) > 1 else "")
-        name = f"{prefix}{suffix}.{EXTENSIONS[fmt]}"
+        name = f"{prefix}{suffix}.{extension}"
         _write(out_dir / name, blob)
-        add(name, MEDIA_TYPES[fmt], lambda: _raster_metadata(cube, data.astype(np.float32, copy=False), names), date)
+        add(name, media_type, lambda: _raster_metadata(cube, data.astype(np.float32, copy=False), names), date)
     return files
 
 

@@ -1,5 +1,5 @@
-"""openEO process-graph evaluation."""
+"""openEO process-graph evaluation of the graph a plan leaves for the executor."""
 
-from .evaluate import GraphEvaluator, evaluate
+from .evaluate import GraphEvaluator
 
-__all__ = ["GraphEvaluator", "evaluate"]
+__all__ = ["GraphEvaluator"]

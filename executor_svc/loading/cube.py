@@ -29,7 +29,7 @@ def parse_userdata(userdata, load) -> tuple[list[str], list[str]]:
     return dates, bands
 
 
-def _time_labels(dates: list[str]) -> np.ndarray:
+def time_labels(dates: list[str]) -> np.ndarray:
     try:  # the evalscripts write ISO 8601 (Date.toISOString); naming the format skips guessing it
         stamps = pd.to_datetime(dates, utc=True, format="ISO8601")
     except (ValueError, TypeError):
@@ -76,7 +76,7 @@ def cube_from_raster(data: np.ndarray, userdata, load, nodata: float | None = No
     coords: dict = {"y": ys, "x": xs}
     dims = ["t", "bands", "y", "x"]
     if temporal:
-        coords["t"] = _time_labels(dates) if dates else np.array([], dtype="datetime64[ns]")
+        coords["t"] = time_labels(dates) if dates else np.array([], dtype="datetime64[ns]")
     else:
         values = values[0]
         dims.remove("t")

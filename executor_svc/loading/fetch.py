@@ -25,7 +25,7 @@ class LoadedCube:
     tiles: int
 
 
-def _deployment_for(load, sh_client):
+def deployment_for(load, sh_client):
     """The deployment of the load's `sh_base_url` hint, or None for the client's own
     (`hinted_deployment`)."""
     if not load.sh_base_url:
@@ -38,7 +38,7 @@ def _deployment_for(load, sh_client):
 async def fetch_load(load, sh_client, *, token: str | None, executor: Executor | None = None, sink=None) -> LoadedCube:
     request = process_request(load)
     raster = await sh_client.process_raster(
-        request, token=token or None, deployment=_deployment_for(load, sh_client), output_id="default", sink=sink
+        request, token=token or None, deployment=deployment_for(load, sh_client), output_id="default", sink=sink
     )
     loop = asyncio.get_running_loop()
     cube = await loop.run_in_executor(executor, cube_from_raster, raster.data, raster.userdata, load, raster.nodata)

@@ -4,9 +4,7 @@ The job is looked up in the store with the calling user (another user's job is `
 must be `finished` (`JobNotFinished` otherwise); its GeoTIFF assets (only those whose date falls
 into `temporal_extent` when the date is known beforehand) are downloaded from S3 into a temporary
 folder of the work dir, read and filtered in the CPU pool (`loading.results`), and the folder is
-removed again. `id` may also be a URL of this backend's results of such a job
-(`.../jobs/{job_id}/results[/item.json|/assets/...]`, e.g. a signed URL); it is resolved to the
-job id and the same ownership check applies.
+removed again. The compiler has already resolved a results URL of this back-end to its job id.
 """
 
 from __future__ import annotations
@@ -14,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import tempfile
 from concurrent.futures import Executor
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import grpc
 
@@ -30,33 +28,17 @@ from .results import assets_in_interval, cube_from_result_files, raster_assets
 
 log = get_logger(__name__)
 
-JOB_ID_PATTERN = r"[\w\-.~]{1,128}"
+JOB_ID = re.compile(r"[\w\-.~]{1,128}")
 
 
-def job_id_of(value: Any) -> str:
-    """The job id of `load_result`'s `id`: a job id, or a URL of a job's results on this backend."""
-    import re
-
+def checked_job_id(value: Any) -> str:
+    """`value` when it is a job id; a `load_result` computed inside the graph cannot give a URL
+    (only the compiler resolves those, from fixed arguments)."""
     if not isinstance(value, str) or not value:
-        raise OpenEOError("ProcessParameterInvalid", "load_result: 'id' must be a batch job id or a results URL.", 400)
-    if re.fullmatch(JOB_ID_PATTERN, value) and value not in (".", ".."):
-        return value
-    if re.match(r"^https?://", value, re.IGNORECASE):
-        url = urlparse(value)
-        public = os.environ.get("GATEWAY_PUBLIC_URL", "").rstrip("/")
-        base = urlparse(public).path.rstrip("/") if public else ""
-        if public and (url.scheme, url.netloc) != (urlparse(public).scheme, urlparse(public).netloc):
-            raise OpenEOError("ProcessParameterInvalid",
-                              "load_result: only result URLs of this backend can be loaded.", 400)
-        path = unquote(url.path)
-        if base and path.startswith(base + "/"):
-            path = path[len(base):]
-        match = re.fullmatch(rf"/jobs/({JOB_ID_PATTERN})/results(?:/item\.json|/assets/[^/]+)?/?", path)
-        if match and match.group(1) not in (".", ".."):
-            return match.group(1)
-        raise OpenEOError("ProcessParameterInvalid",
-                          "load_result: the URL is not a batch job results URL of this backend.", 400)
-    raise OpenEOError("JobNotFound", "The batch job does not exist.", 404)
+        raise OpenEOError("ProcessParameterInvalid", "load_result: 'id' must be a batch job id.", 400)
+    if not JOB_ID.fullmatch(value) or value in (".", ".."):
+        raise OpenEOError("JobNotFound", "The batch job does not exist.", 404)
+    return value
 
 
 async def fetch_job(store, user, job_id: str):
@@ -84,7 +66,7 @@ class JobResultLoader:
 
     async def load(self, user, id: Any, *, spatial_extent: Any = None, temporal_extent: Any = None,
                    bands: list | None = None):
-        job_id = job_id_of(id)
+        job_id = checked_job_id(id)
         job = await self.job(user, job_id)
         if job.status != "finished":
             raise OpenEOError(

@@ -1,5 +1,5 @@
-"""Processes whose real work happens in the executor: save_result (records the format, returns
-the data for the executor to encode), load_result (delegates to an injected loader), inspect
+"""Processes whose real work happens in the executor: save_result (returns the data for the
+executor to encode in the format the plan names), load_result (delegates to an injected loader), inspect
 (logs) and sar_backscatter (a marker: the compiler maps its options onto Sentinel Hub's S1
 processing, so the evaluator returns the input cube unchanged)."""
 
@@ -16,10 +16,8 @@ from .registry import ExecutionContext, process, required
 
 @process("save_result")
 def save_result(args: dict, ctx: ExecutionContext) -> Any:
-    data = required(args, "data", "save_result")
-    fmt = required(args, "format", "save_result")
-    ctx.saved_results.append({"format": fmt, "options": dict(args.get("options") or {}), "node_id": ctx.node_id})
-    return data
+    required(args, "format", "save_result")
+    return required(args, "data", "save_result")
 
 
 @process("load_result", hook="load_result", experimental=True)

@@ -26,8 +26,6 @@ class ExecutionContext:
     load_result: Callable[..., Any] | None = None
     #: Records appended by ``inspect``: dicts with ``level``, ``message``, ``code``, ``data`` (summary), ``node_id``.
     inspections: list = field(default_factory=list)
-    #: Records appended by ``save_result``: dicts with ``format``, ``options``, ``node_id`` (the data is the node result).
-    saved_results: list = field(default_factory=list)
     #: Id of the node currently being executed (set by the evaluator).
     node_id: str | None = None
     #: Free-form extras for the executor (job id, user, ...).

@@ -99,7 +99,7 @@ async def conformance(request: web.Request) -> web.Response:
 
 
 async def file_formats(request: web.Request) -> web.Response:
-    doc = await request.app[CLIENTS].executor.GetFileFormats(common_pb2.Empty())
+    doc = await request.app[CLIENTS].compiler.ListFileFormats(common_pb2.Empty())
     return raw_json_response(doc.json)
 
 

@@ -13,8 +13,9 @@ def load(cid="SENTINEL2_L2A", bands=("B04", "B08"), extent=BBOX, temporal=("2021
     return {"process_id": "load_collection", "arguments": args}
 
 
-def save(src, fmt="GTiff"):
-    return {"process_id": "save_result", "arguments": {"data": {"from_node": src}, "format": fmt}, "result": True}
+def save(src, fmt="GTiff", options=None):
+    args = {"data": {"from_node": src}, "format": fmt, **({"options": options} if options is not None else {})}
+    return {"process_id": "save_result", "arguments": args, "result": True}
 
 
 def reducer(pid, **args):

@@ -97,7 +97,10 @@ async def test_a_plan_loads_only_the_filtered_area():
     plan = await core.compile_process(as_json(g), FakeStore(), purpose=compiler_pb2.PURPOSE_SYNC)
     (ld,) = plan.loads
     assert 700 < ld.width < 800 and 1100 < ld.height < 1200  # ~0.1° x 0.1° at 10 m, not the whole collection
-    assert json.loads(plan.graph_json)["l"]["arguments"]["spatial_extent"]["crs"] == 4326
+    assert ld.bbox.epsg == 4326
+    assert (ld.bbox.west, ld.bbox.south, ld.bbox.east, ld.bbox.north) == pytest.approx((16.1, 48.1, 16.2, 48.2), abs=1e-3)
+    # the executor is left with the filter and the save; the load's nodes are seeded
+    assert list(plan.node_order) == ["f", "s"] and set(json.loads(plan.graph_json)) == {"f", "s"}
 
 
 def test_cropped_grids_keep_pixel_size_and_alignment():
@@ -132,4 +135,5 @@ async def test_an_explicit_box_is_loaded_only_where_a_later_filter_keeps_it():
     px = (whole.bbox.east - whole.bbox.west) / whole.width
     assert (ld.bbox.east - ld.bbox.west) / ld.width == pytest.approx(px)
     assert (ld.bbox.west - whole.bbox.west) / px == pytest.approx(round((ld.bbox.west - whole.bbox.west) / px), abs=1e-6)
-    assert json.loads(plan.graph_json)["l"]["arguments"]["spatial_extent"] == BBOX  # what the user wrote
+    assert json.loads(plan.process_json)["process_graph"]["l"]["arguments"]["spatial_extent"] == BBOX  # what the user wrote
+    assert list(plan.node_order) == ["f", "s"]  # the filter still crops to its exact area in the executor

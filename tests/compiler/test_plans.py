@@ -177,8 +177,8 @@ async def test_tile_purpose_uses_tile_bounds():
 
 
 async def test_tile_plans_differ_only_in_the_load_bounds():
-    """A graph on the tile parameters: the load's extent is left out of graph_json, so two tiles'
-    plans differ only in their loads' bbox (what tiles_svc's plan templates rely on); a graph that
+    """A graph on the tile parameters: the load's node is not in graph_json (its load carries the
+    tile's bounds), so two tiles' plans differ only in their loads' bbox (what tiles_svc's plan templates rely on); a graph that
     uses the bounds elsewhere keeps them."""
     from tiles_svc.plan_templates import relocated
 
@@ -187,7 +187,7 @@ async def test_tile_plans_differ_only_in_the_load_bounds():
              for w in (1_800_000, 1_810_000)]
     graph = {"l": load(extent=extent), "s": save("l", fmt="png")}
     a, b = [await compile_(graph, purpose=compiler_pb2.PURPOSE_TILE, tile=t) for t in tiles]
-    assert json.loads(a.graph_json)["l"]["arguments"]["spatial_extent"] is None
+    assert "l" not in json.loads(a.graph_json) and a.graph_json == b.graph_json
     assert relocated(a, (1_810_000, 6_100_000, 1_820_000, 6_110_000)) == b
 
     filtered = {"l": load(extent=None),
@@ -226,8 +226,10 @@ async def test_load_stac_becomes_load_result_of_the_url():
     plan = await compile_({"st": stac, "a": {"process_id": "apply", "arguments": {"data": {"from_node": "st"}, "process": UNARY_ABS}},
                            "s": save("a")}, purpose=compiler_pb2.PURPOSE_SYNC)
     assert list(plan.loads) == []
-    assert json.loads(plan.graph_json)["st"] == {"process_id": "load_result", "arguments": {
-        "id": url, "temporal_extent": ["2024-01-01", None], "bands": ["NDVI"]}}
+    (source,) = plan.result_sources  # the URL resolved to its job: the executor never sees URLs
+    assert (source.node_id, source.job_id, source.spatial_extent_json) == ("st", "j-1", "")
+    assert (json.loads(source.temporal_extent_json), json.loads(source.bands_json)) == (["2024-01-01", None], ["NDVI"])
+    assert list(plan.node_order) == ["a", "s"] and "st" not in json.loads(plan.graph_json)
     with_filter = dict(stac, arguments=dict(stac["arguments"], properties={"x": {"process_graph": {
         "c": {"process_id": "eq", "arguments": {"x": {"from_parameter": "value"}, "y": 1}, "result": True}}}}))
     with pytest.raises(ProblemError) as info:
@@ -244,7 +246,9 @@ async def test_load_result_stays_in_the_graph_for_the_executor():
     plan = await compile_({"lr": lr, "a": apply_, "s": save("a")}, purpose=compiler_pb2.PURPOSE_SYNC)
     assert list(plan.loads) == [] and plan.estimated_processing_units == 0
     graph = json.loads(plan.graph_json)
-    assert graph["lr"] == lr and graph["a"]["process_id"] == "apply" and plan.result_node_id == "s"
+    assert [(s.node_id, s.job_id, json.loads(s.bands_json)) for s in plan.result_sources] == [("lr", "j-1", ["NDVI"])]
+    assert list(graph) == ["a", "s"] and graph["a"]["process_id"] == "apply" and plan.result_node_id == "s"
+    assert plan.strategy == compiler_pb2.RESULT_STRATEGY_CUBE
     # next to a Sentinel Hub load: only the load_collection is planned as a load, nothing is pushed
     # into its evalscript from the load_result side
     merged = {"lr": lr, "l": load(), "n": {"process_id": "ndvi", "arguments": {"data": {"from_node": "l"}}},
@@ -253,4 +257,4 @@ async def test_load_result_stays_in_the_graph_for_the_executor():
     plan = await compile_(merged)
     (ld,) = plan.loads
     assert ld.node_id == "l" and "lr" not in ld.absorbed_node_ids
-    assert json.loads(plan.graph_json)["lr"] == lr
+    assert [s.node_id for s in plan.result_sources] == ["lr"] and list(plan.node_order) == ["m", "s"]

@@ -20,7 +20,7 @@ import xarray as xr
 
 from backend_proto.v1 import common_pb2, compiler_pb2
 from compiler_svc import core
-from executor_svc.run import PlanRunner
+from executor_svc.runner import PlanRunner
 
 
 # 64 x 64 px at 10 m in UTM 33N; a month of Sentinel-2 (5-day revisit) / Sentinel-1 (6-day).

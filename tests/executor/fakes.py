@@ -10,6 +10,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from compiler_svc.output_formats import RASTER_FORMATS, output_format
+from compiler_svc.planning.execution_order import executor_graph, is_per_pixel, needed_order
 from backend_proto.v1 import common_pb2, compiler_pb2, store_pb2
 
 DATES = ["2024-05-03T10:00:00Z", "2024-05-13T10:00:00Z"]
@@ -72,12 +74,17 @@ def ndvi_plan(*, fmt="GTiff", options=None, width=64, height=48, bbox=None, sh_t
         temporal=True,
         result_node_id="load1",
     )
-    return compiler_pb2.ExecutionPlan(
-        loads=[load],
-        graph_json=json.dumps(graph or NDVI_GRAPH),
-        result_node_id="save",
-        output=compiler_pb2.OutputFormat(format=fmt, options_json=json.dumps(options or {})),
-    )
+    return plan_for_graph(graph or NDVI_GRAPH, "save", [load], output_format(fmt, options or {}))
+
+
+def plan_for_graph(graph: dict, result: str, loads: list, output) -> compiler_pb2.ExecutionPlan:
+    """A hand-made plan whose graph part is prepared as the compiler prepares it (the nodes the
+    result needs that the loads do not seed, in evaluation order)."""
+    order = needed_order(graph, result, {load.result_node_id or load.node_id for load in loads})
+    return compiler_pb2.ExecutionPlan(loads=loads, graph_json=json.dumps(executor_graph(graph, order)),
+                                      node_order=order, result_node_id=result, output=output,
+                                      strategy=compiler_pb2.RESULT_STRATEGY_CUBE,
+                                      spatially_splittable=is_per_pixel(graph, order) and output.format in RASTER_FORMATS)
 
 
 EVALSCRIPT = """//VERSION=3

@@ -13,10 +13,10 @@ import rasterio
 
 from backend_common.errors import OpenEOError
 from executor_svc.batch import BatchWorker, WorkerSettings
-from executor_svc.run import PlanRunner
+from executor_svc.runner import PlanRunner
 from executor_svc.storage.s3 import S3Storage
 
-from .fakes import DATES, FakeCompiler, FakeSentinelHub, FakeStore, make_job, ndvi_plan, synthetic_band
+from .fakes import NDVI_GRAPH, DATES, FakeCompiler, FakeSentinelHub, FakeStore, make_job, ndvi_plan, synthetic_band
 
 
 @pytest.fixture
@@ -149,8 +149,13 @@ def test_split_plan_is_pixel_exact_and_only_for_per_pixel_graphs():
     assert loads[5].bbox.east == 500640 and loads[5].bbox.south == pytest.approx(5199520)
     assert plan.loads[0].width == 700  # original untouched
     assert len(split_plan(plan, 10_000_000)) == 1
-    kernel = {**json.loads(plan.graph_json), "k": {"process_id": "apply_kernel", "arguments": {}}}
-    assert len(split_plan(ndvi_plan(width=700, height=300, graph=kernel), 256 * 256)) == 1
+    kernel = {**NDVI_GRAPH, "k": {"process_id": "apply_kernel", "arguments": {"data": {"from_node": "ndvi"}}},
+              "save": {**NDVI_GRAPH["save"], "arguments": {"data": {"from_node": "k"}, "format": "GTiff"}}}
+    kernel_plan = ndvi_plan(width=700, height=300, graph=kernel)
+    assert not kernel_plan.spatially_splittable and len(split_plan(kernel_plan, 256 * 256)) == 1
+    # an unused node does not make a per-pixel plan unsplittable
+    unused = {**NDVI_GRAPH, "k": {"process_id": "apply_kernel", "arguments": {"data": {"from_node": "ndvi"}}}}
+    assert len(split_plan(ndvi_plan(width=700, height=300, graph=unused), 256 * 256)) == 6
 
 
 async def test_large_job_is_processed_in_chunks(storage, pool, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 import rasterio
 
 from backend_proto.v1 import executor_pb2
-from executor_svc.run import defaulted_to_json
+from executor_svc.runner import output_for
 
 from .test_execute_emulator import emulator_url, servicer  # noqa: F401  (fixtures)
 from .test_gtiff_passthrough import DAY, USER, UTM, acompile
@@ -66,11 +66,13 @@ async def test_an_explicit_save_result_of_a_number_is_refused_by_the_compiler():
     assert err.value.problem.code == "ProcessParameterInvalid" and "save_result" in str(err.value)
 
 
-def test_defaulted_to_json_is_only_for_plans_without_a_chosen_format():
+def test_the_json_fallback_is_only_for_plans_without_a_chosen_format():
     from backend_proto.v1 import compiler_pb2
+    from compiler_svc.output_formats import output_format
 
-    defaulted = compiler_pb2.ExecutionPlan(output=compiler_pb2.OutputFormat(format="GTiff", defaulted=True))
-    chosen = compiler_pb2.ExecutionPlan(output=compiler_pb2.OutputFormat(format="GTiff"))
-    assert defaulted_to_json(defaulted, [], 3) is True
-    assert defaulted_to_json(chosen, [], 3) is False
-    assert defaulted_to_json(defaulted, [{"format": "GTiff"}], 3) is False  # a nested save_result chose
+    defaulted = compiler_pb2.ExecutionPlan(output=output_format("GTiff", defaulted=True),
+                                           output_if_not_raster=output_format("JSON"))
+    chosen = compiler_pb2.ExecutionPlan(output=output_format("GTiff"))
+    assert output_for(defaulted, 3)[0].format == "JSON"
+    assert output_for(chosen, 3)[0].format == "GTiff"  # the encoder refuses it: FormatUnsuitable
+    assert output_for(defaulted, 3)[0].media_type == "application/json"

@@ -16,7 +16,15 @@ from rio_cogeo.cogeo import cog_validate
 from shapely.geometry import Point, box
 
 from backend_common.errors import OpenEOError
-from executor_svc.encoding import bundle, encode_result, file_formats, normalize_format
+from compiler_svc.output_formats import file_formats, output_format
+from compiler_svc.validation.problems import ProblemError
+from executor_svc.encoding import bundle
+from executor_svc.encoding import encode_result as encode_as
+
+
+def encode_result(value, fmt: str, options: dict, out_dir, **kwargs):
+    """Encodes as a plan asks: the compiler's OutputFormat of `fmt` (options checked there)."""
+    return encode_as(value, output_format(fmt, options), options, out_dir, **kwargs)
 
 
 def raster_cube(n_t=2, bands=("B04", "B08"), h=600, w=700, epsg=32633, nan_corner=True):
@@ -205,14 +213,16 @@ def test_time_series_json_is_what_the_openeo_client_converts():
 
 
 def test_format_names_and_errors(tmp_path):
-    assert normalize_format("gTiFf") == "GTiff" and normalize_format("NetCDF") == "netCDF"
-    with pytest.raises(OpenEOError) as info:
-        normalize_format("bmp")
+    assert output_format("gTiFf").format == "GTiff" and output_format("NetCDF").format == "netCDF"
+    assert (output_format("cog").media_type, output_format("jpg").extension) == (
+        "image/tiff; application=geotiff; profile=cloud-optimized", "jpg")
+    with pytest.raises(ProblemError) as info:
+        output_format("bmp")
     assert info.value.code == "FormatUnsupported"
     with pytest.raises(OpenEOError) as info:
         encode_result(raster_cube(), "GeoJSON", {}, tmp_path)
     assert info.value.code == "FormatUnsuitable"
-    with pytest.raises(OpenEOError) as info:
+    with pytest.raises(ProblemError) as info:  # options are checked when the plan is made
         encode_result(raster_cube(), "GTiff", {"bogus": 1}, tmp_path)
     assert info.value.code == "ProcessParameterInvalid"
     with pytest.raises(OpenEOError):

@@ -19,8 +19,8 @@ from devstack.emulator import running_emulator
 import rasterio
 
 from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2
-from executor_svc.run import PlanRunner
-from executor_svc.service import ExecutorServicer
+from executor_svc.runner import PlanRunner
+from executor_svc.servicer import ExecutorServicer
 
 from .fakes import ndvi_plan
 

@@ -19,8 +19,7 @@ from rio_cogeo.cogeo import cog_validate
 
 from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2
 from compiler_svc.core import compile_process
-from executor_svc import gtiff_passthrough
-from executor_svc.gtiff_passthrough import passthrough_load
+from executor_svc.fast_paths import gtiff_passthrough
 from tests.e2e.worldcheck import first_acquisition
 
 from .test_execute_emulator import emulator_url, servicer  # noqa: F401  (fixtures)
@@ -67,7 +66,16 @@ def plan_of(g: dict) -> compiler_pb2.ExecutionPlan:
 
 
 def applies(plan) -> bool:
-    return passthrough_load(plan, 2500) is not None
+    """The compiler chose the pass-through for the plan."""
+    return plan.strategy == compiler_pb2.RESULT_STRATEGY_GTIFF_PASSTHROUGH
+
+
+def as_cube_plan(plan) -> compiler_pb2.ExecutionPlan:
+    """The same plan with the cube strategy (what the normal path runs)."""
+    cube = compiler_pb2.ExecutionPlan()
+    cube.CopyFrom(plan)
+    cube.strategy = compiler_pb2.RESULT_STRATEGY_CUBE
+    return cube
 
 
 # ---- which plans qualify (pure) ----
@@ -84,10 +92,24 @@ def test_other_plans_do_not_qualify(kwargs):
     assert not applies(plan_of(graph(**kwargs)))
 
 
-def test_split_requests_do_not_qualify():
-    plan = plan_of(graph())
+def test_plans_larger_than_one_request_do_not_qualify():
+    big = {"west": 500000, "south": 5000000, "east": 530000, "north": 5030000, "crs": 32633}  # 3000 px
+    assert applies(plan_of(graph()))
+    assert not applies(plan_of(graph(extent=big)))
+
+
+async def test_a_client_splitting_smaller_requests_takes_the_cube_path(servicer, monkeypatch):  # noqa: F811
+    """The compiler plans the pass-through up to Sentinel Hub's size limit; an executor configured
+    to split smaller requests runs the cube strategy instead (same file, one call per part)."""
+    plan = await acompile(graph())
     assert applies(plan)
-    assert passthrough_load(plan, 128) is None  # 256 px > a 128 px split threshold
+    from dataclasses import replace
+
+    monkeypatch.setattr(servicer.runner.sh, "config", replace(servicer.runner.sh.config, split_threshold=128))
+    counting = CountingSh(servicer.runner.sh)
+    monkeypatch.setattr(servicer.runner, "sh", counting)
+    data, content_type, _, _ = await execute(servicer, plan)
+    assert content_type.startswith("image/tiff") and counting.methods == ["process_raster"]  # split by the client
 
 
 # ---- against the emulator ----
@@ -98,6 +120,7 @@ class CountingSh:
     def __init__(self, sh):
         self.sh = sh
         self.calls = 0
+        self.methods: list[str] = []
         self.config = sh.config
 
     def __getattr__(self, name):
@@ -105,10 +128,12 @@ class CountingSh:
 
     async def process(self, *args, **kwargs):
         self.calls += 1
+        self.methods.append("process")
         return await self.sh.process(*args, **kwargs)
 
     async def process_raster(self, *args, **kwargs):
         self.calls += 1
+        self.methods.append("process_raster")
         return await self.sh.process_raster(*args, **kwargs)
 
 
@@ -127,9 +152,7 @@ async def both_ways(servicer, monkeypatch, plan):
     monkeypatch.setattr(servicer.runner, "sh", counting)
     fast = await execute(servicer, plan)
     fast_calls, counting.calls = counting.calls, 0
-    with monkeypatch.context() as m:
-        m.setattr(gtiff_passthrough, "passthrough_load", lambda *a, **k: None)
-        normal = await execute(servicer, plan)
+    normal = await execute(servicer, as_cube_plan(plan))
     return fast, normal, (fast_calls, counting.calls)
 
 
@@ -147,7 +170,7 @@ def describe(data: bytes) -> dict:
 async def test_passthrough_file_equals_the_normal_path(servicer, monkeypatch, kwargs):
     plan = await acompile(graph(**kwargs))
     assert applies(plan)
-    image, fetched = await servicer.runner.run_passthrough(plan, USER)
+    image, fetched = await servicer.runner.run_fast_path(plan, USER)
     assert image is not None and fetched is None  # the pass-through really is taken
     (fast, fast_type, fast_name, fast_pu), (normal, normal_type, normal_name, normal_pu), calls = \
         await both_ways(servicer, monkeypatch, plan)
@@ -190,10 +213,15 @@ async def test_plans_that_do_not_qualify_cost_no_sentinel_hub_call(servicer, mon
     counting = CountingSh(servicer.runner.sh)
     monkeypatch.setattr(servicer.runner, "sh", counting)
     for g in (graph(fmt="netCDF"), graph(options={"compression": "lzw"}), graph(ndvi=False, extra=True)):
-        assert await servicer.runner.run_passthrough(await acompile(g), USER) == (None, None)
-    plan = await acompile(graph())
-    plan.output.format = "PNG"  # as tiles_svc overrides a service's format
-    assert await servicer.runner.run_passthrough(plan, USER) == (None, None)
+        assert await servicer.runner.run_fast_path(await acompile(g), USER) == (None, None)
+
+    async def no_udps(_name):
+        return None
+
+    # a tile service's format replaces the graph's GTiff: no pass-through
+    plan = await compile_process(json.dumps(graph()), no_udps, purpose=compiler_pb2.PURPOSE_SYNC, output_format="JPEG")
+    assert plan.output.format == "JPEG" and plan.strategy == compiler_pb2.RESULT_STRATEGY_CUBE
+    assert await servicer.runner.run_fast_path(plan, USER) == (None, None)
     assert counting.calls == 0
 
 
@@ -204,9 +232,9 @@ async def test_plans_that_do_not_qualify_cost_no_sentinel_hub_call(servicer, mon
 ])
 def test_date_tag_is_the_normal_paths_label(text):
     from executor_svc.encoding.raster import date_label
-    from executor_svc.loading.cube import _time_labels
+    from executor_svc.loading.cube import time_labels
 
-    assert gtiff_passthrough.date_tag(text) == date_label(_time_labels([text])[0])
+    assert gtiff_passthrough.date_tag(text) == date_label(time_labels([text])[0])
 
 
 def test_vrt_escapes_names_tags_and_source():

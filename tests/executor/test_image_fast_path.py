@@ -54,11 +54,18 @@ def tile_bounds(zoom=14) -> compiler_pb2.TileBounds:
     return compiler_pb2.TileBounds(west=b.left, south=b.bottom, east=b.right, north=b.top, epsg=3857, size=256)
 
 
-async def acompile_tile(g: dict, zoom=14) -> compiler_pb2.ExecutionPlan:
+async def acompile_tile(g: dict, zoom=14, output_format: str = "") -> compiler_pb2.ExecutionPlan:
     async def no_udps(_name):
         return None
 
-    return await compile_process(json.dumps(g), no_udps, purpose=compiler_pb2.PURPOSE_TILE, tile=tile_bounds(zoom))
+    return await compile_process(json.dumps(g), no_udps, purpose=compiler_pb2.PURPOSE_TILE, tile=tile_bounds(zoom),
+                                 output_format=output_format)
+
+
+async def fast_file(servicer, plan):
+    """The fast path's file, or None when the cube strategy has to answer."""
+    made, _ = await servicer.runner.run_fast_path(plan, common_pb2.User(user_id="u"))
+    return made
 
 
 def compile_tile(g: dict, zoom=14) -> compiler_pb2.ExecutionPlan:
@@ -69,6 +76,7 @@ def test_plan_marked_for_single_load_png():
     plan = compile_tile(graph())
     load = plan.loads[0]
     assert load.result_node_id == "apply" and load.image_format == "PNG"
+    assert plan.strategy == compiler_pb2.RESULT_STRATEGY_IMAGE and list(plan.node_order) == ["save"]
     assert '"sampleType":"UINT8"' in load.image_evalscript and '"bands":2' in load.image_evalscript
     rgb = compile_tile(graph(bands=("B04", "B03", "B02")))
     assert rgb.loads[0].image_format == "PNG" and '"bands":4' in rgb.loads[0].image_evalscript
@@ -82,8 +90,10 @@ def test_plan_marked_for_single_load_png():
     {"extra": True},
 ])
 def test_plan_not_marked(kwargs):
-    load = compile_tile(graph(**kwargs)).loads[0]
+    plan = compile_tile(graph(**kwargs))
+    load = plan.loads[0]
     assert load.image_evalscript == "" and load.image_format == ""
+    assert plan.strategy != compiler_pb2.RESULT_STRATEGY_IMAGE
 
 
 async def _execute(servicer, plan) -> tuple[bytes, str]:
@@ -102,12 +112,12 @@ def _pixels(data: bytes) -> np.ndarray:
 async def test_fast_path_matches_normal_path(servicer, kwargs):
     plan = await acompile_tile(graph(**kwargs))
     assert plan.loads[0].image_evalscript
-    assert await servicer.runner.run_image(plan, common_pb2.User(user_id="u")) is not None  # fast path taken
+    assert await fast_file(servicer, plan) is not None  # fast path taken
     fast, fast_type = await _execute(servicer, plan)
     normal_plan = compiler_pb2.ExecutionPlan()
     normal_plan.CopyFrom(plan)
-    normal_plan.loads[0].image_evalscript = ""
-    assert await servicer.runner.run_image(normal_plan, common_pb2.User(user_id="u")) is None
+    normal_plan.strategy = compiler_pb2.RESULT_STRATEGY_CUBE
+    assert await fast_file(servicer, normal_plan) is None
     normal, normal_type = await _execute(servicer, normal_plan)
     assert fast_type == normal_type == "image/png"
     a, b = _pixels(fast), _pixels(normal)
@@ -118,12 +128,14 @@ async def test_fast_path_matches_normal_path(servicer, kwargs):
 
 
 async def test_format_override_and_no_date_fall_back(servicer):
-    plan = await acompile_tile(graph())
-    plan.output.format = "JPEG"  # as tiles_svc does for a JPEG service
-    assert await servicer.runner.run_image(plan, common_pb2.User(user_id="u")) is None
+    plan = await acompile_tile(graph(), output_format="JPEG")  # as tiles_svc asks for a JPEG service
+    assert plan.output.format == "JPEG" and plan.strategy == compiler_pb2.RESULT_STRATEGY_CUBE
+    assert await fast_file(servicer, plan) is None
+    png = await acompile_tile(graph(fmt="GTiff"), output_format="PNG")  # a GTiff graph served as PNG tiles
+    assert png.strategy == compiler_pb2.RESULT_STRATEGY_IMAGE and png.output.options_json == "{}"
     # a day without acquisition: the fast path declines and the normal path answers as before
     start = ACQ.date() + timedelta(days=1)
     assert not world.acquisition_dates("sentinel-2-l2a", start, start + timedelta(days=1))
     empty = await acompile_tile(graph(temporal=[start.isoformat(), (start + timedelta(days=1)).isoformat()]))
     assert empty.loads[0].image_evalscript
-    assert await servicer.runner.run_image(empty, common_pb2.User(user_id="u")) is None
+    assert await fast_file(servicer, empty) is None

@@ -16,8 +16,9 @@ from backend_common.errors import OpenEOError
 from backend_proto.v1 import common_pb2, compiler_pb2
 from executor_svc.batch import BatchWorker, WorkerSettings
 from executor_svc.batch.results import build_results
+from compiler_svc.output_formats import output_format
 from executor_svc.encoding import encode_result
-from executor_svc.loading.job_results import JobResultLoader, job_id_of
+from executor_svc.loading.job_results import JobResultLoader
 from executor_svc.loading.results import (
     assets_in_interval,
     cube_from_result_files,
@@ -25,7 +26,7 @@ from executor_svc.loading.results import (
     read_result_cube,
 )
 from executor_svc.processes import REGISTRY
-from executor_svc.run import PlanRunner, load_result_calls
+from executor_svc.runner import PlanRunner
 
 from .fakes import FakeCompiler, FakeSentinelHub, FakeStore, make_job, ndvi_plan, synthetic_band
 
@@ -47,7 +48,7 @@ def utm_cube(dates=DATES, bands=("B04", "B08"), width=40, height=30, res=10.0) -
 
 def write(cube, tmp_path, options=None, job_id="job-1"):
     """Encodes like the batch worker; returns (files [(path, asset date)], results_json)."""
-    files = encode_result(cube, "GTiff", options or {}, tmp_path)
+    files = encode_result(cube, output_format("GTiff", options or {}), options or {}, tmp_path)
     results = build_results(job_id, files, {})
     return [(str(f.path), f.datetime) for f in files], results
 
@@ -159,33 +160,6 @@ def test_assets_and_interval_preselection():
     assert raster_assets({"assets": "nope"}, "j") == []
 
 
-def test_job_id_of_ids_and_urls(monkeypatch):
-    monkeypatch.setenv("GATEWAY_PUBLIC_URL", "https://openeo.example/api")
-    assert job_id_of("j-0123_ab.c") == "j-0123_ab.c"
-    assert job_id_of("https://openeo.example/api/jobs/j-1/results") == "j-1"
-    assert job_id_of("https://openeo.example/api/jobs/j-1/results/item.json?expires=1&user=u&signature=s") == "j-1"
-    assert job_id_of("https://openeo.example/api/jobs/j-1/results/assets/openEO.tif?expires=1") == "j-1"
-    for bad in ("https://elsewhere.example/api/jobs/j-1/results", "https://openeo.example/api/collections/x"):
-        with pytest.raises(OpenEOError) as info:
-            job_id_of(bad)
-        assert info.value.code == "ProcessParameterInvalid"
-    with pytest.raises(OpenEOError) as info:
-        job_id_of("../etc")
-    assert info.value.code == "JobNotFound"
-
-
-def test_load_result_calls_only_needed_literal_nodes():
-    graph = {
-        "a": {"process_id": "load_result", "arguments": {"id": "j-1", "bands": ["B04"]}},
-        "unused": {"process_id": "load_result", "arguments": {"id": "j-2"}},
-        "computed": {"process_id": "load_result", "arguments": {"id": {"from_node": "name"}}},
-        "name": {"process_id": "text_merge", "arguments": {"data": ["j", "1"], "separator": "-"}},
-        "m": {"process_id": "merge_cubes", "arguments": {"cube1": {"from_node": "a"}, "cube2": {"from_node": "computed"}}},
-        "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "m"}, "format": "GTiff"}, "result": True},
-    }
-    assert load_result_calls(graph, "s") == [{"id": "j-1", "spatial_extent": None, "temporal_extent": None, "bands": ["B04"]}]
-
-
 # ---- batch worker → S3 → load_result (real S3) ----------------------------------------------------------------
 
 
@@ -199,6 +173,13 @@ def alice():
     return common_pb2.User(user_id="basic:alice")
 
 
+def compiled(graph: dict, purpose=compiler_pb2.PURPOSE_BATCH) -> compiler_pb2.ExecutionPlan:
+    """The real compiler's plan of a (valid) graph."""
+    from compiler_svc.planning.planner import plan
+
+    return plan({"process_graph": graph}, udps={}, parameter_values={}, purpose=purpose)
+
+
 def times_two_plan(job_id, **args):
     graph = {
         "l": {"process_id": "load_result", "arguments": {"id": job_id, **args}},
@@ -206,8 +187,7 @@ def times_two_plan(job_id, **args):
             "m": {"process_id": "multiply", "arguments": {"x": {"from_parameter": "x"}, "y": 2}, "result": True}}}}},
         "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "a"}, "format": "GTiff"}, "result": True},
     }
-    return compiler_pb2.ExecutionPlan(graph_json=json.dumps(graph), result_node_id="s",
-                                      output=compiler_pb2.OutputFormat(format="GTiff", options_json="{}"))
+    return compiled(graph)
 
 
 async def test_batch_results_load_back_through_the_plan_runner(storage, pool, tmp_path):
@@ -266,21 +246,19 @@ async def test_load_result_with_computed_id_runs_on_the_service_loop(pool):
         "l": {"process_id": "load_result", "arguments": {"id": {"from_node": "name"}, "bands": ["B04"]}},
         "r": {"process_id": "filter_bands", "arguments": {"data": {"from_node": "l"}, "bands": ["B04"]}, "result": True},
     }
-    plan = compiler_pb2.ExecutionPlan(graph_json=json.dumps(graph), result_node_id="r")
+    plan = compiled(graph)
+    assert not plan.result_sources and "l" in plan.node_order  # computed: fetched during evaluation
     runner = PlanRunner(FakeSentinelHub(), pool, results=Loader())
     outcome = await runner.run(plan, alice())
     assert outcome.value.sizes["bands"] == 1
     assert calls[0][0] is asyncio.get_running_loop() and calls[0][1:3] == ("basic:alice", "j-1")
     graph["name"]["arguments"]["data"] = ["j", 2]
     with pytest.raises(OpenEOError) as info:
-        await runner.run(compiler_pb2.ExecutionPlan(graph_json=json.dumps(graph), result_node_id="r"), alice())
+        await runner.run(compiled(graph), alice())
     assert (info.value.code, info.value.status) == ("JobNotFound", 404)
 
 
-async def test_prefetched_cubes_serve_the_evaluator_without_another_load(pool):
-    from executor_svc.processes import ExecutionContext
-    from executor_svc.run import ResultLoads, evaluate_graph
-
+async def test_result_sources_are_fetched_once_before_evaluation(pool):
     calls = []
 
     class Loader:
@@ -292,21 +270,25 @@ async def test_prefetched_cubes_serve_the_evaluator_without_another_load(pool):
             "temporal_extent": ["2024-05-01", None], "bands": ["B04", "B08"]}
     graph = {"l": {"process_id": "load_result", "arguments": args},
              "r": {"process_id": "filter_bands", "arguments": {"data": {"from_node": "l"}, "bands": ["B08"]}, "result": True}}
-    loads = ResultLoads(Loader(), alice(), asyncio.get_running_loop())
-    await loads.prefetch(graph, "r")
-    assert len(calls) == 1 and calls[0][1]["spatial_extent"] == args["spatial_extent"]
-    ctx = ExecutionContext(load_result=loads)
-    value = await asyncio.get_running_loop().run_in_executor(pool, evaluate_graph, graph, {}, "r", ctx)
-    assert value.sizes["bands"] == 1 and len(calls) == 1
+    plan = compiled(graph)
+    assert [s.node_id for s in plan.result_sources] == ["l"] and list(plan.node_order) == ["r"]
+    outcome = await PlanRunner(FakeSentinelHub(), pool, results=Loader()).run(plan, alice())
+    assert outcome.value.sizes["bands"] == 1 and len(calls) == 1
+    assert calls[0] == ("j-1", {k: args[k] for k in ("spatial_extent", "temporal_extent", "bands")})
 
 
 def test_plans_with_load_result_are_not_split_into_chunks():
     from executor_svc.batch.chunking import split_plan
 
-    plan = ndvi_plan(width=3000, height=3000)
+    extent = {"west": 500000, "south": 5170000, "east": 530000, "north": 5200000, "crs": 32633}  # 3000 x 3000 px
+    load = {"process_id": "load_collection", "arguments": {"id": "SENTINEL2_L2A", "spatial_extent": extent,
+                                                          "temporal_extent": ["2024-05-01", "2024-05-10"], "bands": ["B04"]}}
+    alone = compiled({"load1": load, "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "load1"},
+                                                                                      "format": "GTiff"}, "result": True}})
+    assert alone.spatially_splittable and len(split_plan(alone, 256 * 256)) > 1
     graph = {"l": {"process_id": "load_result", "arguments": {"id": "j-1"}},
-             "load1": {"process_id": "load_collection", "arguments": {"id": "SENTINEL2_L2A"}},
+             "load1": load,
              "m": {"process_id": "merge_cubes", "arguments": {"cube1": {"from_node": "l"}, "cube2": {"from_node": "load1"}}},
              "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "m"}, "format": "GTiff"}, "result": True}}
-    plan.graph_json = json.dumps(graph)
-    assert split_plan(plan, 256 * 256) == [("", plan)]
+    plan = compiled(graph)
+    assert not plan.spatially_splittable and split_plan(plan, 256 * 256) == [("", plan)]

@@ -1,5 +1,5 @@
 """ExecutorService over real gRPC (in-process server with the standard interceptor): Execute
-streaming, error mapping, GetFileFormats, ReadJobAsset, DeleteJobResults."""
+streaming, error mapping, ReadJobAsset, DeleteJobResults."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import rasterio
 from backend_common.errors import from_rpc_error
 from backend_common.grpc_server import RequestContextInterceptor
 from backend_proto.v1 import common_pb2, executor_pb2, executor_pb2_grpc
-from executor_svc.run import PlanRunner
-from executor_svc.service import ExecutorServicer
+from executor_svc.runner import PlanRunner
+from executor_svc.servicer import ExecutorServicer
 
 from .fakes import FakeSentinelHub, FakeStore, make_job, ndvi_plan, synthetic_band
 
@@ -91,12 +91,6 @@ async def test_execute_zip_for_several_dates_and_png_error(executor):
     assert error.code == "FormatUnsuitable" and error.status == 400
 
 
-async def test_get_file_formats(executor):
-    stub, _, _ = executor
-    doc = json.loads((await stub.GetFileFormats(common_pb2.Empty())).json)
-    assert "GTiff" in doc["output"] and doc["input"] == {}
-
-
 async def test_read_job_asset_and_delete(executor):
     stub, _, storage = executor
     payload = bytes(range(256)) * 9000  # > 2 MiB: several chunks
@@ -132,7 +126,7 @@ async def test_run_hands_the_value_to_finish_in_the_same_pool_call():
 
     def finish(value, fmt, options):
         seen["thread"] = threading.current_thread().name
-        seen["args"] = (tuple(value.dims), fmt, options)
+        seen["args"] = (tuple(value.dims), fmt.format, options)
         return "encoded"
 
     try:

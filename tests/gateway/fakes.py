@@ -243,6 +243,11 @@ class FakeCompiler(compiler_pb2_grpc.CompilerServiceServicer, Recorder):
     def __init__(self):
         Recorder.__init__(self)
 
+    async def ListFileFormats(self, request, context):
+        self.record(context, "ListFileFormats", request)
+        return common_pb2.JsonDocument(json=json.dumps(
+            {"input": {}, "output": {"GTiff": {"title": "GeoTIFF", "gis_data_types": ["raster"], "parameters": {}}}}))
+
     async def ListProcesses(self, request, context):
         self.record(context, "ListProcesses", request)
         return common_pb2.JsonDocument(json=json.dumps(
@@ -310,11 +315,6 @@ class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer, Recorder):
                     raise OpenEOError("Internal", "boom", 500)
                 await asyncio.sleep(self.chunk_delay)
                 yield common_pb2.DataChunk(data=data)
-
-    async def GetFileFormats(self, request, context):
-        self.record(context, "GetFileFormats", request)
-        return common_pb2.JsonDocument(json=json.dumps(
-            {"input": {}, "output": {"GTiff": {"title": "GeoTIFF", "gis_data_types": ["raster"], "parameters": {}}}}))
 
     async def ReadJobAsset(self, request, context):
         self.record(context, "ReadJobAsset", request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from executor_svc.graph import evaluate
+from tests.graph_runner import evaluate
 from executor_svc.processes import ProcessError
 from executor_svc.processes.dates import parse_date, shift_date
 

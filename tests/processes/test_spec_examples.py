@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from executor_svc.graph import evaluate
+from tests.graph_runner import evaluate
 from executor_svc.processes import ProcessError, implemented_process_ids
 
 from .spec import load_specs

@@ -36,11 +36,11 @@ def test_the_executor_applies_the_rule_to_a_load():
     from types import SimpleNamespace
 
     from backend_proto.v1 import compiler_pb2
-    from executor_svc.loading.fetch import _deployment_for
+    from executor_svc.loading.fetch import deployment_for
 
     load = compiler_pb2.SentinelHubLoad(collection_id="LANDSAT8-9_L2", sh_base_url=USWEST)
     on_main = SimpleNamespace(config=SimpleNamespace(deployment=DEPLOYMENTS["sh-main"]))
     on_emulator = SimpleNamespace(config=SimpleNamespace(deployment=Deployment.emulator()))
-    assert _deployment_for(load, on_main) == DEPLOYMENTS["sh-uswest"]
-    assert _deployment_for(load, on_emulator) is None
-    assert _deployment_for(compiler_pb2.SentinelHubLoad(collection_id="SENTINEL2_L2A"), on_main) is None
+    assert deployment_for(load, on_main) == DEPLOYMENTS["sh-uswest"]
+    assert deployment_for(load, on_emulator) is None
+    assert deployment_for(compiler_pb2.SentinelHubLoad(collection_id="SENTINEL2_L2A"), on_main) is None

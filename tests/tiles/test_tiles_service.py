@@ -77,7 +77,7 @@ class FakeCompiler(compiler_pb2_grpc.CompilerServiceServicer):
             graph["bbox"] = {"process_id": "filter_bbox", "arguments": {"extent": [t.west, t.south, t.east, t.north]}}
         return compiler_pb2.ExecutionPlan(
             loads=[compiler_pb2.SentinelHubLoad(node_id="load", bbox=bbox, width=t.size, height=t.size)],
-            graph_json=json.dumps(graph), output=compiler_pb2.OutputFormat(format="GTiff"),
+            graph_json=json.dumps(graph), output=compiler_pb2.OutputFormat(format=request.output_format or "GTiff"),
         )
 
 
@@ -153,12 +153,12 @@ async def test_render_then_cache_hit_then_304(tiles):
     not_modified, body = await fetch(stub, "s-1", t.z, t.x, t.y, if_none_match=first.etag)
     assert not_modified.not_modified and body == b""
     assert executor.calls == 1
-    # the compiler saw the tile's Web Mercator bounds and the executor was asked for PNG
+    # the compiler saw the tile's Web Mercator bounds and was asked for PNG, which the plan carries
     bounds = mercantile.xy_bounds(t)
     tile_req = compiler.requests[0].tile
     assert (tile_req.epsg, tile_req.size) == (3857, 256)
     assert tile_req.west == pytest.approx(bounds.left) and tile_req.north == pytest.approx(bounds.top)
-    assert executor.formats == ["PNG"]
+    assert compiler.requests[0].output_format == "PNG" and executor.formats == ["PNG"]
 
 
 async def test_twenty_concurrent_requests_render_once(tiles):

@@ -1,4 +1,4 @@
-"""The ExecutorService servicer: Execute (sync), GetFileFormats, ReadJobAsset, DeleteJobResults."""
+"""The ExecutorService gRPC servicer: Execute (sync processing), ReadJobAsset, DeleteJobResults."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from concurrent.futures import Executor
 
 from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
-from backend_proto.v1 import common_pb2, executor_pb2_grpc
+from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2_grpc
 
-from .encoding import bundle, encode_result, file_formats
+from .encoding import bundle, encode_result
 from .loading.job_results import fetch_job
-from .run import PlanRunner
+from .runner import PlanRunner
 from .storage.s3 import ObjectNotFound, S3Storage, read_file_chunks
 
 log = get_logger(__name__)
@@ -48,7 +48,7 @@ def asset_of(results_json: str, asset: str, job_id: str) -> dict:
 INLINE_LIMIT = 8 * 1024 * 1024
 
 
-def encode_for_sync(value, fmt: str, options: dict, work_dir: str):
+def encode_for_sync(value, output, options: dict, work_dir: str):
     """Encodes a sync result (CPU; run in the pool): (tmp dir or None, file, bytes or None).
 
     A small result comes back as bytes with its temporary directory already removed; a large one
@@ -56,7 +56,7 @@ def encode_for_sync(value, fmt: str, options: dict, work_dir: str):
     """
     tmp = tempfile.mkdtemp(prefix="execute-", dir=work_dir)
     try:
-        files = encode_result(value, fmt, options, tmp, metadata=False)
+        files = encode_result(value, output, options, tmp, metadata=False)
         final = bundle(files, tmp)
         if final.size > INLINE_LIMIT:
             return tmp, final, None
@@ -90,7 +90,7 @@ async def _data_chunks(pieces, *, content_type: str, filename: str, processing_u
 
 
 def _image_chunks(image):
-    """DataChunks of a result made in memory (`run.ImageOutcome`)."""
+    """DataChunks of a result made in memory by a fast path (`fast_paths.image.ResultFile`)."""
     return _data_chunks(_chunks_of(image.data), content_type=image.media_type, filename=image.filename,
                         processing_units=image.processing_units, total_size=len(image.data))
 
@@ -108,15 +108,11 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         plan = request.plan
         if not plan.loads and not plan.graph_json:
             raise OpenEOError("ProcessGraphInvalid", "The execution plan is empty.", 400)
-        image = await self.runner.run_image(plan, request.user)
+        image, fetched = await self.runner.run_fast_path(plan, request.user)
         if image is not None:
-            log.info("execute_result", format=plan.output.format, filename=image.filename, size=len(image.data),
-                     processing_units=image.processing_units, fast_path=True)
-            async for chunk in _image_chunks(image):
-                yield chunk
-            return
-        image, fetched = await self.runner.run_passthrough(plan, request.user)
-        if image is not None:
+            if plan.strategy == compiler_pb2.RESULT_STRATEGY_IMAGE:
+                log.info("execute_result", format=plan.output.format, filename=image.filename, size=len(image.data),
+                         processing_units=image.processing_units, fast_path=True)
             async for chunk in _image_chunks(image):
                 yield chunk
             return
@@ -127,7 +123,7 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         try:
             log.info(
                 "execute_result",
-                format=outcome.fmt,
+                format=outcome.output.format,
                 filename=final.name,
                 size=final.size,
                 processing_units=outcome.processing_units,
@@ -140,9 +136,6 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         finally:
             if tmp is not None:
                 await loop.run_in_executor(self.pool, shutil.rmtree, tmp, True)
-
-    async def GetFileFormats(self, request, context):
-        return common_pb2.JsonDocument(json=json.dumps(file_formats()))
 
     async def _job(self, user, job_id: str):
         job_prefix(job_id)

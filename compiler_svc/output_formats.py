@@ -1,8 +1,13 @@
-"""The output formats the executor writes and the openEO `/file_formats` document (pure)."""
+"""The one table of output formats: save_result's names and aliases, each format's media type,
+file extension and options, the openEO `/file_formats` document, and the plan's `OutputFormat`
+made from them (pure). The executor writes what the plan's `OutputFormat` says."""
 
 from __future__ import annotations
 
-from backend_common.errors import OpenEOError
+import json
+
+from backend_proto.v1 import compiler_pb2
+from compiler_svc.validation.problems import Problem, ProblemError
 
 CANONICAL = {
     "gtiff": "GTiff",
@@ -35,16 +40,11 @@ EXTENSIONS = {"GTiff": "tif", "netCDF": "nc", "PNG": "png", "JPEG": "jpg", "JSON
 RASTER_FORMATS = ("GTiff", "netCDF", "PNG", "JPEG")
 
 
-def normalize_format(name: str) -> str:
-    """Canonical format name, case-insensitive; FormatUnsupported otherwise."""
-    canonical = CANONICAL.get((name or "").strip().lower())
-    if canonical is None:
-        raise OpenEOError(
-            "FormatUnsupported",
-            f"The output format {name!r} is not supported; use one of {', '.join(EXTENSIONS)}.",
-            400,
-        )
-    return canonical
+def canonical_format(name) -> str | None:
+    """The canonical name of a format name (case-insensitive), None when unknown."""
+    if not isinstance(name, str):
+        return None
+    return CANONICAL.get(name.strip().lower())
 
 
 def _p(type_: str, description: str, default=None, enum=None, minimum=None, maximum=None) -> dict:
@@ -131,17 +131,13 @@ def file_formats() -> dict:
     return {"input": {}, "output": OUTPUT_FORMATS}
 
 
-def check_options(fmt: str, options: dict | None) -> dict:
-    """Known options with their types checked; unknown options are refused."""
-    options = dict(options or {})
+def option_problem(fmt: str, options: dict, node_id: str = "") -> Problem | None:
+    """The first option of `options` that `fmt` does not know or whose value does not fit."""
     params = OUTPUT_FORMATS[fmt]["parameters"]
     for name, value in options.items():
         if name not in params:
-            raise OpenEOError(
-                "ProcessParameterInvalid",
-                f"The format option {name!r} is not supported for {fmt}; supported: {', '.join(params) or 'none'}.",
-                400,
-            )
+            return Problem("ProcessParameterInvalid", f"The format option {name!r} is not supported for {fmt}; "
+                           f"supported: {', '.join(params) or 'none'}.", node_id, "options")
         schema = params[name]["schema"]
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         if value is None and "null" in types:
@@ -152,8 +148,26 @@ def check_options(fmt: str, options: dict | None) -> dict:
             or ("integer" in types and isinstance(value, int) and not isinstance(value, bool))
             or ("number" in types and isinstance(value, (int, float)) and not isinstance(value, bool))
         )
-        if not ok or ("enum" in schema and value not in schema["enum"]):
-            raise OpenEOError(
-                "ProcessParameterInvalid", f"The format option {name!r} has an invalid value {value!r} for {fmt}.", 400
-            )
-    return options
+        out_of_range = ok and not isinstance(value, (bool, str)) and (
+            ("minimum" in schema and value < schema["minimum"]) or ("maximum" in schema and value > schema["maximum"]))
+        if not ok or out_of_range or ("enum" in schema and value not in schema["enum"]):
+            return Problem("ProcessParameterInvalid", f"The format option {name!r} has an invalid value {value!r} "
+                           f"for {fmt}.", node_id, "options")
+    return None
+
+
+def output_format(name, options: dict | None = None, *, node_id: str = "", defaulted: bool = False
+                  ) -> compiler_pb2.OutputFormat:
+    """The plan's OutputFormat of a save_result format and options; ProblemError when the format is
+    unknown or an option does not fit it."""
+    fmt = canonical_format(name)
+    if fmt is None:
+        raise ProblemError(Problem("FormatUnsupported", f"Output format '{name}' is not supported"
+                                   f"{f' (node {node_id!r})' if node_id else ''}; use one of {', '.join(EXTENSIONS)}.",
+                                   node_id, "format"))
+    options = dict(options or {})
+    problem = option_problem(fmt, options, node_id)
+    if problem is not None:
+        raise ProblemError(problem)
+    return compiler_pb2.OutputFormat(format=fmt, options_json=json.dumps(options), defaulted=defaulted,
+                                     media_type=MEDIA_TYPES[fmt], extension=EXTENSIONS[fmt])

@@ -1,0 +1,205 @@
+"""Running an `ExecutionPlan` the way its `strategy` says.
+
+The cube strategy fetches every Sentinel Hub load and every `load_result` source concurrently,
+seeds their nodes with the cubes and evaluates the plan's `node_order` in the CPU pool. The
+image and GTiff pass-through strategies (`fast_paths/`) make the file from one Sentinel Hub
+response; when that response is not what the plan expected they fall back to the cube strategy
+(the pass-through hands over the response it already has)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend_common.errors import OpenEOError
+from backend_common.logging import get_logger
+from backend_proto.v1 import compiler_pb2
+
+from .encoding.raster import is_raster_cube
+from .fast_paths.gtiff_passthrough import run_passthrough
+from .fast_paths.image import ResultFile, render_image
+from .loading.fetch import LoadedCube, fetch_load
+from .loading.result_sources import ResultLoads, fetch_sources
+
+log = get_logger(__name__)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+@dataclass
+class RunOutcome:
+    value: Any
+    processing_units: float
+    #: The format the result is written in (`plan.output`, or `plan.output_if_not_raster`).
+    output: compiler_pb2.OutputFormat
+    options: dict
+    loads: list[LoadedCube] = field(default_factory=list)
+    inspections: list = field(default_factory=list)
+    #: Wall time of the stages in ms ("fetch", "evaluate", "finish"), for the logs.
+    timings: dict = field(default_factory=dict)
+    #: What `run(..., finish=...)` returned.
+    finished: Any = None
+
+
+def output_for(plan, value) -> tuple[compiler_pb2.OutputFormat, dict]:
+    """(format, options) of the result: the plan's output, or its fallback for a result that is
+    not a raster cube when the graph chose no format."""
+    output = plan.output
+    if plan.HasField("output_if_not_raster") and not is_raster_cube(value):
+        output = plan.output_if_not_raster
+    try:
+        options = json.loads(output.options_json) if output.options_json else {}
+    except ValueError:
+        raise OpenEOError("Internal", "The execution plan carries invalid format options.", 500) from None
+    return output, dict(options or {})
+
+
+def _graph_of(plan) -> dict:
+    try:
+        graph = json.loads(plan.graph_json) if plan.graph_json else {}
+    except ValueError:
+        graph = None
+    if not isinstance(graph, dict):
+        raise OpenEOError("Internal", "The execution plan carries an invalid process graph.", 500)
+    return graph
+
+
+def evaluate_plan_graph(plan, graph: dict, seeded: dict, ctx) -> Any:
+    """Evaluates the plan's `node_order` with `seeded` node results (runs in the CPU pool)."""
+    from executor_svc.graph import GraphEvaluator
+    from executor_svc.processes.errors import ProcessError
+
+    try:
+        return GraphEvaluator(ctx=ctx).run(graph, list(plan.node_order), plan.result_node_id, seeded=seeded)
+    except ProcessError as exc:
+        original = getattr(ctx.load_result, "failure", None)
+        if original is not None and exc.code == original.code:
+            raise original from None  # keeps its HTTP status (e.g. JobNotFound 404)
+        where = f" (node {exc.node_id!r})" if exc.node_id else ""
+        raise OpenEOError(exc.code, f"{exc.message}{where}", 400) from None
+    except RecursionError:
+        raise OpenEOError("ProcessGraphComplexity", "The process graph nests callbacks or user-defined processes "
+                          "too deeply to be evaluated.", 400) from None
+
+
+async def _all_or_nothing(*coros) -> list:
+    """Runs the coroutines concurrently; the first failure cancels the others and is raised."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()
+        return [task.result() for task in tasks]
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _token(user) -> str | None:
+    return (user.sh_access_token or None) if user is not None else None
+
+
+class PlanRunner:
+    """Runs plans with one shared Sentinel Hub client and CPU pool; `results` (a
+    `loading.job_results.JobResultLoader`) makes `load_result` available."""
+
+    def __init__(self, sh_client, pool: Executor, *, max_concurrent_loads: int = 4, results=None):
+        self.sh = sh_client
+        self.pool = pool
+        self.max_concurrent_loads = max_concurrent_loads
+        self.results = results
+
+    def _unsplit(self, plan) -> bool:
+        """The fast paths need the single load in one request (the compiler plans them only up to
+        Sentinel Hub's size limit; this client may be configured to split smaller requests)."""
+        threshold = getattr(getattr(self.sh, "config", None), "split_threshold", 0)
+        load = plan.loads[0]
+        return not threshold or max(load.width, load.height) <= threshold
+
+    async def run_fast_path(self, plan, user) -> tuple[ResultFile | None, LoadedCube | None]:
+        """(the file, None) when the plan's strategy made it; (None, a load already fetched) or
+        (None, None) when the cube strategy must run (`run(..., prefetched=...)`)."""
+        strategy = plan.strategy
+        if strategy == compiler_pb2.RESULT_STRATEGY_IMAGE and self._unsplit(plan):
+            return await render_image(plan, self.sh, self.pool, _token(user)), None
+        if strategy == compiler_pb2.RESULT_STRATEGY_GTIFF_PASSTHROUGH and self._unsplit(plan):
+            return await run_passthrough(plan, self.sh, self.pool, _token(user))
+        return None, None
+
+    async def fetch_loads(self, plan, token: str | None, on_load: Callable[[LoadedCube], None] | None = None,
+                          prefetched: list[LoadedCube] | None = None) -> list[LoadedCube]:
+        semaphore = asyncio.Semaphore(self.max_concurrent_loads)
+        ready = {item.node_id: item for item in prefetched or []}
+
+        async def one(load) -> LoadedCube:
+            if load.node_id in ready:
+                loaded = ready[load.node_id]
+            else:
+                async with semaphore:
+                    loaded = await fetch_load(load, self.sh, token=token, executor=self.pool)
+            if on_load is not None:
+                on_load(loaded)
+            return loaded
+
+        return list(await asyncio.gather(*(one(load) for load in plan.loads)))
+
+    async def _fetch_sources(self, plan, user) -> dict:
+        if not plan.result_sources:
+            return {}
+        if self.results is None:
+            raise OpenEOError("ProcessUnsupported", "load_result is not available in this execution context.", 400)
+        return await fetch_sources(self.results, user, plan.result_sources)
+
+    async def run(self, plan, user, *, on_progress: Callable[[float], None] | None = None, extra: dict | None = None,
+                  finish: Callable[[Any, compiler_pb2.OutputFormat, dict], Any] | None = None,
+                  prefetched: list[LoadedCube] | None = None) -> RunOutcome:
+        """The cube strategy: fetches the loads (but those `prefetched`) and the result sources, and
+        evaluates the graph. `finish(value, output, options)` (e.g. the encoder) runs in the same
+        CPU-pool call as the evaluation; its result is `outcome.finished`."""
+        from executor_svc.processes import ExecutionContext
+
+        done = 0
+
+        def loaded(_cube: LoadedCube) -> None:
+            nonlocal done
+            done += 1
+            if on_progress is not None and plan.loads:
+                on_progress(60.0 * done / len(plan.loads))
+
+        graph = _graph_of(plan)
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        loads, sourced = await _all_or_nothing(self.fetch_loads(plan, _token(user), loaded, prefetched),
+                                               self._fetch_sources(plan, user))
+        fetched = time.perf_counter()
+        seeded = {item.result_node_id: item.cube for item in loads} | sourced
+        hook = ResultLoads(self.results, user, loop) if self.results is not None else None
+        ctx = ExecutionContext(load_result=hook, extra=dict(extra or {}))
+        timings = {"fetch_ms": _ms(fetched - started)}
+
+        def evaluate_and_finish():
+            value = evaluate_plan_graph(plan, graph, seeded, ctx)
+            evaluated = time.perf_counter()
+            timings["evaluate_ms"] = _ms(evaluated - fetched)
+            output, options = output_for(plan, value)
+            if finish is None:
+                return value, output, options, None
+            finished = finish(value, output, options)
+            timings["finish_ms"] = _ms(time.perf_counter() - evaluated)
+            return value, output, options, finished
+
+        value, output, options, finished = await loop.run_in_executor(self.pool, evaluate_and_finish)
+        if on_progress is not None:
+            on_progress(75.0)
+        pu = sum(item.processing_units for item in loads)
+        return RunOutcome(value, pu, output, options, loads, list(ctx.inspections), timings, finished)
