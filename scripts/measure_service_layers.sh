@@ -22,6 +22,14 @@ OPENEO_DRIVER="openeo-driver==0.136.0a4"
 declare -A PACKAGE=([gateway]=gateway [compiler]=compiler_svc [executor]=executor_svc
                     [tiles]=tiles_svc [store]=store_svc [emulator]=sentinelhub_emulator)
 
+# setuptools builds the wheel inside the checkout: remove its build/ and *.egg-info afterwards
+# unless they were there before.
+cleanup=()
+for d in "$ROOT/build" "$ROOT/openeo_sentinelhub_backend.egg-info"; do
+  [[ -e "$d" ]] || cleanup+=("$d")
+done
+trap 'rm -rf "${cleanup[@]}"' EXIT
+
 printf "%-9s %8s %9s  %s\n" service size seconds imports
 for svc in "${SERVICES[@]}"; do
   pkg="${PACKAGE[$svc]}"
