@@ -31,6 +31,17 @@ COMPONENTS = {
     "tiles": ("tiles_svc", 50053, "grpc"),
     "store": ("store_svc", 50054, "grpc"),
 }
+# Component -> (image name = Dockerfile target, its default command).
+COMPONENT_IMAGES = {
+    "gateway": ("gateway", ["python", "-m", "gateway"]),
+    "compiler": ("compiler", ["python", "-m", "compiler_svc"]),
+    "executor": ("executor", ["python", "-m", "executor_svc"]),
+    "tiles": ("tiles", ["python", "-m", "tiles_svc"]),
+    "store": ("store", ["python", "-m", "store_svc"]),
+}
+# Dev-only workloads built from this repository: component label -> image name. The bucket Job
+# uses the executor image, which ships botocore.
+DEV_IMAGES = {"sentinelhub-emulator": "emulator", "s3-init": "executor"}
 GRPC_COMPONENTS = [c for c, (_, _, proto) in COMPONENTS.items() if proto == "grpc"]
 ADDR_ENV = {c: f"{c.upper()}_ADDR" for c in GRPC_COMPONENTS}
 

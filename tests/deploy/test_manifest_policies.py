@@ -82,11 +82,9 @@ def test_service_accounts_do_not_mount_api_tokens(render: m.Render) -> None:
 
 
 def test_components_run_their_module_with_native_probes(render: m.Render) -> None:
-    images = set()
     for component, (module, port, proto) in m.COMPONENTS.items():
         dep = m.app_deployment(render, component)
         (container,) = dep["spec"]["template"]["spec"]["containers"]
-        images.add(container["image"])
         assert container["command"] == ["python", "-m", module]
         assert [p["containerPort"] for p in container["ports"]] == [port]
         if proto == "grpc":
@@ -100,7 +98,48 @@ def test_components_run_their_module_with_native_probes(render: m.Render) -> Non
             env = {e["name"]: e.get("value") for e in container.get("env", [])}
             assert env["GATEWAY_HOST"] == "0.0.0.0"
             assert env["GATEWAY_PORT"] == str(port)
-    assert len(images) == 1, f"components should share one image, got {images}"
+
+
+def _split_image(ref: str) -> tuple[str, str, str]:
+    """registry/prefix/name:tag -> (registry/prefix, name, tag)."""
+    repository, _, tag = ref.rpartition(":")
+    prefix, _, name = repository.rpartition("/")
+    return prefix, name, tag
+
+
+def test_each_component_runs_its_own_image(render: m.Render) -> None:
+    # component label -> image name (the Dockerfile target); the bucket Job borrows the executor
+    # image because that one ships botocore
+    expected = {c: image for c, (image, _) in m.COMPONENT_IMAGES.items()}
+    if render.is_dev:
+        expected |= m.DEV_IMAGES
+    refs = {}
+    for workload in m.workloads(render):
+        component = m.component_of(workload)
+        if component in expected:
+            (container,) = m.pod_template(workload)["spec"]["containers"]
+            refs[component] = container["image"]
+    assert refs.keys() == expected.keys(), f"{render.name}: {sorted(refs)}"
+    split = {c: _split_image(ref) for c, ref in refs.items()}
+    for component, (prefix, name, tag) in split.items():
+        assert name == expected[component], f"{render.name}: {component} runs {refs[component]}"
+        assert prefix and tag and tag != "latest", refs[component]
+    # one registry/prefix and one tag for the whole release: the images are built together
+    assert len({p for p, _, _ in split.values()}) == 1, f"{render.name}: {refs}"
+    assert len({t for _, _, t in split.values()}) == 1, f"{render.name}: {refs}"
+
+
+def test_helm_image_of_one_component_can_be_overridden() -> None:
+    if m.tool("helm") is None:
+        pytest.skip("helm not installed: run scripts/install_k8s_tools.sh")
+    r = m.render_helm("override", None, ["--set", "image.tag=9.9.9",
+                                         "--set", "executor.image.repository=reg.example/exec",
+                                         "--set", "executor.image.tag=1.2.3"])
+    images = {c: m.app_deployment(r, c)["spec"]["template"]["spec"]["containers"][0]["image"]
+              for c in m.COMPONENTS}
+    assert images["executor"] == "reg.example/exec:1.2.3"
+    assert images["gateway"] == "ghcr.io/example-org/openeo-sentinelhub/gateway:9.9.9"
+    assert images["store"] == "ghcr.io/example-org/openeo-sentinelhub/store:9.9.9"
 
 
 def test_graceful_termination_covers_the_drain(render: m.Render) -> None:

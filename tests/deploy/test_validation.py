@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -124,23 +126,62 @@ def _instructions() -> list[tuple[str, str]]:
     return out
 
 
+def _stages() -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """Stage name -> (the stage it starts FROM, its instructions), in Dockerfile order."""
+    stages: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+    current: list[tuple[str, str]] | None = None
+    for word, rest in _instructions():
+        if word == "FROM":
+            base, _, name = rest.partition(" AS ")
+            current = []
+            stages[name.strip()] = (base.strip(), current)
+        elif current is not None:
+            current.append((word, rest))
+    return stages
+
+
+IMAGE_TARGETS = {image: command for image, command in m.COMPONENT_IMAGES.values()} | {
+    "emulator": ["python", "-m", "sentinelhub_emulator", "--host", "0.0.0.0", "--port", "8090"]}
+
+
 def test_dockerfile_is_multistage_slim_and_unprivileged() -> None:
     ins = _instructions()
-    froms = [rest for word, rest in ins if word == "FROM"]
-    assert len(froms) == 2 and "AS builder" in froms[0] and "AS runtime" in froms[1]
     args = {rest.split("=", 1)[0]: rest.split("=", 1)[1] for word, rest in ins if word == "ARG" and "=" in rest}
     assert args["PYTHON_IMAGE"].startswith("python:3.11-slim")
-    runtime = ins[[i for i, (w, _) in enumerate(ins) if w == "FROM"][1]:]
-    assert any(w == "RUN" and "pip install ." in r for w, r in ins[: len(ins) - len(runtime)])
+    stages = _stages()
+    assert stages["builder"][0] == stages["runtime"][0] == "${PYTHON_IMAGE}"
+    runtime = stages["runtime"][1]
     assert not any(w == "RUN" and "pip install" in r for w, r in runtime), "runtime stage must not build"
-    assert any(w == "COPY" and r.startswith("--from=builder /opt/venv") for w, r in runtime)
     users = [r for w, r in runtime if w == "USER"]
-    assert users and users[-1].split(":")[0] == "10001"
-    cmds = [r for w, r in runtime if w == "CMD"]
-    assert cmds and cmds[-1].startswith("["), "CMD must be exec form (overridable, no shell)"
+    assert users and users[-1] == "10001:10001", "numeric user, so runAsNonRoot can verify it"
+    assert "10001" in "".join(r for w, r in runtime if w == "RUN" and "useradd" in r)
     assert not any(w == "ENTRYPOINT" for w, _ in ins), "ENTRYPOINT would make per-component commands awkward"
-    assert "uid" not in "".join(r for w, r in runtime if w == "USER") and "10001" in "".join(
-        r for w, r in runtime if w == "RUN" and "useradd" in r)
+
+
+def test_dockerfile_has_one_slim_target_per_component() -> None:
+    stages = _stages()
+    for image, command in IMAGE_TARGETS.items():
+        base, ins = stages[image]
+        assert base == "runtime", f"{image} must start from the unprivileged runtime stage"
+        assert not any(w == "RUN" for w, _ in ins), f"{image}: the final stage must not build"
+        assert not any(w == "USER" for w, _ in ins), f"{image}: keeps the runtime stage's user"
+        assert ("COPY", f"--from=build-{image} /opt/venv /opt/venv") in ins, image
+        cmds = [r for w, r in ins if w == "CMD"]
+        assert cmds and json.loads(cmds[-1]) == command, f"{image}: CMD must be the exec form of {command}"
+        # its builder installs the project with exactly the group of the same name
+        build_base, build = stages[f"build-{image}"]
+        assert build_base == "builder"
+        installs = re.findall(r'pip install "/src\[([a-z,]+)\]"', " ".join(r for w, r in build if w == "RUN"))
+        assert installs == [image], f"build-{image} installs groups {installs}"
+    assert list(stages)[-1] == "gateway", "a plain `docker build .` should still give the gateway"
+    # the openEO process definitions (openeo-driver's data files) are the compiler's alone
+    with_driver = [n for n, (_, ins) in stages.items() if any("openeo-driver" in r for w, r in ins if w == "RUN")]
+    assert with_driver == ["build-compiler"]
+
+
+def test_dockerfile_groups_exist_in_pyproject() -> None:
+    groups = tomllib.loads((m.ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert set(IMAGE_TARGETS) <= set(groups)
 
 
 def test_dockerignore_keeps_the_context_small() -> None:

@@ -45,8 +45,16 @@ app.kubernetes.io/part-of: openeo-sentinelhub
 {{- end -}}
 {{- end -}}
 
+{{/*
+The image of one component (each has its own, a Dockerfile target of the same name):
+<component>.image.repository / .tag when set, else <image.repositoryPrefix>/<name> and the shared
+image.tag (default: the chart appVersion). Call with (dict "root" $ "name" "gateway" "image" $v.image).
+*/}}
 {{- define "openeo.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- $img := .image | default dict -}}
+{{- $repo := $img.repository | default (printf "%s/%s" .root.Values.image.repositoryPrefix .name) -}}
+{{- $tag := $img.tag | default .root.Values.image.tag | default .root.Chart.AppVersion -}}
+{{- printf "%s:%s" $repo (toString $tag) -}}
 {{- end -}}
 
 {{/*
