@@ -29,6 +29,9 @@ from pystac.utils import datetime_to_str, str_to_datetime
 
 from backend_proto.v1 import store_pb2
 
+#: The STAC version of every document built here (pystac's); the landing page names it too.
+STAC_VERSION = pystac.get_stac_version()
+
 
 def bbox_polygon(bbox: list[float]) -> dict | None:
     """The GeoJSON polygon of a [west, south, east, north] box (None unless 4 numbers)."""
