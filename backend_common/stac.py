@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import pystac
@@ -42,7 +42,14 @@ def bbox_polygon(bbox: list[float]) -> dict | None:
 
 
 def _time(text: str) -> datetime | None:
-    return str_to_datetime(text) if text else None
+    """An RFC 3339 time; None when empty or not a time (e.g. in a converted old document): one bad
+    value must not make the whole document fail."""
+    if not text:
+        return None
+    try:
+        return str_to_datetime(text)
+    except ValueError:
+        return None
 
 
 def _nodata(value: float) -> float | str:
@@ -87,8 +94,9 @@ def _add_asset(item: pystac.Item, asset: store_pb2.ResultAsset, href: str) -> No
     stac_asset = pystac.Asset(href=href, title=asset.title or asset.name, media_type=asset.media_type or None,
                               roles=list(asset.roles) or ["data"])
     item.add_asset(asset.name, stac_asset)  # before the extensions: they declare themselves on the item
-    if asset.datetime:  # the date of a per-date file (common metadata; pystac has no setter for assets)
-        stac_asset.extra_fields["datetime"] = datetime_to_str(_time(asset.datetime))
+    when = _time(asset.datetime)
+    if when is not None:  # the date of a per-date file (common metadata; pystac has no setter for assets)
+        stac_asset.extra_fields["datetime"] = datetime_to_str(when)
     if asset.size > 0:
         FileExtension.ext(stac_asset, add_if_missing=True).size = asset.size
     if asset.HasField("projection"):
@@ -128,7 +136,7 @@ def results_item(
     start, end = _time(results.start_datetime), _time(results.end_datetime)
     when = _time(results.datetime)
     if when is None and not (start and end):
-        when = _time(production_time)
+        when = _time(production_time) or datetime.now(timezone.utc)  # STAC needs a time
     item = pystac.Item(id=item_id, geometry=geometry, bbox=bbox, datetime=when,
                        start_datetime=start if start and end else None, end_datetime=end if start and end else None,
                        properties=dict(properties or {}))

@@ -92,6 +92,10 @@ def test_results_item_dates_and_geometry_from_the_results():
     # a start without an end is no range: the production time stands in
     assert item_of(store_pb2.JobResults(start_datetime="2024-05-03T10:00:00Z"))["properties"] == {
         "datetime": "2024-06-01T00:00:00Z"}
+    # a value that is no time (an odd old document) is left out instead of failing the document
+    odd = store_pb2.JobResults(datetime="soon", assets=[store_pb2.ResultAsset(name="a.tif", datetime="later")])
+    item = item_of(odd)
+    assert item["properties"]["datetime"] == "2024-06-01T00:00:00Z" and "datetime" not in item["assets"]["a.tif"]
 
 
 def test_bands_without_raster_fields_have_no_raster_extension():
