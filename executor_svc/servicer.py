@@ -14,6 +14,7 @@ from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
 from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2_grpc
 
+from .batch.results import asset_of
 from .encoding import bundle, encode_result
 from .loading.job_results import fetch_job
 from .runner import PlanRunner
@@ -29,18 +30,6 @@ def job_prefix(job_id: str) -> str:
     if not _JOB_ID.match(job_id or "") or job_id in (".", ".."):
         raise OpenEOError("JobNotFound", "The batch job does not exist.", 404)
     return f"jobs/{job_id}/"
-
-
-def asset_of(results_json: str, asset: str, job_id: str) -> dict:
-    """The asset entry of a job's results; AssetNotFound when not listed (or not in the job's prefix)."""
-    try:
-        results = json.loads(results_json) if results_json else {}
-    except ValueError:
-        results = {}
-    entry = (results.get("assets") or {}).get(asset)
-    if not isinstance(entry, dict) or not str(entry.get("key", "")).startswith(job_prefix(job_id)):
-        raise OpenEOError("AssetNotFound", f"The job has no result asset {asset!r}.", 404)
-    return entry
 
 
 # Results up to this size are read back into memory in the same worker-thread call that encodes
@@ -148,14 +137,14 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
 
     async def ReadJobAsset(self, request, context):
         job = await self._job(request.user, request.job_id)
-        entry = asset_of(job.results_json, request.asset, request.job_id)
+        entry = asset_of(job.results, request.asset, request.job_id)
         storage = self._storage()
-        key = entry["key"]
+        key = entry.key
         head = await storage.head(key)
         if head is None:
             raise OpenEOError("AssetNotFound", f"The result asset {request.asset!r} is no longer available.", 404)
         chunks = _data_chunks(storage.download_stream(key, CHUNK_SIZE), filename=key.rsplit("/", 1)[-1],
-                              content_type=entry.get("type") or head["content_type"] or "application/octet-stream",
+                              content_type=entry.media_type or head["content_type"] or "application/octet-stream",
                               total_size=head["size"])
         try:
             async for chunk in chunks:

@@ -23,14 +23,14 @@ from gateway.routes import (
     capabilities,
     collections,
     health,
+    job_results,
     jobs,
     logs,
     me,
     process_graphs,
     processes,
-    result,
-    results,
     services,
+    sync_processing,
     tiles,
     validation,
 )
@@ -39,8 +39,8 @@ from gateway.signing import ResultSigner
 log = get_logger(__name__)
 
 ROUTE_MODULES = (
-    capabilities, health, collections, processes, auth, me, validation, result,
-    jobs, results, logs, process_graphs, services, tiles,
+    capabilities, health, collections, processes, auth, me, validation, sync_processing,
+    jobs, job_results, logs, process_graphs, services, tiles,
 )
 
 

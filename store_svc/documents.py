@@ -1,7 +1,8 @@
 """MongoDB documents ⇄ protobuf messages (pure functions).
 
 Free-form JSON travels and is stored as the exact text the caller sent (`*_json` strings), so key
-order, integers and keys MongoDB would reject ("$ref", dotted names) survive unchanged.
+order, integers and keys MongoDB would reject ("$ref", dotted names) survive unchanged. Job results
+are typed (`JobResults`) and stored as a sub-document (`store_svc.job_results`).
 Internal queue fields (lease token, lease expiry, worker, log counter) never leave the store.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from backend_proto.v1 import store_pb2
+from store_svc import job_results
 from store_svc.timeutil import rfc3339
 from store_svc.validation import DEFAULT_LOG_LEVEL
 
@@ -31,7 +33,7 @@ def new_job_document(job_id: str, user_id: str, request: store_pb2.CreateJobRequ
         "log_level": log_level,
         "version": 1,
         "usage_json": "",
-        "results_json": "",
+        "results": None,
         "error_json": "",
         "attempts": 0,
         "cancel_requested": False,
@@ -65,7 +67,7 @@ def job_to_proto(doc: dict) -> store_pb2.Job:
         log_level=doc.get("log_level") or DEFAULT_LOG_LEVEL,
         version=int(doc.get("version") or 0),
         usage_json=doc.get("usage_json") or "",
-        results_json=doc.get("results_json") or "",
+        results=job_results.from_document(doc),
         error_json=doc.get("error_json") or "",
         attempts=int(doc.get("attempts") or 0),
         cancel_requested=bool(doc.get("cancel_requested")),

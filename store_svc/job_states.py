@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 
 from backend_proto.v1 import store_pb2
-from store_svc import validation
+from store_svc import job_results, validation
 from store_svc.errors import bad_request, job_locked
 from store_svc.timeutil import after_seconds
 
@@ -42,7 +42,7 @@ def _fresh_run_fields() -> dict:
     return {
         "progress": 0.0,
         "error_json": "",
-        "results_json": "",
+        "results": None,  # also hides an old `results_json` (see store_svc.job_results)
         "usage_json": "",
         "costs": 0.0,
         "attempts": 0,
@@ -123,7 +123,7 @@ def complete_changes(request: store_pb2.CompleteJobRequest, now: datetime) -> di
         raise bad_request("InvalidArgument", f"A job can only complete as finished, error or canceled, not '{status}'.")
     changes = {
         "status": status,
-        "results_json": validation.json_text("results", request.results_json),
+        "results": job_results.to_document(job_results.check(request.results)) if request.HasField("results") else None,
         "error_json": validation.json_text("error", request.error_json),
         "usage_json": validation.json_text("usage", request.usage_json),
         "costs": float(request.costs) if request.costs > 0 else 0.0,

@@ -16,7 +16,7 @@ class ListRequest(_message.Message):
     def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., page: _Optional[_Union[_common_pb2.Page, _Mapping]] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "user_id", "title", "description", "process_json", "status", "progress", "created", "updated", "plan", "budget", "log_level", "version", "usage_json", "results_json", "error_json", "attempts", "cancel_requested", "job_options_json", "costs")
+    __slots__ = ("id", "user_id", "title", "description", "process_json", "status", "progress", "created", "updated", "plan", "budget", "log_level", "version", "usage_json", "error_json", "attempts", "cancel_requested", "job_options_json", "costs", "results")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -31,12 +31,12 @@ class Job(_message.Message):
     LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     USAGE_JSON_FIELD_NUMBER: _ClassVar[int]
-    RESULTS_JSON_FIELD_NUMBER: _ClassVar[int]
     ERROR_JSON_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     JOB_OPTIONS_JSON_FIELD_NUMBER: _ClassVar[int]
     COSTS_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     user_id: str
     title: str
@@ -51,13 +51,95 @@ class Job(_message.Message):
     log_level: str
     version: int
     usage_json: str
-    results_json: str
     error_json: str
     attempts: int
     cancel_requested: bool
     job_options_json: str
     costs: float
-    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., status: _Optional[str] = ..., progress: _Optional[float] = ..., created: _Optional[str] = ..., updated: _Optional[str] = ..., plan: _Optional[str] = ..., budget: _Optional[float] = ..., log_level: _Optional[str] = ..., version: _Optional[int] = ..., usage_json: _Optional[str] = ..., results_json: _Optional[str] = ..., error_json: _Optional[str] = ..., attempts: _Optional[int] = ..., cancel_requested: _Optional[bool] = ..., job_options_json: _Optional[str] = ..., costs: _Optional[float] = ...) -> None: ...
+    results: JobResults
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., status: _Optional[str] = ..., progress: _Optional[float] = ..., created: _Optional[str] = ..., updated: _Optional[str] = ..., plan: _Optional[str] = ..., budget: _Optional[float] = ..., log_level: _Optional[str] = ..., version: _Optional[int] = ..., usage_json: _Optional[str] = ..., error_json: _Optional[str] = ..., attempts: _Optional[int] = ..., cancel_requested: _Optional[bool] = ..., job_options_json: _Optional[str] = ..., costs: _Optional[float] = ..., results: _Optional[_Union[JobResults, _Mapping]] = ...) -> None: ...
+
+class JobResults(_message.Message):
+    __slots__ = ("assets", "bbox", "geometry_json", "datetime", "start_datetime", "end_datetime")
+    ASSETS_FIELD_NUMBER: _ClassVar[int]
+    BBOX_FIELD_NUMBER: _ClassVar[int]
+    GEOMETRY_JSON_FIELD_NUMBER: _ClassVar[int]
+    DATETIME_FIELD_NUMBER: _ClassVar[int]
+    START_DATETIME_FIELD_NUMBER: _ClassVar[int]
+    END_DATETIME_FIELD_NUMBER: _ClassVar[int]
+    assets: _containers.RepeatedCompositeFieldContainer[ResultAsset]
+    bbox: _containers.RepeatedScalarFieldContainer[float]
+    geometry_json: str
+    datetime: str
+    start_datetime: str
+    end_datetime: str
+    def __init__(self, assets: _Optional[_Iterable[_Union[ResultAsset, _Mapping]]] = ..., bbox: _Optional[_Iterable[float]] = ..., geometry_json: _Optional[str] = ..., datetime: _Optional[str] = ..., start_datetime: _Optional[str] = ..., end_datetime: _Optional[str] = ...) -> None: ...
+
+class ResultAsset(_message.Message):
+    __slots__ = ("name", "key", "media_type", "roles", "title", "size", "datetime", "projection", "bands")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    DATETIME_FIELD_NUMBER: _ClassVar[int]
+    PROJECTION_FIELD_NUMBER: _ClassVar[int]
+    BANDS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    key: str
+    media_type: str
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    title: str
+    size: int
+    datetime: str
+    projection: Projection
+    bands: _containers.RepeatedCompositeFieldContainer[Band]
+    def __init__(self, name: _Optional[str] = ..., key: _Optional[str] = ..., media_type: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., title: _Optional[str] = ..., size: _Optional[int] = ..., datetime: _Optional[str] = ..., projection: _Optional[_Union[Projection, _Mapping]] = ..., bands: _Optional[_Iterable[_Union[Band, _Mapping]]] = ...) -> None: ...
+
+class Projection(_message.Message):
+    __slots__ = ("epsg", "shape", "bbox", "transform")
+    EPSG_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    BBOX_FIELD_NUMBER: _ClassVar[int]
+    TRANSFORM_FIELD_NUMBER: _ClassVar[int]
+    epsg: int
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    bbox: _containers.RepeatedScalarFieldContainer[float]
+    transform: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, epsg: _Optional[int] = ..., shape: _Optional[_Iterable[int]] = ..., bbox: _Optional[_Iterable[float]] = ..., transform: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class Band(_message.Message):
+    __slots__ = ("name", "description", "common_name", "center_wavelength", "data_type", "nodata", "statistics")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    COMMON_NAME_FIELD_NUMBER: _ClassVar[int]
+    CENTER_WAVELENGTH_FIELD_NUMBER: _ClassVar[int]
+    DATA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    NODATA_FIELD_NUMBER: _ClassVar[int]
+    STATISTICS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    common_name: str
+    center_wavelength: float
+    data_type: str
+    nodata: float
+    statistics: BandStatistics
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., common_name: _Optional[str] = ..., center_wavelength: _Optional[float] = ..., data_type: _Optional[str] = ..., nodata: _Optional[float] = ..., statistics: _Optional[_Union[BandStatistics, _Mapping]] = ...) -> None: ...
+
+class BandStatistics(_message.Message):
+    __slots__ = ("minimum", "maximum", "mean", "stddev", "valid_percent")
+    MINIMUM_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    STDDEV_FIELD_NUMBER: _ClassVar[int]
+    VALID_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    minimum: float
+    maximum: float
+    mean: float
+    stddev: float
+    valid_percent: float
+    def __init__(self, minimum: _Optional[float] = ..., maximum: _Optional[float] = ..., mean: _Optional[float] = ..., stddev: _Optional[float] = ..., valid_percent: _Optional[float] = ...) -> None: ...
 
 class JobRef(_message.Message):
     __slots__ = ("user", "job_id")
@@ -158,22 +240,22 @@ class RenewLeaseResponse(_message.Message):
     def __init__(self, lease_held: _Optional[bool] = ..., cancel_requested: _Optional[bool] = ...) -> None: ...
 
 class CompleteJobRequest(_message.Message):
-    __slots__ = ("job_id", "lease_token", "status", "results_json", "error_json", "usage_json", "costs")
+    __slots__ = ("job_id", "lease_token", "status", "results", "error_json", "usage_json", "costs")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     LEASE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
-    RESULTS_JSON_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
     ERROR_JSON_FIELD_NUMBER: _ClassVar[int]
     USAGE_JSON_FIELD_NUMBER: _ClassVar[int]
     COSTS_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     lease_token: str
     status: str
-    results_json: str
+    results: JobResults
     error_json: str
     usage_json: str
     costs: float
-    def __init__(self, job_id: _Optional[str] = ..., lease_token: _Optional[str] = ..., status: _Optional[str] = ..., results_json: _Optional[str] = ..., error_json: _Optional[str] = ..., usage_json: _Optional[str] = ..., costs: _Optional[float] = ...) -> None: ...
+    def __init__(self, job_id: _Optional[str] = ..., lease_token: _Optional[str] = ..., status: _Optional[str] = ..., results: _Optional[_Union[JobResults, _Mapping]] = ..., error_json: _Optional[str] = ..., usage_json: _Optional[str] = ..., costs: _Optional[float] = ...) -> None: ...
 
 class LogEntry(_message.Message):
     __slots__ = ("id", "level", "message", "time", "data_json", "node_id", "code")

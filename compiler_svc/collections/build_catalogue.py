@@ -1,4 +1,5 @@
-"""Builds the STAC collection documents in `data/` (run: python -m compiler_svc.collections.build_catalogue).
+"""Builds the STAC collection documents in `data/` (run: python -m compiler_svc.collections.build_catalogue)
+as pystac Collections (`backend_common.stac.collection`).
 
 Band names, their order and Sentinel Hub units come from sentinelhub-py's maintained band
 definitions (`sentinelhub.data_collections_bands`), a build-time dependency only: the service reads
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from backend_common import stac
 
 DATA = Path(__file__).with_name("data")
 
@@ -109,50 +112,44 @@ def build_collection(spec) -> dict:
     if spec["start"] is not None:
         dims["t"] = {"type": "temporal", "extent": [spec["start"], None], "step": spec["step"]}
     dims["bands"] = {"type": "bands", "values": names}
-    gsds = sorted({b["gsd"] for b in bands})
-    summaries: dict = {"eo:bands": bands, "gsd": gsds, "platform": spec["platform"], "instruments": spec["instrument"]}
+    summaries: dict = {"gsd": sorted({b["gsd"] for b in bands}), "platform": spec["platform"],
+                       "instruments": spec["instrument"]}
     if spec["cloud_cover"]:
         summaries["eo:cloud_cover"] = {"minimum": 0, "maximum": 100}
     if spec.get("sar"):
         summaries["sar:polarizations"] = ["VV", "VH", "HH", "HV"]
         summaries["sar:instrument_mode"] = ["IW", "EW", "SM"]
-    doc = {
-        "type": "Collection",
-        "stac_version": "1.0.0",
-        "stac_extensions": [
-            "https://stac-extensions.github.io/datacube/v2.2.0/schema.json",
-            "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
-        ],
-        "id": spec["id"],
-        "title": spec["title"],
-        "description": f"{spec['title']}, served through Sentinel Hub (data type `{spec['sh_type']}`).",
-        "keywords": spec["keywords"],
-        "version": "1",
-        "license": spec["license"],
-        "providers": [
+    # Sentinel Hub details for the compiler (never public: catalogue._public drops sh_* fields)
+    internal: dict = {"sh_type": spec["sh_type"]}
+    if spec.get("dem_instance"):
+        internal["sh_dem_instance"] = spec["dem_instance"]
+    if spec.get("sh_base_url"):
+        internal["sh_base_url"] = spec["sh_base_url"]
+    if spec.get("revisit_days"):
+        internal["sh_revisit_days"] = spec["revisit_days"]
+    return stac.collection(
+        spec["id"],
+        title=spec["title"],
+        description=f"{spec['title']}, served through Sentinel Hub (data type `{spec['sh_type']}`).",
+        keywords=spec["keywords"],
+        version="1",
+        license=spec["license"],
+        providers=[
             {"name": spec["producer"], "roles": ["producer", "licensor"]},
             {"name": "Sinergise / Planet Sentinel Hub", "roles": ["processor", "host"],
              "url": "https://www.sentinel-hub.com"},
         ],
-        "extent": {
-            "spatial": {"bbox": [[west, south, east, north]]},
-            "temporal": {"interval": [[spec["start"], None]]},
-        },
-        "cube:dimensions": dims,
-        "summaries": summaries,
-        "links": [
+        bbox=[west, south, east, north],
+        interval=[spec["start"], None],
+        cube_dimensions=dims,
+        bands=bands,
+        summaries=summaries,
+        links=[
             {"rel": "license", "href": spec["license_link"], "title": "License"},
             {"rel": "about", "href": "https://docs.sentinel-hub.com/api/latest/data/", "title": "Sentinel Hub data collections"},
         ],
-        "sh_type": spec["sh_type"],
-    }
-    if spec.get("dem_instance"):
-        doc["sh_dem_instance"] = spec["dem_instance"]
-    if spec.get("sh_base_url"):
-        doc["sh_base_url"] = spec["sh_base_url"]
-    if spec.get("revisit_days"):
-        doc["sh_revisit_days"] = spec["revisit_days"]
-    return doc
+        extra_fields=internal,
+    )
 
 
 def build_all() -> dict[str, dict]:

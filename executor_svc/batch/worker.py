@@ -160,9 +160,9 @@ class BatchWorker:
         if exc is None:
             results, pu = work.result()
             usage["sentinelhub"] = {"value": pu, "unit": "sentinelhub_processing_unit"}
-            await self._log(job.id, "info", f"Job finished: {len(results['assets'])} asset(s) written.",
+            await self._log(job.id, "info", f"Job finished: {len(results.assets)} asset(s) written.",
                             {"processing_units": pu})
-            return await self._complete(job, lease_token, "finished", results_json=json.dumps(results),
+            return await self._complete(job, lease_token, "finished", results=results,
                                         usage_json=json.dumps(usage), costs=pu)
         if isinstance(exc, OpenEOError):
             error = {"code": exc.code, "message": exc.message}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from backend_common.errors import OpenEOError
+from backend_proto.v1 import store_pb2
 
 from .gtiff import write_cog
 from .image import encode_image
@@ -35,8 +36,8 @@ class EncodedFile:
     path: Path
     media_type: str
     size: int
-    #: STAC asset fields (proj:*, raster:bands, eo:bands) for raster files.
-    metadata: dict = field(default_factory=dict)
+    #: Raster files: their projection and bands (the other fields unset), for the job's results.
+    metadata: store_pb2.ResultAsset | None = None
     #: Date of the file when the result is split per date.
     datetime: str | None = None
 
@@ -46,19 +47,26 @@ def _write(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def _raster_metadata(cube: xr.DataArray, values: np.ndarray, names: list[str]) -> dict:
+def _raster_metadata(cube: xr.DataArray, values: np.ndarray, names: list[str]) -> store_pb2.ResultAsset:
+    """The grid and bands of a raster file, as the fields of its result asset."""
     epsg = epsg_of(cube)
-    meta: dict = {"proj:shape": [int(cube.sizes["y"]), int(cube.sizes["x"])]}
+    projection = store_pb2.Projection(shape=[int(cube.sizes["y"]), int(cube.sizes["x"])])
     if epsg is not None:
-        meta["proj:epsg"] = epsg
-        meta["proj:bbox"] = [float(v) for v in bounds_of(cube)]
-        meta["proj:transform"] = list(transform_of(cube))[:6]
-    meta["raster:bands"] = [
-        {"name": name, "data_type": str(values.dtype), "nodata": "nan", "statistics": band_statistics(values[i])}
-        for i, name in enumerate(names)
-    ]
-    meta["eo:bands"] = [{"name": name} for name in names]
-    return meta
+        projection.epsg = epsg
+        projection.bbox.extend(float(v) for v in bounds_of(cube))
+        projection.transform.extend(list(transform_of(cube))[:6])
+    # what the collection tells about a band (common name, wavelength) stays with it
+    known = {m.get("name"): m for m in cube.attrs.get("band_metadata") or [] if isinstance(m, dict)}
+    bands = []
+    for i, name in enumerate(names):
+        band = store_pb2.Band(name=name, data_type=str(values.dtype), nodata=float("nan"),
+                              statistics=store_pb2.BandStatistics(**band_statistics(values[i])))
+        if isinstance(known.get(name, {}).get("common_name"), str):
+            band.common_name = known[name]["common_name"]
+        if isinstance(known.get(name, {}).get("center_wavelength"), (int, float)):
+            band.center_wavelength = float(known[name]["center_wavelength"])
+        bands.append(band)
+    return store_pb2.ResultAsset(projection=projection, bands=bands)
 
 
 def encode_result(
@@ -68,7 +76,7 @@ def encode_result(
     extension, from the compiler's format table) with the (checked) `options` into `out_dir`;
     several files when the format needs one per date.
 
-    `metadata=False` skips the STAC asset fields of raster files (band statistics cost a pass over
+    `metadata=False` skips the projection and bands of raster files (band statistics cost a pass over
     the pixels; synchronous results have no STAC metadata)."""
     fmt, media_type, extension = output.format, output.media_type, output.extension
     options = dict(options or {})
@@ -80,7 +88,7 @@ def encode_result(
     def add(name: str, media_type: str, fields=None, date: str | None = None) -> None:
         """`fields`: a callable making the file's STAC fields (called only when wanted)."""
         path = out_dir / name
-        meta = fields() if (fields is not None and metadata) else {}
+        meta = fields() if (fields is not None and metadata) else None
         files.append(EncodedFile(name, path, media_type, path.stat().st_size, meta, date))
 
     if fmt in ("JSON", "GeoJSON", "CSV"):

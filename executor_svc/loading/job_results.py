@@ -10,7 +10,6 @@ removed again. The compiler has already resolved a results URL of this back-end 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import shutil
@@ -74,11 +73,7 @@ class JobResultLoader:
                 f"Batch job {job_id!r} has not finished computing the results yet (status: {job.status}).",
                 400,
             )
-        try:
-            results = json.loads(job.results_json) if job.results_json else {}
-        except ValueError:
-            results = {}
-        assets = raster_assets(results, job_id)
+        assets = raster_assets(job.results, job_id)
         if not assets:
             raise OpenEOError(
                 "ProcessParameterInvalid",

@@ -24,6 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from backend_common.errors import OpenEOError
+from backend_proto.v1 import store_pb2
 
 PID = "load_result"
 #: `_2024-06-01.tif` / `_2024-06-01T101500Z.tif` at the end of a file name (see encoding.raster.file_date).
@@ -42,46 +43,50 @@ def invalid_results(job_id: str, reason: str) -> OpenEOError:
     )
 
 
-# ---- results_json --------------------------------------------------------------------------------
+# ---- the job's results -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ResultAsset:
     name: str
     key: str
-    #: RFC 3339 / file-name date of the file when results_json or the file name tells it.
+    #: RFC 3339 / file-name date of the file when the job's results or the file name tell it.
     datetime: str | None = None
+    #: `attrs["band_metadata"]` entries ({"name", "common_name", "center_wavelength"}) of its bands.
     eo_bands: list = field(default_factory=list, compare=False)
 
 
-def is_geotiff_asset(name: str, entry: dict) -> bool:
-    media = str(entry.get("type") or "").lower()
-    key = str(entry.get("key") or "")
+def is_geotiff_asset(asset: store_pb2.ResultAsset) -> bool:
+    media = asset.media_type.lower()
     if media:
         return media.startswith(("image/tiff", "image/geotiff"))
-    return key.lower().endswith((".tif", ".tiff")) or name.lower().endswith((".tif", ".tiff"))
+    return asset.key.lower().endswith((".tif", ".tiff")) or asset.name.lower().endswith((".tif", ".tiff"))
 
 
-def raster_assets(results: Any, job_id: str) -> list[ResultAsset]:
-    """The GeoTIFF data assets of a job's `results_json` (only keys inside the job's prefix),
-    sorted by name; the date from the asset's `datetime` or the file name when present."""
-    assets = results.get("assets") if isinstance(results, dict) else None
-    if not isinstance(assets, dict):
-        return []
+def _band_metadata(band: store_pb2.Band) -> dict:
+    meta: dict = {"name": band.name}
+    if band.common_name:
+        meta["common_name"] = band.common_name
+    if band.HasField("center_wavelength"):
+        meta["center_wavelength"] = band.center_wavelength
+    return meta
+
+
+def raster_assets(results: store_pb2.JobResults, job_id: str) -> list[ResultAsset]:
+    """The GeoTIFF data assets of a job's results (only keys inside the job's prefix), sorted by
+    name; the date from the asset's `datetime` or the file name when present."""
     prefix = f"jobs/{job_id}/"
     out = []
-    for name, entry in assets.items():
-        if not isinstance(entry, dict) or not str(entry.get("key") or "").startswith(prefix):
+    for entry in results.assets:
+        if not entry.key.startswith(prefix):
             continue
-        roles = entry.get("roles") or ["data"]
-        if "data" not in roles or not is_geotiff_asset(name, entry):
+        if "data" not in (list(entry.roles) or ["data"]) or not is_geotiff_asset(entry):
             continue
-        date = entry.get("datetime")
-        if not isinstance(date, str) or not date:
-            match = DATE_IN_NAME.search(str(entry["key"]))
+        date = entry.datetime
+        if not date:
+            match = DATE_IN_NAME.search(entry.key)
             date = match.group(1) if match else None
-        eo_bands = entry.get("eo:bands") if isinstance(entry.get("eo:bands"), list) else []
-        out.append(ResultAsset(str(name), str(entry["key"]), date, eo_bands))
+        out.append(ResultAsset(entry.name, entry.key, date, [_band_metadata(b) for b in entry.bands if b.name]))
     return sorted(out, key=lambda a: a.name)
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from backend_common.stac import STAC_VERSION
 from backend_proto.v1 import common_pb2
 from gateway import billing, routing
 from gateway.http import json_response, public_url, raw_json_response
 from gateway.keys import CLIENTS, SETTINGS
 
 API_VERSION = "1.2.0"
-STAC_VERSION = "1.0.0"
 CONFORMANCE = [
     "https://api.openeo.org/1.2.0",
     "https://api.stacspec.org/v1.0.0/core",

@@ -1,7 +1,7 @@
 """Batch jobs: /jobs, /jobs/{job_id} (GET/PATCH/DELETE), /jobs/{job_id}/estimate.
 
 State lives in store_svc; processes are validated by the compiler before they are stored.
-Results, start/cancel and assets are in `results.py`, logs in `logs.py`.
+Results, start/cancel and assets are in `job_results.py`, logs in `logs.py`.
 """
 
 from __future__ import annotations

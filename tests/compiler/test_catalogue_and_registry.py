@@ -35,13 +35,20 @@ def test_collections_have_datacube_and_eo_metadata():
         doc = collection_document(cid)
         dims = doc["cube:dimensions"]
         assert dims["x"]["axis"] == "x" and dims["y"]["axis"] == "y" and dims["bands"]["values"]
-        assert doc["stac_version"] == "1.0.0" and doc["license"] and doc["providers"] and doc["links"]
+        assert doc["stac_version"] == "1.1.0" and doc["license"] and doc["providers"] and doc["links"]
         assert all("gsd" in b for b in doc["summaries"]["eo:bands"])
+        # every extension used is declared, and only those; no empty summaries
+        extensions = sorted(url.split("/")[3] for url in doc["stac_extensions"])
+        used = {"datacube", "eo", "version"} | ({"sar"} if "sar:polarizations" in doc["summaries"] else set())
+        assert extensions == sorted(used) and doc["version"] == "1"
+        assert all(value not in ([], {}, None) for value in doc["summaries"].values())
     s2 = collection_document("SENTINEL2_L2A")
     b04 = next(b for b in s2["summaries"]["eo:bands"] if b["name"] == "B04")
     assert (b04["common_name"], b04["gsd"]) == ("red", 10) and 0.6 < b04["center_wavelength"] < 0.7
     assert "B10" not in s2["cube:dimensions"]["bands"]["values"] and "SCL" in s2["cube:dimensions"]["bands"]["values"]
     assert "t" not in collection_document("COPERNICUS_30")["cube:dimensions"]
+    assert "instruments" not in collection_document("COPERNICUS_30")["summaries"]  # it lists none
+    assert collection_document("SENTINEL1_GRD")["summaries"]["sar:polarizations"] == ["VV", "VH", "HH", "HV"]
 
 
 def test_generated_documents_match_sentinelhub_py():

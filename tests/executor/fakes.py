@@ -153,7 +153,7 @@ class FakeStore:
         self.completed.append(request)
         job = self.jobs[request.job_id]
         job.status = request.status
-        job.results_json = request.results_json
+        job.results.CopyFrom(request.results)
         job.error_json = request.error_json
         return job
 

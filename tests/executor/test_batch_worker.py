@@ -48,16 +48,18 @@ async def test_job_runs_to_finished_with_outputs_in_s3(storage, pool, tmp_path):
     request = compiler.requests[0]
     assert request.purpose == 2 and request.user.user_id == "basic:alice" and not request.user.sh_access_token
     assert sh.requests[0][1] is None
-    results = json.loads(done.results_json)
-    data_assets = {k: v for k, v in results["assets"].items() if "data" in v["roles"]}
+    results = done.results
+    data_assets = {a.name: a for a in results.assets if "data" in a.roles}
     assert sorted(data_assets) == ["openEO_2024-05-03T100000Z.tif", "openEO_2024-05-13T100000Z.tif"]
     keys = sorted(await storage.list_keys("jobs/job-ok/"))
-    assert keys == sorted([a["key"] for a in results["assets"].values()])
+    assert keys == sorted(a.key for a in results.assets)
     assert "jobs/job-ok/stale-from-earlier-attempt.tif" not in keys
     asset = data_assets["openEO_2024-05-13T100000Z.tif"]
-    assert asset["type"].startswith("image/tiff") and asset["proj:epsg"] == 32633 and asset["proj:shape"] == [48, 64]
-    blob = await storage.get_bytes(asset["key"])
-    assert len(blob) == asset["size"]
+    assert asset.media_type.startswith("image/tiff") and asset.datetime == DATES[1]
+    assert asset.projection.epsg == 32633 and list(asset.projection.shape) == [48, 64]
+    assert len(asset.bands) == 1 and asset.bands[0].data_type == "float32" and asset.bands[0].statistics.valid_percent > 0
+    blob = await storage.get_bytes(asset.key)
+    assert len(blob) == asset.size
     with rasterio.MemoryFile(blob) as mem, mem.open() as ds:
         ndvi = ds.read(1)
         assert ds.crs.to_epsg() == 32633 and ds.transform.c == 500000 and ds.transform.f == 5200000
@@ -66,11 +68,16 @@ async def test_job_runs_to_finished_with_outputs_in_s3(storage, pool, tmp_path):
     assert np.isnan(ndvi[0, 0])
     np.testing.assert_allclose(ndvi[1:, 1:], expected[1:, 1:], rtol=1e-6)
     # extent in WGS84, datetimes, metadata file
-    w, s, e, n = results["bbox"]
+    w, s, e, n = results.bbox
     assert 14.9 < w < e < 15.1 and 46.9 < s < n < 47.0
-    assert results["start_datetime"] == DATES[0] and results["end_datetime"] == DATES[1]
-    stac = json.loads(await storage.get_bytes(results["assets"]["job-results.json"]["key"]))
+    assert results.start_datetime == DATES[0] and results.end_datetime == DATES[1]
+    (record,) = [a for a in results.assets if a.name == "job-results.json"]
+    assert list(record.roles) == ["metadata"] and record.media_type == "application/json"
+    stac = json.loads(await storage.get_bytes(record.key))
+    assert record.size == len(json.dumps(stac, indent=1).encode())
     assert stac["type"] == "Feature" and stac["id"] == "job-ok" and len(stac["assets"]) == 2
+    assert stac["assets"][asset.name]["href"] == asset.key and stac["assets"][asset.name]["proj:code"] == "EPSG:32633"
+    assert stac["properties"]["start_datetime"] == DATES[0] and stac["properties"]["openeo:status"] == "finished"
     assert json.loads(done.usage_json)["sentinelhub"]["value"] == 1.5 and done.costs == 1.5
     # heartbeat renewed with progress and logs were written
     assert store.renewals and all(r.lease_token == "lease-job-ok" for r in store.renewals)
@@ -132,8 +139,8 @@ async def test_worker_loop_drains_queue_and_stops(storage, pool, tmp_path):
     stop.set()
     await asyncio.wait_for(task, 5)
     assert [c.status for c in store.completed] == ["finished", "finished"]
-    assets = json.loads(store.completed[1].results_json)["assets"]
-    assert assets["openEO.nc"]["type"] == "application/x-netcdf"
+    assets = {a.name: a for a in store.completed[1].results.assets}
+    assert assets["openEO.nc"].media_type == "application/x-netcdf"
 
 
 def test_split_plan_is_pixel_exact_and_only_for_per_pixel_graphs():
@@ -166,11 +173,11 @@ async def test_large_job_is_processed_in_chunks(storage, pool, tmp_path):
     await worker.claim_and_run()
     assert [c.status for c in store.completed] == ["finished"]
     assert [r[0]["output"]["width"] for r in sh.requests] == [300, 300]
-    results = json.loads(store.completed[0].results_json)
-    data = sorted(k for k, v in results["assets"].items() if "data" in v["roles"])
+    assets = {a.name: a for a in store.completed[0].results.assets}
+    data = sorted(name for name, a in assets.items() if "data" in a.roles)
     assert data == [f"openEO_r0c{c}_{d}.tif" for c in (0, 1) for d in ("2024-05-03T100000Z", "2024-05-13T100000Z")]
-    right = results["assets"]["openEO_r0c1_2024-05-03T100000Z.tif"]
-    assert right["proj:bbox"][0] == pytest.approx(500320) and right["proj:bbox"][2] == pytest.approx(500640)
+    right = assets["openEO_r0c1_2024-05-03T100000Z.tif"].projection
+    assert right.bbox[0] == pytest.approx(500320) and right.bbox[2] == pytest.approx(500640)
 
 
 class LostReplyStore(FakeStore):

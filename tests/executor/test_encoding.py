@@ -71,9 +71,10 @@ def test_gtiff_is_tiled_compressed_cog_with_overviews_and_georeferencing(tmp_pat
         assert x == pytest.approx(float(cube.x[7])) and y == pytest.approx(float(cube.y[5]))
     assert cog_validate(str(files[1].path)) == (True, [], [])
     meta = files[0].metadata
-    assert meta["proj:epsg"] == 32633 and meta["proj:shape"] == [600, 700]
-    assert meta["proj:bbox"] == [500000.0, 5194000.0, 507000.0, 5200000.0]
-    assert [b["name"] for b in meta["eo:bands"]] == ["B04", "B08"]
+    assert meta.projection.epsg == 32633 and list(meta.projection.shape) == [600, 700]
+    assert list(meta.projection.bbox) == [500000.0, 5194000.0, 507000.0, 5200000.0]
+    assert [b.name for b in meta.bands] == ["B04", "B08"]
+    assert all(b.data_type == "float32" and np.isnan(b.nodata) for b in meta.bands)
 
 
 def test_small_gtiff_is_a_cog_of_256_px_blocks_without_overviews(tmp_path):
@@ -100,8 +101,8 @@ def test_statistics_only_when_metadata_is_wanted(tmp_path):
     cube = raster_cube(n_t=1, h=32, w=32)
     (with_meta,) = encode_result(cube, "GTiff", {}, tmp_path / "a")
     (without,) = encode_result(cube, "GTiff", {}, tmp_path / "b", metadata=False)
-    assert "statistics" in with_meta.metadata["raster:bands"][0]
-    assert without.metadata == {}
+    assert with_meta.metadata.bands[0].statistics.HasField("valid_percent")
+    assert without.metadata is None
     assert without.path.read_bytes() == with_meta.path.read_bytes()
 
 

@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 from backend_common.errors import OpenEOError
-from backend_proto.v1 import common_pb2, compiler_pb2
+from backend_proto.v1 import common_pb2, compiler_pb2, store_pb2
 from executor_svc.batch import BatchWorker, WorkerSettings
 from executor_svc.batch.results import build_results
 from compiler_svc.output_formats import output_format
@@ -47,9 +47,9 @@ def utm_cube(dates=DATES, bands=("B04", "B08"), width=40, height=30, res=10.0) -
 
 
 def write(cube, tmp_path, options=None, job_id="job-1"):
-    """Encodes like the batch worker; returns (files [(path, asset date)], results_json)."""
+    """Encodes like the batch worker; returns (files [(path, asset date)], the job's results)."""
     files = encode_result(cube, output_format("GTiff", options or {}), options or {}, tmp_path)
-    results = build_results(job_id, files, {})
+    results = build_results(job_id, files, store_pb2.JobResults())
     return [(str(f.path), f.datetime) for f in files], results
 
 
@@ -145,19 +145,23 @@ def test_filter_problems(tmp_path):
 
 
 def test_assets_and_interval_preselection():
-    results = {"assets": {
-        "b_2024-05-13.tif": {"key": "jobs/j/b_2024-05-13.tif", "type": "image/tiff; application=geotiff", "roles": ["data"]},
-        "a.tif": {"key": "jobs/j/a.tif", "type": "image/tiff; application=geotiff", "roles": ["data"],
-                  "datetime": "2024-05-03T00:00:00Z", "eo:bands": [{"name": "B04"}]},
-        "other.tif": {"key": "jobs/other/x.tif", "type": "image/tiff", "roles": ["data"]},
-        "x.png": {"key": "jobs/j/x.png", "type": "image/png", "roles": ["data"]},
-        "job-results.json": {"key": "jobs/j/job-results.json", "type": "application/json", "roles": ["metadata"]},
-    }}
+    tiff = "image/tiff; application=geotiff"
+    results = store_pb2.JobResults(assets=[
+        store_pb2.ResultAsset(name="b_2024-05-13.tif", key="jobs/j/b_2024-05-13.tif", media_type=tiff, roles=["data"]),
+        store_pb2.ResultAsset(name="a.tif", key="jobs/j/a.tif", media_type=tiff, roles=["data"],
+                              datetime="2024-05-03T00:00:00Z",
+                              bands=[store_pb2.Band(name="B04", common_name="red", center_wavelength=0.665)]),
+        store_pb2.ResultAsset(name="other.tif", key="jobs/other/x.tif", media_type="image/tiff", roles=["data"]),
+        store_pb2.ResultAsset(name="x.png", key="jobs/j/x.png", media_type="image/png", roles=["data"]),
+        store_pb2.ResultAsset(name="job-results.json", key="jobs/j/job-results.json", media_type="application/json",
+                              roles=["metadata"]),
+    ])
     assets = raster_assets(results, "j")
     assert [(a.name, a.datetime) for a in assets] == [("a.tif", "2024-05-03T00:00:00Z"), ("b_2024-05-13.tif", "2024-05-13")]
     assert [a.name for a in assets_in_interval(assets, ["2024-05-10", None])] == ["b_2024-05-13.tif"]
     assert [a.name for a in assets_in_interval(assets, [None, "2024-05-13"])] == ["a.tif"]
-    assert raster_assets({"assets": "nope"}, "j") == []
+    assert assets[0].eo_bands == [{"name": "B04", "common_name": "red", "center_wavelength": 0.665}]
+    assert raster_assets(store_pb2.JobResults(), "j") == []
 
 
 # ---- batch worker → S3 → load_result (real S3) ----------------------------------------------------------------
@@ -200,8 +204,8 @@ async def test_batch_results_load_back_through_the_plan_runner(storage, pool, tm
     worker = BatchWorker(settings, store, FakeCompiler(plan), PlanRunner(FakeSentinelHub(), pool), storage, pool)
     assert await worker.claim_and_run() is True
     assert store.completed[0].status == "finished"
-    results = json.loads(store.completed[0].results_json)
-    assert len([a for a in results["assets"] if a.startswith("openEO_r")]) == 8  # 4 chunks x 2 dates
+    results = store.completed[0].results
+    assert len([a for a in results.assets if a.name.startswith("openEO_r")]) == 8  # 4 chunks x 2 dates
 
     loader = JobResultLoader(store, storage, pool, str(tmp_path / "work"))
     runner = PlanRunner(FakeSentinelHub(), pool, results=loader)

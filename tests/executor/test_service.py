@@ -28,10 +28,8 @@ async def executor(storage, tmp_path):
     sh = FakeSentinelHub()
     job = make_job("job-done")
     job.status = "finished"
-    job.results_json = json.dumps(
-        {"assets": {"a.tif": {"key": "jobs/job-done/a.tif", "type": "image/tiff", "roles": ["data"]},
-                    "evil": {"key": "jobs/other/x.tif", "type": "image/tiff", "roles": ["data"]}}}
-    )
+    job.results.assets.add(name="a.tif", key="jobs/job-done/a.tif", media_type="image/tiff", roles=["data"])
+    job.results.assets.add(name="evil", key="jobs/other/x.tif", media_type="image/tiff", roles=["data"])
     store = FakeStore([job])
     servicer = ExecutorServicer(PlanRunner(sh, pool), storage, store, pool, str(tmp_path))
     server = grpc.aio.server(interceptors=[RequestContextInterceptor()])

@@ -72,7 +72,7 @@ async def test_capabilities(client):
     assert resp.status == 200
     body = await resp.json()
     assert body["api_version"] == "1.2.0"
-    assert body["stac_version"] == "1.0.0" and body["type"] == "Catalog"
+    assert body["stac_version"] == "1.1.0" and body["type"] == "Catalog"  # as the collections and results
     assert body["billing"]["currency"] == "PU"
     endpoints = {e["path"]: set(e["methods"]) for e in body["endpoints"]}
     assert endpoints["/jobs/{job_id}"] == {"GET", "PATCH", "DELETE"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import openeo
 
@@ -29,7 +28,7 @@ async def test_openeo_client_flow(client, fakes, settings, tmp_path):
     job = fakes.store.jobs[job_id]
     assert job.status == "queued" and job.title == "from client"
     job.status = "finished"
-    job.results_json = json.dumps(RESULTS)
+    job.results.CopyFrom(RESULTS)
     fakes.executor.assets[(job_id, "result.tif")] = b"tiff-bytes" * 100
 
     def download():

@@ -6,25 +6,24 @@ import json
 import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from backend_proto.v1 import store_pb2
 from tests.gateway.conftest import PROCESS
 
-RESULTS = {
-    "assets": {
-        "result.tif": {
-            "key": "jobs/secret-bucket-path/result.tif",
-            "type": "image/tiff; application=geotiff",
-            "roles": ["data"],
-            "title": "NDVI",
-            "size": 3000,
-            "proj:epsg": 32633,
-            "raster:bands": [{"name": "NDVI", "data_type": "float32"}],
-            "eo:bands": [{"name": "NDVI"}],
-        }
-    },
-    "bbox": [16.1, 48.1, 16.5, 48.3],
-    "start_datetime": "2024-06-01T00:00:00Z",
-    "end_datetime": "2024-06-30T00:00:00Z",
-}
+RESULTS = store_pb2.JobResults(
+    assets=[store_pb2.ResultAsset(
+        name="result.tif",
+        key="jobs/secret-bucket-path/result.tif",
+        media_type="image/tiff; application=geotiff",
+        roles=["data"],
+        title="NDVI",
+        size=3000,
+        projection=store_pb2.Projection(epsg=32633, shape=[20, 40]),
+        bands=[store_pb2.Band(name="NDVI", data_type="float32", nodata=float("nan"))],
+    )],
+    bbox=[16.1, 48.1, 16.5, 48.3],
+    start_datetime="2024-06-01T00:00:00Z",
+    end_datetime="2024-06-30T00:00:00Z",
+)
 
 
 async def finished_job(client, auth, fakes, status="finished") -> str:
@@ -32,7 +31,7 @@ async def finished_job(client, auth, fakes, status="finished") -> str:
     job_id = resp.headers["OpenEO-Identifier"]
     job = fakes.store.jobs[job_id]
     job.status = status
-    job.results_json = json.dumps(RESULTS)
+    job.results.CopyFrom(RESULTS)
     fakes.executor.assets[(job_id, "result.tif")] = b"II*\x00" + bytes(range(256)) * 11 + b"end"
     return job_id
 
@@ -48,8 +47,8 @@ async def test_results_stac_item(client, auth, fakes, settings):
     assert resp.status == 200
     assert resp.headers["OpenEO-Costs"] == "0"
     item = await resp.json()
-    assert item["type"] == "Feature" and item["stac_version"] == "1.0.0" and item["id"] == job_id
-    assert item["bbox"] == RESULTS["bbox"]
+    assert item["type"] == "Feature" and item["stac_version"] == "1.1.0" and item["id"] == job_id
+    assert item["bbox"] == [16.1, 48.1, 16.5, 48.3]
     assert item["geometry"]["type"] == "Polygon"
     props = item["properties"]
     assert props["datetime"] is None
@@ -59,7 +58,8 @@ async def test_results_stac_item(client, auth, fakes, settings):
     asset = item["assets"]["result.tif"]
     assert asset["type"] == "image/tiff; application=geotiff" and asset["roles"] == ["data"]
     assert asset["title"] == "NDVI" and asset["file:size"] == 3000
-    assert asset["proj:epsg"] == 32633 and asset["raster:bands"][0]["name"] == "NDVI"
+    assert asset["proj:code"] == "EPSG:32633" and asset["proj:shape"] == [20, 40]
+    assert asset["raster:bands"] == [{"name": "NDVI", "data_type": "float32", "nodata": "nan"}]
     assert asset["eo:bands"] == [{"name": "NDVI"}]
     assert "key" not in asset and "secret-bucket-path" not in json.dumps(item)
     query = parse_qs(urlsplit(asset["href"]).query)
@@ -67,7 +67,20 @@ async def test_results_stac_item(client, auth, fakes, settings):
     assert "alice" not in asset["href"] and "basic" not in asset["href"]
     rels = {link["rel"]: link for link in item["links"]}
     assert "canonical" in rels
-    assert any("projection" in ext for ext in item["stac_extensions"])
+    assert rels["self"]["href"].endswith(f"/jobs/{job_id}/results") and rels["job"]["href"].endswith(f"/jobs/{job_id}")
+    assert sorted(ext.split("/")[3] for ext in item["stac_extensions"]) == ["eo", "file", "projection", "raster"]
+
+
+async def test_results_without_dates_are_dated_by_their_production(client, auth, fakes):
+    job_id = await finished_job(client, auth, fakes)
+    job = fakes.store.jobs[job_id]
+    job.results.ClearField("start_datetime")
+    job.results.ClearField("end_datetime")
+    job.results.ClearField("bbox")
+    item = await (await client.get(f"/jobs/{job_id}/results", headers=auth)).json()
+    assert item["properties"]["datetime"] == (job.updated or job.created)
+    assert "start_datetime" not in item["properties"]
+    assert item["geometry"] is None and "bbox" not in item
 
 
 async def test_results_validate_against_spec(client, auth, fakes):
@@ -157,9 +170,7 @@ async def test_results_of_unknown_job(client, auth):
 
 async def test_asset_names_are_url_encoded(client, auth, fakes, settings):
     job_id = await finished_job(client, auth, fakes)
-    results = json.loads(fakes.store.jobs[job_id].results_json)
-    results["assets"]["my result #1.tif"] = {"type": "image/tiff", "roles": ["data"]}
-    fakes.store.jobs[job_id].results_json = json.dumps(results)
+    fakes.store.jobs[job_id].results.assets.add(name="my result #1.tif", media_type="image/tiff", roles=["data"])
     fakes.executor.assets[(job_id, "my result #1.tif")] = b"x" * 20
     item = await (await client.get(f"/jobs/{job_id}/results", headers=auth)).json()
     href = item["assets"]["my result #1.tif"]["href"]
@@ -170,12 +181,11 @@ async def test_asset_names_are_url_encoded(client, auth, fakes, settings):
 
 async def test_the_executors_own_results_record_is_not_a_user_asset(client, auth, fakes, settings):
     job_id = await finished_job(client, auth, fakes)
-    results = json.loads(fakes.store.jobs[job_id].results_json)
-    results["assets"]["job-results.json"] = {"key": f"jobs/{job_id}/job-results.json", "type": "application/json",
-                                             "roles": ["metadata"], "size": 10}
-    results["assets"]["notes.json"] = {"key": f"jobs/{job_id}/notes.json", "type": "application/json",
-                                       "roles": ["data", "metadata"]}
-    fakes.store.jobs[job_id].results_json = json.dumps(results)
+    assets = fakes.store.jobs[job_id].results.assets
+    assets.add(name="job-results.json", key=f"jobs/{job_id}/job-results.json", media_type="application/json",
+               roles=["metadata"], size=10)
+    assets.add(name="notes.json", key=f"jobs/{job_id}/notes.json", media_type="application/json",
+               roles=["data", "metadata"])
     resp = await client.get(f"/jobs/{job_id}/results", headers=auth)
     assert resp.status == 200
     item = await resp.json()

@@ -51,7 +51,7 @@ def job(status: str, **fields) -> dict:
 def test_queue_from_idle_states_resets_the_run(status):
     changes = job_states.queue_changes(job(status, progress=55.0, error_json="{}"), NOW)
     assert changes["status"] == "queued" and changes["queued_at"] == NOW
-    assert (changes["progress"], changes["error_json"], changes["results_json"], changes["attempts"]) == (0, "", "", 0)
+    assert (changes["progress"], changes["error_json"], changes["results"], changes["attempts"]) == (0, "", None, 0)
 
 
 @pytest.mark.parametrize("status", ["queued", "running"])
@@ -102,8 +102,10 @@ def test_lost_executor_of_a_canceled_job_ends_it_canceled():
 
 
 def test_complete_changes():
-    finished = job_states.complete_changes(store_pb2.CompleteJobRequest(status="finished", results_json='{"a": 1}'), NOW)
-    assert finished["progress"] == 100 and finished["lease_token"] is None and finished["results_json"] == '{"a": 1}'
+    results = store_pb2.JobResults(assets=[store_pb2.ResultAsset(name="a.tif", key="jobs/j-1/a.tif", size=7)])
+    finished = job_states.complete_changes(store_pb2.CompleteJobRequest(status="finished", results=results), NOW)
+    assert finished["progress"] == 100 and finished["lease_token"] is None
+    assert finished["results"] == {"assets": [{"name": "a.tif", "key": "jobs/j-1/a.tif", "size": "7"}]}
     failed = job_states.complete_changes(store_pb2.CompleteJobRequest(status="error"), NOW)
     assert json.loads(failed["error_json"])["code"] == "Internal"
     with pytest.raises(OpenEOError):

@@ -198,7 +198,7 @@ async def test_queue_is_a_noop_while_queued_and_requeue_resets_the_run(store):
     assert failed.status == "error" and json.loads(failed.error_json)["message"] == "boom"
     requeued = await store.stub.QueueJob(store_pb2.JobRef(user=alice, job_id=job.id))
     assert requeued.status == "queued"
-    assert (requeued.error_json, requeued.results_json, requeued.usage_json, requeued.costs) == ("", "", "", 0)
+    assert (requeued.error_json, requeued.HasField("results"), requeued.usage_json, requeued.costs) == ("", False, "", 0)
     assert (requeued.progress, requeued.attempts, requeued.cancel_requested) == (0, 0, False)
 
 

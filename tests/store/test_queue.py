@@ -12,6 +12,17 @@ import pytest
 from backend_proto.v1 import store_pb2
 from tests.store.conftest import openeo_error, user
 
+RESULTS = store_pb2.JobResults(
+    assets=[store_pb2.ResultAsset(
+        name="a.tif", key="jobs/x/a.tif", media_type="image/tiff; application=geotiff", roles=["data"], title="a",
+        size=1234, datetime="2024-05-03T00:00:00Z",
+        projection=store_pb2.Projection(epsg=32633, shape=[2, 3], bbox=[0, 0, 30, 20], transform=[10, 0, 0, 0, -10, 20]),
+        bands=[store_pb2.Band(name="B04", common_name="red", center_wavelength=0.665, data_type="float32",
+                              nodata=float("nan"), statistics=store_pb2.BandStatistics(minimum=-1, valid_percent=50))],
+    )],
+    bbox=[14.9, 46.9, 15.1, 47.0], start_datetime="2024-05-03T00:00:00Z", end_datetime="2024-05-13T00:00:00Z",
+)
+
 
 def claim(worker: str, lease_seconds: int = 30) -> store_pb2.ClaimJobRequest:
     return store_pb2.ClaimJobRequest(worker_id=worker, lease_seconds=lease_seconds)
@@ -66,17 +77,20 @@ async def test_lease_expiry_requeues_and_stale_worker_cannot_complete(store):
     assert renewal.lease_held is False
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await store.stub.CompleteJob(store_pb2.CompleteJobRequest(
-            job_id=job.id, lease_token=first.lease_token, status="finished", results_json='{"assets": {}}'))
+            job_id=job.id, lease_token=first.lease_token, status="finished", results=store_pb2.JobResults()))
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert openeo_error(err.value)[0] == "JobLeaseLost"
     current = await store.stub.GetJob(store_pb2.JobRef(user=alice, job_id=job.id))
-    assert current.status == "running" and current.results_json == "" and current.progress == 0
+    assert current.status == "running" and not current.HasField("results") and current.progress == 0
 
     done = await store.stub.CompleteJob(store_pb2.CompleteJobRequest(
         job_id=job.id, lease_token=second.lease_token, status="finished",
-        results_json='{"assets": {"a.tif": {"key": "k"}}}', usage_json='{"processing_units": 3}', costs=3))
+        results=RESULTS, usage_json='{"processing_units": 3}', costs=3))
     assert done.status == "finished" and done.progress == 100 and done.costs == 3
-    assert json.loads(done.results_json)["assets"]["a.tif"]["key"] == "k"
+    # every field, NaN no-data included, survives MongoDB (bytes compared: NaN != NaN)
+    assert done.results.SerializeToString(deterministic=True) == RESULTS.SerializeToString(deterministic=True)
+    read = await store.stub.GetJob(store_pb2.JobRef(user=alice, job_id=job.id))
+    assert read.results.SerializeToString(deterministic=True) == RESULTS.SerializeToString(deterministic=True)
     # a second completion with the same (now spent) token is refused too
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await store.stub.CompleteJob(store_pb2.CompleteJobRequest(job_id=job.id, lease_token=second.lease_token, status="error"))
@@ -142,10 +156,11 @@ async def test_complete_with_bad_status_is_refused_and_writes_nothing(store):
     alice = user()
     job = await store.queued_job(alice)
     held = await store.stub.ClaimJob(claim("worker"))
-    for status, results in (("queued", ""), ("finished", "{broken")):
+    twice = store_pb2.JobResults(assets=[store_pb2.ResultAsset(name="a.tif"), store_pb2.ResultAsset(name="a.tif")])
+    for status, results in (("queued", store_pb2.JobResults()), ("finished", twice)):
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await store.stub.CompleteJob(store_pb2.CompleteJobRequest(
-                job_id=job.id, lease_token=held.lease_token, status=status, results_json=results))
+                job_id=job.id, lease_token=held.lease_token, status=status, results=results))
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     current = await store.stub.GetJob(store_pb2.JobRef(user=alice, job_id=job.id))
     assert current.status == "running" and current.version == held.job.version
@@ -174,7 +189,7 @@ async def test_repeated_completion_after_a_lost_reply_is_idempotent(store):
     job = await store.queued_job(alice)
     held = await store.stub.ClaimJob(claim("worker"))
     request = store_pb2.CompleteJobRequest(job_id=job.id, lease_token=held.lease_token, status="finished",
-                                           results_json='{"assets": {}}')
+                                           results=store_pb2.JobResults(bbox=[1, 2, 3, 4]))
     first = await store.stub.CompleteJob(request)
     again = await store.stub.CompleteJob(request)
     assert again == first and again.status == "finished"

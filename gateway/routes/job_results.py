@@ -1,33 +1,12 @@
 """Batch job results: start (POST), cancel (DELETE), STAC Item (GET), signed asset downloads.
 
-`Job.results_json` (written by the executor's batch worker when the job finishes, or as far as it
-got for partial results) is expected to look like this; every field but `assets` is optional:
-
-    {
-      "assets": {
-        "<asset name, e.g. result.tif>": {
-          "key": "<S3 object key - internal, never shown to users>",
-          "type": "image/tiff; application=geotiff",
-          "roles": ["data"],
-          "title": "Result",
-          "size": 123456,                          # bytes -> "file:size"
-          "proj:epsg": 32633, "proj:shape": [h, w], "proj:bbox": [...], "proj:transform": [...],
-          "raster:bands": [{"name": "B04", "data_type": "float32", "nodata": NaN, ...}],
-          "eo:bands": [{"name": "B04", "common_name": "red", "center_wavelength": 0.665}]
-        }
-      },
-      "bbox": [west, south, east, north],          # WGS84
-      "geometry": {GeoJSON geometry in WGS84},     # derived from bbox when missing
-      "datetime": "2024-06-01T00:00:00Z",          # or null with start/end below
-      "start_datetime": "2024-06-01T00:00:00Z",
-      "end_datetime": "2024-06-30T23:59:59Z",
-      "properties": {...}                          # optional extra STAC item properties
-    }
-
-The response is a STAC 1.0 Item (openEO API 1.2 `batch_job_result`): asset `href`s are signed
-gateway URLs (`/jobs/{job_id}/results/assets/{name}?expires=..&user=..&signature=..`, see
-`gateway.signing`) that need no Authorization header; `properties.expires` tells until when.
-The `canonical` link is a signed URL of this same document (`/jobs/{job_id}/results/item.json`).
+`Job.results` (`JobResults` of store.proto, written by the executor's batch worker when the job
+finishes) becomes a STAC Item (openEO API 1.2 `batch_job_result`, built by
+`backend_common.stac.results_item`): asset `href`s are signed gateway URLs
+(`/jobs/{job_id}/results/assets/{name}?expires=..&user=..&signature=..`, see `gateway.signing`)
+that need no Authorization header; `properties.expires` tells until when. The `canonical` link is
+a signed URL of this same document (`/jobs/{job_id}/results/item.json`). Object keys in S3 are
+internal and never shown. Partial results (`?partial=true`) carry `openeo:status`.
 """
 
 from __future__ import annotations
@@ -37,6 +16,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from backend_common import stac
 from backend_proto.v1 import common_pb2, executor_pb2, store_pb2
 from gateway import routing, streaming
 from gateway.auth import require_user
@@ -45,14 +25,6 @@ from gateway.http import json_response, loads_or, public_url
 from gateway.keys import CLIENTS, SIGNER
 from gateway.middleware.request_id import request_id_of
 
-STAC_VERSION = "1.0.0"
-EXTENSIONS = {
-    "proj:": "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
-    "raster:": "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
-    "eo:": "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
-    "file:": "https://stac-extensions.github.io/file/v2.1.0/schema.json",
-}
-ASSET_FIELDS = ("type", "roles", "title", "description")
 OPENEO_STATUS = {"created": "running", "queued": "running", "running": "running",
                  "canceled": "canceled", "finished": "finished", "error": "error"}
 
@@ -61,89 +33,46 @@ def _rfc3339(unix: int) -> str:
     return datetime.fromtimestamp(unix, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _bbox_geometry(bbox) -> dict | None:
-    if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
-        return None
-    w, s, e, n = bbox
-    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
-
-
-def _is_internal_record(meta: dict) -> bool:
+def is_internal_record(asset: store_pb2.ResultAsset) -> bool:
     """The executor's own record of the results stored beside them (role `metadata` only): a copy
     of this item with internal object keys, not a user asset. Listing it would also make the
     `openeo` client's `download_file`/`execute_batch(outputfile)` refuse a one-file result."""
-    roles = meta.get("roles")
-    return isinstance(roles, list) and bool(roles) and all(role == "metadata" for role in roles)
+    return bool(asset.roles) and all(role == "metadata" for role in asset.roles)
 
 
 def stac_item(request: web.Request, job: store_pb2.Job, user_id: str, partial: bool) -> dict:
     signer = request.app[SIGNER]
     expires = signer.expiry()
-    results = loads_or(job.results_json, {})
-    if not isinstance(results, dict):
-        results = {}
-    assets_in = results.get("assets") if isinstance(results.get("assets"), dict) else {}
-    assets: dict[str, dict] = {}
-    used_prefixes: set[str] = set()
-    for name, meta in assets_in.items():
-        if not isinstance(meta, dict) or _is_internal_record(meta):
-            continue
-        asset = {"href": public_url(request, f"/jobs/{quote(job.id, safe='')}/results/assets/{quote(name, safe='')}",
-                                    signer.query(job.id, name, user_id, expires))}
-        for field in ASSET_FIELDS:
-            if field in meta:
-                asset[field] = meta[field]
-        asset.setdefault("roles", ["data"])
-        asset.setdefault("title", name)
-        if isinstance(meta.get("size"), int):
-            asset["file:size"] = meta["size"]
-        for key, value in meta.items():
-            prefix = key.split(":", 1)[0] + ":" if ":" in key else ""
-            if prefix in EXTENSIONS:
-                asset[key] = value
-        used_prefixes.update(p for p in EXTENSIONS if any(k.startswith(p) for k in asset))
-        assets[name] = asset
 
-    bbox = results.get("bbox")
-    geometry = results.get("geometry") or _bbox_geometry(bbox)
-    properties = dict(results.get("properties") or {}) if isinstance(results.get("properties"), dict) else {}
-    start, end = results.get("start_datetime"), results.get("end_datetime")
-    datetime_value = results.get("datetime")
-    if datetime_value is None and not (start and end):
-        datetime_value = job.updated or job.created  # STAC needs a time; the production time then
-    properties["datetime"] = datetime_value
-    if start and end:
-        properties["start_datetime"] = start
-        properties["end_datetime"] = end
-    if job.title:
-        properties["title"] = job.title
-    if job.description:
-        properties["description"] = job.description
-    properties["created"] = job.created
-    properties["updated"] = job.updated or job.created
-    properties["expires"] = _rfc3339(expires)
+    def asset_href(asset: store_pb2.ResultAsset) -> str:
+        path = f"/jobs/{quote(job.id, safe='')}/results/assets/{quote(asset.name, safe='')}"
+        return public_url(request, path, signer.query(job.id, asset.name, user_id, expires))
+
+    properties = {
+        "title": job.title,
+        "description": job.description,
+        "created": job.created,
+        "updated": job.updated or job.created,
+        "expires": _rfc3339(expires),
+    }
     if partial or job.status != "finished":
         properties["openeo:status"] = OPENEO_STATUS.get(job.status, "running")
-
-    item = {
-        "type": "Feature",
-        "stac_version": STAC_VERSION,
-        "stac_extensions": [EXTENSIONS[p] for p in sorted(used_prefixes)],
-        "id": job.id,
-        "geometry": geometry,
-        "properties": properties,
-        "assets": assets,
-        "links": [
-            {"rel": "self", "href": public_url(request, f"/jobs/{job.id}/results"), "type": "application/json"},
-            {"rel": "canonical", "type": "application/geo+json",
-             "href": public_url(request, f"/jobs/{job.id}/results/item.json",
-                                signer.query(job.id, "item.json", user_id, expires))},
-            {"rel": "job", "href": public_url(request, f"/jobs/{job.id}"), "type": "application/json"},
-        ],
-    }
-    if isinstance(bbox, list) and len(bbox) == 4:
-        item["bbox"] = bbox
-    return item
+    links = [
+        {"rel": "self", "href": public_url(request, f"/jobs/{job.id}/results"), "type": "application/json"},
+        {"rel": "canonical", "type": "application/geo+json",
+         "href": public_url(request, f"/jobs/{job.id}/results/item.json",
+                            signer.query(job.id, "item.json", user_id, expires))},
+        {"rel": "job", "href": public_url(request, f"/jobs/{job.id}"), "type": "application/json"},
+    ]
+    return stac.results_item(
+        job.id, job.results,
+        assets=[asset for asset in job.results.assets if not is_internal_record(asset)],
+        asset_href=asset_href,
+        # STAC needs a time: without dates in the results, the production time
+        production_time=job.updated or job.created,
+        properties={k: v for k, v in properties.items() if v},
+        links=links,
+    )
 
 
 def _partial_flag(request: web.Request) -> bool:
