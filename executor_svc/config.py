@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from backend_common.config import env_float, env_int, env_str, service_listen
 
+from .processes.limits import RunLimits
+
 
 @dataclass(frozen=True)
 class ExecutorConfig:
@@ -24,6 +26,9 @@ class ExecutorConfig:
     max_concurrent_loads: int
     chunk_pixels: int
     log_level: str
+    #: what one run may build and how long a synchronous one may take (processes/limits.py)
+    limits: RunLimits
+    sync_max_seconds: float
 
     @classmethod
     def from_env(cls) -> "ExecutorConfig":
@@ -40,4 +45,11 @@ class ExecutorConfig:
             max_concurrent_loads=env_int("EXECUTOR_MAX_CONCURRENT_LOADS", 4),
             chunk_pixels=env_int("EXECUTOR_CHUNK_PIXELS", 4096 * 4096),
             log_level=env_str("LOG_LEVEL", "info"),
+            limits=RunLimits(
+                max_array_elements=env_int("EXECUTOR_MAX_ARRAY_ELEMENTS", RunLimits.max_array_elements),
+                max_result_bytes=env_int("EXECUTOR_MAX_RESULT_BYTES", RunLimits.max_result_bytes),
+                max_kernel_elements=env_int("EXECUTOR_MAX_KERNEL_ELEMENTS", RunLimits.max_kernel_elements),
+                max_kernel_operations=env_float("EXECUTOR_MAX_KERNEL_OPERATIONS", RunLimits.max_kernel_operations),
+            ),
+            sync_max_seconds=env_float("SYNC_MAX_SECONDS", 300.0),
         )

@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from backend_common.errors import OpenEOError
@@ -25,6 +25,7 @@ from .fast_paths.gtiff_passthrough import run_passthrough
 from .fast_paths.image import ResultFile, render_image
 from .loading.fetch import LoadedCube, fetch_load
 from .loading.result_sources import ResultLoads, fetch_sources
+from .processes.limits import RunBudget, RunLimits
 
 log = get_logger(__name__)
 
@@ -75,9 +76,13 @@ def evaluate_plan_graph(plan, graph: dict, seeded: dict, ctx) -> Any:
     """Evaluates the plan's `node_order` with `seeded` node results (runs in the CPU pool)."""
     from executor_svc.graph import GraphEvaluator
     from executor_svc.processes.errors import ProcessError
+    from executor_svc.processes.limits import Cancelled
 
     try:
         return GraphEvaluator(ctx=ctx).run(graph, list(plan.node_order), plan.result_node_id, seeded=seeded)
+    except Cancelled as exc:
+        log.info("evaluation_cancelled", node_id=exc.node_id)
+        raise OpenEOError("Cancelled", "The processing was cancelled.", 400) from None
     except ProcessError as exc:
         original = getattr(ctx.load_result, "failure", None)
         if original is not None and exc.code == original.code:
@@ -113,11 +118,18 @@ class PlanRunner:
     """Runs plans with one shared Sentinel Hub client and CPU pool; `results` (a
     `loading.job_results.JobResultLoader`) makes `load_result` available."""
 
-    def __init__(self, sh_client, pool: Executor, *, max_concurrent_loads: int = 4, results=None):
+    def __init__(self, sh_client, pool: Executor, *, max_concurrent_loads: int = 4, results=None,
+                 limits: RunLimits | None = None):
         self.sh = sh_client
         self.pool = pool
         self.max_concurrent_loads = max_concurrent_loads
         self.results = results
+        #: The size limits of every run (the caller's budget may add a deadline).
+        self.limits = limits or RunLimits()
+
+    def budget(self, *, max_seconds: float | None = None, cancel=None) -> RunBudget:
+        """A budget with this runner's limits, for one run."""
+        return RunBudget(replace(self.limits, max_seconds=max_seconds), cancel)
 
     def _unsplit(self, plan) -> bool:
         """The fast paths need the single load in one request (the compiler plans them only up to
@@ -162,10 +174,12 @@ class PlanRunner:
 
     async def run(self, plan, user, *, on_progress: Callable[[float], None] | None = None, extra: dict | None = None,
                   finish: Callable[[Any, compiler_pb2.OutputFormat, dict], Any] | None = None,
-                  prefetched: list[LoadedCube] | None = None) -> RunOutcome:
+                  prefetched: list[LoadedCube] | None = None, budget: RunBudget | None = None) -> RunOutcome:
         """The cube strategy: fetches the loads (but those `prefetched`) and the result sources, and
-        evaluates the graph. `finish(value, output, options)` (e.g. the encoder) runs in the same
-        CPU-pool call as the evaluation; its result is `outcome.finished`."""
+        evaluates the graph within `budget` (default: this runner's limits, no deadline; its
+        cancellation flag stops the evaluation at the next node). `finish(value, output, options)`
+        (e.g. the encoder) runs in the same CPU-pool call as the evaluation; its result is
+        `outcome.finished`."""
         from executor_svc.processes import ExecutionContext
 
         done = 0
@@ -184,7 +198,7 @@ class PlanRunner:
         fetched = time.perf_counter()
         seeded = {item.result_node_id: item.cube for item in loads} | sourced
         hook = ResultLoads(self.results, user, loop) if self.results is not None else None
-        ctx = ExecutionContext(load_result=hook, extra=dict(extra or {}))
+        ctx = ExecutionContext(load_result=hook, extra=dict(extra or {}), budget=budget or self.budget())
         timings = {"fetch_ms": _ms(fetched - started)}
 
         def evaluate_and_finish():
@@ -198,7 +212,13 @@ class PlanRunner:
             timings["finish_ms"] = _ms(time.perf_counter() - evaluated)
             return value, output, options, finished
 
-        value, output, options, finished = await loop.run_in_executor(self.pool, evaluate_and_finish)
+        try:
+            value, output, options, finished = await loop.run_in_executor(self.pool, evaluate_and_finish)
+        except asyncio.CancelledError:
+            # nobody waits any more (client gone, job canceled, lease lost): the pool thread stops
+            # at the evaluator's next node instead of computing on
+            ctx.budget.cancel.set()
+            raise
         if on_progress is not None:
             on_progress(75.0)
         pu = sum(item.processing_units for item in loads)

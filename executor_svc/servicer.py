@@ -85,12 +85,15 @@ def _image_chunks(image):
 
 
 class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
-    def __init__(self, runner: PlanRunner, storage: S3Storage | None, store_stub, pool: Executor, work_dir: str):
+    def __init__(self, runner: PlanRunner, storage: S3Storage | None, store_stub, pool: Executor, work_dir: str,
+                 *, sync_max_seconds: float | None = None):
         self.runner = runner
         self.storage = storage
         self.store = store_stub
         self.pool = pool
         self.work_dir = work_dir
+        #: Evaluation time a synchronous request may take (None: unlimited).
+        self.sync_max_seconds = sync_max_seconds
 
     async def Execute(self, request, context):
         loop = asyncio.get_running_loop()
@@ -105,9 +108,15 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
             async for chunk in _image_chunks(image):
                 yield chunk
             return
-        # the encoder runs in the same CPU-pool call as the graph evaluation
-        outcome = await self.runner.run(plan, request.user, finish=functools.partial(encode_for_sync, work_dir=self.work_dir),
-                                        prefetched=[fetched] if fetched is not None else None)
+        # the encoder runs in the same CPU-pool call as the graph evaluation; when the caller goes
+        # away, gRPC cancels this handler and the runner stops the evaluation at its next node
+        budget = self.runner.budget(max_seconds=self.sync_max_seconds)
+        try:
+            outcome = await self.runner.run(plan, request.user, finish=functools.partial(encode_for_sync, work_dir=self.work_dir),
+                                            prefetched=[fetched] if fetched is not None else None, budget=budget)
+        except asyncio.CancelledError:
+            log.info("execute_cancelled", reason="the caller cancelled the request")
+            raise
         tmp, final, data = outcome.finished
         try:
             log.info(

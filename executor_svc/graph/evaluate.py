@@ -10,6 +10,8 @@ node evaluated (or seeded) before, and nothing here walks the graph.
   for their nodes.
 * ``{"process_graph": ...}`` arguments become Python callables ``cb(**params)``; they are called
   once with whole arrays (vectorised), with child scopes that also see the parent's parameters.
+* Before each node the run's budget (`processes/limits.py`) stops a cancelled or overdue run, and
+  after each node it refuses a result larger than the limits.
 * Failures raise :class:`~executor_svc.processes.errors.ProcessError` with the failing node id.
 """
 
@@ -67,6 +69,7 @@ class GraphEvaluator:
         scope = _Scope(dict(parameters or {}))
         for node_id in order:
             memo[node_id] = self._node(graph[node_id], node_id, scope, memo)
+            self.ctx.budget.check_result(memo[node_id], node_id)
         if result_id not in memo:
             raise ProcessError("ProcessGraphInvalid", f"The result node {result_id!r} is neither evaluated nor seeded.")
         return memo[result_id]
@@ -77,9 +80,11 @@ class GraphEvaluator:
         memo: dict[str, Any] = {}
         for node_id, node in graph.items():  # ordered by the compiler, result node last
             memo[node_id] = self._node(node, node_id, scope, memo)
+            self.ctx.budget.check_result(memo[node_id], node_id)
         return memo[node_id]
 
     def _node(self, node: dict, node_id: str, scope: _Scope, memo: dict) -> Any:
+        self.ctx.budget.check(node_id)  # cancelled or overdue: stop before the next node
         pid = node.get("process_id") if isinstance(node, dict) else None
         if not isinstance(pid, str):
             raise ProcessError("ProcessGraphInvalid", f"Node {node_id!r} has no process_id.", node_id)

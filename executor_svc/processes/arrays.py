@@ -292,7 +292,9 @@ def array_create(args: dict, ctx: Any) -> list:
     repeat = int(args.get("repeat", 1))
     if repeat < 1:
         raise invalid("array_create", "repeat", "must be >= 1.")
-    return to_list(data) * repeat
+    items = to_list(data)
+    ctx.budget.check_elements(len(items) * repeat, "array_create")
+    return items * repeat
 
 
 def _elements_like(values: list, data: xr.DataArray, dim: str) -> list[xr.DataArray]:

@@ -26,6 +26,10 @@ def apply_kernel(args: dict, ctx: Any) -> xr.DataArray:
     kh, kw = kernel.shape
     if kh % 2 == 0 or kw % 2 == 0:
         raise ProcessError("KernelDimensionsUneven", "Each dimension of the kernel must have an uneven number of elements.")
+    ctx.budget.check_kernel(int(np.count_nonzero(kernel)), int(data.size), pid)
+    padded_elements = data.size / max(1, data.sizes["y"] * data.sizes["x"]) * (data.sizes["y"] + kh) * (data.sizes["x"] + kw) \
+        if "x" in data.dims and "y" in data.dims else data.size
+    ctx.budget.check_bytes(padded_elements * 8 * 3, pid)  # padded input, values, output (float64)
     factor = args.get("factor", 1)
     border = args.get("border", 0)
     replace_invalid = args.get("replace_invalid", 0)
@@ -50,6 +54,7 @@ def apply_kernel(args: dict, ctx: Any) -> xr.DataArray:
     out = np.zeros_like(values)
     ny, nx = values.shape[-2:]
     for i in range(kh):
+        ctx.budget.check(ctx.node_id)  # a long kernel stops when the run is cancelled or overdue
         for j in range(kw):
             w = kernel[i, j]
             if w != 0:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from .errors import ProcessError
+from .limits import RunBudget
 
 
 @dataclass
@@ -30,6 +31,8 @@ class ExecutionContext:
     node_id: str | None = None
     #: Free-form extras for the executor (job id, user, ...).
     extra: dict = field(default_factory=dict)
+    #: Size and time limits of the run and its cancellation flag.
+    budget: RunBudget = field(default_factory=RunBudget)
 
 
 ProcessFn = Callable[[dict, ExecutionContext], Any]

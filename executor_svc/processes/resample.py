@@ -108,6 +108,8 @@ def resample_spatial(args: dict, ctx: Any) -> xr.DataArray:
     else:
         dst_transform, width, height = calculate_default_transform(
             _rio_crs(src_crs), _rio_crs(dst_crs), w, h, left=left, bottom=bottom, right=right, top=top, **kwargs)
+    planes = data.size / max(1, w * h)  # dates x bands
+    ctx.budget.check_bytes(float(width) * float(height) * planes * max(4, data.dtype.itemsize), pid)
     return warp(data, dst_crs, dst_transform, width, height, method)
 
 
