@@ -11,7 +11,7 @@ from backend_common.logging import configure_logging
 from backend_proto.v1 import store_pb2_grpc
 from compiler_svc import process_specs
 from compiler_svc.collections.catalogue import catalogue
-from compiler_svc.service import register
+from compiler_svc.servicer import register
 
 
 async def main() -> None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 
-from compiler_svc.planning import geo, spatial
-from compiler_svc.validation.graph import contains_ref, is_callback, iter_refs
+from compiler_svc import geo
+from compiler_svc.graph import contains_ref, is_callback, iter_refs
+from compiler_svc.planning import spatial
 
 #: Processes whose result keeps the pixels of their cube arguments where they are (no
 #: neighbourhoods, no spatial reductions): a restriction after them applies before them too.

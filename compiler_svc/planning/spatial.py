@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from compiler_svc.planning import geo
+from compiler_svc import geo
 
 
 @dataclass
