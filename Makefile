@@ -45,6 +45,7 @@ k8s-check: k8s-tools
 
 test: setup k8s-tools
 	$(PY) scripts/gen_protos.py --check
+	$(VENV)/bin/lint-imports --no-logo
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: setup

@@ -14,7 +14,7 @@ from compiler_svc.graph import check_structure
 from compiler_svc.planning import spatial
 from compiler_svc.planning.extent_inference import restricted_areas, with_inferred_extents
 from compiler_svc.planning.evalscript import build_evalscript, build_image_evalscript
-from compiler_svc.planning.formats import canonical_format
+from compiler_svc.formats import canonical_format
 from compiler_svc.planning.inline import flatten
 from compiler_svc.planning.pushdown import RESAMPLE_METHODS, Cover, analyse, choose_covers
 from compiler_svc.problems import Problem, ProblemError, invalid

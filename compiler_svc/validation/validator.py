@@ -203,7 +203,7 @@ class _Validator:
         elif pid == "save_result":
             fmt = args.get("format")
             if isinstance(fmt, str):
-                from compiler_svc.planning.formats import canonical_format
+                from compiler_svc.formats import canonical_format
 
                 if canonical_format(fmt) is None:
                     self.add(Problem("FormatUnsupported", f"Output format '{fmt}' is not supported (node '{path}').", path, "format"))
@@ -240,7 +240,7 @@ class _Validator:
                                      f"band '{band}' does not exist in collection '{cid}' (available: {', '.join(coll.band_names)})"))
         extent = args.get("spatial_extent")
         if isinstance(extent, dict) and not contains_ref(extent) and not self.ctx.tile:
-            from compiler_svc.planning.spatial import extent_bounds_4326
+            from compiler_svc.geo import extent_bounds_4326  # local: keeps pyproj out of cold paths
 
             try:
                 w, s, e, n = extent_bounds_4326(extent)

@@ -1,4 +1,5 @@
-"""Output formats of save_result: case-insensitive names to the canonical GDAL-style names."""
+"""Output formats of save_result: case-insensitive names to the canonical GDAL-style names
+(validation rejects unknown formats, planning records the canonical one)."""
 
 from __future__ import annotations
 
