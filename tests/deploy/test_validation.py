@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.availability import unavailable
 from tests.deploy import k8s_model as m
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -24,7 +25,7 @@ BROKEN = {
 def _validate(path: Path, strict: bool = True) -> subprocess.CompletedProcess[str]:
     exe = m.tool("kubernetes-validate")
     if exe is None:
-        pytest.skip("kubernetes-validate not installed: run scripts/install_k8s_tools.sh")
+        unavailable("kubernetes-validate not installed: run scripts/install_k8s_tools.sh")
     cmd = [exe, "--quiet", "-k", m.K8S_VERSION, str(path)]
     if strict:
         cmd.insert(1, "--strict")
@@ -63,7 +64,7 @@ def test_rendered_manifests_pass_strict_validation(render: m.Render, tmp_path: P
 def _need_tools() -> None:
     missing = [t for t in ("kubectl", "helm", "kubernetes-validate") if m.tool(t) is None]
     if missing:
-        pytest.skip(f"{', '.join(missing)} not installed: run scripts/install_k8s_tools.sh")
+        unavailable(f"{', '.join(missing)} not installed: run scripts/install_k8s_tools.sh")
 
 
 def _copy_project(dst: Path) -> None:
