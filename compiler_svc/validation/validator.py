@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler_svc import process_specs
 from compiler_svc.collections.catalogue import catalogue
 from compiler_svc.graph import callbacks_in, check_structure, contains_ref, is_callback, is_ref, iter_refs, node_path, resolve_process
 from compiler_svc.problems import Problem, invalid

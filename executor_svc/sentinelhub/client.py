@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -259,14 +258,6 @@ class SentinelHubClient:
             return doc, response.processing_units
 
         return post
-
-    async def iter_search(
-        self, body: dict, *, token: str | None = None, deployment: Deployment | None = None
-    ) -> AsyncIterator[list]:
-        """Pages of STAC features of a Catalog `POST /search` body, following `next` to the end."""
-        post = self._catalog_post(token, deployment)
-        async for features, _pu in catalog.iter_pages(post, body, page_limit=self.config.catalog_page_limit):
-            yield features
 
     async def search(
         self,

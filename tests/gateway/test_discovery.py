@@ -9,9 +9,13 @@ import yaml
 from tests.availability import shared_doc
 
 
+def load_openapi() -> dict:
+    return yaml.safe_load(shared_doc("openeo-api-1.2.0/openapi.yaml").read_text())
+
+
 @pytest.fixture(scope="module")
 def openapi():
-    return yaml.safe_load(shared_doc("openeo-api-1.2.0/openapi.yaml").read_text())
+    return load_openapi()
 
 
 def response_schema(openapi, path: str, method: str = "get", status: str = "200") -> dict:
