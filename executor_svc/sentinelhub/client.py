@@ -60,20 +60,21 @@ class SearchResult:
 class SentinelHubClient:
     """Async Sentinel Hub client sharing one `aiohttp.ClientSession`.
 
-    Use as `async with SentinelHubClient(ClientConfig.from_env()) as sh: ...`. Every call takes
+    Use as `async with SentinelHubClient(config) as sh: ...` (the executor's config comes from
+    `ExecutorConfig.sentinelhub`, read once at start). Every call takes
     `token=` (a user's own Sentinel Hub bearer token; None → the backend account's client
     credentials) and `deployment=` (None → the configured one).
     """
 
     def __init__(
         self,
-        config: ClientConfig | None = None,
+        config: ClientConfig,
         *,
         session: aiohttp.ClientSession | None = None,
         executor: Executor | None = None,
         rng: random.Random | None = None,
     ):
-        self.config = config or ClientConfig.from_env()
+        self.config = config
         self._session = session
         self._own_session = session is None
         self._executor = executor
