@@ -57,7 +57,7 @@ def test_contracts_fail_on_forbidden_imports(tmp_path):
 
     append(project / "gateway/errors.py", "from store_svc import errors as _store_errors  # noqa")
     append(project / "store_svc/jobs.py", "import numpy  # noqa")
-    append(project / "backend_common/config.py", "import executor_svc.config  # noqa")
+    append(project / "backend_common/config.py", "import store_svc.errors  # noqa")
     append(project / "compiler_svc/graph.py", "from compiler_svc.planning import planner  # noqa")
     append(project / "executor_svc/processes/math.py", "from executor_svc.batch import retry  # noqa")
     code, verdicts = lint_imports(project)
