@@ -25,10 +25,10 @@ FROM builder AS build-gateway
 RUN pip install "/src[gateway]" && python -m compileall -q /opt/venv/lib
 
 FROM builder AS build-compiler
-# The official openEO process definitions ship inside the openeo-driver wheel; only its data files
-# are used, so its (heavy, Flask-based) dependencies are not installed.
-RUN pip install "/src[compiler]" \
-    && pip install --no-deps "openeo-driver==0.136.0a4" \
+# The official openEO process definitions (their source is declared in pyproject.toml) are copied
+# into the compiler package as data before it is built, so they travel in its wheel.
+RUN python /src/scripts/vendor_process_definitions.py \
+    && pip install "/src[compiler]" \
     && python -m compileall -q /opt/venv/lib
 
 FROM builder AS build-executor

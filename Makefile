@@ -7,16 +7,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup up test protos check-protos k8s-tools k8s-check bench clean
 
-# Install everything into a virtualenv (re-run when pyproject.toml changes).
+# Install everything into a virtualenv (re-run when pyproject.toml changes); the process
+# definitions are checked every time (instant when they match pyproject.toml).
 setup: $(STAMP)
+	$(PY) scripts/vendor_process_definitions.py
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[dev]'
-	# The official openEO process definitions (1.2.0 JSON) ship inside this wheel; only its data
-	# files are used, so its (heavy, Flask-based) dependencies are not installed.
-	$(PIP) install --quiet --no-deps 'openeo-driver==0.136.0a4'
 	touch $(STAMP)
 
 protos: setup
@@ -45,6 +44,7 @@ k8s-check: k8s-tools
 
 test: setup k8s-tools
 	$(PY) scripts/gen_protos.py --check
+	$(VENV)/bin/lint-imports --no-logo
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: setup

@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend_proto.v1 import compiler_pb2  # noqa: E402
-from compiler_svc import core  # noqa: E402
+from compiler_svc import compilation  # noqa: E402
 
 
 def graph_100() -> dict:
@@ -43,11 +43,11 @@ async def main(runs: int = 50) -> None:
     async def no_udps(_):
         return None
 
-    plan = await core.compile_process(text, no_udps, purpose=compiler_pb2.PURPOSE_BATCH)  # warm-up (caches)
+    plan = await compilation.compile_process(text, no_udps, purpose=compiler_pb2.PURPOSE_BATCH)  # warm-up (caches)
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        plan = await core.compile_process(text, no_udps, purpose=compiler_pb2.PURPOSE_BATCH)
+        plan = await compilation.compile_process(text, no_udps, purpose=compiler_pb2.PURPOSE_BATCH)
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     print(f"100-node graph: loads={len(plan.loads)} absorbed={len(plan.loads[0].absorbed_node_ids)} "

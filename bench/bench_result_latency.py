@@ -5,7 +5,7 @@ Starts a local stack on free ports (`devstack`), then for a 512 x 512 px single-
 
 * backend: `POST <gateway>/result` with the process graph (basic login as the demo client);
 * bare:    `POST <emulator>/api/v1/process` with the very Process API request the executor sends
-           (the graph compiled by `compiler_svc.core.compile_process`, then
+           (the graph compiled by `compiler_svc.compilation.compile_process`, then
            `executor_svc.loading.process_request` of its load) and an emulator token.
 
 N warm-up calls then N measured calls each (interleaved), prints median / p90, the ratio (of the
@@ -33,7 +33,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend_proto.v1 import compiler_pb2  # noqa: E402
-from compiler_svc import core  # noqa: E402
+from compiler_svc import compilation  # noqa: E402
 from devstack.stack import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Stack, StackConfig  # noqa: E402
 from executor_svc.loading.request import process_request  # noqa: E402
 
@@ -62,7 +62,7 @@ async def _no_udps(_udp_id):
 
 
 def bare_request() -> dict:
-    plan = asyncio.run(core.compile_process(json.dumps({"process_graph": GRAPH}), _no_udps,
+    plan = asyncio.run(compilation.compile_process(json.dumps({"process_graph": GRAPH}), _no_udps,
                                             purpose=compiler_pb2.PURPOSE_SYNC))
     (load,) = plan.loads
     assert (load.width, load.height) == (SIZE, SIZE), (load.width, load.height)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
-from backend_common.config import env_str, service_listen
 from backend_common.grpc_client import channel_for
 from backend_common.grpc_server import serve
 from backend_common.logging import configure_logging
 from backend_proto.v1 import store_pb2_grpc
 from compiler_svc import process_specs
 from compiler_svc.collections.catalogue import catalogue
-from compiler_svc.service import register
+from compiler_svc.config import CompilerConfig
+from compiler_svc.servicer import register
 
 
 async def main() -> None:
-    configure_logging("compiler_svc", env_str("LOG_LEVEL", "info"))
+    config = CompilerConfig.from_env()
+    configure_logging("compiler_svc", config.log_level)
     process_specs.supported_definitions()  # fail fast when the definitions are missing
     catalogue()
     channel = channel_for("store")
@@ -24,7 +25,7 @@ async def main() -> None:
     async def on_stop():
         await channel.close()
 
-    await serve("compiler_svc", service_listen("compiler"), lambda server: register(server, stub), on_stop=on_stop)
+    await serve("compiler_svc", config.listen, lambda server: register(server, stub), on_stop=on_stop)
 
 
 if __name__ == "__main__":

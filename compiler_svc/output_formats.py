@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from backend_proto.v1 import compiler_pb2
-from compiler_svc.validation.problems import Problem, ProblemError
+from compiler_svc.problems import Problem, ProblemError
 
 CANONICAL = {
     "gtiff": "GTiff",

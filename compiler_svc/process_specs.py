@@ -1,30 +1,28 @@
 """The official openEO process definitions (openeo-processes 1.2.0) and the supported subset.
 
-The JSON files ship in the openeo-driver wheel's data folder; we locate the folder through
-`importlib.util.find_spec` without importing openeo_driver (its dependencies are not installed).
+The JSON files are in `process_definitions/`, written from the source that pyproject.toml
+declares by `scripts/vendor_process_definitions.py` (`make setup` and the image build run it).
 Stable definitions come from `1.x/`, the proposals we implement (sar_backscatter, ...) from
-`1.x/proposals/`, `load_stac` from the wheel's `experimental/` folder. Which ids the backend implements is data: `supported_processes.txt`.
+`1.x/proposals/`, `load_stac` from `experimental/`. Which ids the backend implements is data:
+`supported_processes.txt`.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 from pathlib import Path
 
 SUPPORTED_FILE = Path(__file__).with_name("supported_processes.txt")
+DEFINITIONS = Path(__file__).with_name("process_definitions")
 
 
 def specs_folder() -> Path:
-    spec = importlib.util.find_spec("openeo_driver")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("openeo-driver (data files only) is not installed")
-    for location in spec.submodule_search_locations:
-        folder = Path(location) / "specs" / "openeo-processes" / "1.x"
-        if folder.is_dir():
-            return folder
-    raise RuntimeError("openeo-driver has no specs/openeo-processes/1.x folder")
+    """The folder of the stable 1.x definitions (proposals in its `proposals/`)."""
+    folder = DEFINITIONS / "1.x"
+    if not folder.is_dir():
+        raise RuntimeError(f"{folder} is missing: run python scripts/vendor_process_definitions.py")
+    return folder
 
 
 @functools.lru_cache(maxsize=1)

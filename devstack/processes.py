@@ -31,14 +31,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 @dataclass
 class ChildProcess:
     """A service process of the stack, logging to `log_path`."""

@@ -88,7 +88,6 @@ class Stack:
         self.mongo = None
         self.s3 = None
         self.children: dict[str, ChildProcess] = {}
-        self.executor_ports: list[int] = []
         self.env: dict[str, str] = {}
 
     # ---- addresses ----
@@ -246,7 +245,6 @@ class Stack:
         """One executor process per configured replica; clients balance over all of them."""
         ports = [self.config.service_ports["executor"]]
         ports += [free_port() for _ in range(self.config.executors - 1)]
-        self.executor_ports = ports
         if len(ports) > 1:
             targets = "ipv4:" + ",".join(f"127.0.0.1:{p}" for p in ports)
             self.env["EXECUTOR_ADDR"] = targets

@@ -25,7 +25,7 @@ class ExecutorApp:
         self.config = config
         self.pool = ThreadPoolExecutor(max_workers=config.cpu_threads, thread_name_prefix="executor-cpu")
         self.sh = None
-        self.storage = S3Storage()
+        self.storage = S3Storage(config.s3)
         self.store_channel = channel_for("store")
         self.compiler_channel = channel_for("compiler")
         self.store = store_pb2_grpc.StoreServiceStub(self.store_channel)
@@ -36,9 +36,9 @@ class ExecutorApp:
         self._workers: list[asyncio.Task] = []
 
     def register(self, server) -> list[str]:
-        from executor_svc.sentinelhub import ClientConfig, SentinelHubClient
+        from executor_svc.sentinelhub import SentinelHubClient
 
-        self.sh = SentinelHubClient(ClientConfig.from_env(), executor=self.pool)
+        self.sh = SentinelHubClient(self.config.sentinelhub, executor=self.pool)
         results = JobResultLoader(self.store, self.storage, self.pool, self.config.work_dir)
         self.runner = PlanRunner(self.sh, self.pool, max_concurrent_loads=self.config.max_concurrent_loads, results=results,
                                  limits=self.config.limits)

@@ -1,4 +1,5 @@
-"""Executor settings from the environment (see the table in the report / README)."""
+"""Executor settings, read from the environment once at start (the variables are in the README's
+configuration table): the executor's own, its Sentinel Hub client's and its S3 storage's."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import tempfile
 from dataclasses import dataclass
 
 from backend_common.config import env_float, env_int, env_str, service_listen
-
-from .processes.limits import RunLimits
+from executor_svc.sentinelhub.config import ClientConfig
+from executor_svc.processes.limits import RunLimits
+from executor_svc.storage.s3 import S3Config
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class ExecutorConfig:
     max_concurrent_loads: int
     chunk_pixels: int
     log_level: str
+    sentinelhub: ClientConfig
+    s3: S3Config
     #: what one run may build and how long a synchronous one may take (processes/limits.py)
     limits: RunLimits
     sync_max_seconds: float
@@ -45,6 +49,8 @@ class ExecutorConfig:
             max_concurrent_loads=env_int("EXECUTOR_MAX_CONCURRENT_LOADS", 4),
             chunk_pixels=env_int("EXECUTOR_CHUNK_PIXELS", 4096 * 4096),
             log_level=env_str("LOG_LEVEL", "info"),
+            sentinelhub=ClientConfig.from_env(),
+            s3=S3Config.from_env(),
             limits=RunLimits(
                 max_array_elements=env_int("EXECUTOR_MAX_ARRAY_ELEMENTS", RunLimits.max_array_elements),
                 max_result_bytes=env_int("EXECUTOR_MAX_RESULT_BYTES", RunLimits.max_result_bytes),

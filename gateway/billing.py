@@ -5,10 +5,10 @@ from __future__ import annotations
 from gateway.errors import api_error
 
 CURRENCY = "PU"
-DEFAULT_PLAN = "sentinelhub"
-PLANS = [
+DEFAULT_BILLING_PLAN = "sentinelhub"
+BILLING_PLANS = [
     {
-        "name": DEFAULT_PLAN,
+        "name": DEFAULT_BILLING_PLAN,
         "description": (
             "Processing is billed in Sentinel Hub processing units (PU) to the Sentinel Hub account "
             "you log in with."
@@ -19,12 +19,12 @@ PLANS = [
 ]
 
 
-def normalize_plan(value) -> str | None:
-    """A valid plan name (case-insensitive) or None; BillingPlanInvalid otherwise."""
+def normalize_billing_plan(value) -> str | None:
+    """A valid billing plan name (case-insensitive) or None; BillingPlanInvalid otherwise."""
     if value is None:
         return None
-    if not isinstance(value, str) or value.lower() not in {p["name"] for p in PLANS}:
-        names = ", ".join(p["name"] for p in PLANS)
+    if not isinstance(value, str) or value.lower() not in {p["name"] for p in BILLING_PLANS}:
+        names = ", ".join(p["name"] for p in BILLING_PLANS)
         raise api_error("BillingPlanInvalid", f"The billing plan is invalid. Available plans: {names}.")
     return value.lower()
 

@@ -45,6 +45,9 @@ class Settings:
     result_url_ttl_seconds: int = 7 * 24 * 3600
     shutdown_timeout_seconds: float = 30.0
     readiness_timeout_seconds: float = 2.0
+    # hot tiles answered by the gateway itself for this long (0 = no cache), within this many bytes
+    tile_cache_seconds: float = 1.0
+    tile_cache_bytes: int = 64 * 1024 * 1024
     # Services /readyz checks (gRPC health).
     ready_services: tuple[str, ...] = field(default=("compiler", "executor", "tiles", "store"))
 
@@ -75,4 +78,6 @@ class Settings:
             result_url_ttl_seconds=env_int("RESULT_URL_TTL_SECONDS", 7 * 24 * 3600),
             shutdown_timeout_seconds=env_float("GATEWAY_SHUTDOWN_TIMEOUT_SECONDS", 30.0),
             readiness_timeout_seconds=env_float("GATEWAY_READY_TIMEOUT_SECONDS", 2.0),
+            tile_cache_seconds=env_float("GATEWAY_TILE_CACHE_SECONDS", 1.0),
+            tile_cache_bytes=int(env_float("GATEWAY_TILE_CACHE_MB", 64) * 1024 * 1024),
         )

@@ -2,7 +2,7 @@
 # Measures, without a Docker engine, what each image target adds on top of the python base image:
 # for every service it repeats the Dockerfile's builder steps in a fresh venv
 # (/tmp/img-<service>): upgrade pip, `pip install '.[<service>]'` (not editable, no pip cache),
-# the compiler's openeo-driver data files, compileall. It prints the venv's size (du) and the time
+# for the compiler the process definitions vendored first (scripts/vendor_process_definitions.py), compileall. It prints the venv's size (du) and the time
 # the steps took, then imports, inside that venv and outside the checkout, every first-party
 # module the service reaches from `<package>.__main__` and every third-party module those import
 # (the list comes from tests/deploy/service_deps.py), so a group that lacks something fails here.
@@ -16,8 +16,6 @@ PYTHON="${PYTHON:-python3}"
 ANALYSIS_PYTHON="${ANALYSIS_PYTHON:-$ROOT/.venv/bin/python}"
 SERVICES=("$@")
 (( ${#SERVICES[@]} )) || SERVICES=(gateway compiler executor tiles store emulator)
-# keep in sync with the Dockerfile's compiler stage
-OPENEO_DRIVER="openeo-driver==0.136.0a4"
 
 declare -A PACKAGE=([gateway]=gateway [compiler]=compiler_svc [executor]=executor_svc
                     [tiles]=tiles_svc [store]=store_svc [emulator]=sentinelhub_emulator)
@@ -41,10 +39,10 @@ for svc in "${SERVICES[@]}"; do
     export PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_QUIET=1
     cd "$ROOT"
     "$venv/bin/pip" install --upgrade "pip>=24"
-    "$venv/bin/pip" install ".[$svc]"
-    if [[ "$svc" == compiler ]]; then
-      "$venv/bin/pip" install --no-deps "$OPENEO_DRIVER"
+    if [[ "$svc" == compiler ]]; then  # as the Dockerfile's compiler stage: data into the package first
+      "$ANALYSIS_PYTHON" scripts/vendor_process_definitions.py
     fi
+    "$venv/bin/pip" install ".[$svc]"
     "$venv/bin/python" -m compileall -q "$venv/lib" >/dev/null
   )
   end=$(date +%s.%N)
@@ -61,9 +59,9 @@ import importlib, sys
 for name in sys.argv[1:]:
     importlib.import_module(name)
 if 'compiler_svc' in sys.argv:
-    # the process definitions are data files of openeo-driver, found without importing it
+    # the process definitions are package data of the compiler
     from compiler_svc.process_specs import all_definitions
-    assert len(all_definitions()) > 100, 'openeo-driver process definitions missing'
+    assert len(all_definitions()) > 100, 'process definitions missing'
 print(len(sys.argv) - 1)" $modules >"$venv.imports" 2>&1); then
     result="ok ($(cat "$venv.imports") modules)"
   else

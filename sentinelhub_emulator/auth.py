@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -133,7 +132,3 @@ def parse_basic(authorization: str | None) -> tuple[str | None, str | None]:
     from urllib.parse import unquote
 
     return unquote(cid), unquote(secret)
-
-
-def oauth_error(status: int, error: str, description: str) -> tuple[int, str]:
-    return status, json.dumps({"error": error, "error_description": description})

@@ -6,8 +6,6 @@ from functools import lru_cache
 
 from pyproj import CRS, Transformer
 
-CRS84_URL = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-
 # Explicitly listed by the Sentinel Hub docs (besides CRS84, 4326, 3857 and UTM 326xx/327xx).
 _EXTRA_EPSG = {
     2154, 2180, 2193, 3003, 3004, 3005, 3006, 3031, 3035, 3161, 3346, 3413, 3416, 3578, 3580,
@@ -64,8 +62,3 @@ def crs_from_epsg(code: int) -> CRS:
 @lru_cache(maxsize=64)
 def to_lonlat_transformer(code: int) -> Transformer:
     return Transformer.from_crs(crs_from_epsg(code), crs_from_epsg(4326), always_xy=True)
-
-
-@lru_cache(maxsize=64)
-def from_lonlat_transformer(code: int) -> Transformer:
-    return Transformer.from_crs(crs_from_epsg(4326), crs_from_epsg(code), always_xy=True)

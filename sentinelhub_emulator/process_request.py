@@ -50,11 +50,6 @@ class ProcessPlan:
     evalscript: str
     container: str | None  # "tar" when several responses
 
-    @property
-    def npix(self) -> int:
-        return self.width * self.height
-
-
 def parse_datetime(value, what: str) -> datetime:
     if not isinstance(value, str) or not _DATETIME.match(value.strip()):
         raise bad_request(f"Invalid {what} '{value}': expected an RFC 3339 date-time like 2020-01-01T00:00:00Z")

@@ -13,7 +13,7 @@ from backend_proto.v1 import store_pb2_grpc
 from store_svc.config import StoreConfig
 from store_svc.database import Database, connect
 from store_svc.indexes import ensure_indexes
-from store_svc.service import SERVICE_NAME, StoreServicer
+from store_svc.servicer import SERVICE_NAME, StoreServicer
 
 log = get_logger(__name__)
 

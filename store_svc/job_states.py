@@ -14,8 +14,6 @@ from store_svc.timeutil import after_seconds
 
 LOCKED = frozenset({"queued", "running"})
 FINAL = frozenset({"finished", "error", "canceled"})
-STATUSES = frozenset({"created", *LOCKED, *FINAL})
-
 # update_mask name -> (document field, how to read and check the value from the request)
 _PATCHABLE = {
     "title": ("title", lambda r: r.title),

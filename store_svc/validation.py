@@ -71,12 +71,6 @@ def process_graph_id(text: str) -> str:
     return text
 
 
-def non_empty_id(kind: str, text: str) -> str:
-    if not text:
-        raise bad_request("InvalidArgument", f"A {kind} id is required.")
-    return text
-
-
 def patch_changes(request, patchable: dict) -> dict:
     """The document fields a PATCH-style request changes, validated.
 

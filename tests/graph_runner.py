@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from compiler_svc.planning.execution_order import executor_graph, needed_order
 from compiler_svc.planning.inline import flatten
-from compiler_svc.validation.graph import check_structure
-from compiler_svc.validation.problems import ProblemError
+from compiler_svc.graph import check_structure
+from compiler_svc.problems import ProblemError
 from executor_svc.graph import GraphEvaluator
 from executor_svc.processes import ProcessError
 

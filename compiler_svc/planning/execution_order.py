@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler_svc.validation.graph import is_callback, iter_refs
+from compiler_svc.graph import is_callback, iter_refs
 
 #: Processes that never combine values of different pixels (at the top level of the graph).
 PER_PIXEL = {

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import math
 
-from compiler_svc.planning import geo, spatial
-from compiler_svc.validation.graph import contains_ref, is_callback, iter_refs
+from compiler_svc import geo
+from compiler_svc.graph import contains_ref, is_callback, iter_refs
 
 #: Processes whose result keeps the pixels of their cube arguments where they are (no
 #: neighbourhoods, no spatial reductions): a restriction after them applies before them too.
@@ -55,7 +55,7 @@ def _area(node: dict) -> tuple[float, float, float, float] | None:
         return None
     try:
         if "west" in value:
-            return tuple(spatial.extent_bounds_4326(value))
+            return tuple(geo.extent_bounds_4326(value))
         kinds = geo.POLYGONS if node["process_id"] == "mask_polygon" else geo.GEOMETRIES
         return tuple(geo.geometry_from_geojson(value, kinds).bounds)
     except (ValueError, TypeError, KeyError):

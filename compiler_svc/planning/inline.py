@@ -6,9 +6,8 @@ import copy
 from typing import Any
 
 from compiler_svc import process_specs
-from compiler_svc.validation.graph import is_callback, is_ref
-from compiler_svc.validation.problems import Problem, ProblemError
-from compiler_svc.validation.validator import resolve_process
+from compiler_svc.graph import is_callback, is_ref, resolve_process
+from compiler_svc.problems import Problem, ProblemError
 
 MAX_DEPTH = 16
 

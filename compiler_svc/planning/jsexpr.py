@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from compiler_svc.validation.graph import is_ref
+from compiler_svc.graph import is_ref
 
 BINARY = {"add": "({x}+{y})", "subtract": "({x}-{y})", "multiply": "({x}*{y})", "divide": "({x}/{y})",
           "normalized_difference": "ND({x},{y})", "gt": "GT({x},{y})", "gte": "GTE({x},{y})", "lt": "LT({x},{y})",

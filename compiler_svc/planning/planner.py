@@ -8,8 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 from backend_common.config import env_float
 from backend_proto.v1 import compiler_pb2
+from compiler_svc import geo
 from compiler_svc.collections.catalogue import catalogue
-from compiler_svc.planning import geo, spatial
+from compiler_svc.graph import check_structure
+from compiler_svc.planning import spatial
 from compiler_svc.planning.extent_inference import restricted_areas, with_inferred_extents
 from compiler_svc.output_formats import RASTER_FORMATS, canonical_format, output_format
 from compiler_svc.planning.evalscript import build_evalscript, build_image_evalscript
@@ -17,8 +19,7 @@ from compiler_svc.planning.execution_order import executor_graph, is_per_pixel, 
 from compiler_svc.planning.inline import flatten
 from compiler_svc.planning.result_sources import result_sources
 from compiler_svc.planning.pushdown import RESAMPLE_METHODS, Cover, analyse, choose_covers
-from compiler_svc.validation.graph import check_structure
-from compiler_svc.validation.problems import Problem, ProblemError, invalid
+from compiler_svc.problems import Problem, ProblemError, invalid
 from compiler_svc.validation.schemas import parse_instant
 
 DEFAULT_SYNC_MAX_PIXELS = 2500 * 2500 * 50

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from compiler_svc.collections.catalogue import Collection, catalogue
 from compiler_svc.planning.jsexpr import compile_callback, literal
-from compiler_svc.validation.graph import is_callback, is_ref, iter_refs
+from compiler_svc.graph import is_callback, is_ref, iter_refs
 
 T_REDUCERS = {"mean": "MEAN", "median": "MEDIAN", "min": "MIN", "max": "MAX", "first": "FIRST", "last": "LAST",
               "count": "COUNT", "sum": "SUM"}

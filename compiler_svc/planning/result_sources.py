@@ -15,8 +15,8 @@ from urllib.parse import unquote, urlparse
 
 from backend_common.config import env_str
 from backend_proto.v1 import compiler_pb2
-from compiler_svc.validation.graph import contains_ref
-from compiler_svc.validation.problems import Problem, ProblemError
+from compiler_svc.graph import contains_ref
+from compiler_svc.problems import Problem, ProblemError
 
 JOB_ID_PATTERN = r"[\w\-.~]{1,128}"
 FILTERS = ("spatial_extent", "temporal_extent", "bands")

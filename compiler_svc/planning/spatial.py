@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from compiler_svc.planning import geo
+from compiler_svc import geo
+# planner.py still calls spatial.extent_bounds; the helper lives with the other geo code
+from compiler_svc.geo import extent_bounds  # noqa: F401
 
 
 @dataclass
@@ -18,29 +20,6 @@ class Grid:
     width: int
     height: int
     geometry: dict | None = None  # GeoJSON in `epsg`
-
-
-def extent_bounds(extent: dict) -> tuple[tuple[float, float, float, float], int, object | None]:
-    """(bounds, epsg, shapely geometry or None) of a bounding-box or GeoJSON spatial extent."""
-    if "west" in extent:
-        crs = extent.get("crs")
-        epsg = geo.epsg_of(crs) if crs is not None else 4326
-        return _bbox_numbers(extent), epsg, None
-    geom = geo.geometry_from_geojson(extent)
-    return tuple(geom.bounds), 4326, geom
-
-
-def _bbox_numbers(extent: dict) -> tuple[float, float, float, float]:
-    """(west, south, east, north); ValueError unless all four are finite numbers."""
-    values = [extent.get(side) for side in ("west", "south", "east", "north")]
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
-        raise ValueError("west, south, east and north must be finite numbers")
-    return tuple(float(v) for v in values)
-
-
-def extent_bounds_4326(extent: dict) -> tuple[float, float, float, float]:
-    bounds, epsg, _ = extent_bounds(extent)
-    return geo.transform_bounds(bounds, epsg, 4326)
 
 
 def centre_latitude(bounds, epsg: int) -> float:

@@ -160,7 +160,7 @@ def temporal_interval_error(value: Any) -> str | None:
 
 
 def crs_error(crs: Any) -> str | None:
-    from compiler_svc.planning.geo import crs_from  # local: keeps pyproj out of cold paths
+    from compiler_svc.geo import crs_from  # local: keeps pyproj out of cold paths
 
     try:
         crs_from(crs)
@@ -191,7 +191,7 @@ def bbox_error(value: dict) -> str | None:
 
 
 def geojson_error(value: Any, polygons_only: bool = True) -> str | None:
-    from compiler_svc.planning.geo import GEOMETRIES, POLYGONS, geometry_from_geojson
+    from compiler_svc.geo import GEOMETRIES, POLYGONS, geometry_from_geojson
 
     try:
         geometry_from_geojson(value, POLYGONS if polygons_only else GEOMETRIES)

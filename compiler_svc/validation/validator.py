@@ -7,11 +7,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler_svc import process_specs
 from compiler_svc.collections.catalogue import catalogue
+from compiler_svc.graph import callbacks_in, check_structure, contains_ref, is_callback, is_ref, iter_refs, node_path, resolve_process
+from compiler_svc.problems import Problem, invalid
 from compiler_svc.validation import schemas
-from compiler_svc.validation.graph import check_structure, contains_ref, is_callback, is_ref, iter_refs, node_path
-from compiler_svc.validation.problems import Problem, invalid
 
 #: GeoJSON arguments that take points and lines too (the others take polygons only)
 ANY_GEOMETRY = {("aggregate_spatial", "geometries"), ("filter_spatial", "geometries")}
@@ -30,46 +29,6 @@ class ValidationContext:
     parameter_values: dict = field(default_factory=dict)
     # True when executing (Compile): process parameters need a value or default.
     executing: bool = False
-
-
-def resolve_process(process_id: str, namespace: str | None, udps: dict[str, dict]) -> tuple[str, dict | None]:
-    """('predefined', definition) | ('udp', process object) | ('unsupported', None)."""
-    if namespace in (None, "backend", "openeo") and process_specs.is_predefined(process_id):
-        definition = process_specs.get_definition(process_id)
-        return ("predefined", definition) if definition else ("unsupported", None)
-    if namespace in (None, "user") and process_id in udps:
-        return "udp", udps[process_id]
-    return "unsupported", None
-
-
-def udp_references(graph: dict) -> set[str]:
-    """Ids of processes a graph (and its callbacks) calls that are not predefined (or namespace user)."""
-    found: set[str] = set()
-
-    def walk(g: dict):
-        for node in g.values():
-            if not isinstance(node, dict):
-                continue
-            pid, ns = node.get("process_id"), node.get("namespace")
-            if isinstance(pid, str) and (ns == "user" or (ns is None and not process_specs.is_predefined(pid))):
-                found.add(pid)
-            for value in (node.get("arguments") or {}).values() if isinstance(node.get("arguments"), dict) else ():
-                for cb in _callbacks_in(value):
-                    walk(cb["process_graph"])
-
-    walk(graph)
-    return found
-
-
-def _callbacks_in(value: Any):
-    if is_callback(value):
-        yield value
-    elif isinstance(value, dict) and not is_ref(value):
-        for v in value.values():
-            yield from _callbacks_in(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _callbacks_in(v)
 
 
 def parameter_problems(parameters: Any, where: str = "") -> list[Problem]:
@@ -194,7 +153,7 @@ class _Validator:
             nested_scope = dict(scope)
             for pname, pschema in _nested_callback_parameters(schema):
                 nested_scope[pname] = pschema
-            for cb in _callbacks_in(value):
+            for cb in callbacks_in(value):
                 self.graph(cb["process_graph"], nested_scope, path)
             return
         reason = schemas.schema_error(value, schema)
@@ -285,7 +244,7 @@ class _Validator:
                                      f"band '{band}' does not exist in collection '{cid}' (available: {', '.join(coll.band_names)})"))
         extent = args.get("spatial_extent")
         if isinstance(extent, dict) and not contains_ref(extent) and not self.ctx.tile:
-            from compiler_svc.planning.spatial import extent_bounds_4326
+            from compiler_svc.geo import extent_bounds_4326  # local: keeps pyproj out of cold paths
 
             try:
                 w, s, e, n = extent_bounds_4326(extent)

@@ -48,10 +48,6 @@ def to_list(data: Any) -> list:
     raise ProcessError("ProcessParameterInvalid", f"Expected an array, got {type(data).__name__}.")
 
 
-def is_labeled(data: Any) -> bool:
-    return isinstance(data, xr.DataArray) and array_dim(data) in data.coords
-
-
 def output(result: Any, was_python: bool) -> Any:
     """Convert a DataArray result back to Python values when the input was a plain list."""
     if not was_python:

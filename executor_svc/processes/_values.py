@@ -51,21 +51,11 @@ def all_ints(*xs: Any) -> bool:
     return all(isinstance(x, int) and not isinstance(x, bool) for x in xs)
 
 
-def float_array(values: Any) -> np.ndarray:
-    return np.asarray(values, dtype=float)
-
-
 def numeric_list(data: list) -> np.ndarray | None:
     """A Python list of numbers/None as float array, or None if it holds other types."""
     if all(v is None or is_number(v) for v in data):
         return np.array([np.nan if v is None else v for v in data], dtype=float)
     return None
-
-
-def is_float_array(x: Any) -> bool:
-    return is_arraylike(x) and np.issubdtype(np.asarray(x.dtype), np.floating) if False else (
-        is_arraylike(x) and np.issubdtype(x.dtype, np.floating)
-    )
 
 
 def nan_mask(*xs: Any) -> Any:

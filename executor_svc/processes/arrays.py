@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._arrays import array_dim, output, to_list
+from ._arrays import array_dim, to_list
 from ._values import is_nodata_scalar, is_number
 from .datacube import ARRAY_DIM
 from .errors import ProcessError

@@ -131,10 +131,6 @@ _cmp_process("gt", operator.gt, True)
 _cmp_process("gte", operator.ge, True)
 
 
-def _lte_with_arrays_false(res: Any, x: Any, y: Any) -> Any:
-    return res
-
-
 @process("eq")
 def eq(args: dict, ctx: Any) -> Any:
     x, y = required(args, "x", "eq"), required(args, "y", "eq")

@@ -45,10 +45,6 @@ OTHER = "other"
 _DEFAULT_TYPES = {"x": SPATIAL, "y": SPATIAL, "z": SPATIAL, "t": TEMPORAL, "bands": BANDS, "geometry": GEOMETRY}
 
 
-def is_cube(value: Any) -> bool:
-    return isinstance(value, xr.DataArray) and ARRAY_DIM not in value.dims
-
-
 def is_vector_cube(value: Any) -> bool:
     return isinstance(value, xr.DataArray) and "geometry" in value.dims
 
@@ -110,10 +106,6 @@ def with_attrs(result: xr.DataArray, source: xr.DataArray, **updates: Any) -> xr
     return result
 
 
-def crs_of(cube: xr.DataArray) -> int | str | None:
-    return cube.attrs.get("crs")
-
-
 def labels_of(cube: xr.DataArray, dim: str) -> list:
     if dim in cube.coords:
         return list(cube.coords[dim].values)
@@ -135,9 +127,3 @@ def label_to_python(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def new_cube(values: np.ndarray, dims: tuple[str, ...], coords: dict, crs: int | None = None, **attrs: Any) -> xr.DataArray:
-    if crs is not None:
-        attrs["crs"] = crs
-    return xr.DataArray(values, dims=dims, coords=coords, attrs=attrs)

@@ -20,17 +20,3 @@ class ProcessError(Exception):
     def __str__(self) -> str:
         where = f" (node {self.node_id!r})" if self.node_id else ""
         return f"[{self.code}]{where} {self.message}"
-
-    def to_dict(self) -> dict:
-        return {"code": self.code, "message": self.message, "node_id": self.node_id}
-
-
-def parameter_missing(process_id: str, name: str) -> ProcessError:
-    return ProcessError("ProcessParameterMissing", f"Process {process_id!r} parameter {name!r} is required.")
-
-
-def parameter_invalid(process_id: str, name: str, reason: str) -> ProcessError:
-    return ProcessError(
-        "ProcessParameterInvalid",
-        f"The value passed for parameter {name!r} in process {process_id!r} is invalid: {reason}",
-    )

@@ -11,9 +11,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._arrays import as_xarray, output
+from ._arrays import as_xarray
 from ._values import is_arraylike, is_nodata_scalar
-from .errors import ProcessError
 from .registry import invalid, process, required
 
 

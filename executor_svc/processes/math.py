@@ -7,7 +7,6 @@ import warnings
 from typing import Any, Callable
 
 import numpy as np
-import xarray as xr
 
 from ._values import all_ints, is_arraylike, nd, py
 from .errors import ProcessError

@@ -76,9 +76,6 @@ class TokenCache:
             self._tokens[key] = token
             return token.value
 
-    def invalidate(self, token_url: str, client_id: str) -> None:
-        self._tokens.pop((token_url, client_id), None)
-
     async def _fetch(self, token_url: str, client_id: str, client_secret: str) -> _Token:
         form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
         reason = "no answer"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -61,20 +60,21 @@ class SearchResult:
 class SentinelHubClient:
     """Async Sentinel Hub client sharing one `aiohttp.ClientSession`.
 
-    Use as `async with SentinelHubClient(ClientConfig.from_env()) as sh: ...`. Every call takes
+    Use as `async with SentinelHubClient(config) as sh: ...` (the executor's config comes from
+    `ExecutorConfig.sentinelhub`, read once at start). Every call takes
     `token=` (a user's own Sentinel Hub bearer token; None → the backend account's client
     credentials) and `deployment=` (None → the configured one).
     """
 
     def __init__(
         self,
-        config: ClientConfig | None = None,
+        config: ClientConfig,
         *,
         session: aiohttp.ClientSession | None = None,
         executor: Executor | None = None,
         rng: random.Random | None = None,
     ):
-        self.config = config or ClientConfig.from_env()
+        self.config = config
         self._session = session
         self._own_session = session is None
         self._executor = executor
@@ -259,14 +259,6 @@ class SentinelHubClient:
             return doc, response.processing_units
 
         return post
-
-    async def iter_search(
-        self, body: dict, *, token: str | None = None, deployment: Deployment | None = None
-    ) -> AsyncIterator[list]:
-        """Pages of STAC features of a Catalog `POST /search` body, following `next` to the end."""
-        post = self._catalog_post(token, deployment)
-        async for features, _pu in catalog.iter_pages(post, body, page_limit=self.config.catalog_page_limit):
-            yield features
 
     async def search(
         self,

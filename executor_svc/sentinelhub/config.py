@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from backend_common.config import env_float, env_int, env_str, sentinelhub_base_url, sentinelhub_token_url
 
@@ -87,9 +87,6 @@ class ClientConfig:
     @property
     def effective_tile_size(self) -> int:
         return min(self.tile_size, self.split_threshold)
-
-    def with_(self, **changes) -> "ClientConfig":
-        return replace(self, **changes)
 
     @classmethod
     def from_env(cls, **overrides) -> "ClientConfig":

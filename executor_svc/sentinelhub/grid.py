@@ -11,7 +11,6 @@ from affine import Affine
 
 from backend_common.errors import OpenEOError
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 _EPSG_URL = re.compile(r"/EPSG/\d+/(\d+)$")
 
 

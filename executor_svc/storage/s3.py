@@ -56,10 +56,10 @@ class ObjectNotFound(Exception):
 class S3Storage:
     """One aiobotocore client for the service's lifetime: `await start()` / `await close()`."""
 
-    def __init__(self, config: S3Config | None = None, *, part_size: int = DEFAULT_PART_SIZE):
+    def __init__(self, config: S3Config, *, part_size: int = DEFAULT_PART_SIZE):
         if part_size < MIN_PART_SIZE:
             raise ValueError("S3 multipart parts must be at least 5 MiB")
-        self.config = config or S3Config.from_env()
+        self.config = config
         self.bucket = self.config.bucket
         self.part_size = part_size
         self._stack: contextlib.AsyncExitStack | None = None

@@ -29,11 +29,9 @@ class JwksCache:
         self._fetched_at: float | None = None
         self._attempted_at: float = float("-inf")
         self._lock = asyncio.Lock()
-        self.fetch_count = 0
 
     async def _fetch(self) -> None:
         self._attempted_at = time.monotonic()
-        self.fetch_count += 1
         try:
             session: aiohttp.ClientSession = self._session_getter()
             async with session.get(self.url) as resp:

@@ -95,7 +95,6 @@ def parse_providers(text: str) -> list[OidcProvider]:
 class _ProviderState:
     jwks: JwksCache | None = None
     userinfo_url: str | None = None
-    discovered_at: float = float("-inf")
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -129,7 +128,6 @@ class OidcAuth:
                 raise api_error("ServiceUnavailable", "The OpenID Connect provider is not reachable.") from None
             state.jwks = JwksCache(document["jwks_uri"], self._session_getter)
             state.userinfo_url = document.get("userinfo_endpoint")
-            state.discovered_at = time.monotonic()
             return state
 
     async def verify(self, provider_id: str, token: str) -> common_pb2.User:

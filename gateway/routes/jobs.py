@@ -13,7 +13,7 @@ from aiohttp import web
 from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2, store_pb2
 from gateway import billing, routing
 from gateway.auth import require_user
-from gateway.compile import validate_or_raise
+from gateway.process_checks import validate_or_raise
 from gateway.errors import api_error
 from gateway.http import (
     json_response,
@@ -42,7 +42,7 @@ def job_json(request: web.Request, job: store_pb2.Job, *, full: bool) -> dict:
         "status": job.status or "created",
         "created": job.created,
         "updated": job.updated or job.created,
-        "plan": job.plan or billing.DEFAULT_PLAN,
+        "plan": job.plan or billing.DEFAULT_BILLING_PLAN,
         "costs": job.costs,
         "budget": job.budget or None,
         "log_level": job.log_level or "info",
@@ -87,7 +87,7 @@ async def create_job(request: web.Request) -> web.Response:
     process = process_of(body)
     title = optional_string(body, "title")
     description = optional_string(body, "description")
-    plan = billing.normalize_plan(body.get("plan"))
+    billing_plan = billing.normalize_billing_plan(body.get("plan"))
     budget = optional_number(body, "budget")
     log_level = optional_log_level(body)
     await validate_or_raise(request, user, process, compiler_pb2.PURPOSE_BATCH)
@@ -97,7 +97,7 @@ async def create_job(request: web.Request) -> web.Response:
             title=title or "",
             description=description or "",
             process_json=json.dumps(process),
-            plan=plan or "",
+            plan=billing_plan or "",
             budget=budget or 0.0,
             log_level=log_level or "",
             job_options_json=json.dumps(_job_options(body)),
@@ -143,7 +143,7 @@ async def update_job(request: web.Request) -> web.Response:
         update.description = optional_string(body, "description") or ""
         mask.append("description")
     if "plan" in body:
-        update.plan = billing.normalize_plan(body["plan"]) or ""
+        update.plan = billing.normalize_billing_plan(body["plan"]) or ""
         mask.append("plan")
     if "budget" in body:
         update.budget = optional_number(body, "budget") or 0.0

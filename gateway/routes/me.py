@@ -14,7 +14,7 @@ async def me(request: web.Request) -> web.Response:
     body = {
         "user_id": user.user_id,
         "name": user.name or user.user_id.split(":", 1)[-1],
-        "default_plan": billing.DEFAULT_PLAN,
+        "default_plan": billing.DEFAULT_BILLING_PLAN,
         "budget": None,
         "storage": None,
         "links": [

@@ -10,7 +10,7 @@ from aiohttp import web
 from backend_proto.v1 import common_pb2, compiler_pb2, store_pb2
 from gateway import routing
 from gateway.auth import require_user
-from gateway.compile import predefined_process_ids, problem_to_error
+from gateway.process_checks import predefined_process_ids, problem_to_error
 from gateway.errors import api_error
 from gateway.http import json_response, loads_or, next_links, parse_limit, process_of, public_url, read_json_object
 from gateway.keys import CLIENTS

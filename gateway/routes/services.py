@@ -9,7 +9,7 @@ from aiohttp import web
 from backend_proto.v1 import common_pb2, compiler_pb2, store_pb2
 from gateway import billing, routing
 from gateway.auth import require_user
-from gateway.compile import validate_or_raise
+from gateway.process_checks import validate_or_raise
 from gateway.errors import api_error
 from gateway.http import (
     json_response,
@@ -45,7 +45,7 @@ def service_json(request: web.Request, svc: store_pb2.Service, *, full: bool) ->
         "enabled": svc.enabled,
         "configuration": loads_or(svc.configuration_json, {}),
         "created": svc.created,
-        "plan": svc.plan or billing.DEFAULT_PLAN,
+        "plan": svc.plan or billing.DEFAULT_BILLING_PLAN,
         "budget": svc.budget or None,
         "log_level": svc.log_level or "info",
     }
@@ -90,7 +90,7 @@ async def create_service(request: web.Request) -> web.Response:
     configuration = check_configuration(body.get("configuration"))
     title = optional_string(body, "title")
     description = optional_string(body, "description")
-    plan = billing.normalize_plan(body.get("plan"))
+    billing_plan = billing.normalize_billing_plan(body.get("plan"))
     budget = optional_number(body, "budget")
     log_level = optional_log_level(body)
     enabled = _enabled(body)
@@ -105,7 +105,7 @@ async def create_service(request: web.Request) -> web.Response:
             enabled=enabled,
             configuration_json=json.dumps(configuration),
             budget=budget or 0.0,
-            plan=plan or "",
+            plan=billing_plan or "",
             log_level=log_level or "",
         )
     )
@@ -154,7 +154,7 @@ async def update_service(request: web.Request) -> web.Response:
     if "configuration" in body:
         update.configuration_json = json.dumps(check_configuration(body["configuration"]))
     if "plan" in body:
-        update.plan = billing.normalize_plan(body["plan"]) or ""
+        update.plan = billing.normalize_billing_plan(body["plan"]) or ""
     if "budget" in body:
         update.budget = optional_number(body, "budget") or 0.0
     if "log_level" in body:

@@ -25,7 +25,7 @@ async def run_sync(request: web.Request) -> web.StreamResponse:
     user = await require_user(request)
     body = await read_json_object(request)
     process = process_of(body)
-    billing.normalize_plan(body.get("plan"))
+    billing.normalize_billing_plan(body.get("plan"))
     optional_number(body, "budget")
     clients = request.app[CLIENTS]
     plan = await clients.compiler.Compile(

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from backend_common.config import env_float
 from backend_proto.v1 import tiles_pb2
 from gateway import routing, streaming
 from gateway.errors import api_error
-from gateway.keys import CLIENTS
+from gateway.keys import CLIENTS, SETTINGS
 
 _INT = re.compile(r"^\d{1,10}$")
 _SUFFIX = re.compile(r"\.(png|jpe?g)$", re.IGNORECASE)
@@ -135,7 +134,7 @@ async def get_tile(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    ttl = env_float("GATEWAY_TILE_CACHE_SECONDS", 1.0)
-    if ttl > 0:
-        app[HOT_TILES] = HotTiles(ttl, int(env_float("GATEWAY_TILE_CACHE_MB", 64) * 1024 * 1024))
+    settings = app[SETTINGS]
+    if settings.tile_cache_seconds > 0:
+        app[HOT_TILES] = HotTiles(settings.tile_cache_seconds, settings.tile_cache_bytes)
     routing.add(app, "GET", "/services/xyz/{service_id}/tiles/{z}/{x}/{y}", get_tile, hidden=True)

@@ -9,7 +9,7 @@ from aiohttp import web
 from backend_proto.v1 import compiler_pb2
 from gateway import routing
 from gateway.auth import optional_user
-from gateway.compile import problem_json
+from gateway.process_checks import problem_json
 from gateway.http import json_response, read_json_object
 from gateway.keys import CLIENTS
 

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from backend_proto.v1 import compiler_pb2
-from compiler_svc import core, output_formats
+from compiler_svc import compilation as core, output_formats
 from compiler_svc.planning.execution_order import executor_graph, needed_order, ordered_callbacks
 from compiler_svc.planning.result_sources import job_id_of
-from compiler_svc.validation.problems import ProblemError
+from compiler_svc.problems import ProblemError
 from tests.compiler.conftest import FakeStore, as_json, load, save
 
 

@@ -90,11 +90,11 @@ def test_explicit_extents_are_kept():
 
 async def test_a_plan_loads_only_the_filtered_area():
     from backend_proto.v1 import compiler_pb2
-    from compiler_svc import core
+    from compiler_svc import compilation
     from tests.compiler.conftest import FakeStore, as_json
 
     g = {"l": load(), "n": node("ndvi", data=ref("l")), "f": node("filter_bbox", data=ref("n"), extent=BBOX), "s": save("f")}
-    plan = await core.compile_process(as_json(g), FakeStore(), purpose=compiler_pb2.PURPOSE_SYNC)
+    plan = await compilation.compile_process(as_json(g), FakeStore(), purpose=compiler_pb2.PURPOSE_SYNC)
     (ld,) = plan.loads
     assert 700 < ld.width < 800 and 1100 < ld.height < 1200  # ~0.1° x 0.1° at 10 m, not the whole collection
     assert ld.bbox.epsg == 4326
@@ -123,13 +123,13 @@ def test_cropped_grids_keep_pixel_size_and_alignment():
 
 async def test_an_explicit_box_is_loaded_only_where_a_later_filter_keeps_it():
     from backend_proto.v1 import compiler_pb2
-    from compiler_svc import core
+    from compiler_svc import compilation
     from tests.compiler.conftest import FakeStore, as_json
 
     small = {"west": 16.12, "south": 48.12, "east": 16.13, "north": 48.13}
-    full = await core.compile_process(as_json({"l": load(BBOX), "s": save("l")}), FakeStore(), purpose=compiler_pb2.PURPOSE_BATCH)
+    full = await compilation.compile_process(as_json({"l": load(BBOX), "s": save("l")}), FakeStore(), purpose=compiler_pb2.PURPOSE_BATCH)
     g = {"l": load(BBOX), "f": node("filter_bbox", data=ref("l"), extent=small), "s": save("f")}
-    plan = await core.compile_process(as_json(g), FakeStore(), purpose=compiler_pb2.PURPOSE_BATCH)
+    plan = await compilation.compile_process(as_json(g), FakeStore(), purpose=compiler_pb2.PURPOSE_BATCH)
     (whole,), (ld,) = full.loads, plan.loads
     assert ld.width * ld.height * 50 < whole.width * whole.height
     px = (whole.bbox.east - whole.bbox.west) / whole.width

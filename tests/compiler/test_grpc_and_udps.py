@@ -6,7 +6,7 @@ import pytest
 from backend_common.errors import from_rpc_error
 from backend_common.grpc_server import RequestContextInterceptor
 from backend_proto.v1 import common_pb2, compiler_pb2, compiler_pb2_grpc, store_pb2, store_pb2_grpc
-from compiler_svc.service import register
+from compiler_svc.servicer import register
 from tests.compiler.conftest import BBOX, as_json, load, save
 
 # A UDP using another UDP and a parameter default.
@@ -144,11 +144,11 @@ async def test_garbage_is_an_openeo_error_not_a_crash(stubs):
 async def test_validation_and_planning_run_in_the_service_pool_not_on_the_event_loop(monkeypatch):
     import threading
 
-    from compiler_svc import core
-    from compiler_svc.service import CompilerServicer
+    from compiler_svc import compilation
+    from compiler_svc.servicer import CompilerServicer
 
     threads = []
-    real_validate, real_plan = core.validate_process, core.plan
+    real_validate, real_plan = compilation.validate_process, compilation.plan
 
     def validate_process(*args, **kwargs):
         threads.append(("validate", threading.current_thread().name))
@@ -158,8 +158,8 @@ async def test_validation_and_planning_run_in_the_service_pool_not_on_the_event_
         threads.append(("plan", threading.current_thread().name))
         return real_plan(*args, **kwargs)
 
-    monkeypatch.setattr(core, "validate_process", validate_process)
-    monkeypatch.setattr(core, "plan", plan)
+    monkeypatch.setattr(compilation, "validate_process", validate_process)
+    monkeypatch.setattr(compilation, "plan", plan)
     servicer = CompilerServicer(None)
     request = compiler_pb2.CompileRequest(user=common_pb2.User(user_id="basic:alice"),
                                           process_json=as_json({"l": load(), "s": save("l")}),

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from backend_proto.v1 import compiler_pb2
-from compiler_svc import core
-from compiler_svc.validation.problems import ProblemError
+from compiler_svc import compilation
+from compiler_svc.problems import ProblemError
 from tests.compiler.conftest import BBOX, FakeStore, as_json, load, reducer, save
 
 HARNESS = """
@@ -25,7 +25,7 @@ def run(js, script, samples, scenes):
 
 
 async def compile_(graph, purpose=compiler_pb2.PURPOSE_BATCH, **kw):
-    return await core.compile_process(as_json(graph), FakeStore(), purpose=purpose, **kw)
+    return await compilation.compile_process(as_json(graph), FakeStore(), purpose=purpose, **kw)
 
 
 UNARY_ABS = {"process_graph": {"a": {"process_id": "absolute", "arguments": {"x": {"from_parameter": "x"}}, "result": True}}}

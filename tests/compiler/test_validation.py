@@ -3,13 +3,13 @@ import json
 
 import pytest
 
-from compiler_svc import core
+from compiler_svc import compilation
 from tests.compiler.conftest import BBOX, FakeStore, as_json, load, reducer, save
 
 
 async def problems(graph_or_json, store=None, **kw):
     text = graph_or_json if isinstance(graph_or_json, str) else as_json(graph_or_json)
-    return await core.validate_all(text, store or FakeStore(), **kw)
+    return await compilation.validate_all(text, store or FakeStore(), **kw)
 
 
 def codes(ps):
@@ -111,7 +111,7 @@ async def test_malformed_references_and_extents_are_problems_not_crashes(mutate)
     ps = await problems(g)
     assert ps and all(p.code in ("ProcessGraphInvalid", "ProcessParameterInvalid") for p in ps), ps
     with pytest.raises(Exception) as info:
-        await core.compile_process(as_json(g), FakeStore())
+        await compilation.compile_process(as_json(g), FakeStore())
     assert getattr(info.value, "status", None) == 400
 
 
@@ -166,11 +166,11 @@ async def test_process_parameters_and_from_parameter():
     ps = await problems(g)
     assert codes(ps) == [("ProcessParameterInvalid", "l", "spatial_extent")]
     doc = json.dumps({"process_graph": g, "parameters": [{"name": "bbox", "description": "", "schema": {"type": "object"}}]})
-    assert await core.validate_all(doc, FakeStore()) == []
+    assert await compilation.validate_all(doc, FakeStore()) == []
     with pytest.raises(Exception) as info:
-        await core.compile_process(doc, FakeStore())
+        await compilation.compile_process(doc, FakeStore())
     assert info.value.code == "ProcessParameterRequired"
-    plan = await core.compile_process(doc, FakeStore(), parameters_json=json.dumps({"bbox": BBOX}))
+    plan = await compilation.compile_process(doc, FakeStore(), parameters_json=json.dumps({"bbox": BBOX}))
     assert plan.loads[0].bbox.west == 16.1
 
 
@@ -193,14 +193,14 @@ async def test_whole_planet_at_10m_refused_early():
 
 async def test_validate_user_process():
     ok = {"id": "my_ndvi", "process_graph": {"l": load(), "s": save("l")}}
-    assert await core.validate_user_process(json.dumps(ok), FakeStore()) == []
+    assert await compilation.validate_user_process(json.dumps(ok), FakeStore()) == []
     bad = dict(ok, id="my-ndvi")
-    assert [p.code for p in await core.validate_user_process(json.dumps(bad), FakeStore())] == ["ProcessGraphInvalid"]
+    assert [p.code for p in await compilation.validate_user_process(json.dumps(bad), FakeStore())] == ["ProcessGraphInvalid"]
     pre = dict(ok, id="ndvi")
-    assert [p.code for p in await core.validate_user_process(json.dumps(pre), FakeStore())] == ["PredefinedProcessExists"]
-    assert [p.code for p in await core.validate_user_process(json.dumps({"id": "x"}), FakeStore())] == ["ProcessGraphMissing"]
+    assert [p.code for p in await compilation.validate_user_process(json.dumps(pre), FakeStore())] == ["PredefinedProcessExists"]
+    assert [p.code for p in await compilation.validate_user_process(json.dumps({"id": "x"}), FakeStore())] == ["ProcessGraphMissing"]
     dup = dict(ok, parameters=[{"name": "a", "schema": {}}, {"name": "a", "schema": {}}])
-    assert "twice" in (await core.validate_user_process(json.dumps(dup), FakeStore()))[0].message
+    assert "twice" in (await compilation.validate_user_process(json.dumps(dup), FakeStore()))[0].message
 
 
 LOAD_RESULT_TIMES_TWO = {

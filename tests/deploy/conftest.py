@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.availability import unavailable
 from tests.deploy import k8s_model as m
 
 _cache: dict[str, m.Render] = {}
@@ -10,7 +11,7 @@ _cache: dict[str, m.Render] = {}
 def _require(*tools: str) -> None:
     missing = [t for t in tools if m.tool(t) is None]
     if missing:
-        pytest.skip(f"{', '.join(missing)} not installed: run scripts/install_k8s_tools.sh")
+        unavailable(f"{', '.join(missing)} not installed: run scripts/install_k8s_tools.sh")
 
 
 def _render(name: str) -> m.Render:

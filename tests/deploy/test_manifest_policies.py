@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.availability import unavailable
 from tests.deploy import k8s_model as m
 
 
@@ -283,7 +284,7 @@ def test_production_scales_out(render_by_name) -> None:
 def test_helm_notes_say_how_to_reach_the_api(value_set: str) -> None:
     helm = m.tool("helm")
     if helm is None:
-        pytest.skip("helm not installed: run scripts/install_k8s_tools.sh")
+        unavailable("helm not installed: run scripts/install_k8s_tools.sh")
     cmd = [helm, "install", m.HELM_RELEASE, str(m.CHART), "--namespace", m.HELM_NAMESPACE, "--dry-run=client"]
     values = m.helm_value_sets()[value_set]
     if values is not None:

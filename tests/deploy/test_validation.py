@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.availability import unavailable
 from tests.deploy import k8s_model as m
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -26,7 +27,7 @@ BROKEN = {
 def _validate(path: Path, strict: bool = True) -> subprocess.CompletedProcess[str]:
     exe = m.tool("kubernetes-validate")
     if exe is None:
-        pytest.skip("kubernetes-validate not installed: run scripts/install_k8s_tools.sh")
+        unavailable("kubernetes-validate not installed: run scripts/install_k8s_tools.sh")
     cmd = [exe, "--quiet", "-k", m.K8S_VERSION, str(path)]
     if strict:
         cmd.insert(1, "--strict")
@@ -65,7 +66,7 @@ def test_rendered_manifests_pass_strict_validation(render: m.Render, tmp_path: P
 def _need_tools() -> None:
     missing = [t for t in ("kubectl", "helm", "kubernetes-validate") if m.tool(t) is None]
     if missing:
-        pytest.skip(f"{', '.join(missing)} not installed: run scripts/install_k8s_tools.sh")
+        unavailable(f"{', '.join(missing)} not installed: run scripts/install_k8s_tools.sh")
 
 
 def _copy_project(dst: Path) -> None:
@@ -174,9 +175,13 @@ def test_dockerfile_has_one_slim_target_per_component() -> None:
         installs = re.findall(r'pip install "/src\[([a-z,]+)\]"', " ".join(r for w, r in build if w == "RUN"))
         assert installs == [image], f"build-{image} installs groups {installs}"
     assert list(stages)[-1] == "gateway", "a plain `docker build .` should still give the gateway"
-    # the openEO process definitions (openeo-driver's data files) are the compiler's alone
-    with_driver = [n for n, (_, ins) in stages.items() if any("openeo-driver" in r for w, r in ins if w == "RUN")]
-    assert with_driver == ["build-compiler"]
+    # the openEO process definitions (vendored from the source pyproject.toml declares) are the
+    # compiler's alone, copied into its package before it is built
+    vendoring = [n for n, (_, ins) in stages.items()
+                 if any("vendor_process_definitions.py" in r for w, r in ins if w == "RUN")]
+    assert vendoring == ["build-compiler"]
+    (run,) = [r for w, r in stages["build-compiler"][1] if w == "RUN" and "vendor_process_definitions.py" in r]
+    assert run.index("vendor_process_definitions.py") < run.index('pip install "/src[compiler]"')
 
 
 def test_dockerfile_groups_exist_in_pyproject() -> None:

@@ -19,7 +19,7 @@ from devstack.emulator import running_emulator
 import xarray as xr
 
 from backend_proto.v1 import common_pb2, compiler_pb2
-from compiler_svc import core
+from compiler_svc import compilation
 from executor_svc.runner import PlanRunner
 
 
@@ -278,8 +278,8 @@ async def _no_udps(_udp_id):
 async def compile_both(g: dict):
     process_json = json.dumps({"process_graph": g})
     kw = dict(purpose=compiler_pb2.PURPOSE_SYNC)
-    pushed = await core.compile_process(process_json, _no_udps, pushdown=True, **kw)
-    plain = await core.compile_process(process_json, _no_udps, pushdown=False, **kw)
+    pushed = await compilation.compile_process(process_json, _no_udps, pushdown=True, **kw)
+    plain = await compilation.compile_process(process_json, _no_udps, pushdown=False, **kw)
     return pushed, plain
 
 

@@ -58,7 +58,7 @@ async def test_a_raster_without_save_result_is_still_gtiff(servicer):  # noqa: F
 
 
 async def test_an_explicit_save_result_of_a_number_is_refused_by_the_compiler():
-    from compiler_svc.validation.problems import ProblemError
+    from compiler_svc.problems import ProblemError
 
     graph = {"a": node("add", x=1, y=2), "s": node("save_result", True, data={"from_node": "a"}, format="GTiff")}
     with pytest.raises(ProblemError) as err:

@@ -17,7 +17,7 @@ from shapely.geometry import Point, box
 
 from backend_common.errors import OpenEOError
 from compiler_svc.output_formats import file_formats, output_format
-from compiler_svc.validation.problems import ProblemError
+from compiler_svc.problems import ProblemError
 from executor_svc.encoding import bundle
 from executor_svc.encoding import encode_result as encode_as
 

@@ -1,7 +1,5 @@
 """Execute end to end against the real Sentinel Hub emulator (subprocess) with a hand-written NDVI
 plan; the result is checked against `sentinelhub_emulator.world` recomputed with numpy.
-
-Skipped until the emulator's server (`sentinelhub_emulator/__main__.py`) is in the checkout.
 """
 
 from __future__ import annotations
@@ -10,7 +8,6 @@ import io
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,10 +21,6 @@ from executor_svc.servicer import ExecutorServicer
 
 from .fakes import ndvi_plan
 
-ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(
-    not (ROOT / "sentinelhub_emulator" / "__main__.py").exists(), reason="sentinelhub_emulator server not in the checkout yet"
-)
 
 
 

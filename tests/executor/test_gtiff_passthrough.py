@@ -18,7 +18,7 @@ import rasterio
 from rio_cogeo.cogeo import cog_validate
 
 from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2
-from compiler_svc.core import compile_process
+from compiler_svc.compilation import compile_process
 from executor_svc.fast_paths import gtiff_passthrough
 from tests.e2e.worldcheck import first_acquisition
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2
-from compiler_svc.core import compile_process
+from compiler_svc.compilation import compile_process
 from sentinelhub_emulator import world
 from tests.e2e.worldcheck import first_acquisition
 

@@ -26,4 +26,9 @@ def test_wheel_has_code_and_data_files(tmp_path):
     catalogue = {Path(n).name for n in names if n.startswith("compiler_svc/collections/data/")}
     expected = {p.name for p in (ROOT / "compiler_svc/collections/data").glob("*.json")}
     assert expected and catalogue == expected
+    definitions = {n for n in names if n.startswith("compiler_svc/process_definitions/")}
+    vendored = {"compiler_svc/" + p.relative_to(ROOT / "compiler_svc").as_posix()
+                for p in (ROOT / "compiler_svc/process_definitions").rglob("*") if p.is_file()}
+    assert "compiler_svc/process_definitions/1.x/ndvi.json" in definitions
+    assert definitions == vendored
     assert not any(n.startswith("tests/") for n in names)

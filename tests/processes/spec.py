@@ -1,27 +1,15 @@
-"""Locate and load the official openeo-processes 1.x JSON definitions without importing openeo_driver."""
+"""The official openeo-processes 1.x JSON definitions, read from the compiler's copy (so a missing
+copy fails the tests that use it instead of leaving them with nothing to check)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
-
-def spec_dir() -> Path | None:
-    spec = importlib.util.find_spec("openeo_driver")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for loc in spec.submodule_search_locations:
-        d = Path(loc) / "specs" / "openeo-processes" / "1.x"
-        if d.is_dir():
-            return d
-    return None
+from compiler_svc.process_specs import specs_folder
 
 
 def load_specs(include_proposals: bool = True) -> dict[str, dict]:
-    d = spec_dir()
-    if d is None:
-        return {}
+    d = specs_folder()
     files = sorted(d.glob("*.json"))
     if include_proposals:
         files += sorted((d / "proposals").glob("*.json"))
@@ -30,4 +18,5 @@ def load_specs(include_proposals: bool = True) -> dict[str, dict]:
         p = json.loads(f.read_text(encoding="utf-8"))
         p["_proposal"] = f.parent.name == "proposals"
         out[p["id"]] = p
+    assert out, f"no process definitions in {d}"
     return out

@@ -1,16 +1,12 @@
 """Contract tests: the client against the real Sentinel Hub emulator (`sentinelhub_emulator`), run as
 a subprocess (`python -m sentinelhub_emulator --host 127.0.0.1 --port <free>`), with faults injected
 through `POST /_emulator/faults` and `POST /_emulator/expire-tokens`.
-
-Skipped when the emulator package is not in the checkout yet.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import time
-from pathlib import Path
 
 import aiohttp
 import numpy as np
@@ -21,13 +17,7 @@ from devstack.emulator import running_emulator
 from backend_common.errors import OpenEOError
 from executor_svc.sentinelhub import ClientConfig, Deployment, SentinelHubClient
 
-ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("sentinelhub_emulator") is None
-    or not (ROOT / "sentinelhub_emulator" / "__main__.py").exists(),
-    reason="sentinelhub_emulator is not available in this checkout",
-)
 
 UTM33 = "http://www.opengis.net/def/crs/EPSG/0/32633"
 EVALSCRIPT = """//VERSION=3

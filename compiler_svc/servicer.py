@@ -1,4 +1,4 @@
-"""gRPC shell of the compiler: CompilerService on top of `core`."""
+"""gRPC shell of the compiler: CompilerService on top of `compilation`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import grpc
 from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
 from backend_proto.v1 import common_pb2, compiler_pb2, compiler_pb2_grpc, store_pb2
-from compiler_svc import core, output_formats, process_specs
+from compiler_svc import compilation, output_formats, process_specs
 from compiler_svc.collections import catalogue as cat
-from compiler_svc.validation.problems import Problem, ProblemError
+from compiler_svc.problems import Problem, ProblemError
 
 log = get_logger(__name__)
 
@@ -82,7 +82,7 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
         return common_pb2.JsonDocument(json=json.dumps(cat.queryables_document(request.collection_id)))
 
     async def Validate(self, request, context):
-        problems = await core.validate_all(request.process_json, self._fetch(request), purpose=request.purpose,
+        problems = await compilation.validate_all(request.process_json, self._fetch(request), purpose=request.purpose,
                                            tile=_tile(request), parameters_json=request.parameters_json,
                                            offload=self._offload)
         return _reports(problems)
@@ -90,7 +90,7 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
     async def Compile(self, request, context):
         started = time.perf_counter()
         try:
-            plan = await core.compile_process(request.process_json, self._fetch(request), purpose=request.purpose,
+            plan = await compilation.compile_process(request.process_json, self._fetch(request), purpose=request.purpose,
                                               tile=_tile(request), parameters_json=request.parameters_json,
                                               output_format=request.output_format, offload=self._offload)
         except ProblemError as exc:
@@ -100,7 +100,7 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
         return plan
 
     async def ValidateUserProcess(self, request, context):
-        return _reports(await core.validate_user_process(request.process_json, self._fetch(request), offload=self._offload))
+        return _reports(await compilation.validate_user_process(request.process_json, self._fetch(request), offload=self._offload))
 
     async def ListFileFormats(self, request, context):
         return common_pb2.JsonDocument(json=json.dumps(output_formats.file_formats()))

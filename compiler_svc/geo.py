@@ -1,4 +1,4 @@
-"""CRS and geometry helpers (pyproj / shapely)."""
+"""CRS, geometry and openEO spatial-extent helpers (pyproj / shapely), shared by validation and planning."""
 
 from __future__ import annotations
 
@@ -119,3 +119,26 @@ def metres_to_crs_units(res_m: float, epsg: int, centre_lat: float) -> float:
         return res_m / max(math.cos(math.radians(centre_lat)), 1e-6)
     factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
     return res_m / (factor or 1.0)
+
+
+def extent_bounds(extent: dict) -> tuple[tuple[float, float, float, float], int, object | None]:
+    """(bounds, epsg, shapely geometry or None) of a bounding-box or GeoJSON spatial extent."""
+    if "west" in extent:
+        crs = extent.get("crs")
+        epsg = epsg_of(crs) if crs is not None else 4326
+        return _bbox_numbers(extent), epsg, None
+    geom = geometry_from_geojson(extent)
+    return tuple(geom.bounds), 4326, geom
+
+
+def _bbox_numbers(extent: dict) -> tuple[float, float, float, float]:
+    """(west, south, east, north); ValueError unless all four are finite numbers."""
+    values = [extent.get(side) for side in ("west", "south", "east", "north")]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+        raise ValueError("west, south, east and north must be finite numbers")
+    return tuple(float(v) for v in values)
+
+
+def extent_bounds_4326(extent: dict) -> tuple[float, float, float, float]:
+    bounds, epsg, _ = extent_bounds(extent)
+    return transform_bounds(bounds, epsg, 4326)

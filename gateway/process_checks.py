@@ -1,4 +1,5 @@
-"""Calls to the compiler that several routes share."""
+"""Process checks the routes share, answered by the compiler: validation (problems → openEO
+errors or JSON) and the ids of the predefined processes."""
 
 from __future__ import annotations
 

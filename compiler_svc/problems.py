@@ -15,9 +15,6 @@ class Problem:
     parameter: str = ""
     http_status: int = 400
 
-    def to_error(self) -> OpenEOError:
-        return OpenEOError(self.code, self.message, self.http_status)
-
 
 class ProblemError(OpenEOError):
     """Raised inside pure functions; carries the problem (node + argument)."""

@@ -1,11 +1,14 @@
-"""Structure of a process graph: parsing, references, result node, cycles, topological order."""
+"""Structure of a process graph, shared by validation and planning: parsing, references,
+callbacks, the result node, cycles, topological order and which processes (predefined or
+user-defined) nodes call."""
 
 from __future__ import annotations
 
 import json
 from typing import Any, Iterator
 
-from compiler_svc.validation.problems import Problem, ProblemError
+from compiler_svc import process_specs
+from compiler_svc.problems import Problem, ProblemError
 
 REF_KEYS = ("from_node", "from_parameter")
 
@@ -62,6 +65,47 @@ def contains_ref(value: Any) -> bool:
     if isinstance(value, list):
         return any(contains_ref(v) for v in value)
     return False
+
+
+def resolve_process(process_id: str, namespace: str | None, udps: dict[str, dict]) -> tuple[str, dict | None]:
+    """('predefined', definition) | ('udp', process object) | ('unsupported', None)."""
+    if namespace in (None, "backend", "openeo") and process_specs.is_predefined(process_id):
+        definition = process_specs.get_definition(process_id)
+        return ("predefined", definition) if definition else ("unsupported", None)
+    if namespace in (None, "user") and process_id in udps:
+        return "udp", udps[process_id]
+    return "unsupported", None
+
+
+def udp_references(graph: dict) -> set[str]:
+    """Ids of processes a graph (and its callbacks) calls that are not predefined (or namespace user)."""
+    found: set[str] = set()
+
+    def walk(g: dict):
+        for node in g.values():
+            if not isinstance(node, dict):
+                continue
+            pid, ns = node.get("process_id"), node.get("namespace")
+            if isinstance(pid, str) and (ns == "user" or (ns is None and not process_specs.is_predefined(pid))):
+                found.add(pid)
+            for value in (node.get("arguments") or {}).values() if isinstance(node.get("arguments"), dict) else ():
+                for cb in callbacks_in(value):
+                    walk(cb["process_graph"])
+
+    walk(graph)
+    return found
+
+
+def callbacks_in(value: Any) -> Iterator[dict]:
+    """Callbacks ({"process_graph": ...}) in an argument value, not descending into them."""
+    if is_callback(value):
+        yield value
+    elif isinstance(value, dict) and not is_ref(value):
+        for v in value.values():
+            yield from callbacks_in(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from callbacks_in(v)
 
 
 def node_path(prefix: str, node_id: str) -> str:

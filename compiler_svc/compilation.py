@@ -13,11 +13,10 @@ from typing import Any
 
 from backend_proto.v1 import compiler_pb2
 from compiler_svc import process_specs
+from compiler_svc.graph import parse_process, udp_references
 from compiler_svc.planning.planner import plan
-from compiler_svc.validation.graph import parse_process
-from compiler_svc.validation.problems import Problem, ProblemError
-from compiler_svc.validation.validator import (
-    UDP_ID, ValidationContext, parameter_problems, udp_references, validate_process)
+from compiler_svc.problems import Problem, ProblemError
+from compiler_svc.validation.validator import UDP_ID, ValidationContext, parameter_problems, validate_process
 
 FetchUdp = Callable[[str], Awaitable[dict | None]]
 #: Runs a CPU-bound call `fn(*args)` somewhere (the service: its thread pool), returning its result.

@@ -16,7 +16,7 @@ from store_svc.errors import unavailable
 from store_svc.job_queue import JobQueue
 from store_svc.jobs import JobStore
 from store_svc import logs
-from store_svc.services import ServiceStore
+from store_svc.web_services import ServiceStore
 from store_svc.udps import ProcessGraphStore
 
 SERVICE_NAME = store_pb2.DESCRIPTOR.services_by_name["StoreService"].full_name
