@@ -25,7 +25,7 @@ async def main() -> None:
     async def on_stop():
         await channel.close()
 
-    await serve("compiler_svc", config.listen, lambda server: register(server, stub), on_stop=on_stop)
+    await serve("compiler_svc", config.listen, lambda server: register(server, stub, config.planning), on_stop=on_stop)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from typing import Any
 
 from backend_proto.v1 import compiler_pb2
 from compiler_svc import process_specs
+from compiler_svc.config import PlanningSettings
 from compiler_svc.graph import parse_process, udp_references
 from compiler_svc.planning.planner import plan
 from compiler_svc.problems import Problem, ProblemError
@@ -88,7 +89,8 @@ SAMPLE_TILE = compiler_pb2.TileBounds(west=0.0, south=0.0, east=9783.939620, nor
 
 
 async def validate_all(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile=None,
-                       parameters_json: str = "", offload: Offload | None = None) -> list[Problem]:
+                       parameters_json: str = "", offload: Offload | None = None,
+                       settings: PlanningSettings = PlanningSettings()) -> list[Problem]:
     """Validation problems, plus the planning problem (e.g. an extent too large) when the graph is valid.
 
     A graph published as a tile service is checked as it will run: for a tile (its own extent is
@@ -105,30 +107,32 @@ async def validate_all(process_json: str, fetch: FetchUdp, *, purpose: int = 0, 
         return problems  # a process with open parameters cannot be planned yet
     try:
         await (offload or inline)(functools.partial(plan, process, udps=udps, parameter_values=values, purpose=purpose,
-                                                    tile=tile))
+                                                    tile=tile, settings=settings))
     except ProblemError as exc:
         return [exc.problem]
     return []
 
 
 async def compile_process(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile=None, parameters_json: str = "",
-                          pushdown: bool = True, output_format: str = "", offload: Offload | None = None):
+                          pushdown: bool = True, output_format: str = "", offload: Offload | None = None,
+                          settings: PlanningSettings = PlanningSettings()):
     """The execution plan, or ProblemError with the first problem. The CPU work (validation and
     planning) runs through `offload` in one piece: the service passes its thread pool.
     `output_format` replaces the graph's save_result format (tiles)."""
     process, values, udps = await _prepared(process_json, fetch, tile, parameters_json)
     return await (offload or inline)(functools.partial(
         _checked_plan, process, udps=udps, values=values, purpose=purpose, tile=tile, pushdown=pushdown,
-        output_format=output_format))
+        output_format=output_format, settings=settings))
 
 
-def _checked_plan(process: dict, *, udps: dict, values: dict, purpose: int, tile, pushdown: bool, output_format: str):
+def _checked_plan(process: dict, *, udps: dict, values: dict, purpose: int, tile, pushdown: bool, output_format: str,
+                  settings: PlanningSettings):
     ctx = ValidationContext(udps=udps, tile=tile is not None, parameter_values=values, executing=True)
     problems = validate_process(process, ctx)
     if problems:
         raise ProblemError(problems[0])
     return plan(process, udps=udps, parameter_values=values, purpose=purpose, tile=tile, pushdown=pushdown,
-                wanted_format=output_format)
+                wanted_format=output_format, settings=settings)
 
 
 async def validate_user_process(process_json: str, fetch: FetchUdp, *, offload: Offload | None = None) -> list[Problem]:

@@ -4,14 +4,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend_common.config import env_str, service_listen
+from backend_common.config import env_float, env_str, service_listen
+
+
+@dataclass(frozen=True)
+class PlanningSettings:
+    """What plans may ask for, and where this back-end's results live."""
+
+    #: pixels x dates of a synchronous request (above: ProcessGraphComplexity, use a batch job)
+    sync_max_pixels: float = 2500 * 2500 * 50
+    #: the largest grid of one load, for any purpose
+    max_load_pixels: float = 50_000 * 50_000
+    #: the API's public base URL: `load_result` / `load_stac` URLs of this back-end start with it
+    #: ("" accepts results URLs of any host)
+    public_url: str = ""
+
+    @classmethod
+    def from_env(cls) -> "PlanningSettings":
+        return cls(sync_max_pixels=env_float("SYNC_MAX_PIXELS", cls.sync_max_pixels),
+                   max_load_pixels=env_float("COMPILER_MAX_LOAD_PIXELS", cls.max_load_pixels),
+                   public_url=env_str("GATEWAY_PUBLIC_URL", "").rstrip("/"))
 
 
 @dataclass(frozen=True)
 class CompilerConfig:
     listen: str = "127.0.0.1:50051"
     log_level: str = "info"
+    planning: PlanningSettings = PlanningSettings()
 
     @classmethod
     def from_env(cls) -> "CompilerConfig":
-        return cls(listen=service_listen("compiler"), log_level=env_str("LOG_LEVEL", cls.log_level))
+        return cls(listen=service_listen("compiler"), log_level=env_str("LOG_LEVEL", cls.log_level),
+                   planning=PlanningSettings.from_env())

@@ -15,6 +15,7 @@ from backend_common.logging import get_logger
 from backend_proto.v1 import common_pb2, compiler_pb2, compiler_pb2_grpc, store_pb2
 from compiler_svc import compilation, output_formats, process_specs
 from compiler_svc.collections import catalogue as cat
+from compiler_svc.config import PlanningSettings
 from compiler_svc.problems import Problem, ProblemError
 
 log = get_logger(__name__)
@@ -55,8 +56,9 @@ def _tile(request):
 
 
 class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
-    def __init__(self, store_stub=None, pool: Executor | None = None):
+    def __init__(self, store_stub=None, pool: Executor | None = None, settings: PlanningSettings = PlanningSettings()):
         self.store_stub = store_stub
+        self.settings = settings
         # validation and planning are CPU work: off the event loop, in this pool
         self.pool = pool or ThreadPoolExecutor(max_workers=4, thread_name_prefix="compile")
 
@@ -84,7 +86,7 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
     async def Validate(self, request, context):
         problems = await compilation.validate_all(request.process_json, self._fetch(request), purpose=request.purpose,
                                            tile=_tile(request), parameters_json=request.parameters_json,
-                                           offload=self._offload)
+                                           offload=self._offload, settings=self.settings)
         return _reports(problems)
 
     async def Compile(self, request, context):
@@ -92,7 +94,8 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
         try:
             plan = await compilation.compile_process(request.process_json, self._fetch(request), purpose=request.purpose,
                                               tile=_tile(request), parameters_json=request.parameters_json,
-                                              output_format=request.output_format, offload=self._offload)
+                                              output_format=request.output_format, offload=self._offload,
+                                              settings=self.settings)
         except ProblemError as exc:
             raise OpenEOError(exc.code, exc.message, exc.status) from None
         log.info("compiled", loads=len(plan.loads), udps=list(plan.used_udps), pixels=plan.estimated_pixels,
@@ -106,6 +109,6 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
         return common_pb2.JsonDocument(json=json.dumps(output_formats.file_formats()))
 
 
-def register(server, store_stub=None) -> list[str]:
-    compiler_pb2_grpc.add_CompilerServiceServicer_to_server(CompilerServicer(store_stub), server)
+def register(server, store_stub=None, settings: PlanningSettings = PlanningSettings()) -> list[str]:
+    compiler_pb2_grpc.add_CompilerServiceServicer_to_server(CompilerServicer(store_stub, settings=settings), server)
     return [compiler_pb2.DESCRIPTOR.services_by_name["CompilerService"].full_name]

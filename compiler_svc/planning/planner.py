@@ -6,10 +6,10 @@ import json
 import math
 from datetime import datetime, timedelta, timezone
 
-from backend_common.config import env_float
 from backend_proto.v1 import compiler_pb2
 from compiler_svc import geo
 from compiler_svc.collections.catalogue import catalogue
+from compiler_svc.config import PlanningSettings
 from compiler_svc.graph import check_structure
 from compiler_svc.planning import spatial
 from compiler_svc.planning.extent_inference import restricted_areas, with_inferred_extents
@@ -22,8 +22,6 @@ from compiler_svc.planning.pushdown import RESAMPLE_METHODS, Cover, analyse, cho
 from compiler_svc.problems import Problem, ProblemError, invalid
 from compiler_svc.validation.schemas import parse_instant
 
-DEFAULT_SYNC_MAX_PIXELS = 2500 * 2500 * 50
-DEFAULT_MAX_LOAD_PIXELS = 50_000 * 50_000
 SAR_COEFFICIENTS = {"beta0": "BETA0", "sigma0-ellipsoid": "SIGMA0_ELLIPSOID", "gamma0-ellipsoid": "GAMMA0_ELLIPSOID",
                     "gamma0-terrain": "GAMMA0_TERRAIN"}
 DEM_INSTANCES = {"mapzen": "MAPZEN", "copernicus": "COPERNICUS", "copernicus_30": "COPERNICUS_30",
@@ -169,7 +167,8 @@ def _grid(cover: Cover, args: dict, coll, tile, res_m: float, node_id: str, area
 
 
 def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
-               areas: dict | None = None) -> tuple[compiler_pb2.SentinelHubLoad, dict]:
+               areas: dict | None = None, settings: PlanningSettings = PlanningSettings()
+               ) -> tuple[compiler_pb2.SentinelHubLoad, dict]:
     sym = cover.sym
     primary = min(sym.loads, key=position.get)
     args = graph[primary]["arguments"]
@@ -178,7 +177,7 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
     gsds = [coll.gsd(b) for b in sym.reads if b in coll.band_names] or [10.0]
     res_m = min(gsds)
     grid = _grid(cover, args, coll, tile, res_m, primary, (areas or {}).get(primary))
-    max_pixels = env_float("COMPILER_MAX_LOAD_PIXELS", DEFAULT_MAX_LOAD_PIXELS)
+    max_pixels = settings.max_load_pixels
     if grid.width * grid.height > max_pixels:
         _fail(Problem("ProcessGraphComplexity",
                       f"The extent of node '{primary}' is too large: {grid.width} x {grid.height} pixels at "
@@ -311,7 +310,8 @@ def result_strategy(loads: list, sources: list, graph: dict, order: list[str], r
 
 
 def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, tile=None,
-         now: datetime | None = None, pushdown: bool = True, wanted_format: str = "") -> compiler_pb2.ExecutionPlan:
+         now: datetime | None = None, pushdown: bool = True, wanted_format: str = "",
+         settings: PlanningSettings = PlanningSettings()) -> compiler_pb2.ExecutionPlan:
     """The plan for an already validated process.
 
     `pushdown=False` keeps every per-pixel computation out of the evalscript: each load only reads
@@ -346,12 +346,12 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
     covers.sort(key=lambda c: position[min(c.sym.loads, key=position.get)])
     loads, total = [], {"pixels": 0.0, "grid_pixels_dates": 0.0, "pu": 0.0, "bytes": 0}
     for cover in covers:
-        load, stats = build_load(cover, graph, position, tile, now, cut)
+        load, stats = build_load(cover, graph, position, tile, now, cut, settings)
         loads.append(load)
         for k in total:
             total[k] += stats[k]
     if purpose == compiler_pb2.PURPOSE_SYNC:
-        limit = env_float("SYNC_MAX_PIXELS", DEFAULT_SYNC_MAX_PIXELS)
+        limit = settings.sync_max_pixels
         if total["grid_pixels_dates"] > limit:
             _fail(Problem("ProcessGraphComplexity",
                           f"The process is too complex for synchronous processing ({total['grid_pixels_dates']:.0f} pixels x dates "
@@ -365,7 +365,7 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
             mode=cover.sym.mode, comment=f"compiler_svc: image of load {load.node_id} -> node {cover.result}")
     # what the executor evaluates: the nodes the result needs that no load or result source seeds
     order = needed_order(graph, result, {load.result_node_id or load.node_id for load in loads})
-    sources = result_sources(graph, order)
+    sources = result_sources(graph, order, settings.public_url)
     sourced = {source.node_id for source in sources}
     order = [nid for nid in order if nid not in sourced]
     return compiler_pb2.ExecutionPlan(

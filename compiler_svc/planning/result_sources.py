@@ -13,7 +13,6 @@ import re
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from backend_common.config import env_str
 from backend_proto.v1 import compiler_pb2
 from compiler_svc.graph import contains_ref
 from compiler_svc.problems import Problem, ProblemError
@@ -26,16 +25,16 @@ def _invalid(reason: str, node_id: str) -> ProblemError:
     return ProblemError(Problem("ProcessParameterInvalid", f"load_result: {reason}", node_id, "id"))
 
 
-def job_id_of(value: Any, node_id: str = "", public_url: str | None = None) -> str:
+def job_id_of(value: Any, node_id: str = "", public_url: str = "") -> str:
     """The job id of `load_result`'s `id`: a job id, or a URL of a job's results on this back-end
-    (`GATEWAY_PUBLIC_URL`: the API's public base URL; without it any host is taken)."""
+    (`public_url`: the API's public base URL; "" takes any host)."""
     if not isinstance(value, str) or not value:
         raise _invalid("'id' must be a batch job id or a results URL.", node_id)
     if re.fullmatch(JOB_ID_PATTERN, value) and value not in (".", ".."):
         return value
     if re.match(r"^https?://", value, re.IGNORECASE):
         url = urlparse(value)
-        public = (env_str("GATEWAY_PUBLIC_URL", "") if public_url is None else public_url).rstrip("/")
+        public = public_url.rstrip("/")
         base = urlparse(public).path.rstrip("/") if public else ""
         if public and (url.scheme, url.netloc) != (urlparse(public).scheme, urlparse(public).netloc):
             raise _invalid("only result URLs of this back-end can be loaded.", node_id)
@@ -53,7 +52,7 @@ def _json_or_empty(args: dict, name: str) -> str:
     return json.dumps(args[name]) if args.get(name) is not None else ""
 
 
-def result_sources(graph: dict, order: list[str]) -> list[compiler_pb2.ResultSource]:
+def result_sources(graph: dict, order: list[str], public_url: str = "") -> list[compiler_pb2.ResultSource]:
     """The sources of the `load_result` nodes in `order` whose arguments are fixed values."""
     sources = []
     for nid in order:
@@ -64,7 +63,7 @@ def result_sources(graph: dict, order: list[str]) -> list[compiler_pb2.ResultSou
         if contains_ref(args):
             continue  # computed inside the graph: the executor's load_result process fetches it
         sources.append(compiler_pb2.ResultSource(
-            node_id=nid, job_id=job_id_of(args.get("id"), nid),
+            node_id=nid, job_id=job_id_of(args.get("id"), nid, public_url),
             spatial_extent_json=_json_or_empty(args, "spatial_extent"),
             temporal_extent_json=_json_or_empty(args, "temporal_extent"),
             bands_json=_json_or_empty(args, "bands")))

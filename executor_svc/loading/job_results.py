@@ -3,7 +3,7 @@
 The job is looked up in the store with the calling user (another user's job is `JobNotFound`),
 must be `finished` (`JobNotFinished` otherwise); its GeoTIFF assets (only those whose date falls
 into `temporal_extent` when the date is known beforehand) are downloaded from S3 into a temporary
-folder of the work dir, read and filtered in the CPU pool (`loading.results`), and the folder is
+folder of the work dir, read and filtered in the CPU pool (`loading.result_files`), and the folder is
 removed again. The compiler has already resolved a results URL of this back-end to its job id.
 """
 
@@ -23,7 +23,7 @@ from backend_common.errors import OpenEOError, from_rpc_error
 from backend_common.logging import get_logger
 from backend_proto.v1 import store_pb2
 
-from .results import assets_in_interval, cube_from_result_files, raster_assets
+from .result_files import assets_in_interval, cube_from_result_files, raster_assets
 
 log = get_logger(__name__)
 

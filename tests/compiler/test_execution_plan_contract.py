@@ -126,13 +126,15 @@ def test_results_urls_resolve_to_job_ids():
 
 
 async def test_public_url_setting_decides_which_urls_are_ours(monkeypatch):
+    from compiler_svc.config import CompilerConfig
+
     graph = {"r": {"process_id": "load_result", "arguments": {"id": "https://other.example/jobs/j-9/results"}},
              "s": save("r")}
-    monkeypatch.setenv("GATEWAY_PUBLIC_URL", "https://openeo.example")
+    monkeypatch.setenv("GATEWAY_PUBLIC_URL", "https://openeo.example/")
     with pytest.raises(ProblemError):
-        await compile_(graph)
+        await compile_(graph, settings=CompilerConfig.from_env().planning)
     monkeypatch.setenv("GATEWAY_PUBLIC_URL", "https://other.example")
-    plan = await compile_(graph)
+    plan = await compile_(graph, settings=CompilerConfig.from_env().planning)
     assert [(s.node_id, s.job_id) for s in plan.result_sources] == [("r", "j-9")]
 
 

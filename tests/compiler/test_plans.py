@@ -198,9 +198,11 @@ async def test_tile_plans_differ_only_in_the_load_bounds():
 
 
 async def test_sync_limit(monkeypatch):
-    monkeypatch.setenv("SYNC_MAX_PIXELS", "1000")
+    from compiler_svc.config import PlanningSettings
+
     with pytest.raises(ProblemError) as info:
-        await compile_({"l": load(), "s": save("l")}, purpose=compiler_pb2.PURPOSE_SYNC)
+        await compile_({"l": load(), "s": save("l")}, purpose=compiler_pb2.PURPOSE_SYNC,
+                       settings=PlanningSettings(sync_max_pixels=1000))
     assert info.value.code == "ProcessGraphComplexity"
     await compile_({"l": load(), "s": save("l")}, purpose=compiler_pb2.PURPOSE_BATCH)
 

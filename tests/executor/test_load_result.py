@@ -19,7 +19,7 @@ from executor_svc.batch.results import build_results
 from compiler_svc.output_formats import output_format
 from executor_svc.encoding import encode_result
 from executor_svc.loading.job_results import JobResultLoader
-from executor_svc.loading.results import (
+from executor_svc.loading.result_files import (
     assets_in_interval,
     cube_from_result_files,
     raster_assets,

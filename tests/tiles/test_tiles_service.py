@@ -27,7 +27,7 @@ from backend_proto.v1 import (
 )
 from devstack.processes import free_port
 from tiles_svc.cache import TileCache
-from tiles_svc.service import TilesServicer
+from tiles_svc.servicer import TilesServicer
 
 GRAPH = {
     "process_graph": {

@@ -23,7 +23,7 @@ from backend_proto.v1 import (
 from tiles_svc.cache import RenderedTile, TileCache
 from tiles_svc.empty_tile import empty_tile
 from tiles_svc.plan_templates import PlanTemplates
-from tiles_svc.service_config import TileSettings, settings_for
+from tiles_svc.tile_settings import TileSettings, settings_for
 from tiles_svc.tile_math import check_tile, intersects, lonlat_bounds, mercator_bounds
 
 log = get_logger(__name__)
