@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend_common.config import env_float, env_str, service_listen
+from backend_common.config import env_float, env_int, env_str, service_listen
 
 
 @dataclass(frozen=True)
@@ -18,12 +18,17 @@ class PlanningSettings:
     #: the API's public base URL: `load_result` / `load_stac` URLs of this back-end start with it
     #: ("" accepts results URLs of any host)
     public_url: str = ""
+    #: the largest array a graph may create and kernel it may apply (the executor's limits too)
+    max_array_elements: int = 50_000_000
+    max_kernel_elements: int = 101 * 101
 
     @classmethod
     def from_env(cls) -> "PlanningSettings":
         return cls(sync_max_pixels=env_float("SYNC_MAX_PIXELS", cls.sync_max_pixels),
                    max_load_pixels=env_float("COMPILER_MAX_LOAD_PIXELS", cls.max_load_pixels),
-                   public_url=env_str("GATEWAY_PUBLIC_URL", "").rstrip("/"))
+                   public_url=env_str("GATEWAY_PUBLIC_URL", "").rstrip("/"),
+                   max_array_elements=env_int("MAX_ARRAY_ELEMENTS", cls.max_array_elements),
+                   max_kernel_elements=env_int("MAX_KERNEL_ELEMENTS", cls.max_kernel_elements))
 
 
 @dataclass(frozen=True)

@@ -52,9 +52,9 @@ class ExecutorConfig:
             sentinelhub=ClientConfig.from_env(),
             s3=S3Config.from_env(),
             limits=RunLimits(
-                max_array_elements=env_int("EXECUTOR_MAX_ARRAY_ELEMENTS", RunLimits.max_array_elements),
+                max_array_elements=env_int("MAX_ARRAY_ELEMENTS", RunLimits.max_array_elements),
                 max_result_bytes=env_int("EXECUTOR_MAX_RESULT_BYTES", RunLimits.max_result_bytes),
-                max_kernel_elements=env_int("EXECUTOR_MAX_KERNEL_ELEMENTS", RunLimits.max_kernel_elements),
+                max_kernel_elements=env_int("MAX_KERNEL_ELEMENTS", RunLimits.max_kernel_elements),
                 max_kernel_operations=env_float("EXECUTOR_MAX_KERNEL_OPERATIONS", RunLimits.max_kernel_operations),
             ),
             sync_max_seconds=env_float("SYNC_MAX_SECONDS", 300.0),

@@ -9,6 +9,7 @@ response; when that response is not what the plan expected they fall back to the
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import time
 from collections.abc import Callable
@@ -213,7 +214,9 @@ class PlanRunner:
             return value, output, options, finished
 
         try:
-            value, output, options, finished = await loop.run_in_executor(self.pool, evaluate_and_finish)
+            # the copied context carries the request id into the pool thread's log lines
+            value, output, options, finished = await loop.run_in_executor(
+                self.pool, contextvars.copy_context().run, evaluate_and_finish)
         except asyncio.CancelledError:
             # nobody waits any more (client gone, job canceled, lease lost): the pool thread stops
             # at the evaluator's next node instead of computing on

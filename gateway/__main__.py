@@ -20,6 +20,9 @@ def main() -> None:
         shutdown_timeout=settings.shutdown_timeout_seconds,
         access_log=None,  # our own JSON access log (middleware/request_id.py)
         handle_signals=True,
+        # a client that hangs up cancels its handler, and with it the gRPC calls it waits for
+        # (POST /result: the executor stops the evaluation), instead of computing for nobody
+        handler_cancellation=True,
         print=None,
     )
 

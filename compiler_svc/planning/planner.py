@@ -18,6 +18,7 @@ from compiler_svc.planning.evalscript import build_evalscript, build_image_evals
 from compiler_svc.planning.execution_order import executor_graph, is_per_pixel, needed_order
 from compiler_svc.planning.inline import flatten
 from compiler_svc.planning.result_sources import result_sources
+from compiler_svc.planning.size_limits import check_sizes
 from compiler_svc.planning.pushdown import RESAMPLE_METHODS, Cover, analyse, choose_covers
 from compiler_svc.problems import Problem, ProblemError, invalid
 from compiler_svc.validation.schemas import parse_instant
@@ -319,6 +320,7 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
     and the executor runs the rest. Meant for differential testing of the push-down."""
     now = now or datetime.now(timezone.utc)
     graph, result, used = flatten(process, udps, parameter_values)
+    check_sizes(graph, settings)
     graph = load_stac_as_load_result(graph)
     # what later filters keep of each load (not for tiles: their loads take the tile's bounds): a
     # load without extent takes it, an explicit box gets its grid cut to it (same alignment)

@@ -6,15 +6,19 @@ Compile errors (400) and unavailable services (503) are answered before any byte
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from aiohttp import web
 
+from backend_common.logging import get_logger
 from backend_proto.v1 import compiler_pb2, executor_pb2
 from gateway import billing, routing, streaming
 from gateway.auth import require_user
 from gateway.http import optional_number, process_of, read_json_object
 from gateway.keys import CLIENTS
+
+log = get_logger(__name__)
 
 
 def _format_costs(value: float) -> str:
@@ -32,7 +36,12 @@ async def run_sync(request: web.Request) -> web.StreamResponse:
         compiler_pb2.CompileRequest(user=user, process_json=json.dumps(process), purpose=compiler_pb2.PURPOSE_SYNC)
     )
     call = clients.executor.Execute(executor_pb2.ExecuteRequest(user=user, plan=plan))
-    first, rest = await streaming.first_chunk(call)
+    try:
+        first, rest = await streaming.first_chunk(call)
+    except asyncio.CancelledError:  # the client hung up while the result was being computed
+        call.cancel()
+        log.info("sync_processing_cancelled", reason="client disconnected")
+        raise
     response = web.StreamResponse(status=200)
     response.headers["Content-Type"] = (first.content_type if first is not None else "") or "application/octet-stream"
     costs = first.processing_units if first is not None else 0.0

@@ -144,3 +144,32 @@ async def test_a_computed_load_result_stays_for_the_evaluator():
              "s": save("r")}
     plan = await compile_(graph)
     assert not plan.result_sources and list(plan.node_order) == ["name", "r", "s"]
+
+
+async def test_sizes_known_before_running_are_refused_at_compile_time():
+    from compiler_svc.config import PlanningSettings
+
+    bomb = {"a": {"process_id": "array_create", "arguments": {"data": [1, 2], "repeat": 1_000_000_000}},
+            "s": {"process_id": "sum", "arguments": {"data": {"from_node": "a"}}, "result": True}}
+    with pytest.raises(ProblemError) as info:
+        await compile_(bomb)
+    assert (info.value.code, info.value.problem.node_id, info.value.problem.parameter) == (
+        "ProcessGraphComplexity", "a", "repeat")
+    problems = await core.validate_all(as_json(bomb), FakeStore())  # POST /validation says so too
+    assert [p.code for p in problems] == ["ProcessGraphComplexity"]
+    small = dict(bomb, a={"process_id": "array_create", "arguments": {"data": [1, 2], "repeat": 1000}})
+    assert (await compile_(small)).node_order[-1] == "s"
+    # inside a callback, with a limit from the settings
+    inner = {"process_graph": {"c": {"process_id": "array_create", "arguments": {"data": [{"from_parameter": "x"}],
+                                                                                 "repeat": 50}},
+                               "m": {"process_id": "max", "arguments": {"data": {"from_node": "c"}}, "result": True}}}
+    graph = {"l": load(), "ap": {"process_id": "apply", "arguments": {"data": {"from_node": "l"}, "process": inner}},
+             "s": save("ap")}
+    with pytest.raises(ProblemError) as info:
+        await compile_(graph, settings=PlanningSettings(max_array_elements=10))
+    assert info.value.problem.node_id == "ap/c"
+    kernel = {"l": load(), "k": {"process_id": "apply_kernel", "arguments": {
+        "data": {"from_node": "l"}, "kernel": [[1] * 301 for _ in range(301)]}}, "s": save("k")}
+    with pytest.raises(ProblemError) as info:
+        await compile_(kernel)
+    assert (info.value.code, info.value.problem.parameter) == ("ProcessGraphComplexity", "kernel")
