@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import mercantile
 
-from backend_common.errors import OpenEOError
-
-MAX_ZOOM = 24
+from backend_common import tile_coordinates
 
 
 def check_tile(z: int, x: int, y: int) -> mercantile.Tile:
-    """The tile, or an openEO 400 error naming what is out of range."""
-    if not 0 <= z <= MAX_ZOOM:
-        raise OpenEOError("TileInvalid", f"Zoom level {z} is out of range 0..{MAX_ZOOM}.", 400)
-    limit = 2**z
-    if not (0 <= x < limit and 0 <= y < limit):
-        raise OpenEOError("TileInvalid", f"Tile {z}/{x}/{y} does not exist: x and y must be in 0..{limit - 1}.", 400)
+    """The tile, or an openEO 400 error naming what is out of range (`backend_common.tile_coordinates`)."""
+    tile_coordinates.check_tile(z, x, y)
     return mercantile.Tile(x, y, z)
 
 

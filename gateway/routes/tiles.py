@@ -18,14 +18,14 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from backend_common.errors import OpenEOError
+from backend_common.tile_coordinates import check_tile
 from backend_proto.v1 import tiles_pb2
 from gateway import routing, streaming
-from gateway.errors import api_error
 from gateway.keys import CLIENTS, SETTINGS
 
 _INT = re.compile(r"^\d{1,10}$")
 _SUFFIX = re.compile(r"\.(png|jpe?g)$", re.IGNORECASE)
-MAX_ZOOM = 30
 #: Tiles larger than this are never kept by the gateway.
 MAX_CACHED_TILE_BYTES = 4 * 1024 * 1024
 
@@ -80,13 +80,8 @@ def _coordinates(request: web.Request) -> tuple[int, int, int]:
     z_text, x_text = request.match_info["z"], request.match_info["x"]
     y_text = _SUFFIX.sub("", request.match_info["y"])
     if not all(_INT.match(t) for t in (z_text, x_text, y_text)):
-        raise api_error("ParameterInvalid", "Tile coordinates z, x and y must be non-negative integers.")
-    z, x, y = int(z_text), int(x_text), int(y_text)
-    if z > MAX_ZOOM:
-        raise api_error("ParameterInvalid", f"Zoom level z must be between 0 and {MAX_ZOOM}.")
-    if x >= 2**z or y >= 2**z:
-        raise api_error("ParameterInvalid", f"Tile x and y must be between 0 and {2**z - 1} at zoom level {z}.")
-    return z, x, y
+        raise OpenEOError("TileInvalid", "Tile coordinates z, x and y must be non-negative integers.", 400)
+    return check_tile(int(z_text), int(x_text), int(y_text))
 
 
 async def get_tile(request: web.Request) -> web.StreamResponse:

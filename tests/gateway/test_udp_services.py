@@ -104,10 +104,10 @@ async def test_tiles_public_with_etag(client, auth, fakes):
 
 async def test_tiles_bad_coordinates_and_unknown_service(client, auth):
     service_id = await create_service(client, auth)
-    for path in ("a/1/1", "1/x/1", "1/1/-1", "1/5/0", "31/0/0"):
+    for path in ("a/1/1", "1/x/1", "1/1/-1", "1/5/0", "25/0/0", "31/0/0"):
         resp = await client.get(f"/services/xyz/{service_id}/tiles/{path}")
         assert resp.status == 400, path
         body = await resp.json()
-        assert body["code"] == "ParameterInvalid" and body["message"]
+        assert body["code"] == "TileInvalid" and body["message"]
     unknown = await client.get("/services/xyz/s-nope/tiles/1/1/1")
     assert unknown.status == 404 and (await unknown.json())["code"] == "ServiceNotFound"
