@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .cubes import _as_like
+from .cubes import as_like
 from .datacube import ARRAY_DIM, TEMPORAL, require_cube, single_dimension, to_datetime64, with_attrs
 from .errors import ProcessError
 from .registry import invalid, process, required
@@ -110,7 +110,7 @@ def _reduce_groups(data: xr.DataArray, dim: str, groups: list[np.ndarray], label
         res = reducer(data=sub, context=context)
         if isinstance(res, xr.DataArray) and ARRAY_DIM in res.dims:
             res = res.isel({ARRAY_DIM: 0}, drop=True)
-        results.append(_as_like(res, template))
+        results.append(as_like(res, template))
     out = xr.concat(results, dim=dim) if results else data.isel({dim: []})
     out = out.assign_coords({dim: labels}).transpose(*data.dims)
     return out
@@ -195,7 +195,7 @@ def aggregate_spatial(args: dict, ctx: Any) -> xr.DataArray:
         res = reducer(data=sub, context=args.get("context"))
         if isinstance(res, xr.DataArray) and ARRAY_DIM in res.dims:
             res = res.isel({ARRAY_DIM: 0}, drop=True)
-        results.append(_as_like(res, template))
+        results.append(as_like(res, template))
     out = xr.concat(results, dim="geometry") if results else xr.DataArray(np.zeros((0,)), dims=("geometry",))
     out = out.assign_coords(geometry=np.arange(len(geoms)))
     order = ["geometry"] + [d for d in ("t", "bands") if d in out.dims] + [d for d in out.dims if d not in ("geometry", "t", "bands")]

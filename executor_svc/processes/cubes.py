@@ -38,7 +38,7 @@ def _types(cube: xr.DataArray) -> dict:
     return {d: dimension_type(cube, d) for d in cube.dims}
 
 
-def _as_like(value: Any, template: xr.DataArray) -> xr.DataArray:
+def as_like(value: Any, template: xr.DataArray) -> xr.DataArray:
     """Broadcast a callback result (scalar or DataArray) to ``template``'s shape."""
     if isinstance(value, xr.DataArray):
         missing = [d for d in template.dims if d not in value.dims]
@@ -59,7 +59,7 @@ def apply(args: dict, ctx: Any) -> xr.DataArray:
     data = require_cube(required(args, "data", "apply"), "apply")
     fn = required(args, "process", "apply")
     res = fn(x=data, context=args.get("context"))
-    return with_attrs(_as_like(res, data), data)
+    return with_attrs(as_like(res, data), data)
 
 
 def _dim_types_without(cube: xr.DataArray, dim: str, **extra: str) -> dict:
@@ -87,7 +87,7 @@ def reduce_dimension(args: dict, ctx: Any) -> xr.DataArray:
     res = reducer(data=data.rename({dim: ARRAY_DIM}), context=args.get("context"))
     template = data.isel({dim: 0}, drop=True)
     res = _single_value(res, pid)
-    out = _as_like(res, template)
+    out = as_like(res, template)
     return with_attrs(out, data, dimension_types=types)
 
 
@@ -107,7 +107,7 @@ def reduce_spatial(args: dict, ctx: Any) -> xr.DataArray:
                         coords={k: v for k, v in template.coords.items()}, attrs=data.attrs)
     res = reducer(data=flat, context=args.get("context"))
     res = _single_value(res, pid)
-    out = _as_like(res, template)
+    out = as_like(res, template)
     types = {d: t for d, t in _types(data).items() if d not in ("x", "y")}
     return with_attrs(out, data, dimension_types=types)
 
@@ -183,7 +183,7 @@ def aggregate_spatial_window(args: dict, ctx: Any) -> xr.DataArray:
     res = reducer(data=windows, context=args.get("context"))
     template = windows.isel({ARRAY_DIM: 0}, drop=True)
     res = _single_value(res, pid)
-    out = _as_like(res, template).transpose(*data.dims)
+    out = as_like(res, template).transpose(*data.dims)
     return with_attrs(out, data, dimension_types=_types(data))
 
 
@@ -199,7 +199,7 @@ def apply_dimension(args: dict, ctx: Any) -> xr.DataArray:
     res = fn(data=arr, context=args.get("context"))
     template = arr
     if not isinstance(res, xr.DataArray) or ARRAY_DIM not in res.dims:
-        res = _as_like(res, arr.isel({ARRAY_DIM: 0}, drop=True)).expand_dims(ARRAY_DIM)
+        res = as_like(res, arr.isel({ARRAY_DIM: 0}, drop=True)).expand_dims(ARRAY_DIM)
     others = [d for d in template.dims if d != ARRAY_DIM]
     res = res.broadcast_like(template.isel({ARRAY_DIM: 0}, drop=True)) if any(d not in res.dims for d in others) else res
     res = res.transpose(*[d if d != ARRAY_DIM else ARRAY_DIM for d in template.dims])
@@ -349,7 +349,7 @@ def merge_cubes(args: dict, ctx: Any) -> xr.DataArray:
     if bool(overlap.any()):
         if resolver is None:
             raise ProcessError("OverlapResolverMissing", "Overlapping data cubes, but no overlap resolver has been specified.")
-        resolved = _as_like(resolver(x=a1, y=a2, context=args.get("context")), a1)
+        resolved = as_like(resolver(x=a1, y=a2, context=args.get("context")), a1)
         out = xr.where(overlap, resolved, xr.where(in1, a1, a2))
     else:
         out = xr.where(in1, a1, a2)

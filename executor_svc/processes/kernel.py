@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .cubes import _as_like
+from .cubes import as_like
 from .datacube import require_cube, with_attrs
 from .errors import ProcessError
 from .registry import invalid, process, required
@@ -101,7 +101,7 @@ def apply_neighborhood(args: dict, ctx: Any) -> xr.DataArray:
             if "x" in data.dims:
                 sel["x"] = slice(max(0, x0 - ox), min(nx, x0 + sx + ox))
             chunk = data.isel(sel)
-            res = _as_like(fn(data=chunk, context=context), chunk)
+            res = as_like(fn(data=chunk, context=context), chunk)
             if res.shape != chunk.shape:
                 raise ProcessError("DataCubePropertiesMismatch", f"{pid}: the process must keep the chunk's dimensions and labels.")
             core_sel = {}
