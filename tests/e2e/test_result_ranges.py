@@ -8,6 +8,7 @@ import json
 from datetime import date
 
 import numpy as np
+import pytest
 import rasterio
 import requests
 from rasterio.windows import Window
@@ -59,3 +60,55 @@ def test_a_window_of_a_batch_cog_through_vsicurl_reads_a_small_part(stack, conne
     assert whole.stat().st_size == size
     with rasterio.open(whole) as ds:
         np.testing.assert_array_equal(window, ds.read(1, window=window_of))
+
+
+SMALL = {"west": 14.00, "south": 46.00, "east": 14.02, "north": 46.015}
+
+
+def _file_bands(path) -> tuple[tuple, list[dict], np.ndarray]:
+    with rasterio.open(path) as ds:
+        return ds.descriptions, [ds.tags(i) for i in ds.indexes], ds.read()
+
+
+def _assert_statistics_of(tags: dict, pixels: np.ndarray) -> None:
+    valid = pixels[np.isfinite(pixels)].astype(np.float64)
+    assert valid.size > 0
+    assert float(tags["STATISTICS_MINIMUM"]) == valid.min() and float(tags["STATISTICS_MAXIMUM"]) == valid.max()
+    assert float(tags["STATISTICS_MEAN"]) == pytest.approx(valid.mean(), rel=1e-9)
+    assert float(tags["STATISTICS_STDDEV"]) == pytest.approx(valid.std(), rel=1e-9)
+
+
+@pytest.mark.parametrize("ndvi", [True, False])
+def test_a_sync_geotiff_carries_statistics_and_band_labels(stack, connection, tmp_path, ndvi):
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=SMALL, temporal_extent=day_interval(ACQ),
+                                      bands=["B04", "B08"])
+    if ndvi:
+        cube = cube.ndvi(nir="B08", red="B04")
+    path = tmp_path / "sync.tif"
+    cube.save_result("GTiff").download(path)
+    names, tags, pixels = _file_bands(path)
+    assert names == (("ndvi",) if ndvi else ("B04", "B08"))
+    for i, band_tags in enumerate(tags):
+        _assert_statistics_of(band_tags, pixels[i])
+
+
+def test_batch_stac_band_statistics_and_names_agree_with_the_file(stack, connection, tmp_path):
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=SMALL, temporal_extent=day_interval(ACQ),
+                                      bands=["B04", "B08"])
+    job = cube.ndvi(nir="B08", red="B04").save_result("GTiff").create_job(title="self-describing")
+    job.start_and_wait(max_poll_interval=1, print=lambda *a, **k: None)
+    assets = job.get_results().get_metadata()["assets"]
+    assert len(assets) == 1  # the executor's own job-results.json is not listed
+    (name, asset), = assets.items()
+    path = tmp_path / name
+    path.write_bytes(requests.get(asset["href"], timeout=60).content)
+    names, tags, pixels = _file_bands(path)
+    assert names == ("ndvi",)
+    assert [band["name"] for band in asset["eo:bands"]] == ["ndvi"]
+    (raster_band,) = asset["raster:bands"]
+    stats = raster_band["statistics"]
+    _assert_statistics_of(tags[0], pixels[0])
+    for key, gdal_key in (("minimum", "MINIMUM"), ("maximum", "MAXIMUM"), ("mean", "MEAN"), ("stddev", "STDDEV"),
+                          ("valid_percent", "VALID_PERCENT")):
+        assert stats[key] == float(tags[0][f"STATISTICS_{gdal_key}"]), key
+    assert asset["proj:shape"] == list(pixels.shape[1:])
