@@ -112,3 +112,37 @@ def test_batch_stac_band_statistics_and_names_agree_with_the_file(stack, connect
                           ("valid_percent", "VALID_PERCENT")):
         assert stats[key] == float(tags[0][f"STATISTICS_{gdal_key}"]), key
     assert asset["proj:shape"] == list(pixels.shape[1:])
+
+
+def test_range_edge_cases_against_s3(stack, connection):
+    """The same answers as the gateway tests' fakes give, from the real executor and SeaweedFS."""
+    cube = connection.load_collection("SENTINEL2_L2A", spatial_extent=SMALL, temporal_extent=day_interval(ACQ),
+                                      bands=["B04", "B08"])
+    job = cube.save_result("GTiff").create_job(title="ranges edge cases")
+    job.start_and_wait(max_poll_interval=1, print=lambda *a, **k: None)
+    (asset,) = job.get_results().get_metadata()["assets"].values()
+    href = asset["href"]
+    whole = requests.get(href, timeout=30)
+    data, size = whole.content, len(whole.content)
+    assert whole.status_code == 200 and whole.headers["Accept-Ranges"] == "bytes" and size == asset["file:size"]
+    etag, modified = whole.headers["ETag"], whole.headers["Last-Modified"]
+    assert etag.startswith('"') and modified.endswith(" GMT")
+
+    head = requests.head(href, timeout=30)
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) == size and head.headers["ETag"] == etag
+    for header, first, last in [("bytes=-500", size - 500, size - 1), ("bytes=100-", 100, size - 1),
+                                ("bytes=0-0", 0, 0), (f"bytes=10-{size * 2}", 10, size - 1),
+                                ("bytes=0-9,20-29", 0, 29)]:
+        part = requests.get(href, headers={"Range": header}, timeout=30)
+        assert part.status_code == 206, header
+        assert part.headers["Content-Range"] == f"bytes {first}-{last}/{size}", header
+        assert part.content == data[first : last + 1], header
+    refused = requests.get(href, headers={"Range": f"bytes={size}-"}, timeout=30)
+    assert refused.status_code == 416 and refused.headers["Content-Range"] == f"bytes */{size}"
+    assert requests.get(href, headers={"Range": "bytes=9-1"}, timeout=30).content == data  # invalid: ignored
+    assert requests.get(href, headers={"If-None-Match": etag}, timeout=30).status_code == 304
+    assert requests.get(href, headers={"If-Modified-Since": modified}, timeout=30).status_code == 304
+    stale = requests.get(href, headers={"Range": "bytes=0-9", "If-Range": '"not-the-file"'}, timeout=30)
+    assert stale.status_code == 200 and stale.content == data
+    fresh = requests.get(href, headers={"Range": "bytes=0-9", "If-Range": etag}, timeout=30)
+    assert fresh.status_code == 206 and fresh.content == data[:10]
