@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import re
 import shutil
@@ -84,6 +85,26 @@ def _image_chunks(image):
                         processing_units=image.processing_units, total_size=len(image.data))
 
 
+def requested_bytes(ref, size: int) -> tuple[int, int]:
+    """(offset, length) of the bytes of an object of `size` bytes that a `JobAssetRef` asks for,
+    kept inside the object; length 0 when nothing is left (a range starting at or past the end)."""
+    if ref.suffix_length > 0:
+        length = min(ref.suffix_length, size)
+        return size - length, length
+    offset = max(ref.offset, 0)
+    if offset >= size:
+        return offset, 0
+    rest = size - offset
+    return offset, min(ref.length, rest) if ref.length > 0 else rest
+
+
+def _fallback_etag(key: str, info) -> str:
+    """An entity tag for stores that send none: changes with the object's size or modification."""
+    stamp = info.last_modified.timestamp() if info.last_modified else 0
+    digest = hashlib.sha256(f"{key}\n{info.size}\n{stamp}".encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
 class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
     def __init__(self, runner: PlanRunner, storage: S3Storage | None, store_stub, pool: Executor, work_dir: str,
                  *, sync_max_seconds: float | None = None):
@@ -149,17 +170,42 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         entry = asset_of(job.results, request.asset, request.job_id)
         storage = self._storage()
         key = entry.key
-        head = await storage.head(key)
-        if head is None:
+        info = await storage.head(key)
+        if info is None:
             raise OpenEOError("AssetNotFound", f"The result asset {request.asset!r} is no longer available.", 404)
-        chunks = _data_chunks(storage.download_stream(key, CHUNK_SIZE), filename=key.rsplit("/", 1)[-1],
-                              content_type=entry.media_type or head["content_type"] or "application/octet-stream",
-                              total_size=head["size"])
+        offset, length = requested_bytes(request, info.size)
+        first = common_pb2.DataChunk(
+            content_type=entry.media_type or info.content_type or "application/octet-stream",
+            filename=key.rsplit("/", 1)[-1],
+            total_size=info.size,
+            etag=info.etag or _fallback_etag(key, info),
+            last_modified=info.last_modified.strftime("%Y-%m-%dT%H:%M:%SZ") if info.last_modified else "",
+            range_offset=offset,
+            range_length=length,
+        )
+        if request.metadata_only or length == 0:
+            yield first
+            return
+        # a ranged GetObject for a part of the object: S3 sends only those bytes
+        pieces = storage.download_stream(key, CHUNK_SIZE, offset=offset,
+                                         length=None if offset + length == info.size else length)
+        sent = 0
         try:
-            async for chunk in chunks:
-                yield chunk
+            async for piece in pieces:
+                piece = piece[: length - sent]  # never more than HEAD promised, should the object grow
+                if not piece:
+                    break
+                if first is not None:
+                    first.data = piece
+                    yield first
+                    first = None
+                else:
+                    yield common_pb2.DataChunk(data=piece)
+                sent += len(piece)
         except ObjectNotFound:
             raise OpenEOError("AssetNotFound", f"The result asset {request.asset!r} is no longer available.", 404) from None
+        if sent != length:  # the object changed under us: a short stream must not look complete
+            raise OpenEOError("Internal", "The result asset changed while it was read.", 500)
 
     async def DeleteJobResults(self, request, context):
         prefix = job_prefix(request.job_id)

@@ -48,6 +48,8 @@ GATEWAY_ERRORS: dict[str, tuple[int, str]] = {
     "PayloadTooLarge": (413, "The request body is too large."),
     # A query or path parameter has an invalid value (limit, level, z/x/y, ...).
     "ParameterInvalid": (400, "A request parameter is invalid."),
+    # A Range header none of whose ranges lies within the file (result asset downloads).
+    "RangeNotSatisfiable": (416, "The requested range is not satisfiable."),
     # A backend service is down or too slow (same code backend_common.errors uses).
     "ServiceUnavailable": (503, "The service is temporarily unavailable. Please try again later."),
 }

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x62\x61\x63kend_proto/v1/common.proto\x12\x11openeo.backend.v1\"S\n\x04User\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x13\n\x0b\x61uth_method\x18\x02 \x01(\t\x12\x17\n\x0fsh_access_token\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\"\x07\n\x05\x45mpty\"\x1c\n\x0cJsonDocument\x12\x0c\n\x04json\x18\x01 \x01(\t\"o\n\tDataChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x18\n\x10processing_units\x18\x04 \x01(\x01\x12\x12\n\ntotal_size\x18\x05 \x01(\x03\")\n\x04Page\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x12\n\nnext_token\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x62\x61\x63kend_proto/v1/common.proto\x12\x11openeo.backend.v1\"S\n\x04User\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x13\n\x0b\x61uth_method\x18\x02 \x01(\t\x12\x17\n\x0fsh_access_token\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\"\x07\n\x05\x45mpty\"\x1c\n\x0cJsonDocument\x12\x0c\n\x04json\x18\x01 \x01(\t\"\xc0\x01\n\tDataChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x18\n\x10processing_units\x18\x04 \x01(\x01\x12\x12\n\ntotal_size\x18\x05 \x01(\x03\x12\x0c\n\x04\x65tag\x18\x06 \x01(\t\x12\x15\n\rlast_modified\x18\x07 \x01(\t\x12\x14\n\x0crange_offset\x18\x08 \x01(\x03\x12\x14\n\x0crange_length\x18\t \x01(\x03\")\n\x04Page\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x12\n\nnext_token\x18\x02 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,8 +37,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EMPTY']._serialized_end=144
   _globals['_JSONDOCUMENT']._serialized_start=146
   _globals['_JSONDOCUMENT']._serialized_end=174
-  _globals['_DATACHUNK']._serialized_start=176
-  _globals['_DATACHUNK']._serialized_end=287
-  _globals['_PAGE']._serialized_start=289
-  _globals['_PAGE']._serialized_end=330
+  _globals['_DATACHUNK']._serialized_start=177
+  _globals['_DATACHUNK']._serialized_end=369
+  _globals['_PAGE']._serialized_start=371
+  _globals['_PAGE']._serialized_end=412
 # @@protoc_insertion_point(module_scope)

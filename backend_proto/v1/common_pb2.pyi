@@ -27,18 +27,26 @@ class JsonDocument(_message.Message):
     def __init__(self, json: _Optional[str] = ...) -> None: ...
 
 class DataChunk(_message.Message):
-    __slots__ = ("data", "content_type", "filename", "processing_units", "total_size")
+    __slots__ = ("data", "content_type", "filename", "processing_units", "total_size", "etag", "last_modified", "range_offset", "range_length")
     DATA_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     PROCESSING_UNITS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    LAST_MODIFIED_FIELD_NUMBER: _ClassVar[int]
+    RANGE_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    RANGE_LENGTH_FIELD_NUMBER: _ClassVar[int]
     data: bytes
     content_type: str
     filename: str
     processing_units: float
     total_size: int
-    def __init__(self, data: _Optional[bytes] = ..., content_type: _Optional[str] = ..., filename: _Optional[str] = ..., processing_units: _Optional[float] = ..., total_size: _Optional[int] = ...) -> None: ...
+    etag: str
+    last_modified: str
+    range_offset: int
+    range_length: int
+    def __init__(self, data: _Optional[bytes] = ..., content_type: _Optional[str] = ..., filename: _Optional[str] = ..., processing_units: _Optional[float] = ..., total_size: _Optional[int] = ..., etag: _Optional[str] = ..., last_modified: _Optional[str] = ..., range_offset: _Optional[int] = ..., range_length: _Optional[int] = ...) -> None: ...
 
 class Page(_message.Message):
     __slots__ = ("limit", "next_token")

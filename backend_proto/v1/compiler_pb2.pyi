@@ -149,18 +149,20 @@ class SentinelHubLoad(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., collection_id: _Optional[str] = ..., sh_type: _Optional[str] = ..., sh_base_url: _Optional[str] = ..., bbox: _Optional[_Union[BoundingBox, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., geometry_json: _Optional[str] = ..., time_from: _Optional[str] = ..., time_to: _Optional[str] = ..., mosaicking: _Optional[str] = ..., evalscript: _Optional[str] = ..., data_filter_json: _Optional[str] = ..., processing_json: _Optional[str] = ..., band_labels: _Optional[_Iterable[str]] = ..., temporal: _Optional[bool] = ..., absorbed_node_ids: _Optional[_Iterable[str]] = ..., result_node_id: _Optional[str] = ..., extra_inputs_json: _Optional[str] = ..., image_evalscript: _Optional[str] = ..., image_format: _Optional[str] = ...) -> None: ...
 
 class OutputFormat(_message.Message):
-    __slots__ = ("format", "options_json", "defaulted", "media_type", "extension")
+    __slots__ = ("format", "options_json", "defaulted", "media_type", "extension", "band_name")
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_JSON_FIELD_NUMBER: _ClassVar[int]
     DEFAULTED_FIELD_NUMBER: _ClassVar[int]
     MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
     EXTENSION_FIELD_NUMBER: _ClassVar[int]
+    BAND_NAME_FIELD_NUMBER: _ClassVar[int]
     format: str
     options_json: str
     defaulted: bool
     media_type: str
     extension: str
-    def __init__(self, format: _Optional[str] = ..., options_json: _Optional[str] = ..., defaulted: _Optional[bool] = ..., media_type: _Optional[str] = ..., extension: _Optional[str] = ...) -> None: ...
+    band_name: str
+    def __init__(self, format: _Optional[str] = ..., options_json: _Optional[str] = ..., defaulted: _Optional[bool] = ..., media_type: _Optional[str] = ..., extension: _Optional[str] = ..., band_name: _Optional[str] = ...) -> None: ...
 
 class ResultSource(_message.Message):
     __slots__ = ("node_id", "job_id", "spatial_extent_json", "temporal_extent_json", "bands_json")

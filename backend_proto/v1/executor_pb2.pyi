@@ -16,11 +16,19 @@ class ExecuteRequest(_message.Message):
     def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., plan: _Optional[_Union[_compiler_pb2.ExecutionPlan, _Mapping]] = ...) -> None: ...
 
 class JobAssetRef(_message.Message):
-    __slots__ = ("user", "job_id", "asset")
+    __slots__ = ("user", "job_id", "asset", "offset", "length", "suffix_length", "metadata_only")
     USER_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     ASSET_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    SUFFIX_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    METADATA_ONLY_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.User
     job_id: str
     asset: str
-    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., job_id: _Optional[str] = ..., asset: _Optional[str] = ...) -> None: ...
+    offset: int
+    length: int
+    suffix_length: int
+    metadata_only: bool
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., job_id: _Optional[str] = ..., asset: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., suffix_length: _Optional[int] = ..., metadata_only: _Optional[bool] = ...) -> None: ...

@@ -64,7 +64,11 @@ class ExecutorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReadJobAsset(self, request, context):
-        """Streams one result asset of a finished (or partially finished) batch job from S3.
+        """Streams one result asset of a finished (or partially finished) batch job from S3, or the
+        bytes of it that `JobAssetRef` asks for (a ranged S3 read). The first chunk carries the
+        object's `total_size`, `etag`, `last_modified` and where the streamed bytes lie in it
+        (`range_offset`, `range_length`); a request for metadata only, or for bytes starting at or
+        past the end, gets that one chunk without data.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

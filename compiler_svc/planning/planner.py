@@ -12,6 +12,7 @@ from compiler_svc.collections.catalogue import catalogue
 from compiler_svc.config import PlanningSettings
 from compiler_svc.graph import check_structure
 from compiler_svc.planning import spatial
+from compiler_svc.planning.band_names import unlabeled_band_name
 from compiler_svc.planning.extent_inference import restricted_areas, with_inferred_extents
 from compiler_svc.output_formats import RASTER_FORMATS, canonical_format, output_format
 from compiler_svc.planning.evalscript import build_evalscript, build_image_evalscript
@@ -359,6 +360,7 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
                           f"The process is too complex for synchronous processing ({total['grid_pixels_dates']:.0f} pixels x dates "
                           f"> {limit:.0f}). Please use a batch job instead."))
     output = _output(graph, result, wanted_format)
+    output.band_name = unlabeled_band_name(graph, result)
     if len(covers) == 1 and image_fast_path(graph, result, covers[0], output):
         cover, load = covers[0], loads[0]
         load.image_format = output.format

@@ -104,6 +104,10 @@ def encode_result(
             f"{fmt} needs a raster data cube (with x and y dimensions); use JSON for this result.",
             400,
         )
+    if "bands" not in value.dims:
+        # the bands dimension was reduced away: its one band gets the label the plan gives it
+        # (`OutputFormat.band_name`, e.g. "ndvi"), never the name of a node
+        value = value.expand_dims(bands=[output.band_name or "band"], axis=0)
     cube = canonical(value)
     if cube.sizes["t"] == 0 or cube.sizes["bands"] == 0:
         raise OpenEOError("NoDataAvailable", "The result is empty: no data for the requested extent and time.", 400)

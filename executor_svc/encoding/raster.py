@@ -86,7 +86,8 @@ def bounds_of(cube: xr.DataArray) -> tuple[float, float, float, float]:
 def band_labels(cube: xr.DataArray) -> list[str]:
     if "bands" in cube.coords:
         return [str(b) for b in cube.bands.values]
-    return [str(cube.name) if cube.name else "band"] * cube.sizes.get("bands", 1)
+    # no labels: "band" (the cube's xarray name is a node id, not a label)
+    return ["band"] * cube.sizes.get("bands", 1)
 
 
 def date_labels(cube: xr.DataArray) -> list[str | None]:
@@ -125,13 +126,45 @@ def bbox_wgs84(cube: xr.DataArray) -> list[float] | None:
     return list(transformer.transform_bounds(w, s, e, n, densify_pts=21))
 
 
-def band_statistics(values: np.ndarray) -> dict:
-    finite = values[np.isfinite(values)]
+def band_statistics(values: np.ndarray, nodata: float | None = None) -> dict:
+    """Minimum, maximum, mean, (population) standard deviation and valid share of one band,
+    ignoring NaN and the `nodata` value (pure). The GeoTIFF writers store exactly these numbers in
+    the file (`gdal_statistics`) and the job's STAC `raster:bands` carry them, so both agree."""
+    values = np.asarray(values)
+    valid = np.isfinite(values) if np.issubdtype(values.dtype, np.floating) else np.ones(values.shape, bool)
+    if nodata is not None and not np.isnan(float(nodata)):
+        valid &= values != nodata
+    finite = values[valid] if not valid.all() else values.ravel()
     if finite.size == 0:
         return {"valid_percent": 0.0}
+    mean = float(finite.mean(dtype=np.float64))
+    # the squared deviations in float64 a block at a time: no float64 copy of a large band
+    squares = 0.0
+    for start in range(0, finite.size, _BLOCK):
+        deviation = finite[start : start + _BLOCK].astype(np.float64) - mean
+        squares += float(np.dot(deviation, deviation))
     return {
         "minimum": float(finite.min()),
         "maximum": float(finite.max()),
-        "mean": float(finite.mean()),
+        "mean": mean,
+        "stddev": float(np.sqrt(squares / finite.size)),
         "valid_percent": round(100.0 * finite.size / values.size, 3),
     }
+
+
+_BLOCK = 1 << 20
+
+
+#: band_statistics' keys → GDAL's band metadata keys (what GDAL's ComputeStatistics writes and
+#: QGIS, GDAL and rasterio read to stretch a band)
+GDAL_STATISTICS = {"minimum": "STATISTICS_MINIMUM", "maximum": "STATISTICS_MAXIMUM", "mean": "STATISTICS_MEAN",
+                   "stddev": "STATISTICS_STDDEV", "valid_percent": "STATISTICS_VALID_PERCENT"}
+
+
+def gdal_statistics(values: np.ndarray, nodata: float | None = None) -> dict[str, str]:
+    """GDAL's band metadata items of `band_statistics` (none for a band without valid pixels:
+    GDAL writes none either) (pure)."""
+    stats = band_statistics(values, nodata)
+    if "minimum" not in stats:
+        return {}
+    return {GDAL_STATISTICS[key]: repr(float(value)) for key, value in stats.items()}

@@ -5,8 +5,8 @@ A raster of at most `MAX_SIDE` px a side has no overviews (GDAL's COG rule) and 
 exactly that (IFD at offset 8, tiles after it in order) and compresses the tiles in parallel with
 libdeflate through imagecodecs, without GDAL's fixed per-file work (datasets, block cache, CRS
 comparisons), which was most of the time of a 512 px write. The file carries what GDAL's COG
-driver writes that readers use: GeoTIFF keys of the EPSG code, the grid, band descriptions and
-tags (GDAL_METADATA), no-data (GDAL_NODATA), pixel interleaving of bands. It lacks only GDAL's
+driver writes that readers use: GeoTIFF keys of the EPSG code, the grid, band descriptions,
+band statistics and tags (GDAL_METADATA), no-data (GDAL_NODATA), pixel interleaving of bands. It lacks only GDAL's
 own layout hints (the "ghost" header and block leaders), which no reader needs.
 
 `small_cog` answers None for anything it does not cover (a larger raster, more than MAX_BYTES of
@@ -78,11 +78,14 @@ def geo_keys(epsg: int | None) -> tuple[int, ...] | None:
     return (1, 1, 0, 3, GT_MODEL_TYPE, 0, 1, model, GT_RASTER_TYPE, 0, 1, RASTER_PIXEL_IS_AREA, key, 0, 1, int(epsg))
 
 
-def gdal_metadata(band_names: list[str], tags: dict | None) -> str:
-    """GDAL's metadata XML: dataset tags and band descriptions (pure)."""
+def gdal_metadata(band_names: list[str], tags: dict | None, band_tags: list[dict] | None = None) -> str:
+    """GDAL's metadata XML: dataset tags, each band's metadata items (statistics) and description,
+    in GDAL's order (pure)."""
     items = [f"  <Item name={quoteattr(str(k))}>{escape(str(v))}</Item>" for k, v in (tags or {}).items()]
-    items += [f'  <Item name="DESCRIPTION" sample="{i}" role="description">{escape(str(name))}</Item>'
-              for i, name in enumerate(band_names)]
+    for i, name in enumerate(band_names):
+        items += [f"  <Item name={quoteattr(str(k))} sample=\"{i}\">{escape(str(v))}</Item>"
+                  for k, v in ((band_tags[i] if band_tags and i < len(band_tags) else None) or {}).items()]
+        items.append(f'  <Item name="DESCRIPTION" sample="{i}" role="description">{escape(str(name))}</Item>')
     return "<GDALMetadata>\n" + "\n".join(items) + "\n</GDALMetadata>"
 
 
@@ -108,9 +111,11 @@ def small_cog(
     compression: str = "deflate",
     nodata: float | None = None,
     tags: dict | None = None,
+    band_tags: list[dict] | None = None,
 ) -> bytes | None:
     """The COG of `data` (bands, rows, cols), or None when it is not one this covers.
-    `nodata` is written as given (the caller has already put it in place of NaN)."""
+    `nodata` is written as given (the caller has already put it in place of NaN); `band_tags` are
+    each band's metadata items (the statistics)."""
     bands, height, width = data.shape
     keys = geo_keys(epsg)
     codec = COMPRESSIONS.get(str(compression).lower())
@@ -125,7 +130,7 @@ def small_cog(
     ]
     if keys:
         extratags.append((GEO_KEY_DIRECTORY, "H", len(keys), keys, True))
-    extratags.append((GDAL_METADATA, "s", 0, gdal_metadata(band_names, tags), True))
+    extratags.append((GDAL_METADATA, "s", 0, gdal_metadata(band_names, tags, band_tags), True))
     if nodata is not None:
         extratags.append((GDAL_NODATA, "s", 0, nodata_text(nodata), True))
     integer = not np.issubdtype(data.dtype, np.floating)

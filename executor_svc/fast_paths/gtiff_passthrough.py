@@ -66,8 +66,8 @@ def encode_passthrough(content: bytes, content_type: str, load, output, options:
     temporal = bool(load.temporal) or bool(dates)
     if temporal and len(dates) != 1:
         return None  # no date (NoDataAvailable) or several files: the normal path
-    # the names `canonical(cube)` gives the cube that `cube_from_raster` would build
-    names = bands or [load.node_id or "band"]
+    # the names `encode_result` gives the cube that `cube_from_raster` would build
+    names = bands or [output.band_name or "band"]
     tags = None
     if temporal:
         tags = {"datetime": date_tag(dates[0])}

@@ -5,7 +5,8 @@ Environment:
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY.
 
 Uploads stream: parts of `part_size` (>= 5 MiB) are sent as they fill, so at most one part is
-held in memory; objects smaller than one part go up with a single PUT.
+held in memory; objects smaller than one part go up with a single PUT. Downloads stream too, the
+whole object or a byte range of it (a ranged GetObject: S3 sends only those bytes).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from aiobotocore.session import get_session
 from botocore.config import Config
@@ -51,6 +53,17 @@ class S3Config:
 
 class ObjectNotFound(Exception):
     """The requested key does not exist."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What HEAD tells about an object: size, content type, S3's entity tag (quoted, as S3 sends
+    it; it changes whenever the content does) and last modification (UTC)."""
+
+    size: int
+    content_type: str
+    etag: str
+    last_modified: datetime | None
 
 
 class S3Storage:
@@ -183,19 +196,40 @@ class S3Storage:
 
     # ---- download ----
 
-    async def head(self, key: str) -> dict | None:
+    async def head(self, key: str) -> ObjectInfo | None:
         try:
             response = await self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as err:
             if _status(err) == 404:
                 return None
             raise
-        return {"size": response["ContentLength"], "content_type": response.get("ContentType", "")}
+        modified = response.get("LastModified")
+        if modified is not None and modified.tzinfo is None:
+            modified = modified.replace(tzinfo=timezone.utc)
+        return ObjectInfo(
+            size=response["ContentLength"],
+            content_type=response.get("ContentType", ""),
+            etag=response.get("ETag", ""),
+            last_modified=modified.astimezone(timezone.utc) if modified is not None else None,
+        )
 
-    async def download_stream(self, key: str, chunk_size: int = DOWNLOAD_CHUNK) -> AsyncIterator[bytes]:
-        """Yields the object in chunks of at most `chunk_size` bytes; ObjectNotFound if missing."""
+    async def download_stream(
+        self, key: str, chunk_size: int = DOWNLOAD_CHUNK, *, offset: int = 0, length: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """Yields the object in chunks of at most `chunk_size` bytes; ObjectNotFound if missing.
+
+        With `offset` / `length` only those bytes (`length` None: to the end) are asked for, by a
+        ranged GetObject; the caller keeps the range inside the object (`head`)."""
+        request = {"Bucket": self.bucket, "Key": key}
+        if length is not None and length <= 0:
+            return
+        if offset or length is not None:
+            if offset < 0:
+                raise ValueError("negative offset")
+            last = "" if length is None else str(offset + length - 1)
+            request["Range"] = f"bytes={offset}-{last}"
         try:
-            response = await self.client.get_object(Bucket=self.bucket, Key=key)
+            response = await self.client.get_object(**request)
         except ClientError as err:
             if _status(err) == 404 or _error_code(err) in ("NoSuchKey", "NotFound"):
                 raise ObjectNotFound(key) from None

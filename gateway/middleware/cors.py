@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import hdrs, web
 
-EXPOSE_HEADERS = "Location, OpenEO-Identifier, OpenEO-Costs, Link, X-Request-Id, ETag"
+EXPOSE_HEADERS = "Location, OpenEO-Identifier, OpenEO-Costs, Link, X-Request-Id, ETag, Content-Range, Accept-Ranges, Content-Length, Last-Modified"
 ALLOW_HEADERS = "Authorization, Content-Type, Accept, X-Request-Id, If-None-Match, Range"
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

@@ -7,6 +7,12 @@ finishes) becomes a STAC Item (openEO API 1.2 `batch_job_result`, built by
 that need no Authorization header; `properties.expires` tells until when. The `canonical` link is
 a signed URL of this same document (`/jobs/{job_id}/results/item.json`). Object keys in S3 are
 internal and never shown. Partial results (`?partial=true`) carry `openeo:status`.
+
+Asset downloads answer range requests (206 with `Content-Range`, 416, several ranges as one
+coalesced range), HEAD, and `ETag`/`Last-Modified` with `If-None-Match`, `If-Modified-Since` and
+`If-Range` (`gateway.byte_ranges`); ranges are read from S3 by the executor with ranged reads. The
+signature covers job, asset, expiry and user, not the range: every range request of a signed URL
+works until it expires. Each download logs `asset_served` with the bytes sent.
 """
 
 from __future__ import annotations
@@ -14,16 +20,19 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from backend_common import stac
+from backend_common.logging import get_logger
 from backend_proto.v1 import common_pb2, executor_pb2, store_pb2
-from gateway import routing, streaming
+from gateway import byte_ranges, routing, streaming
 from gateway.auth import require_user
 from gateway.errors import api_error
 from gateway.http import json_response, loads_or, public_url
 from gateway.keys import CLIENTS, SIGNER
 from gateway.middleware.request_id import request_id_of
+
+log = get_logger(__name__)
 
 OPENEO_STATUS = {"created": "running", "queued": "running", "running": "running",
                  "canceled": "canceled", "finished": "finished", "error": "error"}
@@ -128,20 +137,107 @@ async def signed_item(request: web.Request) -> web.Response:
     return json_response(item, content_type="application/geo+json")
 
 
+def _asset_headers(meta: common_pb2.DataChunk, name: str) -> dict[str, str]:
+    """The headers every answer about an asset carries (200, 206, 304, HEAD)."""
+    headers = {
+        "Content-Type": meta.content_type or "application/octet-stream",
+        "Content-Disposition": f'attachment; filename="{meta.filename or name}"',
+        "Cache-Control": "private, max-age=3600",
+        "Accept-Ranges": "bytes",
+    }
+    if meta.etag:
+        headers["ETag"] = meta.etag
+    modified = byte_ranges.parse_rfc3339(meta.last_modified)
+    if modified is not None:
+        headers["Last-Modified"] = byte_ranges.http_date(modified)
+    return headers
+
+
+def _not_satisfiable(request: web.Request, size: int) -> web.Response:
+    body = {"id": request_id_of(request) or "error", "code": "RangeNotSatisfiable",
+            "message": f"The requested range is not within the {size} bytes of the file.", "links": []}
+    return json_response(body, status=416, headers={"Content-Range": byte_ranges.unsatisfiable_range(size),
+                                                    "Accept-Ranges": "bytes"})
+
+
+async def _asset_metadata(request: web.Request, ref: executor_pb2.JobAssetRef) -> common_pb2.DataChunk:
+    metadata_ref = executor_pb2.JobAssetRef()
+    metadata_ref.CopyFrom(ref)
+    metadata_ref.metadata_only = True
+    call = request.app[CLIENTS].executor.ReadJobAsset(metadata_ref)
+    first, _ = await streaming.first_chunk(call)
+    call.cancel()
+    if first is None:
+        raise api_error("Internal", "The result asset could not be read.")
+    return first
+
+
 async def download_asset(request: web.Request) -> web.StreamResponse:
+    """GET/HEAD of a signed asset URL, with range requests and validators (`gateway.byte_ranges`).
+
+    An unconditional GET of the whole file or of one range is one `ReadJobAsset` call (a ranged S3
+    read). HEAD, conditional requests (`If-None-Match`, `If-Modified-Since`, `If-Range`) and several
+    ranges first ask for the asset's metadata (size, entity tag, modification), then for the bytes.
+    """
     job_id = request.match_info["job_id"]
     name = request.match_info["asset"]
-    ref = request.app[SIGNER].verify(job_id, name, request.query)
-    user = common_pb2.User(user_id=ref.user_id)
-    call = request.app[CLIENTS].executor.ReadJobAsset(executor_pb2.JobAssetRef(user=user, job_id=job_id, asset=name))
+    signed = request.app[SIGNER].verify(job_id, name, request.query)
+    ref = executor_pb2.JobAssetRef(user=common_pb2.User(user_id=signed.user_id), job_id=job_id, asset=name)
+    ranges = byte_ranges.parse_range(request.headers.get(hdrs.RANGE))
+    if_none_match = request.headers.get(hdrs.IF_NONE_MATCH)
+    if_modified_since = request.headers.get(hdrs.IF_MODIFIED_SINCE)
+    if_range = request.headers.get(hdrs.IF_RANGE) if ranges is not None else None
+    head = request.method == hdrs.METH_HEAD
+    single = ranges[0] if ranges is not None and len(ranges) == 1 else None
+    simple = not head and if_none_match is None and if_modified_since is None and if_range is None and (
+        ranges is None or (single is not None and (single.first is not None or single.suffix > 0)))
+
+    if simple:
+        if single is not None and single.first is None:
+            ref.suffix_length = single.suffix
+        elif single is not None:
+            ref.offset = single.first
+            ref.length = 0 if single.last is None else single.last - single.first + 1
+    else:
+        meta = await _asset_metadata(request, ref)
+        last_modified = byte_ranges.parse_rfc3339(meta.last_modified)
+        if byte_ranges.not_modified(if_none_match, if_modified_since, meta.etag, last_modified):
+            return web.Response(status=304, headers={k: v for k, v in _asset_headers(meta, name).items()
+                                                     if k not in ("Content-Type", "Content-Disposition")})
+        if if_range is not None and not byte_ranges.if_range_holds(if_range, meta.etag, last_modified):
+            ranges = None  # the file changed since the client's first part: all of it
+        if ranges is not None:
+            chosen = byte_ranges.span(ranges, meta.total_size)
+            if chosen is None:
+                return _not_satisfiable(request, meta.total_size)
+            ref.offset, ref.length = chosen[0], chosen[1] - chosen[0] + 1
+        if head:
+            response = web.StreamResponse(status=200 if ranges is None else 206, headers=_asset_headers(meta, name))
+            if ranges is not None:
+                response.headers["Content-Range"] = byte_ranges.content_range(
+                    ref.offset, ref.offset + ref.length - 1, meta.total_size)
+            response.content_length = ref.length if ranges is not None else meta.total_size
+            await response.prepare(request)
+            await response.write_eof()
+            return response
+
+    call = request.app[CLIENTS].executor.ReadJobAsset(ref)
     first, rest = await streaming.first_chunk(call)
-    response = web.StreamResponse(status=200)
-    response.headers["Content-Type"] = (first.content_type if first is not None else "") or "application/octet-stream"
-    response.headers["Content-Disposition"] = f'attachment; filename="{(first.filename if first else "") or name}"'
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    if first is not None and first.total_size > 0:
-        response.content_length = first.total_size
-    return await streaming.relay(request, call, response, first, rest)
+    if first is None:
+        call.cancel()
+        raise api_error("Internal", "The result asset could not be read.")
+    if ranges is not None and first.range_length == 0:
+        call.cancel()
+        return _not_satisfiable(request, first.total_size)
+    response = web.StreamResponse(status=200 if ranges is None else 206, headers=_asset_headers(first, name))
+    if ranges is not None:
+        response.headers["Content-Range"] = byte_ranges.content_range(
+            first.range_offset, first.range_offset + first.range_length - 1, first.total_size)
+    response.content_length = first.range_length
+    await streaming.relay(request, call, response, first, rest)
+    log.info("asset_served", job_id=job_id, asset=name, status=response.status, bytes=first.range_length,
+             offset=first.range_offset, size=first.total_size, range=request.headers.get(hdrs.RANGE))
+    return response
 
 
 async def start_job(request: web.Request) -> web.Response:
@@ -162,3 +258,4 @@ def setup(app: web.Application) -> None:
     routing.add(app, "DELETE", "/jobs/{job_id}/results", cancel_job)
     routing.add(app, "GET", "/jobs/{job_id}/results/item.json", signed_item, hidden=True)
     routing.add(app, "GET", "/jobs/{job_id}/results/assets/{asset}", download_asset, hidden=True)
+    routing.add(app, "HEAD", "/jobs/{job_id}/results/assets/{asset}", download_asset, hidden=True)

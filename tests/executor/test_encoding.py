@@ -270,3 +270,35 @@ def test_json_of_arrays_labeled_or_not():
     assert json.loads(encode_json(labeled)) == {"a": 1, "b": 2.5}
     plain = xr.DataArray([1.0, np.nan], dims=("__array__",))
     assert json.loads(encode_json(plain)) == [1.0, None]
+
+
+@pytest.mark.parametrize("h, w", [(40, 50), (600, 700)])  # small_cog and GDAL's COG driver
+def test_gtiff_statistics_and_names_agree_with_the_stac_metadata(tmp_path, h, w):
+    cube = raster_cube(n_t=1, h=h, w=w)
+    (encoded,) = encode_result(cube, "GTiff", {}, tmp_path)
+    with rasterio.open(encoded.path) as ds:
+        assert ds.descriptions == ("B04", "B08")
+        file_stats = [ds.tags(i) for i in ds.indexes]
+        pixels = ds.read()
+    for i, band in enumerate(encoded.metadata.bands):
+        assert band.name == ("B04", "B08")[i]
+        stats, tags = band.statistics, file_stats[i]
+        assert (stats.minimum, stats.maximum, stats.mean, stats.stddev, stats.valid_percent) == (
+            float(tags["STATISTICS_MINIMUM"]), float(tags["STATISTICS_MAXIMUM"]), float(tags["STATISTICS_MEAN"]),
+            float(tags["STATISTICS_STDDEV"]), float(tags["STATISTICS_VALID_PERCENT"]))
+        valid = pixels[i][np.isfinite(pixels[i])].astype(np.float64)
+        assert stats.minimum == valid.min() and stats.maximum == valid.max()
+        assert stats.mean == pytest.approx(valid.mean(), rel=1e-12) and stats.stddev == pytest.approx(valid.std(), rel=1e-9)
+
+
+def test_a_result_without_bands_dimension_is_labelled_by_the_plan_not_by_a_node(tmp_path):
+    cube = raster_cube(n_t=1, bands=("B04",), h=30, w=30).isel(bands=0, drop=True).rename("load")
+    output = output_format("GTiff", {})
+    output.band_name = "ndvi"
+    (encoded,) = encode_as(cube, output, {}, tmp_path / "a")
+    with rasterio.open(encoded.path) as ds:
+        assert ds.descriptions == ("ndvi",) and "STATISTICS_MEAN" in ds.tags(1)
+    assert [b.name for b in encoded.metadata.bands] == ["ndvi"]
+    (unnamed,) = encode_result(cube, "GTiff", {}, tmp_path / "b")  # a plan without band_name
+    with rasterio.open(unnamed.path) as ds:
+        assert ds.descriptions == ("band",)

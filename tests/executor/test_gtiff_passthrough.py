@@ -160,6 +160,7 @@ def describe(data: bytes) -> dict:
     with rasterio.MemoryFile(data) as mf, mf.open() as ds:
         return {"pixels": ds.read(), "transform": ds.transform, "crs": ds.crs, "descriptions": ds.descriptions,
                 "nodata": ds.nodata, "tags": ds.tags(), "dtype": ds.dtypes, "layout": ds.tags(ns="IMAGE_STRUCTURE"),
+                "band_tags": [ds.tags(i) for i in ds.indexes],
                 "blocks": ds.block_shapes, "valid_cog": cog_validate(mf.name)}
 
 
@@ -179,8 +180,17 @@ async def test_passthrough_file_equals_the_normal_path(servicer, monkeypatch, kw
     assert fast_type.startswith("image/tiff") and fast_name.endswith(".tif") and fast_pu > 0
     a, b = describe(fast), describe(normal)
     assert a["layout"].get("COMPRESSION") == "DEFLATE" and a["valid_cog"] == (True, [], [])
-    np.testing.assert_array_equal(a.pop("pixels"), b.pop("pixels"))  # NaN where NaN
+    pixels = a.pop("pixels")
+    np.testing.assert_array_equal(pixels, b.pop("pixels"))  # NaN where NaN
     assert np.isnan(a.pop("nodata")) and np.isnan(b.pop("nodata"))
+    # both files describe their bands: the band labels and GDAL's statistics of the valid pixels
+    for i, tags in enumerate(a["band_tags"]):
+        valid = pixels[i][np.isfinite(pixels[i])]
+        assert float(tags["STATISTICS_MINIMUM"]) == valid.min() and float(tags["STATISTICS_MAXIMUM"]) == valid.max()
+        assert float(tags["STATISTICS_MEAN"]) == pytest.approx(valid.astype(np.float64).mean(), rel=1e-9)
+        assert float(tags["STATISTICS_STDDEV"]) == pytest.approx(valid.astype(np.float64).std(), rel=1e-9)
+        assert float(tags["STATISTICS_VALID_PERCENT"]) == pytest.approx(100 * valid.size / pixels[i].size, abs=1e-3)
+    assert "load" not in a["descriptions"]
     assert a == b
     assert abs(len(fast) - len(normal)) < 0.01 * len(normal)
 

@@ -22,7 +22,7 @@ async def test_small_upload_download_roundtrip(storage):
     assert size == 11
     assert await storage.get_bytes("t/small.txt") == b"hello world"
     head = await storage.head("t/small.txt")
-    assert head["size"] == 11 and head["content_type"] == "text/plain"
+    assert head.size == 11 and head.content_type == "text/plain"
 
 
 async def test_multipart_upload_over_5_mib_streams_and_roundtrips(storage):
@@ -95,3 +95,39 @@ def test_anonymous_request_is_refused(s3_server):
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(f"{s3_server.endpoint_url}/{s3_server.bucket}/t/small.txt", timeout=5)
     assert info.value.code == 403
+
+
+async def test_head_tells_etag_and_modification_and_ranged_reads_fetch_only_the_range(storage, monkeypatch):
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    await storage.put_bytes("t/ranged.bin", data)
+    info = await storage.head("t/ranged.bin")
+    assert info.size == len(data)
+    assert info.etag.startswith('"') and info.etag.endswith('"') and len(info.etag) > 2
+    assert info.last_modified is not None and info.last_modified.utcoffset().total_seconds() == 0
+
+    fetched = []
+    original = storage.client.get_object
+
+    async def spy(**kwargs):
+        response = await original(**kwargs)
+        fetched.append((kwargs.get("Range"), response["ContentLength"]))
+        return response
+
+    monkeypatch.setattr(storage.client, "get_object", spy)
+
+    async def read(**kwargs):
+        return b"".join([chunk async for chunk in storage.download_stream("t/ranged.bin", 1024 * 1024, **kwargs)])
+
+    assert await read(offset=1_000_000, length=4096) == data[1_000_000:1_004_096]
+    assert fetched[-1] == ("bytes=1000000-1004095", 4096)  # S3 sent only the range
+    assert await read(offset=len(data) - 10) == data[-10:]
+    assert fetched[-1] == (f"bytes={len(data) - 10}-", 10)
+    assert await read(offset=0, length=1) == data[:1]
+    assert fetched[-1] == ("bytes=0-0", 1)
+    assert await read(offset=5, length=0) == b""  # nothing asked, nothing fetched
+    assert len(fetched) == 3
+    big = await read(offset=1, length=2 * 1024 * 1024 + 5)
+    assert big == data[1 : 2 * 1024 * 1024 + 6]
+
+    await storage.put_bytes("t/ranged.bin", data[:100])  # a new version: a new entity tag
+    assert (await storage.head("t/ranged.bin")).etag != info.etag

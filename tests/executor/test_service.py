@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -113,6 +114,37 @@ async def test_read_job_asset_and_delete(executor):
     assert await storage.list_keys("jobs/job-done/") == ["jobs/job-done/a.tif"]
     await stub.DeleteJobResults(executor_pb2.JobAssetRef(user=user(), job_id="job-done"))
     assert await storage.list_keys("jobs/job-done/") == []
+
+
+async def test_read_job_asset_ranges_and_metadata(executor):
+    stub, _, storage = executor
+    payload = os.urandom(2 * 1024 * 1024 + 321)
+    await storage.put_bytes("jobs/job-done/a.tif", payload, "image/tiff")
+    info = await storage.head("jobs/job-done/a.tif")
+
+    def ref(**kwargs):
+        return executor_pb2.JobAssetRef(user=user(), job_id="job-done", asset="a.tif", **kwargs)
+
+    async def read(**kwargs):
+        chunks = await collect(stub.ReadJobAsset(ref(**kwargs)))
+        first = chunks[0]
+        assert first.total_size == len(payload) and first.etag == info.etag and first.filename == "a.tif"
+        assert first.last_modified == info.last_modified.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert all(not c.content_type and not c.etag for c in chunks[1:])
+        data = b"".join(c.data for c in chunks)
+        assert len(data) == (0 if kwargs.get("metadata_only") else first.range_length)
+        return first.range_offset, first.range_length, data, len(chunks)
+
+    whole = await read()
+    assert whole[:3] == (0, len(payload), payload)
+    assert await read(offset=1000, length=500) == (1000, 500, payload[1000:1500], 1)
+    assert await read(offset=len(payload) - 7) == (len(payload) - 7, 7, payload[-7:], 1)
+    assert await read(offset=10, length=10**9) == (10, len(payload) - 10, payload[10:], 3)
+    assert await read(suffix_length=500) == (len(payload) - 500, 500, payload[-500:], 1)
+    assert await read(suffix_length=10**9) == (0, len(payload), payload, 3)  # larger than the file: all of it
+    assert await read(offset=len(payload)) == (len(payload), 0, b"", 1)  # past the end: metadata only
+    assert await read(offset=5, length=5, metadata_only=True) == (5, 5, b"", 1)
+    assert await read(metadata_only=True) == (0, len(payload), b"", 1)
 
 
 async def test_run_hands_the_value_to_finish_in_the_same_pool_call():

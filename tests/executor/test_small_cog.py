@@ -34,6 +34,7 @@ def read(path) -> dict:
     with rasterio.open(path) as ds:
         return {"pixels": ds.read(), "crs": ds.crs, "transform": ds.transform, "descriptions": ds.descriptions,
                 "nodata": ds.nodata, "tags": {k: v for k, v in ds.tags().items() if k not in BASELINE_TAGS},
+                "band_tags": [ds.tags(i) for i in ds.indexes],
                 "dtypes": ds.dtypes, "blocks": ds.block_shapes, "overviews": ds.overviews(1),
                 "interleave": ds.interleaving, "compression": ds.compression,
                 "predictor": ds.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR"), "size": (ds.width, ds.height)}
@@ -143,3 +144,29 @@ def test_metadata_texts():
     assert '<Item name=\'k"&lt;\'>v&amp;</Item>' in xml
     assert nodata_text(np.nan) == "nan" and nodata_text(-1) == "-1" and nodata_text(0.5) == "0.5"
     assert nodata_text(-9999.0) == "-9999"
+
+
+@pytest.mark.parametrize("dtype, nodata", [("float32", None), ("float32", -1), ("int16", -9999), ("uint8", None)])
+def test_both_writers_store_gdal_statistics_of_the_valid_pixels(tmp_path, monkeypatch, dtype, nodata):
+    data = raster(2, 300, 260, dtype)
+    if nodata is not None:
+        data[:, 100:110, :] = nodata  # real no-data pixels: not counted
+    a, b = both(tmp_path, monkeypatch, data, transform=UTM, epsg=32633, band_names=["red", "nir"], nodata=nodata)
+    assert a["descriptions"] == ("red", "nir")
+    for band, tags in enumerate(a["band_tags"]):
+        values = data[band].astype(np.float64)
+        valid = values[np.isfinite(values) & (values != (nodata if nodata is not None else np.nan))]
+        assert float(tags["STATISTICS_MINIMUM"]) == valid.min()
+        assert float(tags["STATISTICS_MAXIMUM"]) == valid.max()
+        assert float(tags["STATISTICS_MEAN"]) == pytest.approx(valid.mean(), rel=1e-12)
+        assert float(tags["STATISTICS_STDDEV"]) == pytest.approx(valid.std(), rel=1e-9)
+        assert float(tags["STATISTICS_VALID_PERCENT"]) == pytest.approx(100 * valid.size / values.size, abs=1e-3)
+    assert_same(a, b)  # the GDAL file carries the same items
+
+
+def test_a_band_without_valid_pixels_has_no_statistics(tmp_path, monkeypatch):
+    data = raster(2, 64, 64, "float32")
+    data[1] = np.nan
+    a, b = both(tmp_path, monkeypatch, data, transform=UTM, epsg=32633, band_names=["x", "empty"])
+    assert "STATISTICS_MEAN" in a["band_tags"][0] and not any(k.startswith("STATISTICS") for k in a["band_tags"][1])
+    assert_same(a, b)

@@ -301,6 +301,8 @@ class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer, Recorder):
         Recorder.__init__(self)
         self.fail_mid_stream = False
         self.chunk_delay = 0.0
+        self.asset_etag = '"v1-abc"'
+        self.bytes_read = 0  # asset bytes the fake "read from S3"
         self.result_chunks = [b"II*\x00" + b"a" * 1000, b"b" * 1000, b"c" * 500]
         self.assets: dict[tuple[str, str], bytes] = {}
 
@@ -321,9 +323,21 @@ class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer, Recorder):
         data = self.assets.get((request.job_id, request.asset))
         if data is None:
             raise OpenEOError("FileNotFound", f"File '{request.asset}' does not exist.", 404)
-        yield common_pb2.DataChunk(data=data[:10], content_type="image/tiff; application=geotiff",
-                                   filename=request.asset, total_size=len(data))
-        yield common_pb2.DataChunk(data=data[10:])
+        # the executor's JobAssetRef semantics: whole, offset/length, suffix, metadata only
+        size = len(data)
+        if request.suffix_length > 0:
+            offset = size - min(request.suffix_length, size)
+            length = size - offset
+        else:
+            offset = request.offset
+            length = 0 if offset >= size else (min(request.length, size - offset) if request.length else size - offset)
+        part = b"" if request.metadata_only else data[offset : offset + length]
+        self.bytes_read += len(part)
+        yield common_pb2.DataChunk(data=part[:10], content_type="image/tiff; application=geotiff",
+                                   filename=request.asset, total_size=size, etag=self.asset_etag,
+                                   last_modified="2024-07-01T12:30:00Z", range_offset=offset, range_length=length)
+        if part[10:]:
+            yield common_pb2.DataChunk(data=part[10:])
 
     async def DeleteJobResults(self, request, context):
         self.record(context, "DeleteJobResults", request)

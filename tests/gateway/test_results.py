@@ -188,3 +188,119 @@ async def test_the_executors_own_results_record_is_not_a_user_asset(client, auth
     item = await resp.json()
     assert sorted(item["assets"]) == ["notes.json", "result.tif"]
     assert "jobs/" not in json.dumps(item["assets"]).replace(f"/jobs/{job_id}/results/assets/", "")
+
+
+async def signed_asset_path(client, auth, fakes, settings) -> tuple[str, bytes]:
+    job_id = await finished_job(client, auth, fakes)
+    item = await (await client.get(f"/jobs/{job_id}/results", headers=auth)).json()
+    return local(item["assets"]["result.tif"]["href"], settings), fakes.executor.assets[(job_id, "result.tif")]
+
+
+async def test_range_requests_on_signed_urls(client, auth, fakes, settings):
+    path, data = await signed_asset_path(client, auth, fakes, settings)
+    size = len(data)
+    whole = await client.get(path)
+    assert whole.status == 200 and await whole.read() == data
+    assert whole.headers["Accept-Ranges"] == "bytes" and whole.headers["Content-Length"] == str(size)
+    assert whole.headers["ETag"] == '"v1-abc"' and whole.headers["Last-Modified"] == "Mon, 01 Jul 2024 12:30:00 GMT"
+    for header, first, last in [
+        ("bytes=0-99", 0, 99),
+        ("bytes=100-", 100, size - 1),
+        ("bytes=-500", size - 500, size - 1),
+        ("bytes=-100000", 0, size - 1),          # suffix longer than the file
+        ("bytes=2800-999999", 2800, size - 1),   # last past the end
+        ("bytes=5-5", 5, 5),
+    ]:
+        fakes.executor.bytes_read = 0
+        resp = await client.get(path, headers={"Range": header})  # no Authorization: the signature does
+        assert resp.status == 206, header
+        assert resp.headers["Content-Range"] == f"bytes {first}-{last}/{size}", header
+        assert resp.headers["Content-Length"] == str(last - first + 1)
+        assert resp.headers["ETag"] == '"v1-abc"' and resp.headers["Accept-Ranges"] == "bytes"
+        assert await resp.read() == data[first : last + 1], header
+        assert fakes.executor.bytes_read == last - first + 1  # only the range was read
+    _, ref = [c for c in fakes.executor.calls if c[0] == "ReadJobAsset"][-1]
+    assert (ref.offset, ref.length, ref.suffix_length, ref.metadata_only) == (5, 1, 0, False)
+
+
+async def test_unsatisfiable_and_ignored_ranges(client, auth, fakes, settings):
+    path, data = await signed_asset_path(client, auth, fakes, settings)
+    size = len(data)
+    for header in (f"bytes={size}-", f"bytes={size + 10}-{size + 20}", "bytes=-0", f"bytes={size}-,{size + 1}-"):
+        resp = await client.get(path, headers={"Range": header})
+        assert resp.status == 416, header
+        assert resp.headers["Content-Range"] == f"bytes */{size}"
+        assert (await resp.json())["code"] == "RangeNotSatisfiable"
+    for header in ("bytes=5-3", "bytes=abc", "pages=1-2", "bytes="):  # invalid: the whole file
+        resp = await client.get(path, headers={"Range": header})
+        assert resp.status == 200 and await resp.read() == data, header
+        assert "Content-Range" not in resp.headers
+
+
+async def test_several_ranges_are_answered_as_one_covering_range(client, auth, fakes, settings):
+    path, data = await signed_asset_path(client, auth, fakes, settings)
+    size = len(data)
+    resp = await client.get(path, headers={"Range": "bytes=10-19, 100-109"})
+    assert resp.status == 206 and resp.headers["Content-Range"] == f"bytes 10-109/{size}"
+    assert resp.content_type == "image/tiff"  # one part, no multipart/byteranges
+    assert await resp.read() == data[10:110]
+    resp = await client.get(path, headers={"Range": f"bytes=0-3,-3,{size + 5}-"})
+    assert resp.headers["Content-Range"] == f"bytes 0-{size - 1}/{size}" and await resp.read() == data
+
+
+async def test_head_and_conditional_requests(client, auth, fakes, settings):
+    path, data = await signed_asset_path(client, auth, fakes, settings)
+    size = len(data)
+    fakes.executor.bytes_read = 0
+    head = await client.head(path)
+    assert head.status == 200 and head.headers["Content-Length"] == str(size)
+    assert head.headers["Accept-Ranges"] == "bytes" and head.headers["ETag"] == '"v1-abc"'
+    assert await head.read() == b""
+    head = await client.head(path, headers={"Range": "bytes=-10"})
+    assert head.status == 206 and head.headers["Content-Range"] == f"bytes {size - 10}-{size - 1}/{size}"
+    assert head.headers["Content-Length"] == "10"
+    assert fakes.executor.bytes_read == 0  # HEAD reads no bytes
+
+    for headers in ({"If-None-Match": '"v1-abc"'}, {"If-None-Match": 'W/"v1-abc", "other"'},
+                    {"If-Modified-Since": "Mon, 01 Jul 2024 12:30:00 GMT"}, {"If-None-Match": "*"}):
+        resp = await client.get(path, headers=headers)
+        assert resp.status == 304, headers
+        assert resp.headers["ETag"] == '"v1-abc"' and await resp.read() == b""
+    assert fakes.executor.bytes_read == 0
+    for headers in ({"If-None-Match": '"v0"'}, {"If-Modified-Since": "Sun, 30 Jun 2024 00:00:00 GMT"},
+                    {"If-None-Match": '"v0"', "If-Modified-Since": "Mon, 01 Jul 2024 12:30:00 GMT"}):
+        resp = await client.get(path, headers=headers)
+        assert resp.status == 200 and await resp.read() == data, headers
+
+    # If-Range: the range when the file is the one the client has, else the whole file
+    for if_range in ('"v1-abc"', "Mon, 01 Jul 2024 12:30:00 GMT"):
+        resp = await client.get(path, headers={"Range": "bytes=0-9", "If-Range": if_range})
+        assert resp.status == 206 and await resp.read() == data[:10], if_range
+    for if_range in ('"v0"', 'W/"v1-abc"', "Tue, 02 Jul 2024 12:30:00 GMT"):
+        resp = await client.get(path, headers={"Range": "bytes=0-9", "If-Range": if_range})
+        assert resp.status == 200 and await resp.read() == data, if_range
+
+
+async def test_range_and_head_need_a_valid_signature(client, auth, fakes, settings):
+    path, _ = await signed_asset_path(client, auth, fakes, settings)
+    forged = path.replace("signature=", "signature=0")
+    assert (await client.get(forged, headers={"Range": "bytes=0-9"})).status == 403
+    assert (await client.head(forged)).status == 403
+    fakes.executor.calls.clear()
+    job_id = path.split("/")[2]
+    signer = client.server.app[__import__("gateway.keys", fromlist=["SIGNER"]).SIGNER]
+    expired = signer.query(job_id, "result.tif", "basic~user-1", int(time.time()) - 1)
+    resp = await client.get(f"/jobs/{job_id}/results/assets/result.tif?{urlencode(expired)}", headers={"Range": "bytes=0-9"})
+    assert resp.status == 410
+    assert not [c for c in fakes.executor.calls if c[0] == "ReadJobAsset"]
+
+
+async def test_range_headers_are_exposed_to_browsers(client, auth, fakes, settings):
+    path, _ = await signed_asset_path(client, auth, fakes, settings)
+    resp = await client.get(path, headers={"Range": "bytes=0-9", "Origin": "https://editor.openeo.org"})
+    exposed = {h.strip() for h in resp.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"Content-Range", "Accept-Ranges", "ETag", "Content-Length"} <= exposed
+    preflight = await client.options(path, headers={"Origin": "https://editor.openeo.org",
+                                                    "Access-Control-Request-Method": "GET",
+                                                    "Access-Control-Request-Headers": "range"})
+    assert "range" in preflight.headers["Access-Control-Allow-Headers"].lower()
