@@ -62,6 +62,7 @@ class ExecutorApp:
                 renew_seconds=self.config.renew_seconds,
                 poll_seconds=self.config.poll_seconds,
                 io_retries=self.config.io_retries,
+                outage_seconds=self.config.outage_seconds,
                 chunk_pixels=self.config.chunk_pixels,
             )
             worker = BatchWorker(settings, self.store, self.compiler, self.runner, self.storage, self.pool)
