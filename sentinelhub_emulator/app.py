@@ -63,6 +63,8 @@ async def main_middleware(request: web.Request, handler):
     kind = _kind(request.path)
     status = 500
     client = claimed_client(request.headers.get("Authorization")) if kind == "api" else None
+    if kind == "api":
+        app[STATS].api_in_flight += 1
     try:
         if kind is not None:
             fault = app[FAULTS].take(kind)
@@ -107,6 +109,8 @@ async def main_middleware(request: web.Request, handler):
         status = 500
         return SHError(500, "Internal emulator error", "COMMON_EXCEPTION").response()
     finally:
+        if kind == "api":
+            app[STATS].api_in_flight -= 1
         app[STATS].record(_endpoint(request), status, client)
         log.info("request", method=request.method, path=request.path, status=status, client=client,
                  ms=round((time.perf_counter() - started) * 1000, 1))

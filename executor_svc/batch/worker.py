@@ -312,9 +312,9 @@ class BatchWorker:
     async def _execute(self, job, owner: common_pb2.User, run_id: str, state: _State, job_log: JobLog):
         s = self.settings
         job_log.add("info", f"Job started (attempt {job.attempts or 1}) by worker {s.worker_id}.")
-        owners.check_before_run(owner)
         prefix = f"jobs/{job.id}/"
 
+        # complete results of this run cost nothing more, whatever the state of the owner's login
         reused = await self._retry(lambda: manifest.read(self.storage, job.id, run_id),
                                    "reading the completion manifest", "reading earlier results")
         if reused is not None:
@@ -324,6 +324,7 @@ class BatchWorker:
             log.info("job_results_reused", job_id=job.id, run_id=run_id, assets=len(results.assets))
             state.progress = 100.0
             return results, pu
+        owners.check_before_run(owner)
 
         job_log.add("info", owners.account_note(owner))
         # the compiler needs no Sentinel Hub token: it gets the owner's id only

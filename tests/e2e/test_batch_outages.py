@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 import requests
 
+from tests.e2e import emulator_stats
 from tests.e2e.worldcheck import day_interval, first_acquisition
 
 pytestmark = pytest.mark.stack
@@ -32,8 +33,7 @@ def job_for(connection, index: int, title: str):
 
 
 def process_calls(stack) -> int:
-    stats = requests.get(stack.emulator_url + "/_emulator/stats", timeout=5).json()
-    return sum(count for name, count in stats["statuses"].items() if name.startswith("process "))
+    return sum(count for name, count in emulator_stats.stats(stack)["statuses"].items() if name.startswith("process "))
 
 
 def uploads_by_key(stack, job_ids) -> dict[str, int]:
@@ -71,7 +71,7 @@ def wait_all_final(jobs, timeout: float) -> dict[str, str]:
 @pytest.mark.parametrize("part", ["mongo", "s3"])
 def test_jobs_finish_exactly_once_through_an_outage(stack, connection, part):
     started_at = time.monotonic()
-    requests.delete(stack.emulator_url + "/_emulator/stats", timeout=5).raise_for_status()
+    emulator_stats.reset_when_idle(stack)
     # each job's Sentinel Hub call takes 4 s, so the outage starts while they run
     requests.post(stack.emulator_url + "/_emulator/faults", json={"delay_ms": 4000, "count": JOBS},
                   timeout=5).raise_for_status()

@@ -131,3 +131,17 @@ async def test_revoking_a_clients_tokens_and_calls_counted_per_client(make_emu):
     stats = await (await emu.client.get("/_emulator/stats")).json()
     assert stats["api_calls_by_client"] == {"alice": {"process 200": 2, "process 401": 1},
                                             "backend": {"process 200": 1}}
+    assert stats["api_in_flight"] == 0
+
+
+async def test_requests_being_answered_are_counted_in_flight(emu):
+    body = process_body()
+    assert (await emu.client.post("/_emulator/faults", json={"delay_ms": 600, "count": 1})).status == 201
+    pending = asyncio.create_task(emu.process(body))
+    await asyncio.sleep(0.3)
+    assert (await (await emu.client.get("/_emulator/stats")).json())["api_in_flight"] == 1
+    assert (await emu.client.delete("/_emulator/stats")).status == 204  # a reset keeps it
+    assert (await (await emu.client.get("/_emulator/stats")).json())["api_in_flight"] == 1
+    assert (await pending).status == 200
+    stats = await (await emu.client.get("/_emulator/stats")).json()
+    assert stats["api_in_flight"] == 0 and stats["statuses"]["process 200"] == 1
