@@ -177,6 +177,7 @@ class BatchWorker:
                  auth_method=owner.auth_method or "none", own_account=bool(owner.sh_access_token))
         work = asyncio.create_task(self._execute(job, owner, run_id, state, job_log))
         heartbeat = asyncio.create_task(self._heartbeat(job, lease_token, state, work))
+        flush_seconds = self.settings.outage_seconds
         try:
             try:
                 await asyncio.wait({work})
@@ -187,13 +188,16 @@ class BatchWorker:
             # logs and the final state are written
             stop_reason = state.stop_reason
             return await self._finish(job, lease_token, owner, work, stop_reason, job_log, started)
+        except asyncio.CancelledError:
+            flush_seconds = 2.0  # the executor is stopping: the lease expires, a later attempt goes on
+            raise
         finally:
             heartbeat.cancel()
             try:
                 await heartbeat
             except asyncio.CancelledError:
                 pass
-            await job_log.close(timeout=self.settings.outage_seconds)
+            await job_log.close(timeout=flush_seconds)
 
     async def _finish(self, job, lease_token, owner, work, stop_reason, job_log: JobLog, started: float) -> str:
         usage = {"duration": {"value": round(time.monotonic() - started, 3), "unit": "seconds"}}
