@@ -62,6 +62,8 @@ class ExecutorApp:
                 renew_seconds=self.config.renew_seconds,
                 poll_seconds=self.config.poll_seconds,
                 io_retries=self.config.io_retries,
+                outage_seconds=self.config.outage_seconds,
+                retry_max_delay=self.config.retry_max_delay,
                 chunk_pixels=self.config.chunk_pixels,
             )
             worker = BatchWorker(settings, self.store, self.compiler, self.runner, self.storage, self.pool)

@@ -25,6 +25,9 @@ class ExecutorConfig:
     renew_seconds: float
     poll_seconds: float
     io_retries: int
+    #: how long a batch job's store/compiler/S3 calls are retried before it is given back
+    outage_seconds: float
+    retry_max_delay: float
     max_concurrent_loads: int
     chunk_pixels: int
     log_level: str
@@ -46,6 +49,8 @@ class ExecutorConfig:
             renew_seconds=env_float("EXECUTOR_RENEW_SECONDS", 10.0),
             poll_seconds=env_float("EXECUTOR_POLL_SECONDS", 2.0),
             io_retries=env_int("EXECUTOR_IO_RETRIES", 5),
+            outage_seconds=env_float("EXECUTOR_OUTAGE_SECONDS", 600.0),
+            retry_max_delay=env_float("EXECUTOR_RETRY_MAX_DELAY_SECONDS", 15.0),
             max_concurrent_loads=env_int("EXECUTOR_MAX_CONCURRENT_LOADS", 4),
             chunk_pixels=env_int("EXECUTOR_CHUNK_PIXELS", 4096 * 4096),
             log_level=env_str("LOG_LEVEL", "info"),

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from . import catalog
-from .auth import REALM_PATH, KeyStore, TokenService, discovery_document, parse_basic
+from .auth import REALM_PATH, KeyStore, TokenService, claimed_client, discovery_document, parse_basic
 from .config import EmulatorConfig
 from .errors import SHError, bad_request
 from .evalscript import V8Pool
@@ -62,6 +62,9 @@ async def main_middleware(request: web.Request, handler):
     started = time.perf_counter()
     kind = _kind(request.path)
     status = 500
+    client = claimed_client(request.headers.get("Authorization")) if kind == "api" else None
+    if kind == "api":
+        app[STATS].api_in_flight += 1
     try:
         if kind is not None:
             fault = app[FAULTS].take(kind)
@@ -79,6 +82,7 @@ async def main_middleware(request: web.Request, handler):
         if kind == "api":
             principal = app[TOKENS].verify(request.headers.get("Authorization"))
             request[PRINCIPAL] = principal
+            client = principal.client_id
             quota = app[CONFIG].pu_quota
             if quota is not None and app[STATS].pu_by_client[principal.client_id] >= quota:
                 raise SHError(403, "Processing units quota exhausted for this account.",
@@ -105,8 +109,10 @@ async def main_middleware(request: web.Request, handler):
         status = 500
         return SHError(500, "Internal emulator error", "COMMON_EXCEPTION").response()
     finally:
-        app[STATS].record(_endpoint(request), status)
-        log.info("request", method=request.method, path=request.path, status=status,
+        if kind == "api":
+            app[STATS].api_in_flight -= 1
+        app[STATS].record(_endpoint(request), status, client)
+        log.info("request", method=request.method, path=request.path, status=status, client=client,
                  ms=round((time.perf_counter() - started) * 1000, 1))
 
 
@@ -255,6 +261,15 @@ async def expire_tokens(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def revoke_tokens(request: web.Request) -> web.Response:
+    try:
+        client_id = (await request.json())["client_id"]
+    except (ValueError, KeyError, TypeError):
+        return web.json_response({"error": 'expected {"client_id": "..."}'}, status=400)
+    request.app[TOKENS].revoke(str(client_id))
+    return web.Response(status=204)
+
+
 async def stats_get(request: web.Request) -> web.Response:
     data = request.app[STATS].as_dict()
     pool = request.app[POOL]
@@ -298,6 +313,7 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     r.add_delete("/_emulator/faults", faults_delete, name="faults_delete")
     r.add_get("/_emulator/faults", faults_get, name="faults_get")
     r.add_post("/_emulator/expire-tokens", expire_tokens, name="expire_tokens")
+    r.add_post("/_emulator/revoke-tokens", revoke_tokens, name="revoke_tokens")
     r.add_get("/_emulator/stats", stats_get, name="stats")
     r.add_delete("/_emulator/stats", stats_delete, name="stats_reset")
     r.add_get("/_emulator/health", health, name="health")

@@ -56,6 +56,9 @@ class TokenService:
         self.ttl = ttl
         self.account_id = account_id
         self.generation = 0  # bumped by /_emulator/expire-tokens
+        # per client, bumped by /_emulator/revoke-tokens: like deleting and re-creating an OAuth
+        # client in the Sentinel Hub dashboard, its tokens issued so far stop working at once
+        self.client_generation: dict[str, int] = {}
 
     def check_client(self, client_id: str | None, client_secret: str | None) -> bool:
         return bool(client_id) and client_id in self.clients and self.clients[client_id] == client_secret
@@ -76,6 +79,7 @@ class TokenService:
             "name": f"Emulated client {client_id}",
             "email": f"{client_id}@sentinel-hub.emulator",
             "gen": self.generation,
+            "cgen": self.client_generation.get(client_id, 0),
         }
         token = jwt.encode(claims, self.keys.private_key, algorithm="RS256", headers={"kid": self.keys.kid})
         return {"access_token": token, "expires_in": self.ttl, "refresh_expires_in": 0, "token_type": "Bearer",
@@ -83,6 +87,10 @@ class TokenService:
 
     def expire_all(self) -> None:
         self.generation += 1
+
+    def revoke(self, client_id: str) -> None:
+        """Every token issued to `client_id` until now is refused from now on."""
+        self.client_generation[client_id] = self.client_generation.get(client_id, 0) + 1
 
     def verify(self, authorization: str | None) -> Principal:
         if not authorization or not authorization.lower().startswith("bearer "):
@@ -100,6 +108,9 @@ class TokenService:
             raise SHError(401, f"Invalid token: {exc}", "COMMON_UNAUTHORIZED") from None
         if claims.get("gen") != self.generation:
             raise SHError(401, "Token expired", "COMMON_UNAUTHORIZED")
+        client = str(claims.get("azp") or claims["sub"])
+        if claims.get("cgen", 0) != self.client_generation.get(client, 0):
+            raise SHError(401, "Token revoked", "COMMON_UNAUTHORIZED")
         return Principal(client_id=str(claims.get("azp") or claims["sub"]), account=str(claims.get("account")),
                          claims=claims)
 
@@ -132,3 +143,15 @@ def parse_basic(authorization: str | None) -> tuple[str | None, str | None]:
     from urllib.parse import unquote
 
     return unquote(cid), unquote(secret)
+
+
+def claimed_client(authorization: str | None) -> str | None:
+    """The client a bearer token claims to belong to, unverified (for accounting refused calls)."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    try:
+        claims = jwt.decode(authorization[7:].strip(), options={"verify_signature": False, "verify_exp": False})
+    except jwt.InvalidTokenError:
+        return None
+    client = claims.get("azp") or claims.get("sub")
+    return str(client) if client else None

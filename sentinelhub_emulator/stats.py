@@ -11,15 +11,26 @@ class Stats:
         self.pu_spent = 0.0
         self.pu_by_client: defaultdict[str, float] = defaultdict(float)
         self.tokens_issued = 0
+        # /api/* calls per client (the token's `azp`) and status, e.g. {"demo-client": {"process 200": 3}};
+        # refused tokens count under the client they claim to belong to
+        self.api_calls_by_client: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        # /api/* requests being answered right now (tests wait for 0 before they count)
+        self.api_in_flight = 0
 
-    def record(self, endpoint: str, status: int) -> None:
+    def record(self, endpoint: str, status: int, client: str | None = None) -> None:
         self.requests[endpoint] += 1
         self.statuses[f"{endpoint} {status}"] += 1
+        if client is not None:
+            self.api_calls_by_client[client][f"{endpoint} {status}"] += 1
 
     def as_dict(self) -> dict:
         return {"requests": dict(self.requests), "statuses": dict(self.statuses),
                 "pu_spent": self.pu_spent, "pu_by_client": dict(self.pu_by_client),
-                "tokens_issued": self.tokens_issued}
+                "tokens_issued": self.tokens_issued,
+                "api_calls_by_client": {client: dict(calls) for client, calls in self.api_calls_by_client.items()},
+                "api_in_flight": self.api_in_flight}
 
     def reset(self) -> None:
+        in_flight = self.api_in_flight  # still being answered: they finish after the reset
         self.__init__()
+        self.api_in_flight = in_flight

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend_common.config import env_int, env_str, service_listen
+from backend_common.config import env_float, env_int, env_str, service_listen
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,9 @@ class StoreConfig:
     job_max_attempts: int = 3
     # How long a call waits for a reachable MongoDB before failing with ServiceUnavailable.
     server_selection_timeout_ms: int = 3000
+    # Expired job leases are not taken over until the database has answered this long after an
+    # outage or a store start (store_svc/availability.py).
+    lease_grace_seconds: float = 30.0
     log_level: str = "info"
 
     @classmethod
@@ -26,5 +29,6 @@ class StoreConfig:
             mongodb_db=env_str("MONGODB_DB", cls.mongodb_db),
             job_max_attempts=max(1, env_int("JOB_MAX_ATTEMPTS", cls.job_max_attempts)),
             server_selection_timeout_ms=env_int("MONGODB_TIMEOUT_MS", cls.server_selection_timeout_ms),
+            lease_grace_seconds=max(0.0, env_float("JOB_LEASE_GRACE_SECONDS", cls.lease_grace_seconds)),
             log_level=env_str("LOG_LEVEL", cls.log_level),
         )

@@ -3,7 +3,8 @@
 Free-form JSON travels and is stored as the exact text the caller sent (`*_json` strings), so key
 order, integers and keys MongoDB would reject ("$ref", dotted names) survive unchanged. Job results
 are typed (`JobResults`) and stored as a sub-document (`store_svc.job_results`).
-Internal queue fields (lease token, lease expiry, worker, log counter) never leave the store.
+Internal queue fields (lease token, lease expiry, worker, log counter, run id) and the owner's
+stored credentials never leave the store (`job_to_proto` copies only the fields of `Job`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from backend_proto.v1 import store_pb2
-from store_svc import job_results
+from store_svc import credentials, job_results
 from store_svc.timeutil import rfc3339
 from store_svc.validation import DEFAULT_LOG_LEVEL
 
 
 def new_job_document(job_id: str, user_id: str, request: store_pb2.CreateJobRequest, now: datetime, *,
                      process_json: str, log_level: str, budget: float, job_options_json: str) -> dict:
+    """A new job; the owner's credentials are kept for its runs (never returned, see
+    `store_svc.credentials`)."""
     return {
         "_id": job_id,
         "user_id": user_id,
@@ -48,6 +51,9 @@ def new_job_document(job_id: str, user_id: str, request: store_pb2.CreateJobRequ
         "finished": None,
         "log_seq": 0,
         "completed_lease": None,
+        "released_lease": None,
+        "run_id": None,
+        credentials.FIELD: credentials.from_user(request.user),
     }
 
 

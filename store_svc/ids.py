@@ -19,5 +19,9 @@ def new_document_key() -> str:
     return uuid.uuid4().hex
 
 
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
 def new_lease_token() -> str:
     return secrets.token_urlsafe(24)

@@ -11,7 +11,9 @@ number of queued jobs (it examines every match before sorting/limiting). Instead
      claimer (of any store replica) can match, since each write bumps `version`. A stale
      candidate (claimed, canceled, re-queued or deleted meanwhile) simply does not match and the
      claimer takes the next one.
-So no job is ever claimed twice at once, whatever the state of the cached batch. The lease token identifies the claim; renewals and the
+So no job is ever claimed twice at once, whatever the state of the cached batch. Expired leases
+are only taken over when the database has been reachable for a grace period
+(`store_svc.availability`): during an outage live workers cannot renew. The lease token identifies the claim; renewals and the
 completion are conditioned on it, so a worker whose lease was taken over can no longer write.
 """
 
@@ -24,6 +26,7 @@ from collections import deque
 from backend_common.logging import get_logger
 from backend_proto.v1 import store_pb2
 from store_svc import job_states
+from store_svc.availability import DatabaseAvailability
 from store_svc.database import Database
 from store_svc.errors import bad_request, lease_lost
 from store_svc.ids import new_lease_token
@@ -82,10 +85,11 @@ class CandidateBatch:
 
 
 class JobQueue:
-    def __init__(self, database: Database, *, max_attempts: int):
+    def __init__(self, database: Database, *, max_attempts: int, availability: DatabaseAvailability | None = None):
         self.jobs = database.jobs
         self.max_attempts = max_attempts
         self.candidates = CandidateBatch(self.jobs)
+        self.availability = availability or DatabaseAvailability(0.0)
 
     async def claim(self, request: store_pb2.ClaimJobRequest) -> tuple[dict | None, str]:
         """Claims the oldest waiting job for `worker_id`; (None, "") when none is waiting."""
@@ -103,7 +107,9 @@ class JobQueue:
 
     async def _try_claim(self, candidate: dict, worker_id: str, seconds: int) -> tuple[dict, str] | None:
         now = utc_now()
-        if candidate["status"] == "running" and not job_states.lease_expired(candidate, now):
+        if candidate["status"] == "running" and not (
+            job_states.lease_expired(candidate, now) and self.availability.expired_leases_claimable()
+        ):
             return None
         token = new_lease_token()
         changes = job_states.claim_changes(
@@ -157,3 +163,22 @@ class JobQueue:
             raise lease_lost(request.job_id)
         log.info("job_completed", job_id=request.job_id, status=request.status)
         return doc
+
+    async def release(self, request: store_pb2.ReleaseJobRequest) -> dict:
+        """Gives a claimed job back (queued again, or error when no attempt is left), only for the
+        holder of the current lease. Repeating it with the same token returns the job unchanged."""
+        if not request.lease_token:
+            raise lease_lost(request.job_id)
+        selector = {"_id": request.job_id, "status": "running", "lease_token": request.lease_token}
+        doc = await self.jobs.find_one(selector)
+        if doc is not None:
+            changes = job_states.release_changes(doc, request, utc_now(), max_attempts=self.max_attempts)
+            result = await self.jobs.update_one({**selector, "version": doc["version"]},
+                                                {"$set": changes, "$inc": {"version": 1}})
+            if result.matched_count == 1:
+                log.info("job_released", job_id=request.job_id, status=changes["status"], attempts=doc.get("attempts"))
+                return {**doc, **changes, "version": doc["version"] + 1}
+        current = await self.jobs.find_one({"_id": request.job_id})
+        if current is not None and current.get("released_lease") == request.lease_token:
+            return current  # this very release was already written
+        raise lease_lost(request.job_id)

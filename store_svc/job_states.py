@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 
 from backend_proto.v1 import store_pb2
-from store_svc import job_results, validation
+from store_svc import credentials, job_results, validation
 from store_svc.errors import bad_request, job_locked
 from store_svc.timeutil import after_seconds
 
@@ -51,15 +51,21 @@ def _fresh_run_fields() -> dict:
         "started": None,
         "finished": None,
         "completed_lease": None,
+        "released_lease": None,
     }
 
 
-def queue_changes(doc: dict, now: datetime) -> dict | None:
-    """created/finished/error/canceled -> queued with a clean slate; None when already queued or
-    running (starting again is a no-op)."""
+def queue_changes(doc: dict, now: datetime, *, owner_credentials: dict, run_id: str) -> dict | None:
+    """created/finished/error/canceled -> queued with a clean slate, a new run id and the owner's
+    current credentials. Starting a queued or running job again changes nothing but the stored
+    credentials (a fresh login refreshes them for the attempts still to come); None when even
+    those are unchanged."""
     if doc["status"] in LOCKED:
-        return None
-    return {**_fresh_run_fields(), "status": "queued", "queued_at": now, "updated": now}
+        if doc.get(credentials.FIELD) == owner_credentials:
+            return None
+        return {credentials.FIELD: owner_credentials}
+    return {**_fresh_run_fields(), "status": "queued", "queued_at": now, "updated": now, "run_id": run_id,
+            credentials.FIELD: owner_credentials}
 
 
 def cancel_changes(doc: dict, now: datetime) -> dict | None:
@@ -112,6 +118,27 @@ def _lease_cleared(now: datetime) -> dict:
 def lost_too_often_changes(attempts: int, now: datetime) -> dict:
     error = {"code": "Internal", "message": f"Batch job failed: executor lost {attempts} times."}
     return {**_lease_cleared(now), "status": "error", "error_json": json.dumps(error)}
+
+
+def release_changes(doc: dict, request: store_pb2.ReleaseJobRequest, now: datetime, *, max_attempts: int) -> dict:
+    """A worker gives its job back after a transient infrastructure failure: queued again (the
+    attempt counted when it was claimed), or `error` with the worker's message once `max_attempts`
+    claims were spent."""
+    attempts = int(doc.get("attempts") or 0)
+    if attempts >= max_attempts:
+        error = validation.json_text("error", request.error_json) or json.dumps(
+            {"code": "Internal", "message": "Batch job failed: the service was temporarily unavailable."})
+        return {**_lease_cleared(now), "status": "error", "error_json": error, "released_lease": request.lease_token}
+    return {
+        "status": "queued",
+        # keeps its place in the queue: it was waiting before the jobs queued after it
+        "queued_at": doc.get("queued_at") or now,
+        "lease_token": None,
+        "lease_expires": None,
+        "worker_id": None,
+        "updated": now,
+        "released_lease": request.lease_token,
+    }
 
 
 def complete_changes(request: store_pb2.CompleteJobRequest, now: datetime) -> dict:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from backend_proto.v1 import store_pb2
-from store_svc import documents, job_states, validation
+from store_svc import credentials, documents, job_states, validation
 from store_svc.database import Database
 from store_svc.errors import job_not_found, version_conflict
-from store_svc.ids import new_job_id
+from store_svc.ids import new_job_id, new_run_id
 from store_svc.logs import discard_job_logs, mark_logs_expired
 from store_svc.paging import fetch_page
 from store_svc.timeutil import utc_now
@@ -74,9 +74,13 @@ class JobStore:
         await discard_job_logs(self.database, job_id)
 
     async def queue(self, user, job_id: str) -> dict:
+        """Starts the job with the caller's current credentials (see `store_svc.credentials`)."""
         user_id = validation.require_user(user)
+        owner = credentials.from_user(user)
+        run_id = new_run_id()
         return await apply_changes(
-            self.jobs, {"_id": job_id, "user_id": user_id}, lambda doc: job_states.queue_changes(doc, utc_now()),
+            self.jobs, {"_id": job_id, "user_id": user_id},
+            lambda doc: job_states.queue_changes(doc, utc_now(), owner_credentials=owner, run_id=run_id),
             not_found=lambda: job_not_found(job_id), conflict=lambda: version_conflict("batch job", job_id),
         )
 

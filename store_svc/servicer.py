@@ -9,7 +9,9 @@ import functools
 from pymongo.errors import ConnectionFailure, ExecutionTimeout
 
 from backend_proto.v1 import common_pb2, store_pb2, store_pb2_grpc
-from store_svc import documents
+from backend_common.errors import OpenEOError
+from store_svc import credentials, documents
+from store_svc.availability import DatabaseAvailability
 from store_svc.config import StoreConfig
 from store_svc.database import Database
 from store_svc.errors import unavailable
@@ -30,9 +32,15 @@ def database_outage_is_unavailable(method):
     async def wrapper(self, request, context):
         await self.wait_schema_ready()
         try:
-            return await method(self, request, context)
+            reply = await method(self, request, context)
         except (ConnectionFailure, ExecutionTimeout) as exc:
+            self.availability.failed()
             raise unavailable() from exc
+        except OpenEOError:
+            self.availability.succeeded()  # the database answered (e.g. 'not found')
+            raise
+        self.availability.succeeded()
+        return reply
 
     return wrapper
 
@@ -43,7 +51,8 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self.schema_ready = schema_ready
         self.schema_wait_seconds = config.server_selection_timeout_ms / 1000
         self.jobs = JobStore(database)
-        self.queue = JobQueue(database, max_attempts=config.job_max_attempts)
+        self.availability = DatabaseAvailability(config.lease_grace_seconds)
+        self.queue = JobQueue(database, max_attempts=config.job_max_attempts, availability=self.availability)
         self.services = ServiceStore(database)
         self.process_graphs = ProcessGraphStore(database)
 
@@ -56,6 +65,7 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         try:
             await asyncio.wait_for(self.schema_ready.wait(), self.schema_wait_seconds)
         except TimeoutError:
+            self.availability.failed()
             raise unavailable() from None
 
     # ---- batch jobs ----
@@ -95,7 +105,8 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         doc, token = await self.queue.claim(request)
         if doc is None:
             return store_pb2.ClaimJobResponse()
-        return store_pb2.ClaimJobResponse(job=documents.job_to_proto(doc), lease_token=token)
+        return store_pb2.ClaimJobResponse(job=documents.job_to_proto(doc), lease_token=token,
+                                          owner=credentials.owner_of(doc), run_id=doc.get("run_id") or "")
 
     @database_outage_is_unavailable
     async def RenewLease(self, request, context):
@@ -105,6 +116,10 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     @database_outage_is_unavailable
     async def CompleteJob(self, request, context):
         return documents.job_to_proto(await self.queue.complete(request))
+
+    @database_outage_is_unavailable
+    async def ReleaseJob(self, request, context):
+        return documents.job_to_proto(await self.queue.release(request))
 
     # ---- job logs ----
     @database_outage_is_unavailable

@@ -212,12 +212,16 @@ class ClaimJobRequest(_message.Message):
     def __init__(self, worker_id: _Optional[str] = ..., lease_seconds: _Optional[int] = ...) -> None: ...
 
 class ClaimJobResponse(_message.Message):
-    __slots__ = ("job", "lease_token")
+    __slots__ = ("job", "lease_token", "owner", "run_id")
     JOB_FIELD_NUMBER: _ClassVar[int]
     LEASE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
     job: Job
     lease_token: str
-    def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ..., lease_token: _Optional[str] = ...) -> None: ...
+    owner: _common_pb2.User
+    run_id: str
+    def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ..., lease_token: _Optional[str] = ..., owner: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., run_id: _Optional[str] = ...) -> None: ...
 
 class RenewLeaseRequest(_message.Message):
     __slots__ = ("job_id", "lease_token", "lease_seconds", "progress")
@@ -256,6 +260,16 @@ class CompleteJobRequest(_message.Message):
     usage_json: str
     costs: float
     def __init__(self, job_id: _Optional[str] = ..., lease_token: _Optional[str] = ..., status: _Optional[str] = ..., results: _Optional[_Union[JobResults, _Mapping]] = ..., error_json: _Optional[str] = ..., usage_json: _Optional[str] = ..., costs: _Optional[float] = ...) -> None: ...
+
+class ReleaseJobRequest(_message.Message):
+    __slots__ = ("job_id", "lease_token", "error_json")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    LEASE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ERROR_JSON_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    lease_token: str
+    error_json: str
+    def __init__(self, job_id: _Optional[str] = ..., lease_token: _Optional[str] = ..., error_json: _Optional[str] = ...) -> None: ...
 
 class LogEntry(_message.Message):
     __slots__ = ("id", "level", "message", "time", "data_json", "node_id", "code")

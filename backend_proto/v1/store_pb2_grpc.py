@@ -85,6 +85,11 @@ class StoreServiceStub:
                 request_serializer=backend__proto_dot_v1_dot_store__pb2.CompleteJobRequest.SerializeToString,
                 response_deserializer=backend__proto_dot_v1_dot_store__pb2.Job.FromString,
                 _registered_method=True)
+        self.ReleaseJob = channel.unary_unary(
+                '/openeo.backend.v1.StoreService/ReleaseJob',
+                request_serializer=backend__proto_dot_v1_dot_store__pb2.ReleaseJobRequest.SerializeToString,
+                response_deserializer=backend__proto_dot_v1_dot_store__pb2.Job.FromString,
+                _registered_method=True)
         self.AppendJobLogs = channel.unary_unary(
                 '/openeo.backend.v1.StoreService/AppendJobLogs',
                 request_serializer=backend__proto_dot_v1_dot_store__pb2.AppendJobLogsRequest.SerializeToString,
@@ -222,6 +227,14 @@ class StoreServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReleaseJob(self, request, context):
+        """Gives a claimed job back after a transient infrastructure failure: queued again for another
+        attempt (the attempt counts), or `error` with `error_json` when no attempt is left.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AppendJobLogs(self, request, context):
         """---- job logs ----
         """
@@ -351,6 +364,11 @@ def add_StoreServiceServicer_to_server(servicer, server):
             'CompleteJob': grpc.unary_unary_rpc_method_handler(
                     servicer.CompleteJob,
                     request_deserializer=backend__proto_dot_v1_dot_store__pb2.CompleteJobRequest.FromString,
+                    response_serializer=backend__proto_dot_v1_dot_store__pb2.Job.SerializeToString,
+            ),
+            'ReleaseJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseJob,
+                    request_deserializer=backend__proto_dot_v1_dot_store__pb2.ReleaseJobRequest.FromString,
                     response_serializer=backend__proto_dot_v1_dot_store__pb2.Job.SerializeToString,
             ),
             'AppendJobLogs': grpc.unary_unary_rpc_method_handler(
@@ -683,6 +701,33 @@ class StoreService:
             target,
             '/openeo.backend.v1.StoreService/CompleteJob',
             backend__proto_dot_v1_dot_store__pb2.CompleteJobRequest.SerializeToString,
+            backend__proto_dot_v1_dot_store__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.backend.v1.StoreService/ReleaseJob',
+            backend__proto_dot_v1_dot_store__pb2.ReleaseJobRequest.SerializeToString,
             backend__proto_dot_v1_dot_store__pb2.Job.FromString,
             options,
             channel_credentials,

@@ -14,8 +14,11 @@ def _config(run_dir) -> StackConfig:
     return StackConfig.free_ports(
         run_dir,
         executors=2,
-        # short leases so that a killed executor's job is requeued within seconds
-        extra_env={"EXECUTOR_LEASE_SECONDS": "6", "EXECUTOR_RENEW_SECONDS": "2", "EXECUTOR_POLL_SECONDS": "0.5"},
+        # short leases so that a killed executor's job is requeued within seconds; a grace after
+        # store outages that still exceeds the workers' renewal retries (2 s); storage retries
+        # that notice a recovered S3 within seconds
+        extra_env={"EXECUTOR_LEASE_SECONDS": "6", "EXECUTOR_RENEW_SECONDS": "2", "EXECUTOR_POLL_SECONDS": "0.5",
+                   "JOB_LEASE_GRACE_SECONDS": "10", "EXECUTOR_RETRY_MAX_DELAY_SECONDS": "2"},
     )
 
 

@@ -109,3 +109,39 @@ async def test_expire_tokens_forces_refresh(emu):
     await sh_error(await emu.process(body), 401)
     emu.token = None  # refresh
     assert (await emu.process(body)).status == 200
+
+
+async def test_revoking_a_clients_tokens_and_calls_counted_per_client(make_emu):
+    emu = await make_emu(clients={"alice": "a-secret", "backend": "b-secret"})
+    body = process_body()
+    alice_old = await emu.get_token("alice", "a-secret")
+    backend = await emu.get_token("backend", "b-secret")
+    as_alice = {"Authorization": f"Bearer {alice_old}"}
+    assert (await emu.client.post("/api/v1/process", json=body, headers=as_alice)).status == 200
+    assert (await emu.client.post("/_emulator/revoke-tokens", json={"client_id": "alice"})).status == 204
+    err = await sh_error(await emu.client.post("/api/v1/process", json=body, headers=as_alice), 401)
+    assert "revoked" in err["message"].lower()
+    # other clients' tokens and alice's new tokens work
+    assert (await emu.client.post("/api/v1/process", json=body,
+                                  headers={"Authorization": f"Bearer {backend}"})).status == 200
+    alice_new = await emu.get_token("alice", "a-secret")
+    assert (await emu.client.post("/api/v1/process", json=body,
+                                  headers={"Authorization": f"Bearer {alice_new}"})).status == 200
+    assert (await emu.client.post("/_emulator/revoke-tokens", json={})).status == 400
+    stats = await (await emu.client.get("/_emulator/stats")).json()
+    assert stats["api_calls_by_client"] == {"alice": {"process 200": 2, "process 401": 1},
+                                            "backend": {"process 200": 1}}
+    assert stats["api_in_flight"] == 0
+
+
+async def test_requests_being_answered_are_counted_in_flight(emu):
+    body = process_body()
+    assert (await emu.client.post("/_emulator/faults", json={"delay_ms": 600, "count": 1})).status == 201
+    pending = asyncio.create_task(emu.process(body))
+    await asyncio.sleep(0.3)
+    assert (await (await emu.client.get("/_emulator/stats")).json())["api_in_flight"] == 1
+    assert (await emu.client.delete("/_emulator/stats")).status == 204  # a reset keeps it
+    assert (await (await emu.client.get("/_emulator/stats")).json())["api_in_flight"] == 1
+    assert (await pending).status == 200
+    stats = await (await emu.client.get("/_emulator/stats")).json()
+    assert stats["api_in_flight"] == 0 and stats["statuses"]["process 200"] == 1

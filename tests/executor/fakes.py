@@ -126,9 +126,21 @@ class FakeCompiler:
         return self.plan
 
 
+def owner_token(user_id: str) -> str:
+    """The (opaque) Sentinel Hub token FakeStore hands out with a basic user's job."""
+    return "sh-token-of-" + user_id
+
+
 class FakeStore:
-    def __init__(self, jobs=(), *, cancel_after_renewals: int | None = None, lose_lease: bool = False):
+    """Claims hand out the job's owner: `owners[job id]`, else a basic-login user with the
+    opaque token `owner_token(user_id)` (as store_svc stores it when the job is started)."""
+
+    def __init__(self, jobs=(), *, cancel_after_renewals: int | None = None, lose_lease: bool = False,
+                 owners: dict | None = None, run_ids: dict | None = None):
         self.queue = list(jobs)
+        self.owners = owners or {}
+        self.run_ids = run_ids or {}
+        self.released: list = []
         self.cancel_after_renewals = cancel_after_renewals
         self.lose_lease = lose_lease
         self.renewals: list = []
@@ -142,7 +154,10 @@ class FakeStore:
         job = self.queue.pop(0)
         job.status = "running"
         job.attempts += 1
-        return store_pb2.ClaimJobResponse(job=job, lease_token="lease-" + job.id)
+        owner = self.owners.get(job.id) or common_pb2.User(user_id=job.user_id, auth_method="basic",
+                                                            sh_access_token=owner_token(job.user_id))
+        return store_pb2.ClaimJobResponse(job=job, lease_token=f"lease-{job.id}-{job.attempts}", owner=owner,
+                                          run_id=self.run_ids.get(job.id, "run-" + job.id))
 
     async def RenewLease(self, request):
         self.renewals.append(request)
@@ -155,6 +170,12 @@ class FakeStore:
         job.status = request.status
         job.results.CopyFrom(request.results)
         job.error_json = request.error_json
+        return job
+
+    async def ReleaseJob(self, request):
+        self.released.append(request)
+        job = self.jobs[request.job_id]
+        job.status = "queued"
         return job
 
     async def AppendJobLogs(self, request):

@@ -10,11 +10,13 @@ def test_one_config_object_holds_the_executor_sentinel_hub_and_s3_settings(monke
         "EXECUTOR_WORKERS": "3", "EXECUTOR_CHUNK_PIXELS": "1024",
         "SH_BASE_URL": "https://sh.dataspace.copernicus.eu", "SH_CLIENT_ID": "id", "SH_MAX_RETRIES": "2",
         "S3_BUCKET": "results", "S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+        "EXECUTOR_OUTAGE_SECONDS": "120", "EXECUTOR_RETRY_MAX_DELAY_SECONDS": "4",
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("SH_TOKEN_URL", raising=False)
     config = ExecutorConfig.from_env()
     assert (config.workers, config.chunk_pixels) == (3, 1024)
+    assert (config.outage_seconds, config.retry_max_delay) == (120.0, 4.0)
     assert config.sentinelhub.deployment.name == "cdse"
     assert (config.sentinelhub.client_id, config.sentinelhub.max_retries) == ("id", 2)
     assert (config.s3.bucket, config.s3.endpoint_url) == ("results", "http://127.0.0.1:9000")

@@ -49,14 +49,21 @@ def job(status: str, **fields) -> dict:
 
 @pytest.mark.parametrize("status", ["created", "finished", "error", "canceled"])
 def test_queue_from_idle_states_resets_the_run(status):
-    changes = job_states.queue_changes(job(status, progress=55.0, error_json="{}"), NOW)
+    owner = {"auth_method": "basic", "sh_access_token": "tok"}
+    changes = job_states.queue_changes(job(status, progress=55.0, error_json="{}"), NOW, owner_credentials=owner,
+                                       run_id="run-2")
     assert changes["status"] == "queued" and changes["queued_at"] == NOW
+    assert changes["credentials"] == owner and changes["run_id"] == "run-2"
     assert (changes["progress"], changes["error_json"], changes["results"], changes["attempts"]) == (0, "", None, 0)
 
 
 @pytest.mark.parametrize("status", ["queued", "running"])
-def test_queue_while_queued_or_running_is_a_noop(status):
-    assert job_states.queue_changes(job(status), NOW) is None
+def test_queue_while_queued_or_running_only_refreshes_the_credentials(status):
+    owner = {"auth_method": "basic", "sh_access_token": "tok"}
+    assert job_states.queue_changes(job(status, credentials=owner), NOW, owner_credentials=owner, run_id="r") is None
+    fresh = {"auth_method": "basic", "sh_access_token": "fresh"}
+    assert job_states.queue_changes(job(status, credentials=owner), NOW, owner_credentials=fresh,
+                                    run_id="r") == {"credentials": fresh}
 
 
 def test_cancel_rules():
