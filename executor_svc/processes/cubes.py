@@ -24,7 +24,9 @@ from .datacube import (
     dimension_type,
     label_to_python,
     labels_of,
+    pixel_size,
     require_cube,
+    require_pixels,
     require_dimension,
     single_dimension,
     to_datetime64,
@@ -100,6 +102,7 @@ def reduce_spatial(args: dict, ctx: Any) -> xr.DataArray:
     reducer = required(args, "reducer", pid)
     for dim in ("x", "y"):
         require_dimension(data, dim)
+    require_pixels(data, pid)
     others = [d for d in data.dims if d not in ("x", "y")]
     ordered = data.transpose(*others, "y", "x")
     template = ordered.isel(x=0, y=0, drop=True)
@@ -184,7 +187,8 @@ def aggregate_spatial_window(args: dict, ctx: Any) -> xr.DataArray:
     template = windows.isel({ARRAY_DIM: 0}, drop=True)
     res = _single_value(res, pid)
     out = _as_like(res, template).transpose(*data.dims)
-    return with_attrs(out, data, dimension_types=_types(data))
+    rx, ry = pixel_size(data)
+    return with_attrs(out, data, dimension_types=_types(data), res_x=rx * sx, res_y=ry * sy, resolution=[rx * sx, ry * sy])
 
 
 @process("apply_dimension")

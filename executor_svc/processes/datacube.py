@@ -94,6 +94,27 @@ def single_dimension(cube: xr.DataArray, dtype: str, dimension: str | None, proc
     return dims[0]
 
 
+def require_pixels(cube: xr.DataArray, pid: str) -> xr.DataArray:
+    """`cube` when it has at least one pixel; a spatially empty cube (e.g. after a filter_bbox
+    that misses the data) cannot be resampled or reduced: NoDataAvailable."""
+    if any(cube.sizes.get(d, 1) == 0 for d in ("x", "y")):
+        raise ProcessError("NoDataAvailable", f"{pid}: the data cube has no pixels (its spatial extent is empty, "
+                           "e.g. a filter that does not overlap the data).")
+    return cube
+
+
+def pixel_size(cube: xr.DataArray) -> tuple[float, float]:
+    """Pixel width and height of a cube: its coordinates' step, or for a side of one pixel the size
+    the cube carries (``res_x``/``res_y`` or ``resolution`` attrs)."""
+    x, y = cube.coords["x"].values.astype(float), cube.coords["y"].values.astype(float)
+    res = cube.attrs.get("resolution")
+    known_x = cube.attrs.get("res_x") or (res[0] if isinstance(res, (list, tuple)) else res)
+    known_y = cube.attrs.get("res_y") or (res[1] if isinstance(res, (list, tuple)) else res)
+    rx = abs(x[1] - x[0]) if len(x) > 1 else float(known_x or (abs(y[1] - y[0]) if len(y) > 1 else 1.0))
+    ry = abs(y[1] - y[0]) if len(y) > 1 else float(known_y or rx)
+    return rx, ry
+
+
 def with_attrs(result: xr.DataArray, source: xr.DataArray, **updates: Any) -> xr.DataArray:
     """Copy cube metadata (crs, dimension types, band metadata, ...) from ``source`` onto ``result``."""
     attrs = dict(source.attrs)

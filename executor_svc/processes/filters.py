@@ -121,7 +121,14 @@ def filter_temporal(args: dict, ctx: Any) -> xr.DataArray:
         if e is not None:
             keep &= t < e  # left-closed interval: the end is excluded
         out = out.isel({d: np.flatnonzero(keep)})
-    return with_attrs(out, data)
+    out = with_attrs(out, data)
+    extent = data.attrs.get("temporal_extent")
+    if isinstance(extent, (list, tuple)) and len(extent) == 2:  # the cube's extent narrows too
+        start, end = (to_datetime64(v) for v in extent)
+        start = start if s is None else max(start, s)
+        end = end if e is None else min(end, e - np.timedelta64(1, "ms"))
+        out.attrs["temporal_extent"] = [str(start), str(end)] if start <= end else None
+    return out
 
 
 @process("filter_labels", experimental=True)
