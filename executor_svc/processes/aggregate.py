@@ -177,10 +177,10 @@ def aggregate_temporal_period(args: dict, ctx: Any) -> xr.DataArray:
     if period not in PERIODS:
         raise invalid(pid, "period", f"unsupported period {period!r}.")
     dim = single_dimension(data, TEMPORAL, args.get("dimension"), pid)
-    try:
-        times = pd.DatetimeIndex(data.coords[dim].values)
-    except (TypeError, ValueError):
-        raise ProcessError("ProcessParameterInvalid", f"{pid}: the labels of dimension {dim!r} are not dates.") from None
+    values = data.coords[dim].values
+    if len(values) and not np.issubdtype(values.dtype, np.datetime64):  # e.g. periods of an earlier aggregation
+        raise ProcessError("ProcessParameterInvalid", f"{pid}: the labels of dimension {dim!r} are not dates.")
+    times = pd.DatetimeIndex(values)
     first, last = _temporal_extent(data, times)
     if first is None:
         return data
