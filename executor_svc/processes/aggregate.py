@@ -19,7 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from .cubes import _as_like
-from .datacube import ARRAY_DIM, TEMPORAL, require_cube, single_dimension, to_datetime64, with_attrs
+from .datacube import ARRAY_DIM, TEMPORAL, date_values, require_cube, single_dimension, to_datetime64, with_attrs
 from .errors import ProcessError
 from .registry import invalid, process, required
 from .vector import cube_geometries, pixel_mask
@@ -83,7 +83,7 @@ def period_key(ts: pd.Timestamp, period: str) -> str:
     if period == "week":
         return f"{ts.isocalendar().week:02d}"
     if period == "dekad":
-        return f"{(ts.month - 1) * 3 + min((ts.day - 1) // 10, 2):02d}"
+        return f"{(ts.month - 1) * 3 + min((ts.day - 1) // 10, 2) + 1:02d}"  # 01..36, as period_label
     if period == "month":
         return f"{ts.month:02d}"
     if period == "season":
@@ -111,11 +111,7 @@ def period_label(start: pd.Timestamp, period: str) -> str:
     if period == "week":
         iso = start.isocalendar()
         return f"{iso[0]:04d}-{iso[1]:02d}"
-    if period == "dekad":
-        return f"{start.year:04d}-{(start.month - 1) * 3 + min((start.day - 1) // 10, 2) + 1:02d}"
-    if period == "month":
-        return f"{start.year:04d}-{start.month:02d}"
-    if period in ("season", "tropical-season"):
+    if period in ("dekad", "month", "season", "tropical-season"):
         return f"{start.year:04d}-{period_key(start, period)}"
     return f"{start.year:04d}"  # year, decade, decade-ad: the first year of the period
 
@@ -157,7 +153,7 @@ def aggregate_temporal(args: dict, ctx: Any) -> xr.DataArray:
         raise ProcessError("DistinctDimensionLabelsRequired", f"{pid}: the number of labels must match the number of intervals.")
     if len(labels) != len(set(map(str, labels))):
         raise ProcessError("DistinctDimensionLabelsRequired", "The dimension labels have duplicate values. Distinct labels must be specified.")
-    t = data.coords[dim].values.astype("datetime64[ns]")
+    t = date_values(data, dim, pid)
     groups = []
     for start, end in intervals:
         s, e = to_datetime64(start), to_datetime64(end)
@@ -177,10 +173,7 @@ def aggregate_temporal_period(args: dict, ctx: Any) -> xr.DataArray:
     if period not in PERIODS:
         raise invalid(pid, "period", f"unsupported period {period!r}.")
     dim = single_dimension(data, TEMPORAL, args.get("dimension"), pid)
-    values = data.coords[dim].values
-    if len(values) and not np.issubdtype(values.dtype, np.datetime64):  # e.g. periods of an earlier aggregation
-        raise ProcessError("ProcessParameterInvalid", f"{pid}: the labels of dimension {dim!r} are not dates.")
-    times = pd.DatetimeIndex(values)
+    times = pd.DatetimeIndex(date_values(data, dim, pid))
     first, last = _temporal_extent(data, times)
     if first is None:
         return data
@@ -273,8 +266,8 @@ def anomaly(args: dict, ctx: Any) -> xr.DataArray:
     t = data.coords[dim].values
     if np.issubdtype(t.dtype, np.datetime64):
         data_keys = [period_key(pd.Timestamp(v), period) for v in t]
-    else:  # spec-style string labels such as "2020-01"
-        data_keys = [str(v).split("-", 1)[-1] if period not in ("year", "decade", "decade-ad") else str(v) for v in t]
+    else:  # aggregate_temporal_period's labels such as "2020-01", "2020-06-05-10", "2020-djf": the last part
+        data_keys = [str(v).rsplit("-", 1)[-1] if period not in ("year", "decade", "decade-ad") else str(v) for v in t]
     missing = sorted({k for k in data_keys if k not in pos})
     if missing:
         raise ProcessError("ProcessParameterInvalid", f"{pid}: normals are missing for the periods {missing}.")
@@ -290,7 +283,7 @@ def climatological_normal(args: dict, ctx: Any) -> xr.DataArray:
     period = required(args, "period", pid)
     y0, y1 = (int(str(v)[:4]) for v in (args.get("climatology_period") or ["1981", "2010"]))
     dim = single_dimension(data, TEMPORAL, None, pid)
-    times = pd.DatetimeIndex(data.coords[dim].values)
+    times = pd.DatetimeIndex(date_values(data, dim, pid))
     in_period = (times >= pd.Timestamp(y0, 1, 1)) & (times < pd.Timestamp(y1 + 1, 1, 1))
     if period == "season":
         # The December before the period belongs to the first winter; the last December is incomplete.

@@ -25,6 +25,7 @@ Arrays inside callbacks
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -92,6 +93,26 @@ def single_dimension(cube: xr.DataArray, dtype: str, dimension: str | None, proc
     if len(dims) > 1:
         raise ProcessError("TooManyDimensions", f"{process_id}: the data cube has more than one {dtype} dimension: {dims}.")
     return dims[0]
+
+
+def date_values(cube: xr.DataArray, dim: str, pid: str) -> np.ndarray:
+    """The labels of a temporal dimension as datetime64[ns] (dates, or text that starts with a
+    YYYY-MM-DD date); ProcessParameterInvalid for other labels (the periods of
+    aggregate_temporal_period such as `2024-06`, renamed labels)."""
+    values = cube.coords[dim].values
+    if np.issubdtype(values.dtype, np.datetime64):
+        return values.astype("datetime64[ns]")
+    try:
+        if all(isinstance(v, (pd.Timestamp, np.datetime64)) or (isinstance(v, str) and _DATE_TEXT.match(v))
+               for v in values):
+            return np.array([to_datetime64(v) for v in values], dtype="datetime64[ns]")
+    except (TypeError, ValueError):
+        pass
+    raise ProcessError("ProcessParameterInvalid", f"{pid}: the labels of dimension {dim!r} are not dates "
+                       "(e.g. periods of aggregate_temporal_period, or renamed labels).")
+
+
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def require_pixels(cube: xr.DataArray, pid: str) -> xr.DataArray:

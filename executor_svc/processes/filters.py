@@ -9,6 +9,7 @@ import xarray as xr
 
 from .cubes import resolve_band
 from .datacube import (
+    date_values,
     BANDS,
     TEMPORAL,
     dims_of_type,
@@ -114,7 +115,7 @@ def filter_temporal(args: dict, ctx: Any) -> xr.DataArray:
         raise ProcessError("DimensionNotAvailable", "filter_temporal: the data cube has no temporal dimension.")
     out = data
     for d in dims:
-        t = out.coords[d].values.astype("datetime64[ns]")
+        t = date_values(out, d, pid)
         keep = np.ones(t.shape, dtype=bool)
         if s is not None:
             keep &= t >= s

@@ -15,7 +15,7 @@ from rasterio.crs import CRS as RioCRS
 from rasterio.enums import Resampling
 from rasterio.warp import calculate_default_transform, reproject
 
-from .datacube import TEMPORAL, pixel_size, require_cube, require_pixels, single_dimension, with_attrs
+from .datacube import TEMPORAL, date_values, pixel_size, require_cube, require_pixels, single_dimension, with_attrs
 from .errors import ProcessError
 from .registry import invalid, process, required
 
@@ -139,8 +139,8 @@ def resample_cube_temporal(args: dict, ctx: Any) -> xr.DataArray:
     dim = single_dimension(data, TEMPORAL, args.get("dimension"), pid)
     tdim = dim if dim in target.dims else single_dimension(target, TEMPORAL, None, pid)
     valid_within = args.get("valid_within")
-    src = data.coords[dim].values.astype("datetime64[ns]").astype("int64")
-    dst = target.coords[tdim].values.astype("datetime64[ns]")
+    src = date_values(data, dim, pid).astype("int64")
+    dst = date_values(target, tdim, pid)
     if len(src) == 0:
         raise ProcessError("ProcessParameterInvalid", f"{pid}: the data cube has no temporal labels.")
     dist = np.abs(dst.astype("int64")[:, None] - src[None, :])

@@ -124,3 +124,31 @@ def test_one_pixel_sides_keep_their_pixel_size_through_resampling_and_windows():
     big = cube(ny=4, nx=4)
     window = on_cube("aggregate_spatial_window", big, size=[2, 2], reducer=REDUCER_MEAN)
     assert window.attrs["res_x"] == pytest.approx(0.2) and window.attrs["res_y"] == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("period", ["hour", "day", "week", "dekad", "month", "season", "tropical-season", "year"])
+def test_anomaly_of_aggregate_temporal_period_labels_finds_its_normals(period):
+    """The periods' text labels lead anomaly to the same normals as the dates they stand for."""
+    c = cube(dates=("2024-06-05T10:00", "2024-06-20T10:00"))
+    by_date = on_cube("anomaly", c, normals=_normals(c, period), period=period)
+    aggregated = on_cube("aggregate_temporal_period", c, period=period, reducer=REDUCER_MEAN)
+    by_label = on_cube("anomaly", aggregated, normals=_normals(c, period), period=period)
+    first = aggregated.isel(t=0).values - by_label.isel(t=0).values
+    np.testing.assert_array_equal(first, c.values[0] - by_date.values[0])
+
+
+def _normals(c, period):
+    from executor_svc.processes.aggregate import period_key
+
+    # every period that touches the cube's dates (aggregate_temporal_period also keeps the empty ones)
+    instants = pd.date_range(pd.Timestamp(c.t.values[0]) - pd.Timedelta(days=7), pd.Timestamp(c.t.values[-1]) + pd.Timedelta(days=7), freq="h")
+    keys = sorted({period_key(ts, period) for ts in instants})
+    values = np.stack([np.full(c.shape[1:], 100.0 * (i + 1)) for i in range(len(keys))])
+    return xr.DataArray(values, dims=("t", "y", "x"), coords={"t": keys, "y": c.y, "x": c.x}, attrs=c.attrs)
+
+
+def test_filter_temporal_on_labels_that_are_not_dates_is_a_parameter_error():
+    periods = on_cube("aggregate_temporal_period", cube(), period="month", reducer=REDUCER_MEAN)
+    with pytest.raises(ProcessError) as err:
+        on_cube("filter_temporal", periods, extent=["2024-01-01", "2025-01-01"])
+    assert err.value.code == "ProcessParameterInvalid"
