@@ -117,8 +117,7 @@ def period_label(start: pd.Timestamp, period: str) -> str:
 
 
 def _reduce_groups(data: xr.DataArray, dim: str, groups: list[np.ndarray], labels: list, reducer: Callable, context: Any) -> xr.DataArray:
-    template = data.isel({dim: 0}, drop=True) if data.sizes[dim] else xr.full_like(
-        data.isel({dim: slice(0, 1)}), np.nan).isel({dim: 0}, drop=True)
+    template = data.isel({dim: 0}, drop=True) if data.sizes[dim] else xr.full_like(data.sum(dim), np.nan, dtype=float)
     results = []
     for idx in groups:
         if len(idx) == 0:

@@ -86,6 +86,9 @@ def reduce_dimension(args: dict, ctx: Any) -> xr.DataArray:
     reducer = required(args, "reducer", pid)
     dim = require_dimension(data, required(args, "dimension", pid))
     types = _dim_types_without(data, dim)
+    if data.sizes[dim] == 0:  # no labels (e.g. no acquisition): the reducer sees one no-data value
+        data = xr.full_like(data.reindex({dim: [None]}) if dim in data.coords else data.pad({dim: (0, 1)}), np.nan,
+                            dtype=float)
     res = reducer(data=data.rename({dim: ARRAY_DIM}), context=args.get("context"))
     template = data.isel({dim: 0}, drop=True)
     res = _single_value(res, pid)
@@ -106,7 +109,7 @@ def reduce_spatial(args: dict, ctx: Any) -> xr.DataArray:
     others = [d for d in data.dims if d not in ("x", "y")]
     ordered = data.transpose(*others, "y", "x")
     template = ordered.isel(x=0, y=0, drop=True)
-    flat = xr.DataArray(ordered.values.reshape(*template.shape, -1), dims=(*others, ARRAY_DIM),
+    flat = xr.DataArray(ordered.values.reshape(*template.shape, ordered.sizes["y"] * ordered.sizes["x"]), dims=(*others, ARRAY_DIM),
                         coords={k: v for k, v in template.coords.items()}, attrs=data.attrs)
     res = reducer(data=flat, context=args.get("context"))
     res = _single_value(res, pid)

@@ -218,3 +218,16 @@ def test_file_formats_parameters_are_flat_schemas(stack):
         for parameter in fmt["parameters"].values():
             assert "schema" not in parameter and "description" in parameter and "type" in parameter
     assert "uint16" in formats["output"]["PNG"]["parameters"]["datatype"]["enum"]
+
+
+@pytest.mark.parametrize("reducer", ["sd", "mean"])  # sd runs in the executor, mean in the evalscript
+def test_reducing_time_without_acquisitions_is_no_data(stack, connection, tmp_path, reducer):
+    """1-4 June 2024 has no acquisition in the emulator's world: the reduction is no-data everywhere."""
+    assert not world.acquisition_dates(S2, date(2024, 6, 1), date(2024, 6, 5))
+    graph = {"load": _load(temporal=["2024-06-01", "2024-06-05"]),
+             "r": {"process_id": "reduce_dimension", "arguments": {"data": {"from_node": "load"}, "dimension": "t",
+                                                                   "reducer": _reducer(reducer)}},
+             "save": _save("r")}
+    (tmp_path / "none.tif").write_bytes(_ok(_post(stack, connection, graph)).content)
+    data, meta = read_raster(tmp_path / "none.tif")
+    assert data.shape[1] > 10 and np.isnan(data).all()

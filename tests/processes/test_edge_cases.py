@@ -152,3 +152,25 @@ def test_filter_temporal_on_labels_that_are_not_dates_is_a_parameter_error():
     with pytest.raises(ProcessError) as err:
         on_cube("filter_temporal", periods, extent=["2024-01-01", "2025-01-01"])
     assert err.value.code == "ProcessParameterInvalid"
+
+
+def _no_dates():
+    c = cube()
+    return c.isel(t=slice(0, 0))
+
+
+@pytest.mark.parametrize("reducer, expected", [("mean", np.nan), ("median", np.nan), ("first", np.nan), ("max", np.nan),
+                                               ("sd", np.nan), ("count", 0)])
+def test_reducing_a_dimension_without_labels_gives_no_data(reducer, expected):
+    """A load without acquisitions has an empty t: its reduction is no-data (count 0), not a crash."""
+    out = on_cube("reduce_dimension", _no_dates(), dimension="t", reducer={"process_graph": {"r": {
+        "process_id": reducer, "arguments": {"data": {"from_parameter": "data"}}, "result": True}}})
+    assert out.dims == ("y", "x")
+    np.testing.assert_array_equal(out.values, np.full((2, 3), expected))
+
+
+def test_temporal_and_spatial_aggregations_of_a_cube_without_dates():
+    out = on_cube("aggregate_temporal", _no_dates(), intervals=[["2024-06-01", "2024-07-01"]], reducer=REDUCER_MEAN)
+    assert out.sizes["t"] == 1 and np.isnan(out.values).all()
+    out = on_cube("reduce_spatial", _no_dates(), reducer=REDUCER_MEAN)
+    assert out.sizes == {"t": 0}
