@@ -9,9 +9,9 @@ import xarray as xr
 
 from .cubes import resolve_band
 from .datacube import (
-    date_values,
     BANDS,
     TEMPORAL,
+    date_values,
     dims_of_type,
     label_to_python,
     labels_of,

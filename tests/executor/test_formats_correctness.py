@@ -154,3 +154,16 @@ def test_one_pixel_cube_keeps_its_pixel_size(tmp_path):
 def test_cast_for_file_float_with_declared_nodata():
     values, fill = cast_for_file(np.array([np.nan, 1.5], dtype=np.float32), "float32", -9999)
     assert fill == -9999 and values.tolist() == [-9999, 1.5]
+
+
+def test_datatype_with_time_as_bands_and_the_result_metadata(tmp_path):
+    c = cube()
+    files = encode_as(c, output_format("GTiff", {"datatype": "uint16", "time_as_bands": True}),
+                      {"datatype": "uint16", "time_as_bands": True}, tmp_path)
+    assert len(files) == 1
+    with rasterio.open(files[0].path) as ds:
+        assert ds.count == 4 and ds.dtypes == ("uint16",) * 4 and ds.nodata == 65535
+        assert ds.descriptions[0] == "2024-05-01_B04"
+    band = files[0].metadata.bands[0]  # what a batch job's STAC item says about the band
+    assert band.data_type == "uint16" and band.nodata == 65535
+    assert band.statistics.minimum == 0 and band.statistics.maximum < 65535  # no-data left out
