@@ -4,7 +4,8 @@ Layout (what xarray, netCDF4/h5netcdf and GDAL readers expect): one data variabl
 by the band label, over dimensions (t, y, x) (or (y, x) for a cube without time); `t`, `y`, `x`
 coordinate variables; a CF grid-mapping variable `spatial_ref` (no dimension) that every band names in
 its `grid_mapping` attribute and lists in `coordinates`, so that xarray reads it as a coordinate
-(not as a data variable) and rioxarray-like readers find the CRS. A time dimension whose labels
+(not as a data variable) and rioxarray-like readers find the CRS, with the grid's `GeoTransform`
+(GDAL's attribute) so that a side of one pixel keeps its size. A time dimension whose labels
 are dates is a CF time coordinate; other labels (periods such as `2024-06`, renamed labels) are
 written as text.
 """
@@ -19,7 +20,7 @@ import xarray as xr
 from pyproj import CRS
 
 from .datatypes import cast_for_file
-from .raster import band_labels, canonical, epsg_of
+from .raster import band_labels, canonical, epsg_of, transform_of
 
 GRID_MAPPING = "spatial_ref"  # the name rioxarray and GDAL use
 
@@ -82,6 +83,9 @@ def write_netcdf(path: str | os.PathLike, cube: xr.DataArray, *, title: str = "o
         cf = crs.to_cf()
         cf["spatial_ref"] = crs.to_wkt()  # GDAL's and rioxarray's name for the WKT
         cf["crs_wkt"] = crs.to_wkt()
+        # GDAL's and rioxarray's exact grid (a side of one pixel has no coordinate step to read)
+        t = transform_of(cube)
+        cf["GeoTransform"] = " ".join(repr(float(v)) for v in (t.c, t.a, t.b, t.f, t.d, t.e))
         ds = ds.assign_coords({GRID_MAPPING: xr.DataArray(np.int32(0), attrs=cf)})
         geographic = crs.is_geographic
     ds.x.attrs.update(

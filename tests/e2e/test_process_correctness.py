@@ -165,15 +165,16 @@ def test_aggregate_temporal_period_labels_are_the_definitions_forms(stack, conne
         assert list(ds.t.values) == labels
 
 
-@pytest.mark.parametrize("options", [{}, {"overviews": False}])  # the GTiff pass-through and the cube path
-def test_a_box_smaller_than_a_pixel_is_georeferenced_as_itself(stack, connection, tmp_path, options):
+@pytest.mark.parametrize("fmt, options", [("GTiff", {}), ("GTiff", {"overviews": False}), ("netCDF", {})])
+def test_a_box_smaller_than_a_pixel_is_georeferenced_as_itself(stack, connection, tmp_path, fmt, options):
+    """The GTiff pass-through, the cube path to GTiff and to netCDF."""
     tiny = {"west": 14.00001, "south": 46.00001, "east": 14.00004, "north": 46.00003}
     graph = {"load": _load(extent=tiny, temporal=["2024-06-05", "2024-06-06"]),
              "r": {"process_id": "reduce_dimension", "arguments": {"data": {"from_node": "load"}, "dimension": "t",
                                                                    "reducer": _reducer("first")}},
-             "save": _save("r", "GTiff", options)}
-    (tmp_path / "tiny.tif").write_bytes(_ok(_post(stack, connection, graph)).content)
-    with rasterio.open(tmp_path / "tiny.tif") as ds:
+             "save": _save("r", fmt, options)}
+    (tmp_path / "tiny").write_bytes(_ok(_post(stack, connection, graph)).content)
+    with rasterio.open(tmp_path / "tiny" if fmt == "GTiff" else f"netcdf:{tmp_path / 'tiny'}:B04") as ds:
         assert ds.shape == (1, 1)
         west, south, east, north = ds.bounds
     assert (west, south, east, north) == pytest.approx((14.00001, 46.00001, 14.00004, 46.00003), abs=1e-9)

@@ -151,6 +151,15 @@ def test_one_pixel_cube_keeps_its_pixel_size(tmp_path):
         assert ds.transform.c == pytest.approx(500030) and ds.transform.f == pytest.approx(5200000 - 40)
 
 
+def test_one_pixel_netcdf_keeps_its_pixel_size(tmp_path):
+    one = cube(n_t=1).isel(x=[3], y=[4])
+    one.attrs.update(res_x=10.0, res_y=10.0)
+    path = encode(one, "netCDF", {}, tmp_path)[0].path
+    with rasterio.open(f"netcdf:{path}:B04") as ds:
+        assert ds.shape == (1, 1) and ds.transform.a == 10 and ds.transform.e == -10
+        assert ds.bounds.left == pytest.approx(500030) and ds.bounds.top == pytest.approx(5200000 - 40)
+
+
 def test_cast_for_file_float_with_declared_nodata():
     values, fill = cast_for_file(np.array([np.nan, 1.5], dtype=np.float32), "float32", -9999)
     assert fill == -9999 and values.tolist() == [-9999, 1.5]
