@@ -48,7 +48,9 @@ def canonical_format(name) -> str | None:
 
 
 def _p(type_: str, description: str, default=None, enum=None, minimum=None, maximum=None) -> dict:
-    schema: dict = {"type": type_ if default is not None else [type_, "null"]}
+    """A format parameter as the API defines it (`resource_parameter`): a JSON Schema with its
+    description, flat (not wrapped in `schema`)."""
+    schema: dict = {"description": description, "type": type_ if default is not None else [type_, "null"]}
     if enum is not None:
         schema["enum"] = enum
     if minimum is not None:
@@ -57,7 +59,21 @@ def _p(type_: str, description: str, default=None, enum=None, minimum=None, maxi
         schema["maximum"] = maximum
     if default is not None:
         schema["default"] = default
-    return {"description": description, "schema": schema}
+    return schema
+
+
+#: save_result's `datatype` values per format (executor_svc/encoding/datatypes.py writes them)
+RASTER_DATATYPES = ["byte", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64"]
+INTEGER_RANGES = {"byte": (0, 255), "uint8": (0, 255), "int16": (-32768, 32767), "uint16": (0, 65535),
+                  "int32": (-2147483648, 2147483647), "uint32": (0, 4294967295)}
+_DATATYPE_RULES = (
+    "Sample type of the file (default float32). Integer types: values are rounded to the nearest integer "
+    "and clipped to the type's range; no-data (NaN) is written as the `nodata` value when given, else as "
+    "the type's largest value for unsigned types (byte/uint8 255, uint16 65535, uint32 4294967295) and its "
+    "smallest for signed ones (int16 -32768, int32 -2147483648), declared as the file's no-data value, and "
+    "valid values are clipped so that they never equal it. float32/float64 keep NaN as no-data unless "
+    "`nodata` is given."
+)
 
 
 _SCALE = {
@@ -75,16 +91,25 @@ OUTPUT_FORMATS: dict[str, dict] = {
             "compression": _p("string", "Compression.", "deflate", ["deflate", "lzw", "zstd", "none"]),
             "time_as_bands": _p("boolean", "Write all dates into one file as bands (named <date>_<band>).", False),
             "overviews": _p("boolean", "Write internal overviews.", True),
-            "nodata": _p("number", "Value written for no-data pixels (default NaN)."),
+            "nodata": _p("number", "Value written for no-data pixels (default NaN; for integer datatypes see "
+                         "datatype). Must fit the datatype."),
+            "datatype": _p("string", _DATATYPE_RULES, "float32", RASTER_DATATYPES),
             "filename_prefix": _p("string", "Prefix of the file names.", "openEO"),
         },
         "links": [{"href": "https://www.cogeo.org/", "rel": "about", "title": "Cloud Optimized GeoTIFF"}],
     },
     "netCDF": {
         "title": "Network Common Data Form (CF conventions)",
-        "description": "netCDF-4 (HDF5) with one variable per band, a CF time coordinate and the CRS in spatial_ref.",
+        "description": "netCDF-4 (HDF5), CF-1.9: one variable per band named by its band label, over the "
+        "dimensions (t, y, x) ((y, x) without time); a CF time coordinate t (text labels when the labels are "
+        "not dates, e.g. aggregate_temporal_period's periods) and the CRS in the grid-mapping variable spatial_ref "
+        "(named by every band's grid_mapping attribute).",
         "gis_data_types": ["raster"],
         "parameters": {
+            "datatype": _p("string", _DATATYPE_RULES + " The no-data value is the variable's _FillValue.",
+                           "float32", RASTER_DATATYPES),
+            "nodata": _p("number", "Value written for no-data pixels (default NaN; for integer datatypes see "
+                         "datatype). Must fit the datatype."),
             "filename_prefix": _p("string", "Prefix of the file name.", "openEO"),
         },
     },
@@ -92,7 +117,13 @@ OUTPUT_FORMATS: dict[str, dict] = {
         "title": "Portable Network Graphics",
         "description": "8-bit, 1 (grey) or 3 (RGB) bands, alpha channel marking no-data.",
         "gis_data_types": ["raster"],
-        "parameters": {**_SCALE, "filename_prefix": _p("string", "Prefix of the file name.", "openEO")},
+        "parameters": {
+            **_SCALE,
+            "datatype": _p("string", "Sample type: byte (8 bits, values 0..255, scale_min/scale_max map onto "
+                           "0..255) or uint16 (16 bits, 0..65535, scale_min/scale_max map onto 0..65535). "
+                           "No-data is transparent (alpha channel).", "byte", ["byte", "uint16"]),
+            "filename_prefix": _p("string", "Prefix of the file name.", "openEO"),
+        },
     },
     "JPEG": {
         "title": "JPEG",
@@ -138,7 +169,7 @@ def option_problem(fmt: str, options: dict, node_id: str = "") -> Problem | None
         if name not in params:
             return Problem("ProcessParameterInvalid", f"The format option {name!r} is not supported for {fmt}; "
                            f"supported: {', '.join(params) or 'none'}.", node_id, "options")
-        schema = params[name]["schema"]
+        schema = params[name]
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         if value is None and "null" in types:
             continue
@@ -153,6 +184,12 @@ def option_problem(fmt: str, options: dict, node_id: str = "") -> Problem | None
         if not ok or out_of_range or ("enum" in schema and value not in schema["enum"]):
             return Problem("ProcessParameterInvalid", f"The format option {name!r} has an invalid value {value!r} "
                            f"for {fmt}.", node_id, "options")
+    datatype, nodata = options.get("datatype"), options.get("nodata")
+    if datatype in INTEGER_RANGES and nodata is not None:
+        lo, hi = INTEGER_RANGES[datatype]
+        if not (float(nodata).is_integer() and lo <= nodata <= hi):
+            return Problem("ProcessParameterInvalid", f"The format option 'nodata' ({nodata!r}) is not a value of "
+                           f"the datatype {datatype!r} ({lo}..{hi}) for {fmt}.", node_id, "options")
     return None
 
 

@@ -35,7 +35,7 @@ function AND(a,b){if(a===0||b===0)return 0;if(a!==a||b!==b)return NaN;return 1;}
 function OR(a,b){if((a===a&&a!==0)||(b===b&&b!==0))return 1;if(a!==a||b!==b)return NaN;return 0;}
 function IF(v,a,r){return(v===v&&v!==0)?a:r;}
 function CLIP(x,lo,hi){return x!==x?NaN:Math.min(Math.max(x,lo),hi);}
-function LSR(x,a,b,c,d){x=Math.min(Math.max(x,a),b);return((x-a)/(b-a))*(d-c)+c;}
+function LSR(x,a,b,c,d){x=Math.min(Math.max(x,Math.min(a,b)),Math.max(a,b));return((x-a)/(b-a))*(d-c)+c;}
 function MK(m,d,r){return(m===m&&m!==0)?r:d;}
 """.strip()
 

@@ -143,7 +143,10 @@ def _grid(cover: Cover, args: dict, coll, tile, res_m: float, node_id: str, area
         except ValueError as exc:
             _fail(invalid("load_collection", node_id, "spatial_extent", str(exc)))
     if resample and resample.get("projection") is not None:
-        target = geo.epsg_of(resample["projection"])
+        try:
+            target = geo.epsg_of(resample["projection"])
+        except ValueError as exc:  # a projection that reached planning (e.g. from a parameter)
+            _fail(invalid("resample_spatial", node_id, "projection", str(exc)))
         if geom is not None:
             geom = geo.transform_geometry(geom, epsg, target)
             bounds = tuple(geom.bounds)

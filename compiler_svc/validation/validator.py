@@ -188,6 +188,8 @@ class _Validator:
                     break
         if reason is None and "epsg-code" in subs and isinstance(value, int):
             reason = schemas.crs_error(value)
+        if reason is None and subs & {"wkt2-definition", "proj-definition"} and isinstance(value, str):
+            reason = schemas.crs_error(value)
         if reason:
             self.add(invalid(pid, path, name, reason))
 

@@ -13,6 +13,7 @@ import xarray as xr
 from backend_common.errors import OpenEOError
 from backend_proto.v1 import store_pb2
 
+from .datatypes import cast_for_file
 from .gtiff import write_cog
 from .image import encode_image
 from .netcdf import write_netcdf
@@ -25,6 +26,7 @@ from .raster import (
     epsg_of,
     file_date,
     is_raster_cube,
+    t_labels,
     transform_of,
 )
 from .vector import encode_csv, encode_geojson, encode_json
@@ -47,7 +49,23 @@ def _write(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def _raster_metadata(cube: xr.DataArray, values: np.ndarray, names: list[str]) -> store_pb2.ResultAsset:
+def _declared(fill) -> float | None:
+    """The no-data value to declare in a GeoTIFF: None for NaN (the writer's default)."""
+    return None if np.isnan(float(fill)) else fill
+
+
+def _valid(values: np.ndarray, nodata: float) -> np.ndarray:
+    """The band as floats with its no-data value as NaN (for the statistics)."""
+    if np.issubdtype(values.dtype, np.floating) and np.isnan(float(nodata)):
+        return values
+    out = values.astype(np.float64)
+    if not np.isnan(float(nodata)):
+        out[out == float(nodata)] = np.nan
+    return out
+
+
+def _raster_metadata(cube: xr.DataArray, values: np.ndarray, names: list[str], nodata: float = float("nan")
+                     ) -> store_pb2.ResultAsset:
     """The grid and bands of a raster file, as the fields of its result asset."""
     epsg = epsg_of(cube)
     projection = store_pb2.Projection(shape=[int(cube.sizes["y"]), int(cube.sizes["x"])])
@@ -59,8 +77,8 @@ def _raster_metadata(cube: xr.DataArray, values: np.ndarray, names: list[str]) -
     known = {m.get("name"): m for m in cube.attrs.get("band_metadata") or [] if isinstance(m, dict)}
     bands = []
     for i, name in enumerate(names):
-        band = store_pb2.Band(name=name, data_type=str(values.dtype), nodata=float("nan"),
-                              statistics=store_pb2.BandStatistics(**band_statistics(values[i])))
+        band = store_pb2.Band(name=name, data_type=str(values.dtype), nodata=float(nodata),
+                              statistics=store_pb2.BandStatistics(**band_statistics(_valid(values[i], nodata))))
         if isinstance(known.get(name, {}).get("common_name"), str):
             band.common_name = known[name]["common_name"]
         if isinstance(known.get(name, {}).get("center_wavelength"), (int, float)):
@@ -109,15 +127,18 @@ def encode_result(
         # (`OutputFormat.band_name`, e.g. "ndvi"), never the name of a node
         value = value.expand_dims(bands=[output.band_name or "band"], axis=0)
     cube = canonical(value)
-    if cube.sizes["t"] == 0 or cube.sizes["bands"] == 0:
+    if any(cube.sizes[d] == 0 for d in ("t", "bands", "y", "x")):
         raise OpenEOError("NoDataAvailable", "The result is empty: no data for the requested extent and time.", 400)
     names = band_labels(cube)
-    dates = date_labels(cube)
+    datatype = options.get("datatype")  # checked by the compiler (output_formats.py)
+    labels_t = t_labels(cube)  # file names
+    dates = date_labels(cube)  # the same where a label is a date-time, else None (no datetime tag)
 
     if fmt == "netCDF":
         name = f"{prefix}.{extension}"
-        write_netcdf(out_dir / name, value)
-        add(name, media_type, lambda: _raster_metadata(cube, cube.isel(t=0).values, names))
+        write_netcdf(out_dir / name, value, datatype=datatype, nodata=options.get("nodata"))
+        first, fill = cast_for_file(cube.isel(t=0).values, datatype, options.get("nodata"))
+        add(name, media_type, lambda: _raster_metadata(cube, first, names, fill))
         return files
 
     epsg = epsg_of(cube)
@@ -125,23 +146,23 @@ def encode_result(
     if fmt == "GTiff":
         compression = options.get("compression") or "deflate"
         overviews = bool(options.get("overviews", True))
-        nodata = options.get("nodata")
         if options.get("time_as_bands") and len(dates) > 1:
-            data = cube.values.reshape(-1, cube.sizes["y"], cube.sizes["x"]).astype(np.float32, copy=False)
-            labels = [f"{file_date(d) or i}_{b}" for i, d in enumerate(dates) for b in names]
+            data, fill = cast_for_file(cube.values.reshape(-1, cube.sizes["y"], cube.sizes["x"]), datatype,
+                                       options.get("nodata"))
+            labels = [f"{file_date(d) or i}_{b}" for i, d in enumerate(labels_t) for b in names]
             name = f"{prefix}.{extension}"
             write_cog(out_dir / name, data, transform=transform, epsg=epsg, band_names=labels,
-                      compression=compression, overviews=overviews, nodata=nodata)
-            add(name, media_type, lambda: _raster_metadata(cube, data, labels))
+                      compression=compression, overviews=overviews, nodata=_declared(fill))
+            add(name, media_type, lambda: _raster_metadata(cube, data, labels, fill))
             return files
         for ti, date in enumerate(dates):
-            data = cube.isel(t=ti).values.astype(np.float32, copy=False)
-            suffix = f"_{file_date(date)}" if len(dates) > 1 and date else (f"_{ti}" if len(dates) > 1 else "")
+            data, fill = cast_for_file(cube.isel(t=ti).values, datatype, options.get("nodata"))
+            suffix = f"_{file_date(labels_t[ti]) or ti}" if len(dates) > 1 else ""
             name = f"{prefix}{suffix}.{extension}"
             write_cog(out_dir / name, data, transform=transform, epsg=epsg, band_names=names,
-                      compression=compression, overviews=overviews, nodata=nodata,
+                      compression=compression, overviews=overviews, nodata=_declared(fill),
                       tags={"datetime": date} if date else None)
-            add(name, media_type, lambda: _raster_metadata(cube, data, names), date)
+            add(name, media_type, lambda: _raster_metadata(cube, data, names, fill), date)
         return files
 
     if fmt not in ("PNG", "JPEG"):
@@ -150,9 +171,9 @@ def encode_result(
         data = cube.isel(t=ti).values
         blob = encode_image(
             data, fmt, scale_min=options.get("scale_min"), scale_max=options.get("scale_max"),
-            quality=int(options.get("quality") or 90),
+            quality=int(options.get("quality") or 90), datatype=datatype,
         )
-        suffix = f"_{file_date(date)}" if len(dates) > 1 and date else (f"_{ti}" if len(dates) > 1 else "")
+        suffix = f"_{file_date(labels_t[ti]) or ti}" if len(dates) > 1 else ""
         name = f"{prefix}{suffix}.{extension}"
         _write(out_dir / name, blob)
         add(name, media_type, lambda: _raster_metadata(cube, data.astype(np.float32, copy=False), names), date)

@@ -81,7 +81,7 @@ def write_cog(
     staged in an in-memory (GDAL MEM) dataset and COG-copied to `path` (GDAL's COG driver only
     creates by copy)."""
     bands, height, width = data.shape
-    dtype = data.dtype if data.dtype in (np.float32, np.float64, np.uint8, np.uint16, np.int16, np.int32) else np.float32
+    dtype = data.dtype if data.dtype in (np.float32, np.float64, np.uint8, np.uint16, np.int16, np.int32, np.uint32) else np.float32
     fill = np.nan if nodata is None else nodata
     if nodata is not None and np.issubdtype(data.dtype, np.floating):
         data = np.where(np.isnan(data), np.asarray(nodata, dtype=data.dtype), data)

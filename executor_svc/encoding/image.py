@@ -1,4 +1,4 @@
-"""8-bit PNG / JPEG writers (CPU work: run in an executor)."""
+"""8-bit PNG / JPEG writers and 16-bit PNG (`datatype: uint16`) (CPU work: run in an executor)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,36 @@ def to_uint8(data: np.ndarray, scale_min: float | None, scale_max: float | None)
     return np.clip(np.rint(values), 0, 255).astype(np.uint8), valid
 
 
-def encode_image(data: np.ndarray, fmt: str, *, scale_min=None, scale_max=None, quality: int = 90) -> bytes:
+def to_uint16(data: np.ndarray, scale_min: float | None, scale_max: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """As `to_uint8` onto 0..65535."""
+    valid = np.all(np.isfinite(data), axis=0)
+    values = np.where(np.isfinite(data), data, 0).astype(np.float64)
+    if scale_min is not None and scale_max is not None:
+        if scale_max == scale_min:
+            raise OpenEOError("ProcessParameterInvalid", "scale_min and scale_max must differ.", 400)
+        values = (values - scale_min) / (scale_max - scale_min) * 65535.0
+    return np.clip(np.rint(values), 0, 65535).astype(np.uint16), valid
+
+
+def _png16(values: np.ndarray, valid: np.ndarray) -> bytes:
+    """16-bit PNG of 1 or 3 bands with an alpha band (GDAL's PNG driver: grey+alpha or RGBA)."""
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.io import MemoryFile
+
+    alpha = np.where(valid, 65535, 0).astype(np.uint16)[np.newaxis]
+    planes = np.concatenate([values, alpha])
+    with MemoryFile() as memory, warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a PNG has no georeferencing
+        with memory.open(driver="PNG", width=planes.shape[2], height=planes.shape[1], count=planes.shape[0],
+                         dtype="uint16", ZLEVEL=1) as dst:
+            dst.write(planes)
+        return memory.read()
+
+
+def encode_image(data: np.ndarray, fmt: str, *, scale_min=None, scale_max=None, quality: int = 90,
+                 datatype: str | None = None) -> bytes:
     bands = data.shape[0]
     if bands not in (1, 3):
         raise OpenEOError(
@@ -32,6 +61,8 @@ def encode_image(data: np.ndarray, fmt: str, *, scale_min=None, scale_max=None, 
             f"{fmt} needs 1 (grey) or 3 (RGB) bands, the result has {bands}; use filter_bands first.",
             400,
         )
+    if fmt == "PNG" and datatype == "uint16":
+        return _png16(*to_uint16(data, scale_min, scale_max))
     values, valid = to_uint8(data, scale_min, scale_max)
     out = io.BytesIO()
     if fmt == "PNG":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -68,8 +70,10 @@ def transform_from_centres(xs, ys, res_x: float | None = None, res_y: float | No
     """North-up affine transform of pixel edges from pixel-centre coordinates (pure)."""
     xs = np.asarray(xs, dtype=float)
     ys = np.asarray(ys, dtype=float)
-    res_x = res_x or abs(_step(xs, 1.0))
-    res_y = res_y or abs(_step(ys, res_x))
+    # the coordinates' step when a side has several pixels; the cube's pixel size (attrs) when
+    # it has one; the other side's as the last resort
+    res_x = abs(_step(xs, 0.0)) or res_x or abs(_step(ys, 0.0)) or res_y or 1.0
+    res_y = abs(_step(ys, 0.0)) or res_y or res_x
     west = xs[0] - res_x / 2
     north = ys.max() + res_y / 2
     return Affine(res_x, 0.0, west, 0.0, -res_y, north)
@@ -90,11 +94,27 @@ def band_labels(cube: xr.DataArray) -> list[str]:
     return ["band"] * cube.sizes.get("bands", 1)
 
 
-def date_labels(cube: xr.DataArray) -> list[str | None]:
-    """RFC 3339 labels of the t dimension (None for a length-1 t without coordinate)."""
+def t_labels(cube: xr.DataArray) -> list[str | None]:
+    """Text labels of the t dimension: RFC 3339 for dates, the label itself otherwise (periods such
+    as `2024-06` of aggregate_temporal_period, renamed labels); None for a length-1 t without
+    coordinate."""
     if "t" not in cube.coords:
         return [None] * cube.sizes.get("t", 1)
     return [date_label(value) for value in cube.t.values]
+
+
+def date_labels(cube: xr.DataArray) -> list[str | None]:
+    """RFC 3339 labels of the t dimension; None where a label is not an instant (a period such as
+    `2024-06`, a renamed label) or there is no coordinate."""
+    return [label if label and is_instant(label) else None for label in t_labels(cube)]
+
+
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def is_instant(label: str) -> bool:
+    """Whether a t label is an RFC 3339 date-time (what `date_label` makes of a date)."""
+    return bool(_INSTANT.match(label))
 
 
 def date_label(value) -> str:
@@ -105,9 +125,12 @@ def date_label(value) -> str:
 
 
 def file_date(label: str | None) -> str:
-    """Compact date for file names: 2024-05-01T00:00:00Z → 2024-05-01 (time kept when not midnight)."""
+    """Compact date for file names: 2024-05-01T00:00:00Z → 2024-05-01 (time kept when not midnight);
+    other labels (periods such as 2024-06) as they are, made safe for a file name."""
     if not label:
         return ""
+    if not is_instant(label):
+        return re.sub(r"[^A-Za-z0-9._-]", "_", label)
     if label.endswith("T00:00:00Z"):
         return label[:10]
     return label[:11] + label[11:].replace(":", "")

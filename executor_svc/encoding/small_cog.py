@@ -38,7 +38,7 @@ COMPRESSIONS = {
     "none": (None, None),
 }
 
-DTYPES = (np.float32, np.float64, np.uint8, np.uint16, np.int16, np.int32)
+DTYPES = (np.float32, np.float64, np.uint8, np.uint16, np.int16, np.int32, np.uint32)
 
 # GeoTIFF tag and key numbers (OGC GeoTIFF 1.1)
 MODEL_PIXEL_SCALE = 33550

@@ -17,7 +17,7 @@ from shapely.geometry import mapping
 from backend_common.errors import OpenEOError
 
 from ..processes.datacube import ARRAY_DIM
-from .raster import date_labels, is_vector_cube
+from .raster import is_vector_cube, t_labels
 
 
 def _plain(value):
@@ -64,7 +64,7 @@ def timeseries_json(cube: xr.DataArray) -> dict:
     `timeseries_json_to_pandas` reads: {date: [[band values] per geometry]} (null for no data)."""
     ordered = cube.transpose("t", "geometry", *(["bands"] if "bands" in cube.dims else []))
     values = ordered.values if "bands" in cube.dims else ordered.values[..., np.newaxis]
-    return {date: _plain(values[i]) for i, date in enumerate(date_labels(ordered))}
+    return {date: _plain(values[i]) for i, date in enumerate(t_labels(ordered))}
 
 
 def cube_to_json(cube: xr.DataArray) -> dict:
@@ -72,7 +72,7 @@ def cube_to_json(cube: xr.DataArray) -> dict:
     for dim in cube.dims:
         if dim in cube.coords:
             if dim == "t":
-                coords[dim] = date_labels(cube)
+                coords[dim] = t_labels(cube)
             else:
                 coords[dim] = _plain(cube.coords[dim].values)
     doc = {"dims": list(cube.dims), "coords": coords, "data": _plain(cube.values)}
@@ -108,7 +108,7 @@ def _band_names(cube: xr.DataArray) -> list[str]:
 def _rows(cube: xr.DataArray):
     """(feature index, date label or None, [values per band])."""
     bands = _band_names(cube)
-    dates = date_labels(cube) if "t" in cube.dims else [None]
+    dates = t_labels(cube) if "t" in cube.dims else [None]
     values = cube.values
     for g in range(cube.sizes["geometry"]):
         for ti, date in enumerate(dates):

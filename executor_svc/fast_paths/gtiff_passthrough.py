@@ -72,7 +72,9 @@ def encode_passthrough(content: bytes, content_type: str, load, output, options:
     if temporal:
         tags = {"datetime": date_tag(dates[0])}
     xs, ys = pixel_centres(load, load.width, load.height)
-    data = cog_from_tiff(tiff, transform=transform_from_centres(xs, ys), epsg=int(load.bbox.epsg or 4326),
+    bbox = load.bbox  # the pixel size also when a side is one pixel
+    transform = transform_from_centres(xs, ys, (bbox.east - bbox.west) / load.width, (bbox.north - bbox.south) / load.height)
+    data = cog_from_tiff(tiff, transform=transform, epsg=int(load.bbox.epsg or 4326),
                          band_names=names, tags=tags, size=(load.width, load.height))
     if data is None:
         return None

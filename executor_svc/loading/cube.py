@@ -85,11 +85,17 @@ def cube_from_raster(data: np.ndarray, userdata, load, nodata: float | None = No
     else:
         values = values[:, 0] if temporal else values[0]
         dims.remove("bands")
+    # the pixel size, known also when a side is one pixel (a box smaller than a pixel)
+    attrs = {"crs": int(load.bbox.epsg or 4326), "res_x": (load.bbox.east - load.bbox.west) / width,
+             "res_y": (load.bbox.north - load.bbox.south) / height}
+    if temporal and load.time_from and load.time_to:
+        # the cube's temporal extent (inclusive): aggregate_temporal_period labels every period of it
+        attrs["temporal_extent"] = [load.time_from, load.time_to]
     return xr.DataArray(
         values,
         dims=dims,
         coords=indexed_coords(coords),
-        attrs={"crs": int(load.bbox.epsg or 4326)},
+        attrs=attrs,
         name=load.node_id or None,
     )
 

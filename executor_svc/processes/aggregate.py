@@ -4,9 +4,10 @@ climatological_normal.
 Reducer callbacks are called once per interval / geometry with ``data`` = the cube subset whose
 aggregated dimension is ARRAY_DIM (all pixels/bands at once), never once per pixel.
 
-Deviation (documented): ``aggregate_temporal_period`` labels the temporal dimension with the
-*start* of each period as ``datetime64`` (keeping the cube convention) instead of the spec's
-strings such as ``2020-01``; ``anomaly``/``climatological_normal`` use the spec's normals labels.
+``aggregate_temporal_period`` labels the temporal dimension as its definition gives (``2020-01``
+for months, ``2020-23`` for weeks, ...): text labels, complete for the temporal extent of
+the source cube (the load's time range when the cube still has it, else its first to last date);
+``anomaly``/``climatological_normal`` use the spec's normals labels.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from .cubes import as_like
-from .datacube import ARRAY_DIM, TEMPORAL, require_cube, single_dimension, to_datetime64, with_attrs
+from .datacube import ARRAY_DIM, TEMPORAL, date_values, require_cube, single_dimension, to_datetime64, with_attrs
 from .errors import ProcessError
 from .registry import invalid, process, required
 from .vector import cube_geometries, pixel_mask
@@ -82,7 +83,7 @@ def period_key(ts: pd.Timestamp, period: str) -> str:
     if period == "week":
         return f"{ts.isocalendar().week:02d}"
     if period == "dekad":
-        return f"{(ts.month - 1) * 3 + min((ts.day - 1) // 10, 2):02d}"
+        return f"{(ts.month - 1) * 3 + min((ts.day - 1) // 10, 2) + 1:02d}"  # 01..36, as period_label
     if period == "month":
         return f"{ts.month:02d}"
     if period == "season":
@@ -98,9 +99,25 @@ def period_key(ts: pd.Timestamp, period: str) -> str:
     raise invalid("anomaly", "period", f"unsupported period {period!r}.")
 
 
+def period_label(start: pd.Timestamp, period: str) -> str:
+    """Label of the period starting at `start` in ``aggregate_temporal_period``'s result (its
+    definition's forms: ``YYYY-MM-DD-HH``, ``YYYY-DDD``, ``YYYY-WW`` (ISO 8601 weeks, Monday
+    first, of the ISO year), ``YYYY-DD`` (dekads 01..36), ``YYYY-MM``, ``YYYY-djf`` (the year the
+    season starts in), ``YYYY-ndjfma``, ``YYYY``)."""
+    if period == "hour":
+        return start.strftime("%Y-%m-%d-%H")
+    if period == "day":
+        return f"{start.year:04d}-{start.dayofyear:03d}"
+    if period == "week":
+        iso = start.isocalendar()
+        return f"{iso[0]:04d}-{iso[1]:02d}"
+    if period in ("dekad", "month", "season", "tropical-season"):
+        return f"{start.year:04d}-{period_key(start, period)}"
+    return f"{start.year:04d}"  # year, decade, decade-ad: the first year of the period
+
+
 def _reduce_groups(data: xr.DataArray, dim: str, groups: list[np.ndarray], labels: list, reducer: Callable, context: Any) -> xr.DataArray:
-    template = data.isel({dim: 0}, drop=True) if data.sizes[dim] else xr.full_like(
-        data.isel({dim: slice(0, 1)}), np.nan).isel({dim: 0}, drop=True)
+    template = data.isel({dim: 0}, drop=True) if data.sizes[dim] else xr.full_like(data.sum(dim), np.nan, dtype=float)
     results = []
     for idx in groups:
         if len(idx) == 0:
@@ -135,7 +152,7 @@ def aggregate_temporal(args: dict, ctx: Any) -> xr.DataArray:
         raise ProcessError("DistinctDimensionLabelsRequired", f"{pid}: the number of labels must match the number of intervals.")
     if len(labels) != len(set(map(str, labels))):
         raise ProcessError("DistinctDimensionLabelsRequired", "The dimension labels have duplicate values. Distinct labels must be specified.")
-    t = data.coords[dim].values.astype("datetime64[ns]")
+    t = date_values(data, dim, pid)
     groups = []
     for start, end in intervals:
         s, e = to_datetime64(start), to_datetime64(end)
@@ -155,20 +172,41 @@ def aggregate_temporal_period(args: dict, ctx: Any) -> xr.DataArray:
     if period not in PERIODS:
         raise invalid(pid, "period", f"unsupported period {period!r}.")
     dim = single_dimension(data, TEMPORAL, args.get("dimension"), pid)
-    times = pd.DatetimeIndex(data.coords[dim].values)
-    if len(times) == 0:
+    times = pd.DatetimeIndex(date_values(data, dim, pid))
+    first, last = _temporal_extent(data, times)
+    if first is None:
         return data
     starts = np.array([period_start(ts, period) for ts in times], dtype="datetime64[ns]")
-    # Complete labels for the whole extent, including empty periods.
+    # Labels complete for the whole extent, including the periods without data.
     labels = []
-    cur, last = pd.Timestamp(starts.min()), pd.Timestamp(starts.max())
-    while cur <= last:
+    cur, end = period_start(first, period), period_start(last, period)
+    while cur <= end:
         labels.append(cur)
         cur = period_next(cur, period)
     label_values = np.array(labels, dtype="datetime64[ns]")
     groups = [np.flatnonzero(starts == lv) for lv in label_values]
-    out = _reduce_groups(data, dim, groups, list(label_values), reducer, args.get("context"))
-    return with_attrs(out, data)
+    names = np.array([period_label(pd.Timestamp(lv), period) for lv in label_values], dtype=object)
+    out = _reduce_groups(data, dim, groups, list(names), reducer, args.get("context"))
+    out = with_attrs(out, data)
+    out.attrs.pop("temporal_extent", None)  # the labels are periods now, not dates
+    return out
+
+
+def _temporal_extent(data: xr.DataArray, times: pd.DatetimeIndex) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """First and last instant of the cube's temporal extent: the load's time range when the cube
+    carries it (``attrs["temporal_extent"]``, inclusive, narrowed by ``filter_temporal``), widened
+    to the dates present; else the first and last date."""
+    first = times.min() if len(times) else None
+    last = times.max() if len(times) else None
+    extent = data.attrs.get("temporal_extent")
+    if isinstance(extent, (list, tuple)) and len(extent) == 2:
+        try:
+            start, end = (pd.Timestamp(to_datetime64(v)) for v in extent)
+        except (TypeError, ValueError):
+            return first, last
+        first = start if first is None else min(first, start)
+        last = end if last is None else max(last, end)
+    return first, last
 
 
 @process("aggregate_spatial")
@@ -227,8 +265,8 @@ def anomaly(args: dict, ctx: Any) -> xr.DataArray:
     t = data.coords[dim].values
     if np.issubdtype(t.dtype, np.datetime64):
         data_keys = [period_key(pd.Timestamp(v), period) for v in t]
-    else:  # spec-style string labels such as "2020-01"
-        data_keys = [str(v).split("-", 1)[-1] if period not in ("year", "decade", "decade-ad") else str(v) for v in t]
+    else:  # aggregate_temporal_period's labels such as "2020-01", "2020-06-05-10", "2020-djf": the last part
+        data_keys = [str(v).rsplit("-", 1)[-1] if period not in ("year", "decade", "decade-ad") else str(v) for v in t]
     missing = sorted({k for k in data_keys if k not in pos})
     if missing:
         raise ProcessError("ProcessParameterInvalid", f"{pid}: normals are missing for the periods {missing}.")
@@ -244,7 +282,7 @@ def climatological_normal(args: dict, ctx: Any) -> xr.DataArray:
     period = required(args, "period", pid)
     y0, y1 = (int(str(v)[:4]) for v in (args.get("climatology_period") or ["1981", "2010"]))
     dim = single_dimension(data, TEMPORAL, None, pid)
-    times = pd.DatetimeIndex(data.coords[dim].values)
+    times = pd.DatetimeIndex(date_values(data, dim, pid))
     in_period = (times >= pd.Timestamp(y0, 1, 1)) & (times < pd.Timestamp(y1 + 1, 1, 1))
     if period == "season":
         # The December before the period belongs to the first winter; the last December is incomplete.

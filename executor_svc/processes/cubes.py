@@ -24,7 +24,9 @@ from .datacube import (
     dimension_type,
     label_to_python,
     labels_of,
+    pixel_size,
     require_cube,
+    require_pixels,
     require_dimension,
     single_dimension,
     to_datetime64,
@@ -84,6 +86,9 @@ def reduce_dimension(args: dict, ctx: Any) -> xr.DataArray:
     reducer = required(args, "reducer", pid)
     dim = require_dimension(data, required(args, "dimension", pid))
     types = _dim_types_without(data, dim)
+    if data.sizes[dim] == 0:  # no labels (e.g. no acquisition): the reducer sees one no-data value
+        data = xr.full_like(data.reindex({dim: [None]}) if dim in data.coords else data.pad({dim: (0, 1)}), np.nan,
+                            dtype=float)
     res = reducer(data=data.rename({dim: ARRAY_DIM}), context=args.get("context"))
     template = data.isel({dim: 0}, drop=True)
     res = _single_value(res, pid)
@@ -100,10 +105,11 @@ def reduce_spatial(args: dict, ctx: Any) -> xr.DataArray:
     reducer = required(args, "reducer", pid)
     for dim in ("x", "y"):
         require_dimension(data, dim)
+    require_pixels(data, pid)
     others = [d for d in data.dims if d not in ("x", "y")]
     ordered = data.transpose(*others, "y", "x")
     template = ordered.isel(x=0, y=0, drop=True)
-    flat = xr.DataArray(ordered.values.reshape(*template.shape, -1), dims=(*others, ARRAY_DIM),
+    flat = xr.DataArray(ordered.values.reshape(*template.shape, ordered.sizes["y"] * ordered.sizes["x"]), dims=(*others, ARRAY_DIM),
                         coords={k: v for k, v in template.coords.items()}, attrs=data.attrs)
     res = reducer(data=flat, context=args.get("context"))
     res = _single_value(res, pid)
@@ -184,7 +190,8 @@ def aggregate_spatial_window(args: dict, ctx: Any) -> xr.DataArray:
     template = windows.isel({ARRAY_DIM: 0}, drop=True)
     res = _single_value(res, pid)
     out = as_like(res, template).transpose(*data.dims)
-    return with_attrs(out, data, dimension_types=_types(data))
+    rx, ry = pixel_size(data)
+    return with_attrs(out, data, dimension_types=_types(data), res_x=rx * sx, res_y=ry * sy, resolution=[rx * sx, ry * sy])
 
 
 @process("apply_dimension")

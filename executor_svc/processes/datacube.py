@@ -25,6 +25,7 @@ Arrays inside callbacks
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -92,6 +93,47 @@ def single_dimension(cube: xr.DataArray, dtype: str, dimension: str | None, proc
     if len(dims) > 1:
         raise ProcessError("TooManyDimensions", f"{process_id}: the data cube has more than one {dtype} dimension: {dims}.")
     return dims[0]
+
+
+def date_values(cube: xr.DataArray, dim: str, pid: str) -> np.ndarray:
+    """The labels of a temporal dimension as datetime64[ns] (dates, or text that starts with a
+    YYYY-MM-DD date); ProcessParameterInvalid for other labels (the periods of
+    aggregate_temporal_period such as `2024-06`, renamed labels)."""
+    values = cube.coords[dim].values
+    if np.issubdtype(values.dtype, np.datetime64):
+        return values.astype("datetime64[ns]")
+    try:
+        if all(isinstance(v, (pd.Timestamp, np.datetime64)) or (isinstance(v, str) and _DATE_TEXT.match(v))
+               for v in values):
+            return np.array([to_datetime64(v) for v in values], dtype="datetime64[ns]")
+    except (TypeError, ValueError):
+        pass
+    raise ProcessError("ProcessParameterInvalid", f"{pid}: the labels of dimension {dim!r} are not dates "
+                       "(e.g. periods of aggregate_temporal_period, or renamed labels).")
+
+
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def require_pixels(cube: xr.DataArray, pid: str) -> xr.DataArray:
+    """`cube` when it has at least one pixel; a spatially empty cube (e.g. after a filter_bbox
+    that misses the data) cannot be resampled or reduced: NoDataAvailable."""
+    if any(cube.sizes.get(d, 1) == 0 for d in ("x", "y")):
+        raise ProcessError("NoDataAvailable", f"{pid}: the data cube has no pixels (its spatial extent is empty, "
+                           "e.g. a filter that does not overlap the data).")
+    return cube
+
+
+def pixel_size(cube: xr.DataArray) -> tuple[float, float]:
+    """Pixel width and height of a cube: its coordinates' step, or for a side of one pixel the size
+    the cube carries (``res_x``/``res_y`` or ``resolution`` attrs)."""
+    x, y = cube.coords["x"].values.astype(float), cube.coords["y"].values.astype(float)
+    res = cube.attrs.get("resolution")
+    known_x = cube.attrs.get("res_x") or (res[0] if isinstance(res, (list, tuple)) else res)
+    known_y = cube.attrs.get("res_y") or (res[1] if isinstance(res, (list, tuple)) else res)
+    rx = abs(x[1] - x[0]) if len(x) > 1 else float(known_x or (abs(y[1] - y[0]) if len(y) > 1 else 1.0))
+    ry = abs(y[1] - y[0]) if len(y) > 1 else float(known_y or rx)
+    return rx, ry
 
 
 def with_attrs(result: xr.DataArray, source: xr.DataArray, **updates: Any) -> xr.DataArray:

@@ -11,6 +11,7 @@ from .cubes import resolve_band
 from .datacube import (
     BANDS,
     TEMPORAL,
+    date_values,
     dims_of_type,
     label_to_python,
     labels_of,
@@ -114,14 +115,21 @@ def filter_temporal(args: dict, ctx: Any) -> xr.DataArray:
         raise ProcessError("DimensionNotAvailable", "filter_temporal: the data cube has no temporal dimension.")
     out = data
     for d in dims:
-        t = out.coords[d].values.astype("datetime64[ns]")
+        t = date_values(out, d, pid)
         keep = np.ones(t.shape, dtype=bool)
         if s is not None:
             keep &= t >= s
         if e is not None:
             keep &= t < e  # left-closed interval: the end is excluded
         out = out.isel({d: np.flatnonzero(keep)})
-    return with_attrs(out, data)
+    out = with_attrs(out, data)
+    extent = data.attrs.get("temporal_extent")
+    if isinstance(extent, (list, tuple)) and len(extent) == 2:  # the cube's extent narrows too
+        start, end = (to_datetime64(v) for v in extent)
+        start = start if s is None else max(start, s)
+        end = end if e is None else min(end, e - np.timedelta64(1, "ms"))
+        out.attrs["temporal_extent"] = [str(start), str(end)] if start <= end else None
+    return out
 
 
 @process("filter_labels", experimental=True)

@@ -82,11 +82,19 @@ def divide(args: dict, ctx: Any) -> Any:
     return _calc(np.divide, x, y)
 
 
+def _floats(v: Any) -> Any:
+    """`v` as floating point (scalars, numpy arrays and DataArrays alike)."""
+    if is_arraylike(v):
+        return v if np.issubdtype(v.dtype, np.floating) else v.astype(np.float64)
+    return float(v)
+
+
 @process("mod")
 def mod(args: dict, ctx: Any) -> Any:
-    # numpy's mod follows the sign of the divisor, as the spec requires.
+    # numpy's mod follows the sign of the divisor, as the spec requires. A modulo by zero is NaN
+    # (null), IEEE 754's remainder: numpy's integer mod would answer 0 (README, deviations).
     x, y = required(args, "x", "mod"), required(args, "y", "mod")
-    res = _calc(np.mod, x, y, integral=all_ints(x, y))
+    res = _calc(lambda a, b: np.mod(_floats(a), b), x, y, integral=all_ints(x, y))
     if isinstance(res, float):
         res = round(res, 12)  # 3.14 mod -2 -> -0.86 instead of -0.8599999999999999
     return res
@@ -127,8 +135,10 @@ def linear_scale_range(args: dict, ctx: Any) -> Any:
     if imin == imax:
         raise invalid(pid, "inputMax", "inputMin and inputMax must differ.")
 
+    lo, hi = min(imin, imax), max(imin, imax)  # an inverted input range maps in reverse
+
     def fn(v: Any) -> Any:
-        v = np.clip(v, imin, imax)
+        v = np.clip(v, lo, hi)
         return (v - imin) / (imax - imin) * (omax - omin) + omin
 
     return _calc(fn, x)

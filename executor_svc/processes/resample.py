@@ -10,11 +10,12 @@ import pandas as pd
 import xarray as xr
 from affine import Affine
 from pyproj import CRS
+from pyproj.exceptions import CRSError
 from rasterio.crs import CRS as RioCRS
 from rasterio.enums import Resampling
 from rasterio.warp import calculate_default_transform, reproject
 
-from .datacube import TEMPORAL, require_cube, single_dimension, with_attrs
+from .datacube import TEMPORAL, date_values, pixel_size, require_cube, require_pixels, single_dimension, with_attrs
 from .errors import ProcessError
 from .registry import invalid, process, required
 
@@ -38,9 +39,7 @@ def _crs_attr(crs: Any) -> Any:
 def grid_of(cube: xr.DataArray) -> tuple[Affine, int, int]:
     """Affine transform (north-up) and (width, height) of a cube's x/y pixel-centre coordinates."""
     x, y = cube.coords["x"].values.astype(float), cube.coords["y"].values.astype(float)
-    res = cube.attrs.get("resolution")
-    rx = abs(x[1] - x[0]) if len(x) > 1 else float(res[0] if isinstance(res, (list, tuple)) else (res or 1.0))
-    ry = abs(y[1] - y[0]) if len(y) > 1 else float(res[1] if isinstance(res, (list, tuple)) else (res or 1.0))
+    rx, ry = pixel_size(cube)
     return Affine(rx, 0, x.min() - rx / 2, 0, -ry, y.max() + ry / 2), len(x), len(y)
 
 
@@ -56,6 +55,7 @@ def warp(data: xr.DataArray, dst_crs: Any, dst_transform: Affine, width: int, he
     src_crs = data.attrs.get("crs")
     if src_crs is None:
         raise ProcessError("ProcessParameterInvalid", "The data cube has no CRS (attrs['crs']).")
+    require_pixels(data, "resample_spatial")
     cube = data.transpose(..., "y", "x")
     if cube.sizes["y"] > 1 and cube.y.values[1] > cube.y.values[0]:
         cube = cube.isel(y=slice(None, None, -1))  # north-up for GDAL
@@ -76,7 +76,8 @@ def warp(data: xr.DataArray, dst_crs: Any, dst_transform: Affine, width: int, he
     coords.update({"x": xs, "y": ys})
     out = xr.DataArray(dst.reshape(lead + (height, width)), dims=cube.dims, coords=coords)
     out = out.transpose(*data.dims)
-    return with_attrs(out, data, crs=_crs_attr(dst_crs))
+    return with_attrs(out, data, crs=_crs_attr(dst_crs), res_x=abs(dst_transform.a), res_y=abs(dst_transform.e),
+                      resolution=[abs(dst_transform.a), abs(dst_transform.e)])
 
 
 @process("resample_spatial")
@@ -94,9 +95,13 @@ def resample_spatial(args: dict, ctx: Any) -> xr.DataArray:
             raise invalid(pid, "resolution", "expected one number or two numbers [x, y].")
     else:
         res = (float(resolution), float(resolution))
-    same_crs = src_crs is not None and CRS.from_user_input(dst_crs) == CRS.from_user_input(src_crs)
+    try:
+        same_crs = src_crs is not None and CRS.from_user_input(dst_crs) == CRS.from_user_input(src_crs)
+    except CRSError as exc:
+        raise invalid(pid, "projection", f"{dst_crs!r} is not a known coordinate reference system.") from exc
     if same_crs and res == (0.0, 0.0):
         return data
+    require_pixels(data, pid)
     src_transform, w, h = grid_of(data)
     left, top = src_transform.c, src_transform.f
     right, bottom = left + w * src_transform.a, top + h * src_transform.e
@@ -119,7 +124,7 @@ def resample_cube_spatial(args: dict, ctx: Any) -> xr.DataArray:
     data = require_cube(required(args, "data", pid), pid)
     target = require_cube(required(args, "target", pid), pid, "target")
     method = args.get("method", "near")
-    transform, w, h = grid_of(target)
+    transform, w, h = grid_of(require_pixels(target, pid))
     out = warp(data, target.attrs.get("crs"), transform, w, h, method)
     # Use the target's exact labels (and orientation) so that the cubes align label-by-label.
     out = out.reindex(y=out.y.values[::-1]) if (target.sizes["y"] > 1 and target.y.values[1] > target.y.values[0]) else out
@@ -134,8 +139,8 @@ def resample_cube_temporal(args: dict, ctx: Any) -> xr.DataArray:
     dim = single_dimension(data, TEMPORAL, args.get("dimension"), pid)
     tdim = dim if dim in target.dims else single_dimension(target, TEMPORAL, None, pid)
     valid_within = args.get("valid_within")
-    src = data.coords[dim].values.astype("datetime64[ns]").astype("int64")
-    dst = target.coords[tdim].values.astype("datetime64[ns]")
+    src = date_values(data, dim, pid).astype("int64")
+    dst = date_values(target, tdim, pid)
     if len(src) == 0:
         raise ProcessError("ProcessParameterInvalid", f"{pid}: the data cube has no temporal labels.")
     dist = np.abs(dst.astype("int64")[:, None] - src[None, :])

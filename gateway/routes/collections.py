@@ -9,7 +9,7 @@ from aiohttp import web
 
 from backend_proto.v1 import common_pb2, compiler_pb2
 from gateway import routing
-from gateway.http import json_response, public_url
+from gateway.http import json_response, parse_limit, public_url
 from gateway.keys import CLIENTS
 
 
@@ -22,6 +22,7 @@ def _absolute_links(request: web.Request, doc: dict) -> dict:
 
 
 async def list_collections(request: web.Request) -> web.Response:
+    parse_limit(request)  # checked (400 unless a positive integer); all collections fit one page
     doc = json.loads((await request.app[CLIENTS].compiler.ListCollections(common_pb2.Empty())).json)
     for collection in doc.get("collections") or []:
         _absolute_links(request, collection)

@@ -128,7 +128,9 @@ def test_netcdf_roundtrip_with_crs_and_time(tmp_path):
     assert files[0].media_type == "application/x-netcdf"
     ds = xr.open_dataset(files[0].path, engine="h5netcdf")
     try:
-        assert set(ds.data_vars) == {"B04", "B08", "spatial_ref"}
+        # one variable per band; the grid mapping is a coordinate, not a data variable (issue 20)
+        assert set(ds.data_vars) == {"B04", "B08"} and "spatial_ref" in ds.coords
+        assert ds.to_array().dims == ("variable", "t", "y", "x")
         assert ds.B04.dims == ("t", "y", "x")
         assert list(ds.t.values) == list(cube.t.values)
         assert ds.B04.attrs["grid_mapping"] == "spatial_ref"

@@ -73,7 +73,8 @@ def test_grid_and_crs_read_back_as_gdal_writes_them(tmp_path, monkeypatch, epsg,
 
 @pytest.mark.parametrize("bands, dtype, nodata", [(1, "float32", None), (3, "float32", -1), (2, "float32", 0.5),
                                                   (2, "uint16", 0), (1, "uint8", None), (2, "int16", -9999),
-                                                  (1, "float64", None), (4, "int32", None)])
+                                                  (1, "float64", None), (4, "int32", None),
+                                                  (2, "uint32", 4294967295)])
 def test_bands_types_and_nodata_read_back_as_gdal_writes_them(tmp_path, monkeypatch, bands, dtype, nodata):
     data = raster(bands, 200, 130, dtype)
     a, b = both(tmp_path, monkeypatch, data, transform=UTM, epsg=32633, band_names=[f"b{i}" for i in range(bands)],

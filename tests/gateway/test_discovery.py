@@ -152,3 +152,13 @@ async def test_collections_and_processes_come_from_compiler(client, fakes):
     assert (await (await client.get("/file_formats")).json())["output"]["GTiff"]["title"] == "GeoTIFF"
     assert (await (await client.get("/udf_runtimes")).json()) == {}
     assert (await (await client.get("/credentials/oidc")).json()) == {"providers": []}
+
+
+@pytest.mark.parametrize("path", ["/collections", "/processes"])
+@pytest.mark.parametrize("limit", ["-5", "0", "abc", "1.5"])
+async def test_public_listings_refuse_an_invalid_limit(client, path, limit):
+    """Issue 20: `limit` must be a positive integer on every listing (the API's minimum 1)."""
+    resp = await client.get(f"{path}?limit={limit}")
+    assert resp.status == 400 and (await resp.json())["code"] == "ParameterInvalid"
+    ok = await client.get(f"{path}?limit=5")  # valid: everything fits one page, no next link
+    assert ok.status == 200

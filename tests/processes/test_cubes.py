@@ -245,7 +245,7 @@ def test_aggregate_temporal_period_monthly():
     cube = xr.DataArray(values, dims=("t", "bands", "y", "x"),
                         coords={"t": t, "bands": ["B1"], "y": [15.0, 5.0], "x": [5.0, 15.0]}, attrs={"crs": 32633})
     out = call("aggregate_temporal_period", data=cube, period="month", reducer=P("mean", data="$data"))
-    assert list(pd.DatetimeIndex(out.t.values).strftime("%Y-%m")) == ["2021-01", "2021-02", "2021-03"]
+    assert list(out.t.values) == ["2021-01", "2021-02", "2021-03"]  # the definition's labels
     np.testing.assert_allclose(out.values[0], np.nanmean(values[0:2], axis=0))
     assert np.isnan(out.values[1]).all()  # February has no data
     np.testing.assert_allclose(out.values[2], values[2:5].mean(axis=0))
