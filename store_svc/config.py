@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend_common.config import env_int, env_str, service_listen
+from backend_common.config import env_float, env_int, env_str, service_listen
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,8 @@ class StoreConfig:
     # How long a call waits for a reachable MongoDB before failing with ServiceUnavailable.
     server_selection_timeout_ms: int = 3000
     log_level: str = "info"
+    # How often the gRPC health status (readiness) is refreshed from a ping of MongoDB.
+    health_interval_seconds: float = 5.0
 
     @classmethod
     def from_env(cls) -> "StoreConfig":
@@ -27,4 +29,5 @@ class StoreConfig:
             job_max_attempts=max(1, env_int("JOB_MAX_ATTEMPTS", cls.job_max_attempts)),
             server_selection_timeout_ms=env_int("MONGODB_TIMEOUT_MS", cls.server_selection_timeout_ms),
             log_level=env_str("LOG_LEVEL", cls.log_level),
+            health_interval_seconds=env_float("STORE_HEALTH_INTERVAL_SECONDS", cls.health_interval_seconds),
         )

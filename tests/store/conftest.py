@@ -62,13 +62,14 @@ def mongo():
     handle.stop()
 
 
-async def wait_serving(channel: grpc.aio.Channel, timeout: float = 10.0) -> None:
+async def wait_serving(channel: grpc.aio.Channel, timeout: float = 10.0, *, any_status: bool = False) -> None:
+    """Until the health status is SERVING (or, with `any_status`, until the service answers)."""
     health = health_pb2_grpc.HealthStub(channel)
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         try:
             reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-            if reply.status == health_pb2.HealthCheckResponse.SERVING:
+            if any_status or reply.status == health_pb2.HealthCheckResponse.SERVING:
                 return
         except grpc.aio.AioRpcError:
             pass
@@ -91,7 +92,9 @@ class StoreRunner:
         self.mongo_uri = mongo_uri
         self.running: list[tuple[asyncio.Event, asyncio.Task, grpc.aio.Channel, str]] = []
 
-    async def start(self, *, mongo_uri: str | None = None, db: str | None = None, **overrides) -> RunningStore:
+    async def start(self, *, mongo_uri: str | None = None, db: str | None = None, serving: bool = True,
+                    **overrides) -> RunningStore:
+        """A running store; `serving=False`: only wait until it answers (its database may be down)."""
         address = f"127.0.0.1:{free_port()}"
         config = StoreConfig(
             listen=address,
@@ -103,7 +106,7 @@ class StoreRunner:
         task = asyncio.create_task(run(config, stop_event=stop, grace_seconds=0.5))
         channel = grpc.aio.insecure_channel(address)
         self.running.append((stop, task, channel, config.mongodb_db))
-        await wait_serving(channel)
+        await wait_serving(channel, any_status=not serving)
         await asyncio.sleep(0.05)
         restore_default_signal_handling()
         return RunningStore(store_pb2_grpc.StoreServiceStub(channel), channel, address, config)
