@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
+from backend_common.json_documents import has_invalid_unicode
 from compiler_svc import process_specs
 from compiler_svc.problems import Problem, ProblemError
 
@@ -34,6 +35,45 @@ def parse_process(process_json: str) -> dict:
     if params is not None and not isinstance(params, list):
         raise ProblemError(Problem("ProcessGraphInvalid", "Invalid process specified: 'parameters' must be an array."))
     return doc
+
+
+#: Longest node id accepted (the API sets none; ids appear in every problem message and log line).
+MAX_NODE_ID_CHARS = 256
+
+
+def check_size(process: dict, max_nodes: int, what: str = "The process graph") -> None:
+    """ProblemError when the nodes of `process`, callbacks included, are more than `max_nodes`, or a
+    node id is longer than MAX_NODE_ID_CHARS, or a string is not valid Unicode (an unpaired
+    surrogate: stored data from before the gateway refused it). Iterative and linear in the size,
+    so it runs before any other work."""
+    count = 0
+    pending: list[Any] = [process]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            graph = item.get("process_graph")
+            if isinstance(graph, dict):
+                count += len(graph)
+                if count > max_nodes:
+                    raise ProblemError(Problem(
+                        "ProcessGraphComplexity",
+                        f"{what} has more than {max_nodes} nodes (callbacks and user-defined processes "
+                        f"included). Please simplify it or split the work."))
+                for node_id in graph:
+                    if len(node_id) > MAX_NODE_ID_CHARS:
+                        raise ProblemError(Problem(
+                            "ProcessGraphInvalid",
+                            f"Invalid process graph specified: a node id is longer than {MAX_NODE_ID_CHARS} characters."))
+            for key, value in item.items():
+                if isinstance(key, str) and has_invalid_unicode(key):
+                    raise ProblemError(Problem("ProcessGraphInvalid", "Invalid process graph specified: a property "
+                                                                      "name is not valid Unicode (an unpaired surrogate)."))
+                pending.append(value)
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and has_invalid_unicode(item):
+            raise ProblemError(Problem("ProcessGraphInvalid", "Invalid process graph specified: a text is not valid "
+                                                              "Unicode (an unpaired surrogate)."))
 
 
 def is_ref(value: Any) -> bool:
