@@ -76,7 +76,10 @@ async def errors_middleware(request: web.Request, handler):
     except OpenEOError as err:
         if err.status >= 500:
             log.warning("request_failed", code=err.code, status=err.status, error=err.message)
-        return error_response(request, err)
+        response = error_response(request, err)
+        if err.status == 408:
+            response.force_close()  # the rest of a too slow body is not waited for
+        return response
     except grpc.RpcError as err:
         mapped = from_rpc_error(err)
         # the user's mistakes (4xx) are routine: info; the services' failures (5xx) are warnings

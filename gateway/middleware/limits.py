@@ -79,6 +79,8 @@ def server_options(settings) -> dict:
     to arrive, the parser's line limits, and the logger above."""
     return {
         "keepalive_timeout": settings.idle_timeout_seconds,
+        # an unread request body (answered before it was read) is drained this long at most
+        "lingering_time": min(2.0, settings.idle_timeout_seconds),
         "max_line_size": PARSER_MAX_LINE_BYTES,
         "max_field_size": PARSER_MAX_LINE_BYTES,
         "logger": ParserErrorLogger(),
