@@ -39,6 +39,8 @@ def raw_json_response(text: str, status: int = 200) -> web.Response:
 #: Deepest JSON nesting accepted (objects and arrays). A process graph with callbacks 32 levels
 #: deep (the compiler's limit) stays below it; the services handle this depth without recursion errors.
 MAX_JSON_DEPTH = 200
+#: Bodies at least this large are parsed in a worker thread.
+PARSE_INLINE_BYTES = 256 * 1024
 
 
 def parse_json(raw: bytes | str):
@@ -66,7 +68,8 @@ async def read_json_object(request: web.Request) -> dict:
         raise api_error("RequestTimeout", f"The request body did not arrive within {settings.body_timeout_seconds:g} s.") from None
     if not raw.strip():
         raise api_error("JsonInvalid", "The request body is empty; a JSON object is required.")
-    body = parse_json(raw)
+    # a few MB of JSON take tens of milliseconds to parse and check: not on the event loop
+    body = parse_json(raw) if len(raw) < PARSE_INLINE_BYTES else await asyncio.to_thread(parse_json, raw)
     if not isinstance(body, dict):
         raise api_error("JsonInvalid", "The request body must be a JSON object.")
     return body

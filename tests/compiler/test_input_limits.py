@@ -82,6 +82,12 @@ async def test_an_open_end_far_in_the_future_asks_only_up_to_now():
     assert to <= datetime.now(timezone.utc)
 
 
+def test_the_node_limit_is_a_setting(monkeypatch):
+    monkeypatch.setenv("COMPILER_MAX_NODES", "123")
+    assert PlanningSettings.from_env().max_nodes == 123
+    assert PlanningSettings().max_nodes == 10_000
+
+
 async def test_a_plan_larger_than_a_grpc_message_is_a_complexity_error(monkeypatch):
     from compiler_svc import servicer
 
