@@ -85,7 +85,7 @@ def loads_strict(text: str | bytes, *, max_depth: int = DEFAULT_MAX_DEPTH):
     except JsonRefused:
         raise
     except RecursionError:
-        raise JsonRefused(f"it is nested more than {max_depth} levels deep") from None
+        raise JsonRefused("it is nested too deeply") from None
     except (ValueError, TypeError) as err:  # includes UnicodeDecodeError
         message = str(err)
         raise JsonRefused(message if len(message) < 200 else message[:200] + "...") from None

@@ -4,10 +4,9 @@ user-defined) nodes call."""
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterator
 
-from backend_common.json_documents import has_invalid_unicode
+from backend_common.json_documents import JsonRefused, has_invalid_unicode, loads_strict
 from compiler_svc import process_specs
 from compiler_svc.problems import Problem, ProblemError
 
@@ -20,8 +19,10 @@ def parse_process(process_json: str) -> dict:
     A bare process graph ({node_id: node}) is wrapped into a process object.
     """
     try:
-        doc = json.loads(process_json)
-    except (ValueError, TypeError) as exc:
+        # strict (no NaN/Infinity, bounded numbers, valid Unicode) like the gateway: documents
+        # stored before it was strict, or sent by other callers, fail here with a clear problem
+        doc = loads_strict(process_json, max_depth=10**6)
+    except JsonRefused as exc:
         raise ProblemError(Problem("ProcessGraphInvalid", f"Invalid process graph specified: the JSON cannot be parsed ({exc}).")) from None
     if not isinstance(doc, dict):
         raise ProblemError(Problem("ProcessGraphInvalid", "Invalid process graph specified: expected a JSON object."))

@@ -49,7 +49,7 @@ def parse_json(raw: bytes | str):
     try:
         return loads_strict(raw, max_depth=MAX_JSON_DEPTH)
     except JsonRefused as err:
-        if "nested more than" in str(err):
+        if "nested" in str(err):
             raise api_error("JsonInvalid", f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.") from None
         raise api_error("JsonInvalid", f"The request body is not valid JSON: {err}.") from None
 

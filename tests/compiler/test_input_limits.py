@@ -96,3 +96,14 @@ async def test_a_plan_larger_than_a_grpc_message_is_a_complexity_error(monkeypat
     with pytest.raises(OpenEOError) as err:
         await CompilerServicer().Compile(request, None)
     assert (err.value.code, err.value.status) == ("ProcessGraphComplexity", 400)
+
+
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", "1" * 30, "1e999"])
+async def test_stored_graphs_with_non_standard_numbers_are_invalid_not_internal(value):
+    """Jobs stored before the gateway was strict reach the compiler again (estimate, batch run)."""
+    text = '{"process_graph": {"a": {"process_id": "add", "arguments": {"x": ' + value + ', "y": 2}, "result": true}}}'
+    problems = await compilation.validate_all(text, FakeStore())
+    assert [p.code for p in problems] == ["ProcessGraphInvalid"]
+    with pytest.raises(OpenEOError) as err:
+        await compilation.compile_process(text, FakeStore())
+    assert (err.value.code, err.value.status) == ("ProcessGraphInvalid", 400)
