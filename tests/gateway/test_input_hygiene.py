@@ -250,3 +250,27 @@ async def test_cors_without_origin_is_the_wildcard_never_with_credentials(client
         assert "Access-Control-Allow-Credentials" not in resp.headers
         assert "OpenEO-Identifier" in resp.headers["Access-Control-Expose-Headers"]
         assert "Origin" in resp.headers.getall("Vary")
+
+
+async def test_a_client_that_stops_reading_a_result_is_disconnected(make_client, auth, fakes):
+    client = await make_client(body_timeout_seconds=0.5)
+    fakes.executor.result_chunks = [b"II*\x00" + b"a" * 1000] + [b"b" * (1024 * 1024)] * 64
+    body = json.dumps({"process": PROCESS}).encode()
+    with capture_logs() as logs:
+        reader, writer = await asyncio.open_connection("127.0.0.1", client.server.port)
+        writer.transport.set_write_buffer_limits(0)
+        sock = writer.transport.get_extra_info("socket")
+        import socket
+
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # reads nothing: the server's writes block
+        writer.write(b"POST /result HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Authorization: " + auth["Authorization"].encode() + b"\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        await writer.drain()
+        for _ in range(200):
+            if any(e.get("event") == "client_too_slow" for e in logs):
+                break
+            await asyncio.sleep(0.05)
+        writer.close()
+    assert any(e.get("event") == "client_too_slow" and e["log_level"] == "info" for e in logs)
+    assert not any(e.get("event") == "request_internal_error" for e in logs)
