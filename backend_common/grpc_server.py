@@ -103,7 +103,8 @@ async def _keep_probing(probe, health_servicer, names, interval: float) -> None:
     healthy: bool | None = None
     while True:
         healthy = await _apply_probe(probe, health_servicer, names, healthy, interval)
-        await asyncio.sleep(interval)
+        # while not serving, look again within a second: recovering is noticed quickly
+        await asyncio.sleep(interval if healthy else min(interval, 1.0))
 
 
 async def serve(
@@ -122,8 +123,10 @@ async def serve(
 
     `register` adds the service's servicers to the server and returns their full service names
     (for health and reflection). `health_probe`, when given, is awaited every `probe_interval`
-    seconds (and once before serving): the health status is SERVING only while it returns True
-    (a dependency such as the database is reachable), so readiness checks see the outage.
+    seconds (and once before serving): the health status of the named services is SERVING only
+    while it returns True (a dependency such as the database is reachable), so readiness checks
+    (the gateway's /readyz, Kubernetes' readiness probe) see the outage. The server's overall
+    status ("") means "the process is up" and stays SERVING (liveness: nothing to restart).
     """
     server = grpc.aio.server(
         interceptors=[RequestContextInterceptor()],
@@ -152,8 +155,9 @@ async def serve(
         for service in all_names:
             await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
     else:
-        await _apply_probe(health_probe, health_servicer, all_names, None, probe_interval)
-        probe_task = asyncio.create_task(_keep_probing(health_probe, health_servicer, all_names, probe_interval))
+        await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        await _apply_probe(health_probe, health_servicer, service_names, None, probe_interval)
+        probe_task = asyncio.create_task(_keep_probing(health_probe, health_servicer, service_names, probe_interval))
     log.info("service_started", listen=listen, port=port)
 
     stop = stop_event

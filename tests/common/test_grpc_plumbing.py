@@ -146,7 +146,8 @@ async def test_messages_above_the_size_limit_are_a_4xx_not_internal(echo_server,
 
 
 async def test_health_probe_drives_the_serving_status():
-    """serve(health_probe=...) reports NOT_SERVING while the probe fails (e.g. the database is down)."""
+    """serve(health_probe=...) reports the named service NOT_SERVING while the probe fails (e.g. the
+    database is down); the server's overall status "" stays SERVING."""
     port = free_port()
     stop = asyncio.Event()
     healthy = {"now": True}
@@ -165,10 +166,12 @@ async def test_health_probe_drives_the_serving_status():
     channel = open_channel(f"127.0.0.1:{port}", deadline=2.0)
     health = health_pb2_grpc.HealthStub(channel)
 
+    name = store_pb2.DESCRIPTOR.services_by_name["StoreService"].full_name
+
     async def status_becomes(expected) -> None:
         for _ in range(100):
             try:
-                reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=0.5)
+                reply = await health.Check(health_pb2.HealthCheckRequest(service=name), timeout=0.5)
                 if reply.status == expected:
                     return
             except grpc.RpcError:
@@ -180,6 +183,8 @@ async def test_health_probe_drives_the_serving_status():
         await status_becomes(health_pb2.HealthCheckResponse.SERVING)
         healthy["now"] = False
         await status_becomes(health_pb2.HealthCheckResponse.NOT_SERVING)
+        overall = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=0.5)
+        assert overall.status == health_pb2.HealthCheckResponse.SERVING  # the process is alive: no restart
         healthy["now"] = True
         await status_becomes(health_pb2.HealthCheckResponse.SERVING)
         healthy["now"] = None  # the probe raising counts as not serving

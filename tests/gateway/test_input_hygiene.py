@@ -274,3 +274,21 @@ async def test_a_client_that_stops_reading_a_result_is_disconnected(make_client,
         writer.close()
     assert any(e.get("event") == "client_too_slow" and e["log_level"] == "info" for e in logs)
     assert not any(e.get("event") == "request_internal_error" for e in logs)
+
+
+# ------------------------------------------------------------------ readiness
+
+async def test_readyz_is_503_while_the_store_reports_its_database_down(client, fakes):
+    """The store keeps running (process health "" SERVING) but reports StoreService NOT_SERVING
+    while MongoDB is unreachable (store_svc.app.database_reachable); /readyz follows that."""
+    from grpc_health.v1 import health_pb2
+
+    from gateway.clients import HEALTH_SERVICES
+
+    assert (await client.get("/readyz")).status == 200
+    await fakes.servers["store"].health.set(HEALTH_SERVICES["store"], health_pb2.HealthCheckResponse.NOT_SERVING)
+    not_ready = await client.get("/readyz")
+    assert not_ready.status == 503
+    assert (await not_ready.json())["services"]["store"] == "NOT_SERVING"
+    await fakes.servers["store"].health.set(HEALTH_SERVICES["store"], health_pb2.HealthCheckResponse.SERVING)
+    assert (await client.get("/readyz")).status == 200

@@ -62,14 +62,13 @@ def mongo():
     handle.stop()
 
 
-async def wait_serving(channel: grpc.aio.Channel, timeout: float = 10.0, *, any_status: bool = False) -> None:
-    """Until the health status is SERVING (or, with `any_status`, until the service answers)."""
+async def wait_serving(channel: grpc.aio.Channel, timeout: float = 10.0) -> None:
     health = health_pb2_grpc.HealthStub(channel)
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         try:
             reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-            if any_status or reply.status == health_pb2.HealthCheckResponse.SERVING:
+            if reply.status == health_pb2.HealthCheckResponse.SERVING:
                 return
         except grpc.aio.AioRpcError:
             pass
@@ -92,9 +91,7 @@ class StoreRunner:
         self.mongo_uri = mongo_uri
         self.running: list[tuple[asyncio.Event, asyncio.Task, grpc.aio.Channel, str]] = []
 
-    async def start(self, *, mongo_uri: str | None = None, db: str | None = None, serving: bool = True,
-                    **overrides) -> RunningStore:
-        """A running store; `serving=False`: only wait until it answers (its database may be down)."""
+    async def start(self, *, mongo_uri: str | None = None, db: str | None = None, **overrides) -> RunningStore:
         address = f"127.0.0.1:{free_port()}"
         config = StoreConfig(
             listen=address,
@@ -106,7 +103,7 @@ class StoreRunner:
         task = asyncio.create_task(run(config, stop_event=stop, grace_seconds=0.5))
         channel = grpc.aio.insecure_channel(address)
         self.running.append((stop, task, channel, config.mongodb_db))
-        await wait_serving(channel, any_status=not serving)
+        await wait_serving(channel)
         await asyncio.sleep(0.05)
         restore_default_signal_handling()
         return RunningStore(store_pb2_grpc.StoreServiceStub(channel), channel, address, config)
