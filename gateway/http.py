@@ -18,9 +18,13 @@ def json_response(body, status: int = 200, headers: dict | None = None, content_
 
 
 def encode_json(body) -> bytes:
-    """UTF-8 JSON. Text stored before the gateway refused invalid Unicode may hold lone surrogates
-    (from `\\ud83d` escapes); they become U+FFFD instead of failing the whole response."""
-    text = json.dumps(body, ensure_ascii=False)
+    """Standard UTF-8 JSON. Documents stored before the gateway was strict may hold lone
+    surrogates (from `\\ud83d` escapes) or NaN/Infinity: they become U+FFFD and null instead of
+    failing the whole response or answering something that is not JSON."""
+    try:
+        text = json.dumps(body, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # NaN or Infinity somewhere
+        text = json.dumps(json.loads(json.dumps(body), parse_constant=lambda _: None), ensure_ascii=False)
     try:
         return text.encode()
     except UnicodeEncodeError:

@@ -64,6 +64,12 @@ async def test_stored_invalid_unicode_does_not_break_listings(client, auth, fake
     assert one.status == 200 and (await one.json())["summary"] == "s\ufffd"
     job = await client.get("/jobs/j-old", headers=auth)
     assert job.status == 200 and list((await job.json())["process"]["process_graph"]) == ["n\ufffd"]
+    fakes.store.jobs["j-nan"] = store_pb2.Job(id="j-nan", user_id=user, status="created", created=NOW,
+                                              process_json='{"process_graph": {"a": {"arguments": {"x": NaN, "y": -Infinity}}}}')
+    nan = await client.get("/jobs/j-nan", headers=auth)
+    assert nan.status == 200
+    assert json.loads(await nan.text(), parse_constant=pytest.fail)["process"]["process_graph"]["a"]["arguments"] == {
+        "x": None, "y": None}
     assert (await client.delete("/process_graphs/old", headers=auth)).status == 204
 
 
