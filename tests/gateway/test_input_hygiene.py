@@ -298,3 +298,16 @@ async def test_readyz_is_503_while_the_store_reports_its_database_down(client, f
     assert (await not_ready.json())["services"]["store"] == "NOT_SERVING"
     await fakes.servers["store"].health.set(HEALTH_SERVICES["store"], health_pb2.HealthCheckResponse.SERVING)
     assert (await client.get("/readyz")).status == 200
+
+
+async def test_a_compressed_body_is_limited_after_decompression(client, auth, settings):
+    """A gzip bomb (30 MB of zeros in ~30 kB) is refused at GATEWAY_MAX_BODY_BYTES, quickly."""
+    import gzip
+
+    bomb = gzip.compress(b'{"x": "' + b"0" * (30 * 1024 * 1024) + b'"}', compresslevel=9)
+    assert len(bomb) < settings.max_body_bytes  # only its decompressed size is too large
+    started = time.perf_counter()
+    resp = await client.post("/jobs", data=bomb, headers={**auth, **JSON, "Content-Encoding": "gzip"})
+    assert resp.status == 413
+    assert_openeo_error(await resp.json(), "PayloadTooLarge")
+    assert time.perf_counter() - started < 5
