@@ -25,18 +25,25 @@ def chain(n: int) -> dict:
     return graph
 
 
-async def test_graph_over_the_node_limit_is_refused_quickly():
+async def test_graph_over_the_node_limit_is_refused_before_validation_and_planning(monkeypatch):
     settings = PlanningSettings(max_nodes=1000)
     text = as_json(chain(100_000))  # the 8.6 MB graph of the issue
-    started = time.perf_counter()
-    problems = await compilation.validate_all(text, FakeStore(), settings=settings)
-    with pytest.raises(OpenEOError) as err:
-        await compilation.compile_process(text, FakeStore(), settings=settings)
-    elapsed = time.perf_counter() - started
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("validated or planned a graph above the node limit")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(compilation, "validate_process", no_work)
+        patched.setattr(compilation, "plan", no_work)
+        started = time.perf_counter()
+        problems = await compilation.validate_all(text, FakeStore(), settings=settings)
+        with pytest.raises(OpenEOError) as err:
+            await compilation.compile_process(text, FakeStore(), settings=settings)
+        elapsed = time.perf_counter() - started
     assert [p.code for p in problems] == ["ProcessGraphComplexity"]
     assert err.value.code == "ProcessGraphComplexity" and err.value.status == 400
     assert "1000 nodes" in err.value.message
-    assert elapsed < 2.0, f"refusing took {elapsed:.2f}s"  # before validation and planning (~3 s)
+    assert elapsed < 20, f"refusing took {elapsed:.2f}s"  # parsing only (a second on a busy 2-core host)
     assert await compilation.validate_all(as_json(chain(1000)), FakeStore(), settings=settings) == []
 
 

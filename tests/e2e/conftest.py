@@ -15,7 +15,9 @@ def _config(run_dir) -> StackConfig:
         run_dir,
         executors=2,
         # short leases so that a killed executor's job is requeued within seconds
-        extra_env={"EXECUTOR_LEASE_SECONDS": "6", "EXECUTOR_RENEW_SECONDS": "2", "EXECUTOR_POLL_SECONDS": "0.5"},
+        extra_env={"EXECUTOR_LEASE_SECONDS": "6", "EXECUTOR_RENEW_SECONDS": "2", "EXECUTOR_POLL_SECONDS": "0.5",
+                   # slow clients are cut off after this (test_bad_input.py)
+                   "GATEWAY_BODY_TIMEOUT_SECONDS": "10"},
     )
 
 
