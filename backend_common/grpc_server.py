@@ -11,8 +11,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from backend_common.errors import OpenEOError
 from backend_common.config import MAX_MESSAGE_BYTES
+from backend_common.errors import OpenEOError
 from backend_common.logging import REQUEST_ID_METADATA, get_logger, new_request_id, set_request_id
 
 log = get_logger(__name__)

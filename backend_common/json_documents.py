@@ -2,9 +2,9 @@
 
 Standard JSON only (RFC 8259): no `NaN`/`Infinity`, valid Unicode (no unpaired UTF-16 surrogate
 from an escape such as `\\ud83d`: such text cannot be encoded as UTF-8, so MongoDB, protobuf and
-every JSON response would fail on it), numbers of bounded size (integers fit 64 bits, literals of
-at most 100 characters, finite), and nesting of at most `max_depth` objects/arrays. Every check is
-iterative and linear in the document's size.
+every JSON response would fail on it), integers within 64 bits (signed or unsigned), finite
+numbers (`1e999` overflows to infinity and is refused), UTF-8 bytes, and nesting of at most
+`max_depth` objects/arrays. Every check is iterative and linear in the document's size.
 """
 
 from __future__ import annotations

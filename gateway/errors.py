@@ -48,7 +48,7 @@ GATEWAY_ERRORS: dict[str, tuple[int, str]] = {
     "PayloadTooLarge": (413, "The request body is too large."),
     # The request body did not arrive within GATEWAY_BODY_TIMEOUT_SECONDS.
     "RequestTimeout": (408, "The request did not arrive in time."),
-    # A request header longer than GATEWAY_MAX_HEADER_BYTES, or a request head aiohttp cannot parse.
+    # A request header / the URL longer than GATEWAY_MAX_HEADER_BYTES (gateway/middleware/limits.py).
     "HeaderTooLarge": (431, "A request header is too large."),
     "UriTooLong": (414, "The request URL is too long."),
     # A query or path parameter has an invalid value (limit, level, z/x/y, ...).
