@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 
+#: Largest gRPC message a service sends or accepts (plans, documents; data streams in 1 MiB chunks).
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
 
 def env_str(name: str, default: str) -> str:
     value = os.environ.get(name)

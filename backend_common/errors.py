@@ -68,4 +68,15 @@ def from_rpc_error(err: grpc.RpcError) -> OpenEOError:
         except ValueError:
             status = 500
         return OpenEOError(oeo_code, err.details() or oeo_code, status)
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        # gRPC's own refusal: a message above MAX_MESSAGE_BYTES (a request or a plan too large),
+        # or a server over its limits. Neither is an internal failure.
+        details = (err.details() if hasattr(err, "details") else "") or ""
+        if "message larger than max" in details.lower():
+            return OpenEOError("ProcessGraphComplexity",
+                               "The request is too large to process: its process graph, plan or data exceed "
+                               "the backend's message size limit. Please simplify the process graph.", 400)
+        return OpenEOError(
+            "ServiceUnavailable", "The service is temporarily unavailable. Please try again later.", 503
+        )
     return OpenEOError("Internal", "Server error: an internal service failed.", 500)

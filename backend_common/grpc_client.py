@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from backend_common.config import grpc_deadline, service_addr
+from backend_common.config import MAX_MESSAGE_BYTES, grpc_deadline, service_addr
 from backend_common.logging import REQUEST_ID_METADATA, current_request_id
 
 
@@ -46,8 +46,8 @@ def open_channel(target: str, *, deadline: float | None = None, stream_deadline:
         target,
         options=[
             ("grpc.lb_policy_name", "round_robin"),
-            ("grpc.max_send_message_length", 16 * 1024 * 1024),
-            ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.initial_reconnect_backoff_ms", 200),
             ("grpc.max_reconnect_backoff_ms", 2_000),

@@ -11,6 +11,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from backend_common.config import MAX_MESSAGE_BYTES
 from backend_common.errors import OpenEOError
 from backend_common.logging import REQUEST_ID_METADATA, get_logger, new_request_id, set_request_id
 
@@ -81,6 +82,31 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
 
+async def _apply_probe(probe, health_servicer, names, previous: bool | None, timeout: float) -> bool:
+    try:
+        healthy = bool(await asyncio.wait_for(probe(), timeout))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a failing probe means "not serving"
+        log.debug("health_probe_failed", error=type(exc).__name__)
+        healthy = False
+    if healthy != previous:
+        status = health_pb2.HealthCheckResponse.SERVING if healthy else health_pb2.HealthCheckResponse.NOT_SERVING
+        for service in names:
+            await health_servicer.set(service, status)
+        if previous is not None or not healthy:
+            (log.info if healthy else log.warning)("health_changed", serving=healthy)
+    return healthy
+
+
+async def _keep_probing(probe, health_servicer, names, interval: float) -> None:
+    healthy: bool | None = None
+    while True:
+        healthy = await _apply_probe(probe, health_servicer, names, healthy, interval)
+        # while not serving, look again within a second: recovering is noticed quickly
+        await asyncio.sleep(interval if healthy else min(interval, 1.0))
+
+
 async def serve(
     name: str,
     listen: str,
@@ -90,17 +116,23 @@ async def serve(
     on_stop: Callable[[], Awaitable[None]] | None = None,
     grace_seconds: float = 20.0,
     stop_event: asyncio.Event | None = None,
+    health_probe: Callable[[], Awaitable[bool]] | None = None,
+    probe_interval: float = 5.0,
 ) -> None:
     """Serve until SIGTERM/SIGINT (or `stop_event`), then drain in-flight calls and exit.
 
     `register` adds the service's servicers to the server and returns their full service names
-    (for health and reflection).
+    (for health and reflection). `health_probe`, when given, is awaited every `probe_interval`
+    seconds (and once before serving): the health status of the named services is SERVING only
+    while it returns True (a dependency such as the database is reachable), so readiness checks
+    (the gateway's /readyz, Kubernetes' readiness probe) see the outage. The server's overall
+    status ("") means "the process is up" and stays SERVING (liveness: nothing to restart).
     """
     server = grpc.aio.server(
         interceptors=[RequestContextInterceptor()],
         options=[
-            ("grpc.max_send_message_length", 16 * 1024 * 1024),
-            ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),
         ],
     )
@@ -117,8 +149,15 @@ async def serve(
     if on_start is not None:
         await on_start()
     await server.start()
-    for service in ["", *service_names]:
-        await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    all_names = ["", *service_names]
+    probe_task = None
+    if health_probe is None:
+        for service in all_names:
+            await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    else:
+        await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        await _apply_probe(health_probe, health_servicer, service_names, None, probe_interval)
+        probe_task = asyncio.create_task(_keep_probing(health_probe, health_servicer, service_names, probe_interval))
     log.info("service_started", listen=listen, port=port)
 
     stop = stop_event
@@ -134,7 +173,10 @@ async def serve(
                 pass
     await stop.wait()
     log.info("service_stopping", grace_seconds=grace_seconds)
-    for service in ["", *service_names]:
+    if probe_task is not None:
+        probe_task.cancel()
+        await asyncio.gather(probe_task, return_exceptions=True)
+    for service in all_names:
         await health_servicer.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
     await server.stop(grace_seconds)
     if on_stop is not None:

@@ -19,8 +19,26 @@ REQUEST_ID_METADATA = "x-request-id"
 
 
 def configure_logging(service: str, level: str = "info") -> None:
-    """JSON lines on stdout, each with the service name, level, timestamp and request id."""
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper(), force=True)
+    """JSON lines on stdout, each with the service name, level, timestamp and request id.
+
+    Records of the standard library's loggers (aiohttp, asyncio, grpc, botocore, ...) are rendered
+    as JSON lines too (`event` = their message, `logger` = their name), so every line parses.
+    """
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+    ))
+    logging.basicConfig(handlers=[handler], level=level.upper(), force=True)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

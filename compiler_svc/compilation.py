@@ -14,7 +14,7 @@ from typing import Any
 from backend_proto.v1 import compiler_pb2
 from compiler_svc import process_specs
 from compiler_svc.config import PlanningSettings
-from compiler_svc.graph import parse_process, udp_references
+from compiler_svc.graph import check_size, parse_process, udp_references
 from compiler_svc.planning.planner import plan
 from compiler_svc.problems import Problem, ProblemError
 from compiler_svc.validation.validator import UDP_ID, ValidationContext, parameter_problems, validate_process
@@ -67,21 +67,28 @@ def _parameter_values(parameters_json: str) -> dict:
 
 
 async def validate(process_json: str, fetch: FetchUdp, *, purpose: int = 0, tile=None, parameters_json: str = "",
-                   executing: bool = False, offload: Offload | None = None) -> tuple[list[Problem], dict | None, dict, dict]:
+                   executing: bool = False, offload: Offload | None = None,
+                   max_nodes: int = PlanningSettings.max_nodes) -> tuple[list[Problem], dict | None, dict, dict]:
     """(problems, process, udps, parameter values)."""
     try:
-        process, values, udps = await _prepared(process_json, fetch, tile, parameters_json)
+        process, values, udps = await _prepared(process_json, fetch, tile, parameters_json, max_nodes)
     except ProblemError as exc:
         return [exc.problem], None, {}, {}
     ctx = ValidationContext(udps=udps, tile=tile is not None, parameter_values=values, executing=executing)
     return await (offload or inline)(validate_process, process, ctx), process, udps, values
 
 
-async def _prepared(process_json: str, fetch: FetchUdp, tile, parameters_json: str) -> tuple[dict, dict, dict]:
-    """(process, parameter values incl. the tile's, UDPs it uses); ProblemError for unparsable input."""
+async def _prepared(process_json: str, fetch: FetchUdp, tile, parameters_json: str,
+                    max_nodes: int) -> tuple[dict, dict, dict]:
+    """(process, parameter values incl. the tile's, UDPs it uses); ProblemError for unparsable input
+    and for graphs above `max_nodes` nodes (counted before anything else is done with them)."""
     process = parse_process(process_json)
+    check_size(process, max_nodes)
     values = {**tile_parameters(tile), **_parameter_values(parameters_json)}
-    return process, values, await collect_udps(process["process_graph"], fetch)
+    udps = await collect_udps(process["process_graph"], fetch)
+    check_size({"process_graph": {}, "udps": [process, *udps.values()]}, max_nodes,
+               "The process graph with the user-defined processes it calls")
+    return process, values, udps
 
 
 # Web Mercator bounds of tile z=12, x=2048, y=2047 (just north-east of 0°N 0°E), 256 px.
@@ -99,7 +106,8 @@ async def validate_all(process_json: str, fetch: FetchUdp, *, purpose: int = 0, 
     if purpose == compiler_pb2.PURPOSE_TILE and tile is None:
         tile = SAMPLE_TILE
     problems, process, udps, values = await validate(process_json, fetch, purpose=purpose, tile=tile,
-                                                     parameters_json=parameters_json, offload=offload)
+                                                     parameters_json=parameters_json, offload=offload,
+                                                     max_nodes=settings.max_nodes)
     if problems or process is None:
         return problems
     if any(isinstance(p, dict) and "default" not in p and not p.get("optional") and p.get("name") not in values
@@ -119,7 +127,7 @@ async def compile_process(process_json: str, fetch: FetchUdp, *, purpose: int = 
     """The execution plan, or ProblemError with the first problem. The CPU work (validation and
     planning) runs through `offload` in one piece: the service passes its thread pool.
     `output_format` replaces the graph's save_result format (tiles)."""
-    process, values, udps = await _prepared(process_json, fetch, tile, parameters_json)
+    process, values, udps = await _prepared(process_json, fetch, tile, parameters_json, settings.max_nodes)
     return await (offload or inline)(functools.partial(
         _checked_plan, process, udps=udps, values=values, purpose=purpose, tile=tile, pushdown=pushdown,
         output_format=output_format, settings=settings))
@@ -135,13 +143,18 @@ def _checked_plan(process: dict, *, udps: dict, values: dict, purpose: int, tile
                 wanted_format=output_format, settings=settings)
 
 
-async def validate_user_process(process_json: str, fetch: FetchUdp, *, offload: Offload | None = None) -> list[Problem]:
+async def validate_user_process(process_json: str, fetch: FetchUdp, *, offload: Offload | None = None,
+                                max_nodes: int = PlanningSettings.max_nodes) -> list[Problem]:
     try:
         doc = json.loads(process_json)
     except ValueError:
         return [Problem("ProcessGraphInvalid", "Invalid process specified: the JSON cannot be parsed.")]
     if not isinstance(doc, dict):
         return [Problem("ProcessGraphInvalid", "Invalid process specified: expected a JSON object.")]
+    try:
+        check_size(doc, max_nodes)
+    except ProblemError as exc:
+        return [exc.problem]
     problems = []
     udp_id = doc.get("id")
     if udp_id is not None:
@@ -157,5 +170,5 @@ async def validate_user_process(process_json: str, fetch: FetchUdp, *, offload: 
     param_problems = parameter_problems(doc.get("parameters"))
     if param_problems:
         return problems + param_problems
-    found, _, _, _ = await validate(json.dumps(doc), fetch, offload=offload)
+    found, _, _, _ = await validate(json.dumps(doc), fetch, offload=offload, max_nodes=max_nodes)
     return problems + found

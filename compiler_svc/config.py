@@ -15,6 +15,9 @@ class PlanningSettings:
     sync_max_pixels: float = 2500 * 2500 * 50
     #: the largest grid of one load, for any purpose
     max_load_pixels: float = 50_000 * 50_000
+    #: nodes of a process graph, callbacks and the user-defined processes it calls included
+    #: (above: ProcessGraphComplexity before any other work)
+    max_nodes: int = 10_000
     #: the API's public base URL: `load_result` / `load_stac` URLs of this back-end start with it
     #: ("" accepts results URLs of any host)
     public_url: str = ""
@@ -26,6 +29,7 @@ class PlanningSettings:
     def from_env(cls) -> "PlanningSettings":
         return cls(sync_max_pixels=env_float("SYNC_MAX_PIXELS", cls.sync_max_pixels),
                    max_load_pixels=env_float("COMPILER_MAX_LOAD_PIXELS", cls.max_load_pixels),
+                   max_nodes=env_int("COMPILER_MAX_NODES", cls.max_nodes),
                    public_url=env_str("GATEWAY_PUBLIC_URL", "").rstrip("/"),
                    max_array_elements=env_int("MAX_ARRAY_ELEMENTS", cls.max_array_elements),
                    max_kernel_elements=env_int("MAX_KERNEL_ELEMENTS", cls.max_kernel_elements))

@@ -4,9 +4,9 @@ user-defined) nodes call."""
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterator
 
+from backend_common.json_documents import JsonRefused, has_invalid_unicode, loads_strict
 from compiler_svc import process_specs
 from compiler_svc.problems import Problem, ProblemError
 
@@ -19,8 +19,10 @@ def parse_process(process_json: str) -> dict:
     A bare process graph ({node_id: node}) is wrapped into a process object.
     """
     try:
-        doc = json.loads(process_json)
-    except (ValueError, TypeError) as exc:
+        # strict (no NaN/Infinity, bounded numbers, valid Unicode) like the gateway: documents
+        # stored before it was strict, or sent by other callers, fail here with a clear problem
+        doc = loads_strict(process_json, max_depth=10**6)
+    except JsonRefused as exc:
         raise ProblemError(Problem("ProcessGraphInvalid", f"Invalid process graph specified: the JSON cannot be parsed ({exc}).")) from None
     if not isinstance(doc, dict):
         raise ProblemError(Problem("ProcessGraphInvalid", "Invalid process graph specified: expected a JSON object."))
@@ -34,6 +36,45 @@ def parse_process(process_json: str) -> dict:
     if params is not None and not isinstance(params, list):
         raise ProblemError(Problem("ProcessGraphInvalid", "Invalid process specified: 'parameters' must be an array."))
     return doc
+
+
+#: Longest node id accepted (the API sets none; ids appear in every problem message and log line).
+MAX_NODE_ID_CHARS = 256
+
+
+def check_size(process: dict, max_nodes: int, what: str = "The process graph") -> None:
+    """ProblemError when the nodes of `process`, callbacks included, are more than `max_nodes`, or a
+    node id is longer than MAX_NODE_ID_CHARS, or a string is not valid Unicode (an unpaired
+    surrogate: stored data from before the gateway refused it). Iterative and linear in the size,
+    so it runs before any other work."""
+    count = 0
+    pending: list[Any] = [process]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            graph = item.get("process_graph")
+            if isinstance(graph, dict):
+                count += len(graph)
+                if count > max_nodes:
+                    raise ProblemError(Problem(
+                        "ProcessGraphComplexity",
+                        f"{what} has more than {max_nodes} nodes (callbacks and user-defined processes "
+                        f"included). Please simplify it or split the work."))
+                for node_id in graph:
+                    if len(node_id) > MAX_NODE_ID_CHARS:
+                        raise ProblemError(Problem(
+                            "ProcessGraphInvalid",
+                            f"Invalid process graph specified: a node id is longer than {MAX_NODE_ID_CHARS} characters."))
+            for key, value in item.items():
+                if isinstance(key, str) and has_invalid_unicode(key):
+                    raise ProblemError(Problem("ProcessGraphInvalid", "Invalid process graph specified: a property "
+                                                                      "name is not valid Unicode (an unpaired surrogate)."))
+                pending.append(value)
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and has_invalid_unicode(item):
+            raise ProblemError(Problem("ProcessGraphInvalid", "Invalid process graph specified: a text is not valid "
+                                                              "Unicode (an unpaired surrogate)."))
 
 
 def is_ref(value: Any) -> bool:

@@ -10,6 +10,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 
 import grpc
 
+from backend_common.config import MAX_MESSAGE_BYTES
 from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
 from backend_proto.v1 import common_pb2, compiler_pb2, compiler_pb2_grpc, store_pb2
@@ -19,6 +20,9 @@ from compiler_svc.config import PlanningSettings
 from compiler_svc.problems import Problem, ProblemError
 
 log = get_logger(__name__)
+
+#: Largest execution plan answered (a margin below gRPC's message limit for the envelope).
+MAX_PLAN_BYTES = MAX_MESSAGE_BYTES - 64 * 1024
 
 
 def _reports(problems: list[Problem]) -> compiler_pb2.ValidateResponse:
@@ -98,12 +102,18 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
                                               settings=self.settings)
         except ProblemError as exc:
             raise OpenEOError(exc.code, exc.message, exc.status) from None
+        size = plan.ByteSize()
+        if size > MAX_PLAN_BYTES:  # e.g. a UDP inlined many times: the reply would exceed gRPC's limit
+            log.info("plan_too_large", bytes=size)
+            raise OpenEOError("ProcessGraphComplexity", "The process graph is too complex: its execution plan is "
+                              f"larger than {MAX_PLAN_BYTES // (1024 * 1024)} MiB. Please simplify it.", 400)
         log.info("compiled", loads=len(plan.loads), udps=list(plan.used_udps), pixels=plan.estimated_pixels,
                  duration_ms=round((time.perf_counter() - started) * 1000, 2))
         return plan
 
     async def ValidateUserProcess(self, request, context):
-        return _reports(await compilation.validate_user_process(request.process_json, self._fetch(request), offload=self._offload))
+        return _reports(await compilation.validate_user_process(request.process_json, self._fetch(request),
+                                                                offload=self._offload, max_nodes=self.settings.max_nodes))
 
     async def ListFileFormats(self, request, context):
         return common_pb2.JsonDocument(json=json.dumps(output_formats.file_formats()))

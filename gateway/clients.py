@@ -8,9 +8,26 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from backend_common.grpc_client import channel_for
-from backend_proto.v1 import compiler_pb2_grpc, executor_pb2_grpc, store_pb2_grpc, tiles_pb2_grpc
+from backend_proto.v1 import (
+    compiler_pb2,
+    compiler_pb2_grpc,
+    executor_pb2,
+    executor_pb2_grpc,
+    store_pb2,
+    store_pb2_grpc,
+    tiles_pb2,
+    tiles_pb2_grpc,
+)
 
 SERVICES = ("compiler", "executor", "tiles", "store")
+#: The gRPC health service name /readyz asks each service about: the named service, which a
+#: service reports NOT_SERVING while a dependency is down (the store: MongoDB), not "" (process up).
+HEALTH_SERVICES = {
+    "compiler": compiler_pb2.DESCRIPTOR.services_by_name["CompilerService"].full_name,
+    "executor": executor_pb2.DESCRIPTOR.services_by_name["ExecutorService"].full_name,
+    "tiles": tiles_pb2.DESCRIPTOR.services_by_name["TilesService"].full_name,
+    "store": store_pb2.DESCRIPTOR.services_by_name["StoreService"].full_name,
+}
 
 
 class Clients:
@@ -29,7 +46,7 @@ class Clients:
         async def check(name: str) -> str:
             stub = health_pb2_grpc.HealthStub(self.channels[name])
             try:
-                reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
+                reply = await stub.Check(health_pb2.HealthCheckRequest(service=HEALTH_SERVICES[name]), timeout=timeout)
             except grpc.RpcError as err:
                 return err.code().name if hasattr(err, "code") else "UNAVAILABLE"
             return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)

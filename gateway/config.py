@@ -48,6 +48,14 @@ class Settings:
     # hot tiles answered by the gateway itself for this long (0 = no cache), within this many bytes
     tile_cache_seconds: float = 1.0
     tile_cache_bytes: int = 64 * 1024 * 1024
+    # Slow or idle clients: a connection is closed when no complete request head arrived this long
+    # after it opened or after the previous response (aiohttp's keep-alive timer); a request body
+    # must arrive within body_timeout_seconds (else 408).
+    idle_timeout_seconds: float = 30.0
+    body_timeout_seconds: float = 60.0
+    # Longest header line the gateway answers (else 431, openEO error JSON); aiohttp's own parser
+    # limit is far above it (MAX_HEADER_PARSER_BYTES), so normal oversized headers get our answer.
+    max_header_bytes: int = 8 * 1024
     # Services /readyz checks (gRPC health).
     ready_services: tuple[str, ...] = field(default=("compiler", "executor", "tiles", "store"))
 
@@ -78,6 +86,9 @@ class Settings:
             result_url_ttl_seconds=env_int("RESULT_URL_TTL_SECONDS", 7 * 24 * 3600),
             shutdown_timeout_seconds=env_float("GATEWAY_SHUTDOWN_TIMEOUT_SECONDS", 30.0),
             readiness_timeout_seconds=env_float("GATEWAY_READY_TIMEOUT_SECONDS", 2.0),
+            idle_timeout_seconds=env_float("GATEWAY_IDLE_TIMEOUT_SECONDS", 30.0),
+            body_timeout_seconds=env_float("GATEWAY_BODY_TIMEOUT_SECONDS", 60.0),
+            max_header_bytes=env_int("GATEWAY_MAX_HEADER_BYTES", 8 * 1024),
             tile_cache_seconds=env_float("GATEWAY_TILE_CACHE_SECONDS", 1.0),
             tile_cache_bytes=int(env_float("GATEWAY_TILE_CACHE_MB", 64) * 1024 * 1024),
         )

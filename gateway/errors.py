@@ -46,6 +46,11 @@ GATEWAY_ERRORS: dict[str, tuple[int, str]] = {
     "JsonInvalid": (400, "The request body is not a valid JSON object."),
     # Request body larger than GATEWAY_MAX_BODY_BYTES.
     "PayloadTooLarge": (413, "The request body is too large."),
+    # The request body did not arrive within GATEWAY_BODY_TIMEOUT_SECONDS.
+    "RequestTimeout": (408, "The request did not arrive in time."),
+    # A request header / the URL longer than GATEWAY_MAX_HEADER_BYTES (gateway/middleware/limits.py).
+    "HeaderTooLarge": (431, "A request header is too large."),
+    "UriTooLong": (414, "The request URL is too long."),
     # A query or path parameter has an invalid value (limit, level, z/x/y, ...).
     "ParameterInvalid": (400, "A request parameter is invalid."),
     # A Range header none of whose ranges lies within the file (result asset downloads).

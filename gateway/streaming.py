@@ -14,6 +14,7 @@ import grpc
 from aiohttp import web
 
 from backend_common.logging import get_logger
+from gateway.keys import SETTINGS
 
 log = get_logger(__name__)
 
@@ -29,17 +30,31 @@ async def first_chunk(call):
 
 
 async def relay(request: web.Request, call, response: web.StreamResponse, first, iterator) -> web.StreamResponse:
-    """Sends `first` and the rest of the stream on the prepared-here `response`."""
+    """Sends `first` and the rest of the stream on the prepared-here `response`.
+
+    A client that does not take a chunk within GATEWAY_BODY_TIMEOUT_SECONDS (it stopped reading)
+    is disconnected and the stream cancelled, so it cannot hold the request open forever.
+    """
+    send_timeout = request.app[SETTINGS].body_timeout_seconds
     await response.prepare(request)
+
+    async def send(data: bytes) -> None:
+        async with asyncio.timeout(send_timeout):
+            await response.write(data)
+
     try:
         if first is not None and first.data:
-            await response.write(first.data)
+            await send(first.data)
         async for chunk in iterator:
             if chunk.data:
-                await response.write(chunk.data)
+                await send(chunk.data)
         await response.write_eof()
     except grpc.RpcError as err:
         log.warning("stream_failed_mid_response", grpc_code=str(err.code()) if hasattr(err, "code") else None)
+        call.cancel()
+        _abort(request)
+    except TimeoutError:
+        log.info("client_too_slow", path=request.path, timeout_seconds=send_timeout)
         call.cancel()
         _abort(request)
     except (ConnectionError, asyncio.CancelledError):

@@ -1,5 +1,6 @@
 """Wiring: database connection, index creation (retried in the background until the database
-answers, so the service starts even while MongoDB is still coming up) and the gRPC server."""
+answers, so the service starts even while MongoDB is still coming up) and the gRPC server, whose
+health status is SERVING only while MongoDB answers (`database_reachable`)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,17 @@ async def keep_trying_indexes(database: Database, ready: asyncio.Event) -> None:
             await asyncio.sleep(INDEX_RETRY_SECONDS)
 
 
+async def database_reachable(database: Database, schema_ready: asyncio.Event) -> bool:
+    """The store's health: MongoDB answers a ping and the indexes exist (gRPC health, /readyz)."""
+    if not schema_ready.is_set():
+        return False
+    try:
+        await database.client.admin.command("ping")
+    except PyMongoError:
+        return False
+    return True
+
+
 async def run(config: StoreConfig, *, stop_event: asyncio.Event | None = None, grace_seconds: float = 20.0) -> None:
     """Serves the store until SIGTERM/SIGINT or `stop_event`."""
     database = connect(config.mongodb_uri, config.mongodb_db, server_selection_timeout_ms=config.server_selection_timeout_ms)
@@ -54,4 +66,6 @@ async def run(config: StoreConfig, *, stop_event: asyncio.Event | None = None, g
     await serve(
         "store", config.listen, register, on_start=on_start, on_stop=on_stop,
         grace_seconds=grace_seconds, stop_event=stop_event,
+        health_probe=lambda: database_reachable(database, schema_ready),
+        probe_interval=config.health_interval_seconds,
     )

@@ -20,6 +20,8 @@ class StoreConfig:
     # outage or a store start (store_svc/availability.py).
     lease_grace_seconds: float = 30.0
     log_level: str = "info"
+    # How often the gRPC health status (readiness) is refreshed from a ping of MongoDB.
+    health_interval_seconds: float = 5.0
 
     @classmethod
     def from_env(cls) -> "StoreConfig":
@@ -31,4 +33,5 @@ class StoreConfig:
             server_selection_timeout_ms=env_int("MONGODB_TIMEOUT_MS", cls.server_selection_timeout_ms),
             lease_grace_seconds=max(0.0, env_float("JOB_LEASE_GRACE_SECONDS", cls.lease_grace_seconds)),
             log_level=env_str("LOG_LEVEL", cls.log_level),
+            health_interval_seconds=env_float("STORE_HEALTH_INTERVAL_SECONDS", cls.health_interval_seconds),
         )

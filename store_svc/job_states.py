@@ -22,7 +22,7 @@ _PATCHABLE = {
     "plan": ("plan", lambda r: r.plan),
     "budget": ("budget", lambda r: validation.budget(r.budget)),
     "log_level": ("log_level", lambda r: validation.log_level(r.log_level)),
-    "job_options": ("job_options_json", lambda r: validation.json_text("job_options", r.job_options_json)),
+    "job_options": ("job_options_json", lambda r: validation.json_text("job_options", r.job_options_json, user_document=True)),
 }
 
 

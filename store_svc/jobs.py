@@ -28,7 +28,7 @@ class JobStore:
             process_json=validation.process_json(request.process_json),
             log_level=validation.log_level(request.log_level),
             budget=validation.budget(request.budget),
-            job_options_json=validation.json_text("job_options", request.job_options_json),
+            job_options_json=validation.json_text("job_options", request.job_options_json, user_document=True),
         )
         await self.jobs.insert_one(doc)
         return doc

@@ -6,6 +6,7 @@ import json
 import re
 
 from backend_common.errors import OpenEOError
+from backend_common.json_documents import document_problem
 from store_svc.errors import bad_request
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -25,9 +26,11 @@ def require_user(user) -> str:
 
 
 def json_text(field: str, text: str, *, code: str = "InvalidArgument", required: bool = False,
-              want_object: bool = True) -> str:
+              want_object: bool = True, user_document: bool = False) -> str:
     """Returns `text` unchanged if it is a JSON document (an object unless `want_object` is
-    false); "" stays "" unless `required`."""
+    false); "" stays "" unless `required`. A `user_document` (what users wrote: processes, job
+    options, service configuration) must also hold valid Unicode only: an escaped unpaired
+    surrogate (`\\ud83d`) is stored fine but fails every reader that encodes it as UTF-8."""
     if text == "":
         if required:
             raise bad_request(code, f"The field '{field}' is required.")
@@ -40,13 +43,15 @@ def json_text(field: str, text: str, *, code: str = "InvalidArgument", required:
         raise bad_request(code, f"The field '{field}' is not valid JSON.") from None
     if want_object and not isinstance(value, dict):
         raise bad_request(code, f"The field '{field}' must be a JSON object.")
+    if user_document and "\\u" in text.lower() and document_problem(value, max_depth=10**6):
+        raise bad_request(code, f"The field '{field}' is not valid Unicode (an unpaired UTF-16 surrogate).")
     return text
 
 
 def process_json(text: str, *, required: bool = True) -> str:
     if text == "" and required:
         raise bad_request("ProcessGraphMissing", "Invalid process specified. It doesn't contain a process graph.")
-    return json_text("process", text, code="ProcessInvalid")
+    return json_text("process", text, code="ProcessInvalid", user_document=True)
 
 
 def log_level(text: str) -> str:

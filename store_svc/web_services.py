@@ -16,7 +16,7 @@ _PATCHABLE = {
     "description": ("description", lambda r: r.description),
     "process": ("process_json", lambda r: validation.process_json(r.process_json)),
     "enabled": ("enabled", lambda r: bool(r.enabled)),
-    "configuration": ("configuration_json", lambda r: validation.json_text("configuration", r.configuration_json)),
+    "configuration": ("configuration_json", lambda r: validation.json_text("configuration", r.configuration_json, user_document=True)),
     "plan": ("plan", lambda r: r.plan),
     "budget": ("budget", lambda r: validation.budget(r.budget)),
     "log_level": ("log_level", lambda r: validation.log_level(r.log_level)),
@@ -41,7 +41,7 @@ class ServiceStore:
             request,
             utc_now(),
             process_json=validation.process_json(request.process_json),
-            configuration_json=validation.json_text("configuration", request.configuration_json),
+            configuration_json=validation.json_text("configuration", request.configuration_json, user_document=True),
             log_level=validation.log_level(request.log_level),
             budget=validation.budget(request.budget),
         )

@@ -48,6 +48,9 @@ def time_range(temporal_extent, coll, now: datetime) -> tuple[datetime, datetime
     t_from = start.replace(tzinfo=timezone.utc) if start else (c_start or datetime(1970, 1, 1, tzinfo=timezone.utc))
     if end is not None:
         t_to = end.replace(tzinfo=timezone.utc) - timedelta(microseconds=1)
+        # no data after the collection's end (now, for an ongoing one): an end in year 9999 asks
+        # Sentinel Hub, and counts dates, only up to there
+        t_to = min(t_to, c_end or now)
     else:
         t_to = c_end or now
     return t_from, t_to

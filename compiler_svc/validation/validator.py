@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from compiler_svc.collections.catalogue import catalogue
@@ -264,8 +265,15 @@ class _Validator:
             if end is not None and c_start is not None and end <= c_start.replace(tzinfo=None):
                 self.add(invalid("load_collection", path, "temporal_extent",
                                  f"the interval ends before the data of collection '{cid}' starts ({c_start.date().isoformat()})"))
-            if start is not None and c_end is not None and start > c_end.replace(tzinfo=None):
-                self.add(invalid("load_collection", path, "temporal_extent", f"the interval starts after the data of collection '{cid}' ends"))
+            # an ongoing collection's data ends now: an interval that starts later (e.g. in year
+            # 9999) has no data, and is refused here before any Sentinel Hub request
+            now = datetime.now(timezone.utc).replace(tzinfo=None)
+            data_end = c_end.replace(tzinfo=None) if c_end is not None else now
+            if start is not None and start > data_end:
+                ends = (f"ends ({c_end.date().isoformat()})" if c_end is not None
+                        else f"ends: the data is ongoing, up to now ({now.date().isoformat()})")
+                self.add(invalid("load_collection", path, "temporal_extent",
+                                 f"the interval starts after the data of collection '{cid}' {ends}"))
         props = args.get("properties")
         if isinstance(props, dict):
             supported = coll.queryables

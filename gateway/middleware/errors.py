@@ -3,6 +3,8 @@
 - `OpenEOError` (raised by handlers or mapped from gRPC) -> its code and status
 - gRPC failures -> `backend_common.errors.from_rpc_error` (UNAVAILABLE/DEADLINE -> 503)
 - aiohttp HTTP exceptions (unknown route, 405, 413, ...) -> matching openEO / gateway code
+- the client hanging up (a write or read on a closed connection, or the handler cancelled because
+  the connection is gone) -> nothing to answer: one info line `client_disconnected`, no traceback
 - anything else -> 500 `Internal`, traceback only in the log
 A failure after a streamed response started cannot change the status any more: the connection
 is closed so the client sees a truncated body (see `gateway.streaming`).
@@ -10,6 +12,7 @@ is closed so the client sees a truncated body (see `gateway.streaming`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import grpc
@@ -61,6 +64,11 @@ def _from_http_exception(exc: web.HTTPException) -> tuple[OpenEOError, dict | No
     return OpenEOError("BadRequest" if exc.status == 400 else "HttpError", exc.reason or "Request failed.", exc.status), None
 
 
+def client_gone(request: web.BaseRequest) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
 @web.middleware
 async def errors_middleware(request: web.Request, handler):
     try:
@@ -68,7 +76,10 @@ async def errors_middleware(request: web.Request, handler):
     except OpenEOError as err:
         if err.status >= 500:
             log.warning("request_failed", code=err.code, status=err.status, error=err.message)
-        return error_response(request, err)
+        response = error_response(request, err)
+        if err.status == 408:
+            response.force_close()  # the rest of a too slow body is not waited for
+        return response
     except grpc.RpcError as err:
         mapped = from_rpc_error(err)
         # the user's mistakes (4xx) are routine: info; the services' failures (5xx) are warnings
@@ -84,6 +95,16 @@ async def errors_middleware(request: web.Request, handler):
             raise  # redirects, 204 ...
         mapped, headers = _from_http_exception(exc)
         return error_response(request, mapped, headers)
+    except asyncio.CancelledError:
+        if client_gone(request):
+            log.info("client_disconnected", method=request.method, path=request.path)
+        raise
+    except ConnectionError:
+        if client_gone(request):
+            log.info("client_disconnected", method=request.method, path=request.path)
+            raise
+        log.exception("request_internal_error", method=request.method, path=request.path)
+        return error_response(request, api_error("Internal", "Server error: the request could not be processed."))
     except Exception:  # noqa: BLE001 - never leak internals to the client
         log.exception("request_internal_error", method=request.method, path=request.path)
         return error_response(request, api_error("Internal", "Server error: the request could not be processed."))

@@ -2,11 +2,13 @@
 
 Takes the client's `X-Request-Id` (when it is a sane token) or mints one, binds it to the logging
 context (so it is in every log line and travels to every service in gRPC metadata) and echoes it
-in the response header. Logs one `http_request` line per request with status and duration.
+in the response header. Logs one `http_request` line per request with status and duration
+(499 when the client hung up before the answer).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
@@ -37,6 +39,11 @@ async def request_id_middleware(request: web.Request, handler):
         response = await handler(request)
         status = response.status
         return response
+    except (ConnectionError, asyncio.CancelledError):
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            status = 499  # the client closed the connection (nginx's convention)
+        raise
     finally:
         log.info(
             "http_request",

@@ -12,7 +12,18 @@ from gateway import routing
 from gateway.auth import require_user
 from gateway.process_checks import predefined_process_ids, problem_to_error
 from gateway.errors import api_error
-from gateway.http import json_response, loads_or, next_links, parse_limit, process_of, public_url, read_json_object
+from gateway.http import (
+    MAX_ID_CHARS,
+    MAX_TEXT_CHARS,
+    json_response,
+    loads_or,
+    next_links,
+    optional_string,
+    parse_limit,
+    process_of,
+    public_url,
+    read_json_object,
+)
 from gateway.keys import CLIENTS
 
 ID_PATTERN = re.compile(r"^\w+$")
@@ -44,6 +55,8 @@ def _process_graph_id(request: web.Request) -> str:
     pg_id = request.match_info["process_graph_id"]
     if not ID_PATTERN.match(pg_id):
         raise api_error("ParameterInvalid", "Process ids may only contain letters, digits and underscores.")
+    if len(pg_id) > MAX_ID_CHARS:
+        raise api_error("ParameterInvalid", f"Process ids may be at most {MAX_ID_CHARS} characters long.")
     return pg_id
 
 
@@ -64,6 +77,8 @@ async def put_process_graph(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     process = dict(body)
     process_of({"process": process})  # process_graph present and an object
+    for key in MAX_TEXT_CHARS:
+        optional_string(process, key)
     if "id" in process and process["id"] != pg_id:
         raise api_error("ProcessGraphInvalid", "The process id in the body does not match the id in the URL.")
     process["id"] = pg_id

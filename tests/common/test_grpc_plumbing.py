@@ -9,6 +9,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from backend_common.config import MAX_MESSAGE_BYTES
 from backend_common.errors import OpenEOError, from_rpc_error
 from backend_common.grpc_client import open_channel
 from backend_common.grpc_server import serve
@@ -25,6 +26,8 @@ class EchoStore(store_pb2_grpc.StoreServiceServicer):
             raise OpenEOError("JobNotFound", "The batch job 'missing' does not exist.", 404)
         if request.job_id == "crash":
             raise RuntimeError("secret internal detail /etc/passwd")
+        if request.job_id == "huge":
+            return store_pb2.Job(id="huge", process_json="x" * (MAX_MESSAGE_BYTES + 1))
         if request.job_id == "slow":
             await asyncio.sleep(5)
         return store_pb2.Job(id=request.job_id, title=current_request_id() or "")
@@ -127,3 +130,66 @@ async def test_unreachable_service_is_503_not_a_hang():
 def test_openeo_error_json_shape():
     body = OpenEOError("ProcessUnsupported", "Process 'foo' is not supported.", 400).to_json("rid")
     assert body == {"id": "rid", "code": "ProcessUnsupported", "message": "Process 'foo' is not supported.", "links": []}
+
+
+@pytest.mark.parametrize("direction", ["reply", "request"])
+async def test_messages_above_the_size_limit_are_a_4xx_not_internal(echo_server, direction):
+    """A plan or a request larger than gRPC's message limit is the user's graph being too large:
+    ProcessGraphComplexity (400), never a 500."""
+    channel, _ = echo_server
+    ref = job_ref("huge") if direction == "reply" else job_ref("x" * (MAX_MESSAGE_BYTES + 1))
+    with pytest.raises(grpc.RpcError) as info:
+        await store_pb2_grpc.StoreServiceStub(channel).GetJob(ref)
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    err = from_rpc_error(info.value)
+    assert (err.code, err.status) == ("ProcessGraphComplexity", 400)
+
+
+async def test_health_probe_drives_the_serving_status():
+    """serve(health_probe=...) reports the named service NOT_SERVING while the probe fails (e.g. the
+    database is down); the server's overall status "" stays SERVING."""
+    port = free_port()
+    stop = asyncio.Event()
+    healthy = {"now": True}
+
+    async def probe():
+        if healthy["now"] is None:
+            raise ConnectionError("database gone")
+        return healthy["now"]
+
+    def register(server):
+        store_pb2_grpc.add_StoreServiceServicer_to_server(EchoStore(), server)
+        return [store_pb2.DESCRIPTOR.services_by_name["StoreService"].full_name]
+
+    task = asyncio.create_task(serve("test", f"127.0.0.1:{port}", register, grace_seconds=0.2, stop_event=stop,
+                                     health_probe=probe, probe_interval=0.05))
+    channel = open_channel(f"127.0.0.1:{port}", deadline=2.0)
+    health = health_pb2_grpc.HealthStub(channel)
+
+    name = store_pb2.DESCRIPTOR.services_by_name["StoreService"].full_name
+
+    async def status_becomes(expected) -> None:
+        for _ in range(100):
+            try:
+                reply = await health.Check(health_pb2.HealthCheckRequest(service=name), timeout=0.5)
+                if reply.status == expected:
+                    return
+            except grpc.RpcError:
+                pass
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"health never became {expected}")
+
+    try:
+        await status_becomes(health_pb2.HealthCheckResponse.SERVING)
+        healthy["now"] = False
+        await status_becomes(health_pb2.HealthCheckResponse.NOT_SERVING)
+        overall = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=0.5)
+        assert overall.status == health_pb2.HealthCheckResponse.SERVING  # the process is alive: no restart
+        healthy["now"] = True
+        await status_becomes(health_pb2.HealthCheckResponse.SERVING)
+        healthy["now"] = None  # the probe raising counts as not serving
+        await status_becomes(health_pb2.HealthCheckResponse.NOT_SERVING)
+    finally:
+        await channel.close()
+        stop.set()
+        await task

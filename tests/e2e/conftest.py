@@ -18,7 +18,9 @@ def _config(run_dir) -> StackConfig:
         # store outages that still exceeds the workers' renewal retries (2 s); storage retries
         # that notice a recovered S3 within seconds
         extra_env={"EXECUTOR_LEASE_SECONDS": "6", "EXECUTOR_RENEW_SECONDS": "2", "EXECUTOR_POLL_SECONDS": "0.5",
-                   "JOB_LEASE_GRACE_SECONDS": "10", "EXECUTOR_RETRY_MAX_DELAY_SECONDS": "2"},
+                   "JOB_LEASE_GRACE_SECONDS": "10", "EXECUTOR_RETRY_MAX_DELAY_SECONDS": "2",
+                   # slow clients are cut off after this (test_bad_input.py)
+                   "GATEWAY_BODY_TIMEOUT_SECONDS": "10"},
     )
 
 

@@ -17,6 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from backend_common.errors import OpenEOError
 from backend_common.grpc_server import RequestContextInterceptor
+from gateway.clients import HEALTH_SERVICES
 from backend_proto.v1 import (
     common_pb2,
     compiler_pb2,
@@ -386,7 +387,9 @@ class FakeServer:
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         server.add_insecure_port(self.addr)
         await server.start()
-        await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        self.health = health_servicer
+        for service in ("", HEALTH_SERVICES[self.name]):
+            await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
         self.server = server
 
     async def stop(self) -> None:

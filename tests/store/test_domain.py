@@ -147,3 +147,17 @@ def test_times_are_rfc3339_utc_with_millisecond_precision():
     assert now.microsecond % 1000 == 0 and now.tzinfo is not None
     with pytest.raises(ValueError):
         parse_rfc3339("2026-11-25T01:02:03")
+
+
+def test_user_documents_with_an_unpaired_surrogate_are_refused_other_json_kept():
+    """An escaped lone surrogate is valid JSON text but invalid Unicode: stored, it made every
+    listing of the user's processes fail. User documents are refused; the services' own
+    documents (errors, usage, log data) are kept as they are."""
+    bad = '{"process_graph": {}, "description": "\\ud83d"}'
+    with pytest.raises(OpenEOError) as err:
+        validation.process_json(bad)
+    assert (err.value.code, err.value.status) == ("ProcessInvalid", 400)
+    with pytest.raises(OpenEOError):
+        validation.json_text("configuration", '{"\\uDC00": 1}', user_document=True)
+    assert validation.process_json('{"process_graph": {}, "description": "\\ud83d\\ude00 ok"}')  # a valid pair
+    assert validation.json_text("usage", '{"x": "\\ud83d"}') == '{"x": "\\ud83d"}'

@@ -66,24 +66,28 @@ compiler:
   module: compiler_svc
   port: 50051
   listenEnv: COMPILER_LISTEN
+  healthService: openeo.backend.v1.CompilerService
   addrEnv: COMPILER_ADDR
   secrets: []
 executor:
   module: executor_svc
   port: 50052
   listenEnv: EXECUTOR_LISTEN
+  healthService: openeo.backend.v1.ExecutorService
   addrEnv: EXECUTOR_ADDR
   secrets: [sh, s3]
 tiles:
   module: tiles_svc
   port: 50053
   listenEnv: TILES_LISTEN
+  healthService: openeo.backend.v1.TilesService
   addrEnv: TILES_ADDR
   secrets: [sh]
 store:
   module: store_svc
   port: 50054
   listenEnv: STORE_LISTEN
+  healthService: openeo.backend.v1.StoreService
   addrEnv: STORE_ADDR
   secrets: [mongodb]
 {{- end -}}
