@@ -154,7 +154,8 @@ class Supervisor:
                 crashes.popleft()
             delay = self.policy.delay(in_a_row)
             self._report(
-                part.name, "exited", f"{part.name} exited ({how}); restart {part.restarts + 1} in {delay:.1f} s",
+                part.name, "exited",
+                f"{part.name} exited ({how}); restarting in {delay:.1f} s (crash {in_a_row} in a row)",
                 how=how, delay_seconds=delay, crashes_in_a_row=in_a_row,
             )
             if len(crashes) >= self.policy.crash_loop_crashes and not in_crash_loop:
@@ -178,7 +179,9 @@ class Supervisor:
                 except Exception as exc:  # noqa: BLE001 - reported, then retried with a longer delay
                     failed_start = True
                     self._kill_quietly(part)
-                    self._report(part.name, "restart_failed", f"{part.name} did not come up: {str(exc)[:300]}",
+                    # the first line says why; the log tail that follows is in the part's own log
+                    reason = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+                    self._report(part.name, "restart_failed", f"{part.name} did not come up: {reason}",
                                  error=str(exc)[:2000])
                     continue
                 failed_start = False
