@@ -237,3 +237,30 @@ def test_jobs_finish_exactly_once_while_every_part_is_killed(stack, tmp_path):
         kill(stack, name, killed)
         assert stack.restarts(name) >= 1
     assert all(stack.parts[name].handle.running for name in stack.names)
+
+
+def test_stop_start_and_pause_of_one_part_on_a_supervised_stack(stack):
+    # stopped on purpose: the supervisor leaves it down until it is started again
+    restarts = stack.restarts("mongo")
+    stack.stop("mongo")
+    time.sleep(1.5)  # several supervisor polls and more than the first backoff delay
+    assert not stack.mongo.running and stack.restarts("mongo") == restarts
+    stack.start("mongo")
+    assert stack.mongo.running and stack.restarts("mongo") == restarts
+    client = pymongo.MongoClient(stack.mongo.uri, serverSelectionTimeoutMS=5000)
+    try:
+        assert client.openeo.jobs.count_documents({"status": "finished"}) >= 1  # its data is still there
+    finally:
+        client.close()
+
+    # paused: the process lives (nothing to restart) but does not answer, until it is resumed
+    pid = stack.s3.pid
+    paused_at = time.time()
+    stack.pause("s3", seconds=2.0)
+    with pytest.raises(requests.Timeout):
+        requests.get(stack.s3.endpoint_url, timeout=0.5)
+    assert stack.s3.running
+    time.sleep(max(0.0, paused_at + 2.5 - time.time()))
+    assert requests.get(stack.s3.endpoint_url, timeout=5).status_code in (200, 403)  # answers again
+    assert stack.s3.pid == pid
+    assert [e for e in stack.supervisor.events if e.part == "s3" and e.at > paused_at] == []
