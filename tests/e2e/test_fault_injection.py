@@ -38,7 +38,7 @@ from tests.e2e.worldcheck import day_interval, first_acquisition
 pytestmark = pytest.mark.stack
 
 ACQ = first_acquisition(date(2024, 8, 1))
-PROCESS_DELAY_MS = 2500  # each job's Sentinel Hub request takes this long: jobs are in flight when parts die
+PROCESS_DELAY_MS = 3000  # each job's Sentinel Hub request takes this long: jobs are in flight when parts die
 FINAL = ("finished", "error", "canceled")
 
 
@@ -156,7 +156,7 @@ def test_jobs_finish_exactly_once_while_every_part_is_killed(stack, tmp_path):
     # Wave 1: three jobs on four worker loops (two per executor), so each executor runs one.
     wave1 = [submit(connection, i) for i in range(3)]
     ids1 = {job.job_id for job in wave1}
-    sleep_until(running_job(stack, ids1, "executor", at=1.0))
+    sleep_until(running_job(stack, ids1, "executor", at=delay - 1.0))
     kill(stack, "executor", killed)  # its jobs are claimed again once their lease expires
     # the store and then MongoDB go down just before a job uploads its results and completes
     sleep_until(running_job(stack, ids1, at=delay - 0.3))
@@ -175,7 +175,7 @@ def test_jobs_finish_exactly_once_while_every_part_is_killed(stack, tmp_path):
 
     # Wave 3: four jobs for four loops: the second executor gets some of them.
     wave3 = [submit(connection, i) for i in range(6, 10)]
-    sleep_until(running_job(stack, {job.job_id for job in wave3}, "executor-2", at=1.0))
+    sleep_until(running_job(stack, {job.job_id for job in wave3}, "executor-2", at=delay - 1.0))
     kill(stack, "executor-2", killed)
     faults_done = time.monotonic() - started
 
