@@ -25,7 +25,7 @@ check-protos: setup
 	$(PY) scripts/gen_protos.py --check
 
 # Start MongoDB-compatible server, S3 (SeaweedFS), the Sentinel Hub emulator, the four services and
-# the gateway on loopback; Ctrl-C stops everything.
+# the gateway on loopback; crashed parts are restarted with backoff; Ctrl-C stops everything.
 up: setup
 	$(PY) -m devstack
 

@@ -1,4 +1,6 @@
-"""`make up`: run the whole backend locally until Ctrl-C / SIGTERM."""
+"""`make up`: run the whole backend locally until Ctrl-C / SIGTERM. A part that crashes is
+restarted with backoff by the stack's supervisor (`devstack.supervisor`), which prints each
+restart; only Ctrl-C, SIGTERM or the end of the parent process (make) stop the stack."""
 
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ Demo login (OIDC):     provider 'local' at {stack.oidc_issuer}: device flow (aut
   con = openeo.connect("{stack.gateway_url}")
   con.authenticate_basic("{DEMO_CLIENT_ID}", "{DEMO_CLIENT_SECRET}")
 
+Crashed parts are restarted (logged in {stack.logs_dir / "supervisor.log"}).
 Press Ctrl-C to stop.""",
         flush=True,
     )
@@ -50,10 +53,6 @@ Press Ctrl-C to stop.""",
         while not stop.wait(1.0):
             if os.getppid() != parent:
                 print("the parent process (make) is gone; stopping", file=sys.stderr)
-                return 1
-            dead = [name for name, child in stack.children.items() if not child.running]
-            if dead:
-                print(f"process(es) exited: {', '.join(dead)}; stopping", file=sys.stderr)
                 return 1
     finally:
         print("stopping...", flush=True)

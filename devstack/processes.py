@@ -16,13 +16,46 @@ from pathlib import Path
 ORPHAN_GUARD = Path(__file__).with_name("orphan_guard.py")
 
 
+class LauncherThread(threading.Thread):
+    """A thread that lives as long as the children it starts (the supervisor's watchers): they
+    may be tied to it with the parent-death signal, see `die_with_parent`."""
+
+    outlives_its_children = True
+
+
 def die_with_parent(argv: list[str]) -> list[str]:
     """`argv` run so that the child gets SIGTERM when its launcher dies (Linux), so a killed
     `make up` or test run leaves no server behind (see `orphan_guard`). Linux ties this to the
-    creating *thread*, so only children started from the main thread get it."""
-    if threading.current_thread() is not threading.main_thread() or not sys.platform.startswith("linux"):
+    creating *thread*: a child started from a short-lived thread would be terminated as soon as
+    that thread ends, so only children started from the main thread or a `LauncherThread` get it."""
+    thread = threading.current_thread()
+    tied = thread is threading.main_thread() or getattr(thread, "outlives_its_children", False)
+    if not tied or not sys.platform.startswith("linux"):
         return list(argv)
     return [sys.executable, "-S", "-E", str(ORPHAN_GUARD), str(os.getpid()), *argv]
+
+
+def signal_group(proc: subprocess.Popen | None, sig: int) -> None:
+    """Sends `sig` to the process group of `proc` (each child leads its own session), ignoring a
+    group that is already gone."""
+    if proc is None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def describe_exit(returncode: int | None) -> str:
+    """'exit code 1' / 'killed by SIGKILL' for a Popen returncode."""
+    if returncode is None:
+        return "running"
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
 
 
 def free_port() -> int:
@@ -33,15 +66,20 @@ def free_port() -> int:
 
 @dataclass
 class ChildProcess:
-    """A service process of the stack, logging to `log_path`."""
+    """A service process of the stack, logging to `log_path` (appended to across restarts).
+
+    `crashed` is what a supervisor restarts: the process was started and has exited although
+    nobody called `stop()` (a crash, or `kill()`, which simulates one)."""
 
     name: str
     argv: list[str]
     env: dict[str, str]
     log_path: Path
     proc: subprocess.Popen | None = field(default=None, repr=False)
+    stop_requested: bool = field(default=False, repr=False)
 
     def start(self) -> None:
+        self.stop_requested = False
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
@@ -58,22 +96,46 @@ class ChildProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def crashed(self) -> bool:
+        return self.proc is not None and not self.stop_requested and self.proc.poll() is not None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.poll() if self.proc is not None else None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
     def stop(self, timeout: float = 25.0) -> None:
+        self.stop_requested = True
         if not self.running:
             return
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
+        signal_group(self.proc, signal.SIGCONT)  # a paused process only acts on SIGTERM once resumed
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            signal_group(self.proc, signal.SIGKILL)
             self.proc.wait(timeout=5)
 
     def kill(self) -> None:
+        """SIGKILL to the whole process group: a crash, as far as a supervisor can tell."""
         if self.running:
             assert self.proc is not None
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            signal_group(self.proc, signal.SIGKILL)
             self.proc.wait(timeout=5)
+
+    def pause(self) -> None:
+        """SIGSTOP: the process hangs (its sockets still accept connections) until `resume()`."""
+        if self.running:
+            signal_group(self.proc, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.running:
+            signal_group(self.proc, signal.SIGCONT)
 
     def log_text(self) -> str:
         try:

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.processes import die_with_parent
+from devstack.processes import die_with_parent, signal_group
 
 DEFAULT_BASE_PORT = 18330
 DEFAULT_BUCKET = "openeo-results"
@@ -183,6 +183,23 @@ class S3Process:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def crashed(self) -> bool:
+        """Started, then exited although `stop()` was not called (a crash or `kill()`)."""
+        return self._proc is not None and self._proc.poll() is not None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.poll() if self._proc is not None else None
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.data_dir / "weed.log" if self.data_dir is not None else None
+
     def env(self) -> dict[str, str]:
         """The environment variables the services need to reach this endpoint."""
         return {
@@ -262,6 +279,29 @@ class S3Process:
                 time.sleep(0.25)
         raise TimeoutError(f"S3 endpoint {self.endpoint_url} not ready after {timeout}s: {last_error}")
 
+    def start(self) -> "S3Process":
+        """Starts the server again after `stop()`, `kill()` or a crash (same ports, same data)."""
+        if not self.external and not self.running:
+            self.stop()  # releases the log file and waits for the ports of a dead server
+            self._start()
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would end it: `crashed` becomes true, the data directory stays."""
+        if self.running:
+            assert self._proc is not None
+            signal_group(self._proc, signal.SIGKILL)
+            self._proc.wait(10)
+
+    def pause(self) -> None:
+        """SIGSTOP: connections are still accepted by the kernel, but nothing answers."""
+        if self.running:
+            signal_group(self._proc, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.running:
+            signal_group(self._proc, signal.SIGCONT)
+
     def stop(self, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
@@ -269,6 +309,7 @@ class S3Process:
                 os.killpg(proc.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+            signal_group(proc, signal.SIGCONT)  # a paused server only acts on SIGTERM once resumed
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -3,6 +3,22 @@ gRPC services and the gateway, each its own process.
 
 Used by `make up` (python -m devstack) and by the end-to-end tests (one stack per test session,
 on free ports so it can run beside a developer's `make up`).
+
+Every process is a named part: "mongo", "s3", "emulator", "oidc", "store", "compiler",
+"executor" (and "executor-2", ... with EXECUTORS > 1), "tiles", "gateway" (`Stack.names`).
+With `StackConfig.supervise` (as under `make up`) a part that crashes is restarted with backoff
+(`devstack.supervisor`). For fault tests, one part at a time:
+
+    stack.kill("store")          # SIGKILL (a crash): supervised, it comes back by itself
+    stack.wait_ready("store")    # until it runs and answers again
+    stack.stop("mongo")          # SIGTERM; stays down (not restarted) until
+    stack.start("mongo")         # starts it again and waits until it answers
+    stack.restart("s3", hard=True)   # kill (hard) or stop, then start and wait
+    stack.pause("mongo", 5)      # SIGSTOP: hangs (connections accepted, no answers) for 5 s
+    stack.resume("mongo")        # SIGCONT now
+
+Parts that are not processes of this stack (MONGODB_URI, S3_ENDPOINT_URL, SH_BASE_URL,
+OIDC_PROVIDERS set) are not parts: naming them raises KeyError.
 """
 
 from __future__ import annotations
@@ -10,11 +26,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.health import grpc_serving, http_ok
 from devstack.processes import ChildProcess, free_port, python_module, wait_until
+from devstack.supervisor import Part, RestartPolicy, Supervisor
 
 SERVICES = ("store", "compiler", "executor", "tiles")
 DEMO_CLIENT_ID = os.environ.get("SH_DEMO_CLIENT_ID", "demo-client")
@@ -43,6 +62,11 @@ class StackConfig:
     executors: int = 1
     log_level: str = "info"
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: restart crashed parts (make up); off for the shared e2e stack, whose tests kill on purpose
+    supervise: bool = False
+    restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
+    #: print supervisor events (they are always logged to logs/supervisor.log)
+    echo: bool = True
 
     @classmethod
     def from_env(cls, run_dir: Path) -> "StackConfig":
@@ -64,6 +88,10 @@ class StackConfig:
             s3_port=port("S3_PORT", 8333),
             executors=port("EXECUTORS", 1),
             log_level=os.environ.get("LOG_LEVEL", "info"),
+            supervise=True,
+            restart_policy=RestartPolicy(
+                max_seconds=float(os.environ.get("DEVSTACK_RESTART_MAX_SECONDS") or 30.0)
+            ),
         )
 
     @classmethod
@@ -89,6 +117,9 @@ class Stack:
         self.s3 = None
         self.children: dict[str, ChildProcess] = {}
         self.env: dict[str, str] = {}
+        self.parts: dict[str, Part] = {}
+        self._ready_checks: dict[str, object] = {}
+        self.supervisor: Supervisor | None = None
 
     # ---- addresses ----
     @property
@@ -132,7 +163,18 @@ class Stack:
         return self.config.run_dir / "logs"
 
     # ---- lifecycle ----
-    def start(self) -> "Stack":
+    def start(self, name: str | None = None) -> "Stack":
+        """Without `name`: starts the whole stack (and its supervisor, when configured) and waits
+        until every part answers. With `name`: starts that part again (after `stop(name)`,
+        `kill(name)` or a crash) and waits until it answers; a running part is left alone."""
+        if name is not None:
+            part = self.parts[name]
+            with part.lock:
+                part.wanted = True
+                if not part.handle.running:
+                    part.start()
+                    part.started_at = time.monotonic()
+            return self
         try:
             self._start_infrastructure()
             self.env = self._service_env()
@@ -148,15 +190,37 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+        if self.config.supervise:
+            self.supervisor = Supervisor(
+                self.parts,
+                self.config.restart_policy,
+                self.logs_dir / "supervisor.log",
+                echo=(lambda line: print(line, flush=True)) if self.config.echo else None,
+            )
+            self.supervisor.start()
         return self
 
-    def stop(self) -> None:
-        for name in reversed(list(self.children)):
-            self.children[name].stop()
+    def stop(self, name: str | None = None) -> None:
+        """Without `name`: stops everything, services first (gateway, ..., store), then the
+        emulator, the OIDC provider, S3 and MongoDB. With `name`: stops that part gracefully
+        (SIGTERM); it stays down, even when supervised, until `start(name)`."""
+        if name is not None:
+            part = self.parts[name]
+            with part.lock:
+                part.wanted = False
+                part.handle.stop()
+            return
+        if self.supervisor is not None:
+            self.supervisor.halt()
+        for child_name in reversed(list(self.children)):
+            self.children[child_name].stop()
         if self.s3 is not None:
             self.s3.stop()
         if self.mongo is not None:
             self.mongo.stop()
+        if self.supervisor is not None:
+            self.supervisor.join()
+            self.supervisor = None
 
     def __enter__(self) -> "Stack":
         return self.start()
@@ -164,14 +228,85 @@ class Stack:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    # ---- one part at a time (fault tests) ----
+    @property
+    def names(self) -> list[str]:
+        """The parts of this stack, in start order."""
+        return list(self.parts)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL to the part's process group, as a crash. A supervised stack restarts it after
+        the backoff delay (see `wait_ready`); otherwise it stays down until `start(name)`."""
+        part = self.parts[name]
+        with part.lock:
+            part.handle.kill()
+
+    def restart(self, name: str, *, hard: bool = False) -> None:
+        """Stops the part (SIGTERM, or SIGKILL when `hard`), starts it again and waits until it
+        answers. Not counted as a crash by the supervisor."""
+        part = self.parts[name]
+        with part.lock:
+            if hard:
+                part.handle.kill()
+            part.handle.stop()
+            part.wanted = True
+            part.start()
+            part.started_at = time.monotonic()
+
+    def pause(self, name: str, seconds: float | None = None) -> None:
+        """Freezes the part (SIGSTOP to its process group): it neither answers nor dies, like a
+        hung server. Returns at once; resumed after `seconds` (in the background) if given,
+        else by `resume(name)`. The supervisor does not restart a paused part."""
+        part = self.parts[name]
+        with part.lock:
+            part.handle.pause()
+        if seconds is not None:
+            timer = threading.Timer(seconds, self.resume, args=(name,))
+            timer.daemon = True
+            timer.start()
+
+    def resume(self, name: str) -> None:
+        part = self.parts[name]
+        with part.lock:
+            part.handle.resume()
+
+    def wait_ready(self, name: str, timeout: float = 60.0) -> None:
+        """Waits until the part runs and answers, e.g. after `kill(name)` on a supervised stack."""
+        part = self.parts[name]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if part.lock.acquire(timeout=0.5):  # not while the supervisor is starting it
+                try:
+                    if part.handle.running and self._answers(name):
+                        return
+                finally:
+                    part.lock.release()
+            time.sleep(0.1)
+        raise TimeoutError(f"{name} did not come back within {timeout:.0f} s")
+
+    def restarts(self, name: str) -> int:
+        """How many times the supervisor restarted the part after a crash."""
+        return self.parts[name].restarts
+
+    def _answers(self, name: str) -> bool:
+        try:
+            return bool(self._ready_checks[name]())
+        except Exception:  # noqa: BLE001 - not ready
+            return False
+
     # ---- parts ----
     def _start_infrastructure(self) -> None:
-        from devstack.mongo import start_mongodb
+        from devstack.mongo import ping, start_mongodb
         from devstack.s3 import start_s3
 
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
         self.mongo = start_mongodb(port=self.config.mongo_port, data_dir=self.config.run_dir / "mongo")
+        if not self.mongo.is_external:
+            self._add_part("mongo", self.mongo, self.mongo.start, self.mongo.log_path,
+                           lambda: ping(self.mongo.uri))
         self.s3 = start_s3(self.config.run_dir / "s3", s3_port=self.config.s3_port)
+        if not self.s3.external:
+            self._add_part("s3", self.s3, self.s3.start, self.s3.log_path, lambda: self.s3.wait_ready(1.0) is None)
 
     def _service_env(self) -> dict[str, str]:
         sh = self.emulator_url.rstrip("/")
@@ -202,10 +337,22 @@ class Stack:
         env.update(self.config.extra_env)
         return env
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> ChildProcess:
+    def _add_part(self, name, handle, start, log_path, ready) -> None:
+        self.parts[name] = Part(name, handle, start, log_path)
+        self._ready_checks[name] = ready
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str], ready, what: str, timeout: float = 60) -> ChildProcess:
+        """Starts a child process and waits until `ready()`; registers it as a part whose
+        restart does the same."""
         child = ChildProcess(name, argv, env, self.logs_dir / f"{name}.log")
-        child.start()
+
+        def start() -> None:
+            child.start()
+            wait_until(ready, timeout, what, child)
+
         self.children[name] = child
+        self._add_part(name, child, start, child.log_path, ready)
+        start()
         return child
 
     def _start_emulator(self) -> None:
@@ -214,21 +361,28 @@ class Stack:
             "SH_EMULATOR_PUBLIC_URL": self.emulator_url,
             "LOG_LEVEL": self.config.log_level,
         }
-        child = self._spawn(
+        url = self.emulator_url + "/auth/realms/main/protocol/openid-connect/certs"
+        self._spawn(
             "emulator",
             python_module("sentinelhub_emulator", "--host", "127.0.0.1", "--port", str(self.config.emulator_port)),
             env,
+            lambda: http_ok(url),
+            "Sentinel Hub emulator",
         )
-        url = self.emulator_url + "/auth/realms/main/protocol/openid-connect/certs"
-        wait_until(lambda: http_ok(url), 60, "Sentinel Hub emulator", child)
 
     def _start_oidc_provider(self) -> None:
         env = {
             "OIDC_TEST_CLIENTS": f"{OIDC_CONFIDENTIAL_CLIENT}:{OIDC_CONFIDENTIAL_SECRET},{OIDC_PUBLIC_CLIENT}",
             "OIDC_TEST_AUTO_APPROVE": os.environ.get("OIDC_TEST_AUTO_APPROVE", "alice"),
         }
-        child = self._spawn("oidc", python_module("oidc_test_provider", "--port", str(self.config.oidc_port)), env)
-        wait_until(lambda: http_ok(self.oidc_issuer + "/.well-known/openid-configuration"), 30, "OIDC provider", child)
+        self._spawn(
+            "oidc",
+            python_module("oidc_test_provider", "--port", str(self.config.oidc_port)),
+            env,
+            lambda: http_ok(self.oidc_issuer + "/.well-known/openid-configuration"),
+            "OIDC provider",
+            timeout=30,
+        )
 
     def _start_service(
         self, service: str, *, name: str | None = None, listen: str | None = None, extra_env: dict | None = None
@@ -236,10 +390,10 @@ class Stack:
         env = {**self.env, **(extra_env or {})}
         if listen:
             env[f"{service.upper()}_LISTEN"] = listen
-        child = self._spawn(name or service, python_module(f"{service}_svc"), env)
         target = listen or self.addr(service)
-        wait_until(lambda: grpc_serving(target), 60, f"{name or service} service", child)
-        return child
+        return self._spawn(
+            name or service, python_module(f"{service}_svc"), env, lambda: grpc_serving(target), f"{name or service} service"
+        )
 
     def _start_executors(self) -> None:
         """One executor process per configured replica; clients balance over all of them."""
@@ -255,28 +409,17 @@ class Stack:
             )
 
     def _start_gateway(self) -> None:
-        child = self._spawn("gateway", python_module("gateway"), self.env)
-        wait_until(lambda: http_ok(self.gateway_url + "/healthz"), 60, "gateway", child)
+        self._spawn("gateway", python_module("gateway"), self.env, lambda: http_ok(self.gateway_url + "/healthz"), "gateway")
 
-    # ---- for fault tests ----
+    # ---- the names the first fault tests used ----
     def stop_service(self, name: str) -> None:
-        self.children[name].stop()
+        self.stop(name)
 
     def kill_service(self, name: str) -> None:
-        self.children[name].kill()
+        self.kill(name)
 
     def restart_service(self, name: str) -> None:
-        child = self.children[name]
-        child.stop()
-        child.start()
-        service = name.split("-")[0]
-        if service == "gateway":
-            wait_until(lambda: http_ok(self.gateway_url + "/healthz"), 60, "gateway", child)
-        elif service == "emulator":
-            wait_until(lambda: http_ok(self.emulator_url + "/auth/realms/main/protocol/openid-connect/certs"), 60, name, child)
-        else:
-            listen = child.env.get(f"{service.upper()}_LISTEN", self.addr(service))
-            wait_until(lambda: grpc_serving(listen), 60, name, child)
+        self.restart(name)
 
     def logs(self) -> dict[str, str]:
         return {name: child.log_text() for name, child in self.children.items()}

@@ -1,9 +1,10 @@
 """Measures the store against SecantusDB: job creations/s, claims/s (not a test; run by hand).
 
-    .venv/bin/python -m tests.store.measure_throughput [--jobs 300] [--workers 8] [--history 2000]
+    .venv/bin/python -m tests.store.measure_throughput [--jobs 300] [--workers 8] [--history 2000] [--data-dir DIR]
 
 `--history` first fills the jobs collection with that many finished jobs, so the claim figure
-reflects a collection with a past rather than an empty one.
+reflects a collection with a past rather than an empty one. `--data-dir` runs the server on disk,
+as `make up` does (every commit fsyncs the journal); without it the data is in memory.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ async def fill_history(uri: str, db: str, count: int) -> None:
     client.close()
 
 
-async def main(jobs: int, workers: int, history: int) -> None:
+async def main(jobs: int, workers: int, history: int, data_dir: str | None = None) -> None:
     configure_logging("store", "warning")
-    mongo = start_mongodb()
+    mongo = start_mongodb(data_dir=data_dir)
     address = f"127.0.0.1:{free_port()}"
     db = f"bench_{uuid.uuid4().hex[:8]}"
     stop = asyncio.Event()
@@ -95,5 +96,6 @@ if __name__ == "__main__":
     parser.add_argument("--jobs", type=int, default=300)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--history", type=int, default=0)
+    parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
-    asyncio.run(main(args.jobs, args.workers, args.history))
+    asyncio.run(main(args.jobs, args.workers, args.history, args.data_dir))
