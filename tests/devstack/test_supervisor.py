@@ -64,7 +64,9 @@ def test_a_killed_part_is_restarted_and_each_restart_is_printed_and_logged(tmp_p
     supervisor, printed = supervise([part], RestartPolicy(initial_seconds=0.05))
     first_pid = part.handle.pid
     part.handle.kill()
-    _wait(lambda: part.restarts == 1)
+    log = tmp_path / "supervisor.log"
+    # the restart is counted before it is printed and logged: wait for all three
+    _wait(lambda: part.restarts == 1 and len(printed) >= 2 and log.exists() and len(log.read_text().splitlines()) >= 2)
     assert part.handle.running and part.handle.pid != first_pid
     assert [e.kind for e in supervisor.events] == ["exited", "restarted"]
     assert "store exited (killed by SIGKILL)" in printed[0] and "store restarted" in printed[1]

@@ -1,10 +1,15 @@
 """Issue 21: MongoDB (the secantusdb process) or S3 (SeaweedFS) goes down for 20-25 s while a few
 batch jobs run. Every job finishes exactly once: one attempt, every log line stored once, each
-result object uploaded once and Sentinel Hub asked once per job (counted at the emulator)."""
+result object uploaded once and Sentinel Hub asked once per job (counted at the emulator).
+
+CI runs it small; the issue's full scale (20 jobs, each part down 60 s) is the same test with
+`OUTAGE_JOBS=20 OUTAGE_SECONDS=60` (jobs beyond the four workers wait in the queue through the
+outage)."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import date
 
@@ -17,8 +22,9 @@ from tests.e2e.worldcheck import day_interval, first_acquisition
 pytestmark = pytest.mark.stack
 
 ACQ = first_acquisition(date(2024, 9, 1))
-JOBS = 3
-OUTAGE_SECONDS = {"mongo": 25, "s3": 20}
+JOBS = int(os.environ.get("OUTAGE_JOBS", "3"))
+OUTAGE_SECONDS = {part: float(os.environ.get("OUTAGE_SECONDS", default)) for part, default in (("mongo", 25), ("s3", 20))}
+WORKERS = 4  # the e2e stack: two executors with two batch workers each
 # what one of these jobs logs, in order, when nothing goes wrong
 EXPECTED_LOG = ["Job started (attempt 1)", "Sentinel Hub requests of this job are made with your own",
                 "Fetching 1 Sentinel Hub load(s).", "Job finished: 1 asset(s) written."]
@@ -79,9 +85,10 @@ def test_jobs_finish_exactly_once_through_an_outage(stack, connection, part):
     for job in jobs:
         job.start()
     deadline = time.time() + 20
-    while any(job.status() != "running" for job in jobs) and time.time() < deadline:
+    running = min(JOBS, WORKERS)  # the others wait in the queue through the outage
+    while sum(job.status() == "running" for job in jobs) < running and time.time() < deadline:
         time.sleep(0.2)
-    assert all(job.status() == "running" for job in jobs)
+    assert sum(job.status() == "running" for job in jobs) >= running
 
     infra = stack.mongo if part == "mongo" else stack.s3
     infra.stop()
@@ -94,7 +101,7 @@ def test_jobs_finish_exactly_once_through_an_outage(stack, connection, part):
             infra.restart()
         requests.delete(stack.emulator_url + "/_emulator/faults", timeout=5)
 
-    states = wait_all_final(jobs, timeout=45)
+    states = wait_all_final(jobs, timeout=45 + 5 * JOBS)
     assert set(states.values()) == {"finished"}, states
     for job in jobs:
         messages = [entry["message"] for entry in job.logs()]
@@ -107,4 +114,4 @@ def test_jobs_finish_exactly_once_through_an_outage(stack, connection, part):
     assert process_calls(stack) == JOBS
     uploads = uploads_by_key(stack, {job.job_id for job in jobs})
     assert len(uploads) == 2 * JOBS and set(uploads.values()) == {1}, uploads
-    assert time.monotonic() - started_at < 90
+    assert time.monotonic() - started_at < 90 + OUTAGE_SECONDS[part] + 5 * JOBS

@@ -221,7 +221,9 @@ def test_jobs_finish_exactly_once_while_every_part_is_killed(stack, tmp_path):
         assert assets, job.job_id
         listing = s3.list_objects_v2(Bucket=stack.s3.bucket, Prefix=f"jobs/{job.job_id}/").get("Contents", [])
         stored = {obj["Key"].rsplit("/", 1)[1]: obj["Size"] for obj in listing}
-        assert set(stored) == {*assets, "job-results.json"}, (job.job_id, sorted(stored), sorted(assets))
+        # besides the assets: the STAC record and the worker's completion manifest (internal)
+        assert set(stored) == {*assets, "job-results.json", "_completion-manifest.json"}, (
+            job.job_id, sorted(stored), sorted(assets))
         for name, asset in assets.items():
             body = requests.get(asset["href"], timeout=30)
             assert body.status_code == 200, (job.job_id, name, body.status_code)
