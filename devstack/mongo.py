@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pymongo
 
-from devstack.processes import die_with_parent, signal_group
+from devstack.processes import PopenHandle, die_with_parent, signal_group
 
 STARTUP_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -75,7 +75,7 @@ def ping(uri: str, timeout_seconds: float = 0.5) -> bool:
         client.close()
 
 
-class MongoProcess:
+class MongoProcess(PopenHandle):
     """A handle on a MongoDB-compatible server: `uri`, `stop()`, `restart()`."""
 
     def __init__(self, port: int, data_dir: Path | None, log_path: Path, *, external_uri: str | None = None):
@@ -98,23 +98,6 @@ class MongoProcess:
     @property
     def is_external(self) -> bool:
         return self.external_uri is not None
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def crashed(self) -> bool:
-        """Started, then exited although `stop()` was not called (a crash or `kill()`)."""
-        return self._proc is not None and self._proc.poll() is not None
-
-    @property
-    def returncode(self) -> int | None:
-        return self._proc.poll() if self._proc is not None else None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
 
     def start(self) -> "MongoProcess":
         if self.is_external:
@@ -184,22 +167,6 @@ class MongoProcess:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(STOP_TIMEOUT_SECONDS)
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would end it: `crashed` becomes true, the data directory stays."""
-        if self.running:
-            assert self._proc is not None
-            signal_group(self._proc, signal.SIGKILL)
-            self._proc.wait(STOP_TIMEOUT_SECONDS)
-
-    def pause(self) -> None:
-        """SIGSTOP: connections are still accepted by the kernel, but nothing answers."""
-        if self.running:
-            signal_group(self._proc, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        if self.running:
-            signal_group(self._proc, signal.SIGCONT)
 
     def restart(self) -> "MongoProcess":
         """Stop and start again on the same port (and the same data directory, if any)."""

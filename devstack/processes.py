@@ -46,6 +46,48 @@ def signal_group(proc: subprocess.Popen | None, sig: int) -> None:
         pass
 
 
+class PopenHandle:
+    """State and signals of one server process kept in `self._proc` (the MongoDB-compatible
+    server, SeaweedFS): the same controls for every part the stack supervises."""
+
+    _proc: subprocess.Popen | None
+    #: seconds `kill` waits for the process to be gone
+    kill_wait_seconds: float = 10.0
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def crashed(self) -> bool:
+        """Started, then exited although `stop()` was not called (a crash or `kill()`)."""
+        return self._proc is not None and self._proc.poll() is not None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.poll() if self._proc is not None else None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would end it: `crashed` becomes true, the data directory stays."""
+        if self.running:
+            assert self._proc is not None
+            signal_group(self._proc, signal.SIGKILL)
+            self._proc.wait(self.kill_wait_seconds)
+
+    def pause(self) -> None:
+        """SIGSTOP: connections are still accepted by the kernel, but nothing answers."""
+        if self.running:
+            signal_group(self._proc, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.running:
+            signal_group(self._proc, signal.SIGCONT)
+
+
 def describe_exit(returncode: int | None) -> str:
     """'exit code 1' / 'killed by SIGKILL' for a Popen returncode."""
     if returncode is None:
@@ -65,7 +107,7 @@ def free_port() -> int:
 
 
 @dataclass
-class ChildProcess:
+class ChildProcess(PopenHandle):
     """A service process of the stack, logging to `log_path` (appended to across restarts).
 
     `crashed` is what a supervisor restarts: the process was started and has exited although
@@ -92,21 +134,15 @@ class ChildProcess:
         )
         log.close()
 
+    kill_wait_seconds = 5.0
+
     @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+    def _proc(self) -> subprocess.Popen | None:  # PopenHandle's view of `proc`
+        return self.proc
 
     @property
     def crashed(self) -> bool:
         return self.proc is not None and not self.stop_requested and self.proc.poll() is not None
-
-    @property
-    def returncode(self) -> int | None:
-        return self.proc.poll() if self.proc is not None else None
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else None
 
     def stop(self, timeout: float = 25.0) -> None:
         self.stop_requested = True
@@ -120,22 +156,6 @@ class ChildProcess:
         except subprocess.TimeoutExpired:
             signal_group(self.proc, signal.SIGKILL)
             self.proc.wait(timeout=5)
-
-    def kill(self) -> None:
-        """SIGKILL to the whole process group: a crash, as far as a supervisor can tell."""
-        if self.running:
-            assert self.proc is not None
-            signal_group(self.proc, signal.SIGKILL)
-            self.proc.wait(timeout=5)
-
-    def pause(self) -> None:
-        """SIGSTOP: the process hangs (its sockets still accept connections) until `resume()`."""
-        if self.running:
-            signal_group(self.proc, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        if self.running:
-            signal_group(self.proc, signal.SIGCONT)
 
     def log_text(self) -> str:
         try:

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.processes import die_with_parent, signal_group
+from devstack.processes import PopenHandle, die_with_parent, signal_group
 
 DEFAULT_BASE_PORT = 18330
 DEFAULT_BUCKET = "openeo-results"
@@ -164,7 +164,7 @@ def _client(endpoint_url: str, access_key: str, secret_key: str, region: str):
 
 
 @dataclass
-class S3Process:
+class S3Process(PopenHandle):
     """Handle of a running (or external) S3 endpoint."""
 
     endpoint_url: str
@@ -178,23 +178,6 @@ class S3Process:
     startup_timeout: float = 60.0
     _proc: subprocess.Popen | None = field(default=None, repr=False)
     _log_file: object | None = field(default=None, repr=False)
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def crashed(self) -> bool:
-        """Started, then exited although `stop()` was not called (a crash or `kill()`)."""
-        return self._proc is not None and self._proc.poll() is not None
-
-    @property
-    def returncode(self) -> int | None:
-        return self._proc.poll() if self._proc is not None else None
 
     @property
     def log_path(self) -> Path | None:
@@ -285,22 +268,6 @@ class S3Process:
             self.stop()  # releases the log file and waits for the ports of a dead server
             self._start()
         return self
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would end it: `crashed` becomes true, the data directory stays."""
-        if self.running:
-            assert self._proc is not None
-            signal_group(self._proc, signal.SIGKILL)
-            self._proc.wait(10)
-
-    def pause(self) -> None:
-        """SIGSTOP: connections are still accepted by the kernel, but nothing answers."""
-        if self.running:
-            signal_group(self._proc, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        if self.running:
-            signal_group(self._proc, signal.SIGCONT)
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None
