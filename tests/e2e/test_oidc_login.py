@@ -107,6 +107,13 @@ def test_browser_login_with_authorization_code_and_pkce(stack):
     assert tokens.status_code == 200 and tokens.headers["Access-Control-Allow-Origin"] == editor_origin
     access_token = tokens.json()["access_token"]
 
+    me_preflight = requests.options(
+        stack.gateway_url + "/me",
+        headers={"Origin": editor_origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"},
+        timeout=10,
+    )
+    assert me_preflight.status_code in (200, 204) and me_preflight.headers["Access-Control-Allow-Origin"] == editor_origin
+    assert "authorization" in me_preflight.headers["Access-Control-Allow-Headers"].lower()
     me = requests.get(
         stack.gateway_url + "/me", headers={"Authorization": f"Bearer oidc/local/{access_token}", "Origin": editor_origin}, timeout=10
     )
