@@ -37,7 +37,8 @@ def main() -> int:
 openEO API:            {stack.gateway_url}
 Sentinel Hub (emul.):  {stack.emulator_url}
 Demo login (basic):    client id {DEMO_CLIENT_ID!r}, secret {DEMO_CLIENT_SECRET!r}
-Demo login (OIDC):     provider 'local' at {stack.oidc_issuer}: device flow (auto-approved as 'alice')
+Demo login (OIDC):     provider 'local' at {stack.oidc_issuer}: device flow or browser login
+                       (authorization code + PKCE, public client 'openeo-public'; auto-approved as 'alice')
                        or client credentials {OIDC_CONFIDENTIAL_CLIENT!r} / {OIDC_CONFIDENTIAL_SECRET!r}
 
   import openeo

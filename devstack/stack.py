@@ -44,6 +44,9 @@ SECOND_CLIENT_SECRET = "demo-secret-2"
 OIDC_CONFIDENTIAL_CLIENT = "openeo-client"
 OIDC_CONFIDENTIAL_SECRET = "openeo-secret"
 OIDC_PUBLIC_CLIENT = "openeo-public"
+# Where the local provider may send a browser back after login (authorization-code flow): the
+# hosted openEO Web Editor and loopback addresses (any port, RFC 8252), e.g. a locally served editor.
+OIDC_REDIRECT_URLS = ["https://editor.openeo.org/", "http://localhost:1410/", "http://127.0.0.1:1410/"]
 
 
 @dataclass
@@ -146,10 +149,11 @@ class Stack:
                     {
                         "id": OIDC_PUBLIC_CLIENT,
                         "grant_types": [
+                            "authorization_code+pkce",
                             "urn:ietf:params:oauth:grant-type:device_code+pkce",
                             "refresh_token",
                         ],
-                        "redirect_urls": ["https://editor.openeo.org", "http://localhost:1410/"],
+                        "redirect_urls": list(OIDC_REDIRECT_URLS),
                     }
                 ],
             }
@@ -374,6 +378,7 @@ class Stack:
         env = {
             "OIDC_TEST_CLIENTS": f"{OIDC_CONFIDENTIAL_CLIENT}:{OIDC_CONFIDENTIAL_SECRET},{OIDC_PUBLIC_CLIENT}",
             "OIDC_TEST_AUTO_APPROVE": os.environ.get("OIDC_TEST_AUTO_APPROVE", "alice"),
+            "OIDC_TEST_REDIRECT_URIS": ",".join(OIDC_REDIRECT_URLS),
         }
         self._spawn(
             "oidc",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 @dataclass
 class Client:
     client_id: str
-    secret: str | None  # None = public client (device flow with PKCE)
+    secret: str | None  # None = public client (device flow or authorization code, with PKCE)
 
 
 @dataclass
@@ -25,6 +25,13 @@ class ProviderConfig:
     # Extra claims per subject, e.g. {"alice": {"eduperson_entitlement": [...]}}.
     claims: dict[str, dict] = field(default_factory=dict)
     device_interval: int = 1
+    # Redirect URIs registered for every client (authorization-code flow). A loopback URI
+    # (http://127.0.0.1, http://localhost, http://[::1]) also matches on any port (RFC 8252, 7.3).
+    redirect_uris: tuple[str, ...] = ()
+    code_ttl: int = 60
+
+
+DEFAULT_REDIRECT_URIS = "https://editor.openeo.org/,http://localhost/,http://127.0.0.1/"
 
 
 def parse_clients(spec: str) -> dict[str, Client]:
@@ -43,4 +50,7 @@ def from_env(issuer: str) -> ProviderConfig:
         auto_approve_sub=os.environ.get("OIDC_TEST_AUTO_APPROVE", "alice"),
         token_ttl=int(os.environ.get("OIDC_TEST_TOKEN_TTL", "3600")),
         audience=os.environ.get("OIDC_TEST_AUDIENCE", ""),
+        redirect_uris=tuple(
+            filter(None, (u.strip() for u in os.environ.get("OIDC_TEST_REDIRECT_URIS", DEFAULT_REDIRECT_URIS).split(",")))
+        ),
     )
