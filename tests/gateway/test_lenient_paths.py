@@ -1,4 +1,4 @@
-"""Issue 20, API surface: trailing and repeated slashes are served."""
+"""Issue 20, API surface: trailing and repeated slashes are served, the old tile URL redirects."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from yarl import URL
 
 from tests.gateway.conftest import PROCESS
+from tests.gateway.test_udp_services import create_service
 
 
 def raw_url(client, path: str) -> URL:
@@ -49,3 +50,12 @@ async def test_a_wrong_method_on_a_slashed_path_is_405(client, auth):
     status, headers, _ = await send(client, "PUT", "/jobs/", headers=auth)
     assert status == 405 and set(headers["Allow"].split(", ")) == {"GET", "POST"}
 
+
+async def test_old_tile_url_redirects_to_the_tile(client, auth, settings):
+    service_id = await create_service(client, auth)
+    status, headers, _ = await send(client, "GET", f"/service/xyz/{service_id}/4/3/2.png?x=1")
+    assert status == 308
+    assert headers["Location"] == f"{settings.public_url}/services/xyz/{service_id}/tiles/4/3/2.png?x=1"
+    resp = await client.get(f"/service/xyz/{service_id}/4/3/2")  # followed
+    assert resp.status == 200 and resp.headers["Content-Type"] == "image/png"
+    assert str(resp.url).endswith(f"/services/xyz/{service_id}/tiles/4/3/2")
