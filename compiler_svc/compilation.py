@@ -14,7 +14,7 @@ from typing import Any
 from backend_proto.v1 import compiler_pb2
 from compiler_svc import process_specs
 from compiler_svc.config import PlanningSettings
-from compiler_svc.graph import check_size, parse_process, udp_references
+from compiler_svc.graph import check_size, node_shape_problems, parse_process, udp_references
 from compiler_svc.planning.planner import plan
 from compiler_svc.problems import Problem, ProblemError
 from compiler_svc.validation.validator import UDP_ID, ValidationContext, parameter_problems, validate_process
@@ -145,6 +145,14 @@ def _checked_plan(process: dict, *, udps: dict, values: dict, purpose: int, tile
 
 async def validate_user_process(process_json: str, fetch: FetchUdp, *, offload: Offload | None = None,
                                 max_nodes: int = PlanningSettings.max_nodes) -> list[Problem]:
+    """What keeps a user-defined process from being stored (PUT /process_graphs/{id}): only a
+    malformed document. Not JSON, not an object, too many nodes, an invalid or predefined id, no
+    `process_graph` object, malformed `parameters` or nodes (not an object, no `process_id`,
+    `arguments` not an object) are refused. A well-formed process that is incomplete or not
+    runnable yet (an undeclared parameter, an argument not set, an unknown process or
+    collection, a dangling reference, no result node) is stored, as editors save drafts; its
+    problems are reported by POST /validation and when it is run (`validate`)."""
+    del fetch, offload  # the graph's meaning is not checked here
     try:
         doc = json.loads(process_json)
     except ValueError:
@@ -167,8 +175,4 @@ async def validate_user_process(process_json: str, fetch: FetchUdp, *, offload: 
     if not isinstance(doc.get("process_graph"), dict):
         problems.append(Problem("ProcessGraphMissing", "Invalid process specified. It doesn't contain a process graph."))
         return problems
-    param_problems = parameter_problems(doc.get("parameters"))
-    if param_problems:
-        return problems + param_problems
-    found, _, _, _ = await validate(json.dumps(doc), fetch, offload=offload, max_nodes=max_nodes)
-    return problems + found
+    return problems + parameter_problems(doc.get("parameters")) + node_shape_problems(doc["process_graph"])

@@ -149,6 +149,26 @@ def callbacks_in(value: Any) -> Iterator[dict]:
             yield from callbacks_in(v)
 
 
+def node_shape_problems(graph: dict, prefix: str = "") -> list[Problem]:
+    """Nodes (callbacks included) that are not `{"process_id": <text>, "arguments": {...}}`, as the
+    API's process graph schema requires; nothing about what the nodes mean."""
+    problems: list[Problem] = []
+    for nid, node in graph.items():
+        path = node_path(prefix, nid)
+        if not isinstance(node, dict) or not isinstance(node.get("process_id"), str) or not node.get("process_id"):
+            problems.append(Problem("ProcessGraphInvalid", f"Invalid process graph specified: node '{path}' has no 'process_id'.", path))
+            continue
+        args = node.get("arguments", {})
+        if not isinstance(args, dict):
+            problems.append(Problem("ProcessGraphInvalid", f"Invalid process graph specified: 'arguments' of node '{path}' must be an object.", path))
+            continue
+        for value in args.values():
+            for callback in callbacks_in(value):
+                if isinstance(callback.get("process_graph"), dict):
+                    problems.extend(node_shape_problems(callback["process_graph"], path))
+    return problems
+
+
 def node_path(prefix: str, node_id: str) -> str:
     return f"{prefix}/{node_id}" if prefix else node_id
 

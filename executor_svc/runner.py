@@ -21,7 +21,7 @@ from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
 from backend_proto.v1 import compiler_pb2
 
-from .encoding.raster import is_raster_cube
+from .encoding.raster import is_raster_cube, most_recent_mosaic
 from .fast_paths.gtiff_passthrough import run_passthrough
 from .fast_paths.image import ResultFile, render_image
 from .loading.fetch import LoadedCube, fetch_load
@@ -204,6 +204,8 @@ class PlanRunner:
 
         def evaluate_and_finish():
             value = evaluate_plan_graph(plan, graph, seeded, ctx)
+            if plan.single_image:  # a tile: one image of a cube with several dates
+                value = most_recent_mosaic(value)
             evaluated = time.perf_counter()
             timings["evaluate_ms"] = _ms(evaluated - fetched)
             output, options = output_for(plan, value)

@@ -18,6 +18,7 @@ from gateway.keys import CLIENTS, HTTP, PROCESS_IDS, SETTINGS, SIGNER
 from gateway.middleware.cors import add_cors_headers, cors_middleware
 from gateway.middleware.errors import errors_middleware
 from gateway.middleware.limits import header_limits_middleware, server_options
+from gateway.middleware.paths import paths_middleware
 from gateway.middleware.request_id import echo_request_id, request_id_middleware
 from gateway.routes import (
     auth,
@@ -61,7 +62,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings.from_env()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[request_id_middleware, cors_middleware, errors_middleware, header_limits_middleware],
+        middlewares=[
+            paths_middleware, request_id_middleware, cors_middleware, errors_middleware, header_limits_middleware,
+        ],
         handler_args=server_options(settings),
     )
     app[SETTINGS] = settings

@@ -1,4 +1,7 @@
-"""What a published service asks of its tiles: size, format, zoom range and extent."""
+"""What a published service asks of its tiles: size, format, zoom range and extent.
+
+The tile format: the service configuration's `format` (png or jpeg) when given, else the graph's
+`save_result` format when it is PNG or JPEG, else PNG."""
 
 from __future__ import annotations
 
@@ -33,16 +36,37 @@ def settings_for(configuration_json: str, process_json: str) -> TileSettings:
     size = int(config.get("tile_size", 256))
     if size not in (256, 512):
         raise OpenEOError("ServiceConfigInvalid", "tile_size must be 256 or 512.", 400)
-    fmt = str(config.get("format", "png")).lower()
-    if fmt not in FORMATS:
-        raise OpenEOError("ServiceConfigInvalid", "format must be png or jpeg.", 400)
+    process = json.loads(process_json or "{}")
+    if config.get("format") is not None:
+        fmt = str(config["format"]).lower()
+        if fmt not in FORMATS:
+            raise OpenEOError("ServiceConfigInvalid", "format must be png or jpeg.", 400)
+    else:
+        fmt = graph_image_format(process) or "png"
     return TileSettings(
         tile_size=size,
         format=fmt,
         min_zoom=int(config.get("min_zoom", config.get("minzoom", 0))),
         max_zoom=int(config.get("max_zoom", config.get("maxzoom", 22))),
-        extent=graph_extent(json.loads(process_json or "{}")),
+        extent=graph_extent(process),
     )
+
+
+def graph_image_format(process: dict) -> str | None:
+    """The tile format the graph asks for: its result node's `save_result` format (else its only
+    `save_result`'s) when that is PNG or JPEG (any case), else None (the caller's default, PNG:
+    a GeoTIFF or netCDF save_result is a choice for downloads, not for map tiles)."""
+    graph = process.get("process_graph", process) if isinstance(process, dict) else {}
+    if not isinstance(graph, dict):
+        return None
+    saves = [node for node in graph.values()
+             if isinstance(node, dict) and node.get("process_id") == "save_result"]
+    chosen = [node for node in saves if node.get("result") is True] or (saves if len(saves) == 1 else [])
+    if not chosen:
+        return None
+    fmt = (chosen[0].get("arguments") or {}).get("format")
+    fmt = fmt.lower() if isinstance(fmt, str) else None
+    return fmt if fmt in FORMATS else None
 
 
 def graph_extent(process: dict) -> tuple[float, float, float, float] | None:

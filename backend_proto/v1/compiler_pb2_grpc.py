@@ -127,7 +127,8 @@ class CompilerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ValidateUserProcess(self, request, context):
-        """Checks a user-defined process before it is stored (PUT /process_graphs/{id}).
+        """Checks a user-defined process before it is stored (PUT /process_graphs/{id}): only what makes it
+        malformed; an incomplete process (a draft) is stored and its problems are reported by Validate.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -387,4 +387,5 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
         estimated_pixels=total["pixels"], estimated_processing_units=round(total["pu"], 4),
         estimated_bytes=int(total["bytes"]), estimated_seconds=round(1.0 + total["pixels"] / 2e7 + total["pu"] * 0.05, 2),
         process_json=json.dumps(process), used_udps=used,
+        single_image=purpose == compiler_pb2.PURPOSE_TILE,
     )

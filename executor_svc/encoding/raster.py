@@ -191,3 +191,26 @@ def gdal_statistics(values: np.ndarray, nodata: float | None = None) -> dict[str
     if "minimum" not in stats:
         return {}
     return {GDAL_STATISTICS[key]: repr(float(value)) for key, value in stats.items()}
+
+
+def most_recent_mosaic(value):
+    """One image of a raster cube with several dates, as map tile services make one (Sentinel Hub's
+    default `mostRecent` mosaicking, a mosaic with the latest image on top): each pixel takes the
+    values of the most recent date at which any of its bands has data (not NaN), all bands from
+    that one date; a pixel without data on any date stays no-data. A cube with one date or none,
+    or any other value, is returned unchanged."""
+    if not is_raster_cube(value) or "t" not in value.dims or value.sizes["t"] < 2:
+        return value
+    try:
+        cube = value.sortby("t")
+    except (TypeError, ValueError):
+        cube = value
+    other = [d for d in cube.dims if d not in ("t", "y", "x")]
+    valid = cube.notnull()
+    if other:
+        valid = valid.any(other)
+    valid = valid.transpose("t", "y", "x").values
+    last = cube.sizes["t"] - 1
+    newest_valid = last - np.argmax(valid[::-1], axis=0)  # for a pixel without data: the last date
+    picked = cube.isel(t=xr.DataArray(newest_valid, dims=("y", "x")))
+    return picked.drop_vars("t", errors="ignore").transpose(*[d for d in value.dims if d != "t"])

@@ -32,10 +32,12 @@ XYZ_SERVICE_TYPE = {
             "required": False,
         },
         "format": {
-            "description": "Image format of the tiles.",
+            "description": (
+                "Image format of the tiles. When not given: the format of the process's `save_result` "
+                "when it is PNG or JPEG, else png."
+            ),
             "type": "string",
             "enum": ["png", "jpeg"],
-            "default": "png",
             "required": False,
         },
     },

@@ -79,16 +79,14 @@ async def put_process_graph(request: web.Request) -> web.Response:
     process_of({"process": process})  # process_graph present and an object
     for key in MAX_TEXT_CHARS:
         optional_string(process, key)
-    if "id" in process and process["id"] != pg_id:
-        raise api_error("ProcessGraphInvalid", "The process id in the body does not match the id in the URL.")
-    process["id"] = pg_id
+    process["id"] = pg_id  # the API: an `id` in the body that differs is replaced by the path's
     if pg_id in await predefined_process_ids(request):
         raise api_error("PredefinedProcessExists", f"A predefined process with the identifier '{pg_id}' exists.")
     clients = request.app[CLIENTS]
     report = await clients.compiler.ValidateUserProcess(
         compiler_pb2.CompileRequest(user=user, process_json=json.dumps(process), purpose=compiler_pb2.PURPOSE_UNSPECIFIED)
     )
-    if report.errors:
+    if report.errors:  # only a malformed process; an incomplete one (a draft) is stored
         raise problem_to_error(report.errors[0])
     await clients.store.PutProcessGraph(
         store_pb2.PutProcessGraphRequest(user=user, process_graph_id=pg_id, process_json=json.dumps(process))

@@ -15,6 +15,7 @@ import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -128,8 +129,20 @@ async def get_tile(request: web.Request) -> web.StreamResponse:
     return web.Response(status=200, body=body, headers=headers)
 
 
+async def old_tile_url(request: web.Request) -> web.StreamResponse:
+    """The old Sentinel Hub backend's tile URL `/service/xyz/{id}/{z}/{x}/{y}`: a permanent,
+    method-preserving redirect (308) to this backend's `/services/xyz/{id}/tiles/{z}/{x}/{y}`,
+    so map clients configured with the old template keep working."""
+    parts = [quote(request.match_info[name], safe="") for name in ("service_id", "z", "x", "y")]
+    location = "{}/services/xyz/{}/tiles/{}/{}/{}".format(request.app[SETTINGS].public_url, *parts)
+    if request.rel_url.raw_query_string:
+        location += "?" + request.rel_url.raw_query_string
+    raise web.HTTPPermanentRedirect(location)
+
+
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     if settings.tile_cache_seconds > 0:
         app[HOT_TILES] = HotTiles(settings.tile_cache_seconds, settings.tile_cache_bytes)
     routing.add(app, "GET", "/services/xyz/{service_id}/tiles/{z}/{x}/{y}", get_tile, hidden=True)
+    routing.add(app, "GET", "/service/xyz/{service_id}/{z}/{x}/{y}", old_tile_url, hidden=True)

@@ -1,4 +1,8 @@
-"""POST /validation: problems of a process, from CompilerService.Validate (200 even when invalid)."""
+"""POST /validation: problems of a process, from CompilerService.Validate (200 even when invalid).
+
+A process is validated as for a batch job (`PURPOSE_BATCH`): the synchronous size limit
+(`SYNC_MAX_PIXELS`) is a property of `POST /result`, not of the process, and is reported there.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,8 @@ async def validate(request: web.Request) -> web.Response:
                          "message": "Invalid process specified. It doesn't contain a process graph.", "links": []}]}
         )
     reply = await request.app[CLIENTS].compiler.Validate(
-        compiler_pb2.CompileRequest(user=user, process_json=json.dumps(process), purpose=compiler_pb2.PURPOSE_SYNC)
+        compiler_pb2.CompileRequest(user=user, process_json=json.dumps(process),
+                                    purpose=compiler_pb2.PURPOSE_BATCH)
     )
     return json_response({"errors": [problem_json(p) for p in reply.errors]})
 

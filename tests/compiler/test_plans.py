@@ -174,6 +174,9 @@ async def test_tile_purpose_uses_tile_bounds():
     (ld,) = plan.loads
     assert (ld.bbox.west, ld.bbox.epsg, ld.width, ld.height) == (1_800_000, 3857, 256, 256)
     assert plan.output.format == "PNG"
+    assert plan.single_image  # several dates make one image, never a ZIP (issue 20)
+    for purpose in (compiler_pb2.PURPOSE_SYNC, compiler_pb2.PURPOSE_BATCH):
+        assert not (await compile_({"l": load(), "s": save("l", fmt="png")}, purpose=purpose)).single_image
 
 
 async def test_tile_plans_differ_only_in_the_load_bounds():

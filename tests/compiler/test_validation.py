@@ -201,6 +201,29 @@ async def test_validate_user_process():
     assert [p.code for p in await compilation.validate_user_process(json.dumps({"id": "x"}), FakeStore())] == ["ProcessGraphMissing"]
     dup = dict(ok, parameters=[{"name": "a", "schema": {}}, {"name": "a", "schema": {}}])
     assert "twice" in (await compilation.validate_user_process(json.dumps(dup), FakeStore()))[0].message
+    no_process_id = dict(ok, process_graph={"l": load(), "s": {"arguments": {}, "result": True}})
+    assert [p.code for p in await compilation.validate_user_process(json.dumps(no_process_id), FakeStore())] == [
+        "ProcessGraphInvalid"]
+    in_callback = dict(ok, process_graph={"l": load(), "s": {"process_id": "apply", "result": True, "arguments": {
+        "data": {"from_node": "l"}, "process": {"process_graph": {"m": {"process_id": "absolute", "arguments": 5}}}}}})
+    assert [p.node_id for p in await compilation.validate_user_process(json.dumps(in_callback), FakeStore())] == ["s/m"]
+
+
+@pytest.mark.parametrize("graph", [
+    # a parameter used but not declared
+    {"a": {"process_id": "absolute", "arguments": {"x": {"from_parameter": "undeclared"}}, "result": True}},
+    # a required argument not set yet
+    {"l": {"process_id": "load_collection", "arguments": {"id": "SENTINEL2_L2A"}}, "s": save("l")},
+    # an unknown process, a reference to a node not written yet, no result node yet
+    {"x": {"process_id": "not_written_yet", "arguments": {}, "result": True}},
+    {"s": save("missing")},
+    {"l": load()},
+])
+async def test_an_incomplete_user_process_is_stored_but_reported(graph):
+    """Issue 20: drafts are stored; their problems are reported by validation and when run."""
+    doc = {"id": "draft", "parameters": [{"name": "x", "description": "x", "schema": {}}], "process_graph": graph}
+    assert await compilation.validate_user_process(json.dumps(doc), FakeStore()) == []
+    assert await compilation.validate_all(json.dumps(doc), FakeStore(), purpose=2) != []
 
 
 LOAD_RESULT_TIMES_TWO = {

@@ -8,6 +8,7 @@ import json
 import zipfile
 
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import xarray as xr
@@ -304,3 +305,26 @@ def test_a_result_without_bands_dimension_is_labelled_by_the_plan_not_by_a_node(
     (unnamed,) = encode_result(cube, "GTiff", {}, tmp_path / "b")  # a plan without band_name
     with rasterio.open(unnamed.path) as ds:
         assert ds.descriptions == ("band",)
+
+
+def test_most_recent_mosaic_takes_each_pixel_from_its_newest_date_with_data():
+    """Tiles of a cube with several dates (issue 20): one image, no ZIP."""
+    from executor_svc.encoding.raster import most_recent_mosaic
+
+    t = pd.to_datetime(["2024-06-05", "2024-06-01", "2024-06-03"])  # not in order
+    data = np.full((3, 2, 2, 2), np.nan)
+    data[1] = 1.0                      # 06-01: everywhere
+    data[2, :, 0, 0] = 2.0             # 06-03: top left
+    data[0, :, 1, 1] = 3.0             # 06-05: bottom right
+    data[0, 0, 0, 1] = 4.0             # 06-05: top right, first band only
+    cube = xr.DataArray(data, dims=("t", "bands", "y", "x"),
+                        coords={"t": t, "bands": ["a", "b"], "y": [1.5, 0.5], "x": [0.5, 1.5]})
+    image = most_recent_mosaic(cube)
+    assert image.dims == ("bands", "y", "x") and "t" not in image.coords
+    np.testing.assert_array_equal(image.sel(bands="a").values, [[2.0, 4.0], [1.0, 3.0]])
+    # all bands of a pixel come from one date: b has no value on 06-05 at the top right
+    np.testing.assert_array_equal(image.sel(bands="b").values, [[2.0, np.nan], [1.0, 3.0]])
+    one = cube.isel(t=[0])
+    assert most_recent_mosaic(one) is one
+    empty = xr.full_like(cube, np.nan)
+    assert np.isnan(most_recent_mosaic(empty).values).all()

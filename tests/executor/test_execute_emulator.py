@@ -80,3 +80,35 @@ async def test_execute_ndvi_matches_the_synthetic_world(servicer):
         want = expected_ndvi((500000, 5199520, 500640, 5200000), 32633, 64, 48, date)
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     assert seen == {d.replace(microsecond=0) for d in dates}
+
+
+async def test_a_tile_plan_with_several_dates_makes_one_image_of_the_most_recent(servicer):
+    """Issue 20: a multi-date tile graph answered a ZIP. A plan with `single_image` (the compiler
+    sets it for tiles) gives one image, each pixel from the most recent date with data."""
+    from sentinelhub_emulator import world
+
+    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    end = datetime(2024, 5, 31, 23, 59, 59, tzinfo=timezone.utc)
+    dates = world.acquisition_dates("sentinel-2-l2a", start, end)
+    assert len(dates) > 1
+    user = common_pb2.User(user_id="basic:demo")
+
+    async def run(plan):
+        chunks = [c async for c in servicer.Execute(executor_pb2.ExecuteRequest(user=user, plan=plan), None)]
+        return chunks[0].content_type, b"".join(c.data for c in chunks)
+
+    several = ndvi_plan(fmt="PNG")
+    assert (await run(several))[0] == "application/zip"  # not a tile: one file per date
+    several.single_image = True
+    content_type, blob = await run(several)
+    assert content_type == "image/png" and blob.startswith(b"\x89PNG")
+
+    tiff = ndvi_plan(fmt="GTiff")
+    tiff.single_image = True
+    content_type, blob = await run(tiff)
+    assert content_type.startswith("image/tiff")
+    with rasterio.MemoryFile(blob) as mem, mem.open() as ds:
+        got = ds.read(1)
+        assert ds.count == 1 and (ds.width, ds.height) == (64, 48)
+    want = expected_ndvi((500000, 5199520, 500640, 5200000), 32633, 64, 48, max(dates))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

@@ -290,8 +290,13 @@ class FakeCompiler(compiler_pb2_grpc.CompilerServiceServicer, Recorder):
         )
 
     async def ValidateUserProcess(self, request, context):
+        """Like the compiler: only a malformed process is refused (here: a node without process_id)."""
         self.record(context, "ValidateUserProcess", request)
-        return compiler_pb2.ValidateResponse(errors=_problems(request.process_json))
+        return compiler_pb2.ValidateResponse(errors=[
+            compiler_pb2.ProblemReport(code="ProcessGraphInvalid", message=f"node '{nid}' has no 'process_id'.",
+                                       node_id=nid, http_status=400)
+            for nid, node in _graph(request.process_json).items()
+            if not isinstance(node, dict) or not isinstance(node.get("process_id"), str)])
 
 
 # ---------------------------------------------------------------- executor

@@ -25,14 +25,17 @@ async def test_udp_crud(client, auth, idp, fakes):
 async def test_udp_refusals(client, auth):
     predefined = await client.put("/process_graphs/ndvi", json=UDP, headers=auth)
     assert predefined.status == 400 and (await predefined.json())["code"] == "PredefinedProcessExists"
-    invalid = await client.put("/process_graphs/mine", json={**UDP, **BAD_PROCESS}, headers=auth)
-    assert invalid.status == 400 and (await invalid.json())["code"] == "ProcessUnsupported"
+    malformed = await client.put("/process_graphs/mine", json={"process_graph": {"x": {"arguments": {}}}}, headers=auth)
+    assert malformed.status == 400 and (await malformed.json())["code"] == "ProcessGraphInvalid"
     no_graph = await client.put("/process_graphs/mine", json={"summary": "x"}, headers=auth)
     assert no_graph.status == 400 and (await no_graph.json())["code"] == "ProcessGraphMissing"
     bad_id = await client.put("/process_graphs/bad-id!", json=UDP, headers=auth)
     assert bad_id.status == 400
+    # the API: an id in the body that differs from the path's is replaced by it
     mismatch = await client.put("/process_graphs/a", json={**UDP, "id": "b"}, headers=auth)
-    assert mismatch.status == 400
+    assert mismatch.status == 200
+    assert (await (await client.get("/process_graphs/a", headers=auth)).json())["id"] == "a"
+    assert (await client.get("/process_graphs/b", headers=auth)).status == 404
     assert (await client.get("/process_graphs")).status == 401
 
 

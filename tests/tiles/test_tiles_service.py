@@ -95,6 +95,10 @@ class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer):
         self.plans.append(request.plan)
         await asyncio.sleep(0.2)
         buffer = io.BytesIO()
+        if request.plan.output.format == "JPEG":  # as the executor: the plan's format
+            Image.new("RGB", (256, 256), (self.calls % 256, 0, 0)).save(buffer, format="JPEG")
+            yield common_pb2.DataChunk(data=buffer.getvalue(), content_type="image/jpeg")
+            return
         Image.new("RGBA", (256, 256), (self.calls % 256, 0, 0, 255)).save(buffer, format="PNG")
         yield common_pb2.DataChunk(data=buffer.getvalue(), content_type="image/png")
 
@@ -254,3 +258,30 @@ async def test_plans_that_depend_on_the_tile_elsewhere_are_always_compiled(tiles
     for t, plan in zip(row, executor.plans):
         b = mercantile.xy_bounds(t)
         assert json.loads(plan.graph_json)["bbox"]["arguments"]["extent"] == [b.left, b.bottom, b.right, b.top]
+
+
+def graph_saving(fmt: str) -> dict:
+    return {"process_graph": {**GRAPH["process_graph"], "save": {
+        "process_id": "save_result", "arguments": {"data": {"from_node": "load"}, "format": fmt}, "result": True}}}
+
+
+@pytest.mark.parametrize("fmt, configured, wanted, content_type", [
+    ("JPEG", None, "JPEG", "image/jpeg"),   # the graph's save_result format
+    ("jpg", None, "JPEG", "image/jpeg"),
+    ("png", None, "PNG", "image/png"),
+    ("GTiff", None, "PNG", "image/png"),    # not an image format for tiles: the default
+    ("JPEG", "png", "PNG", "image/png"),    # the service configuration wins
+    ("PNG", "jpeg", "JPEG", "image/jpeg"),
+])
+async def test_the_tile_format_follows_the_configuration_else_the_graph(tiles, fmt, configured, wanted, content_type):
+    """Issue 20: a graph saving JPEG gave PNG tiles."""
+    stub, store, compiler, _ = tiles
+    config = {"tile_size": 256} | ({"format": configured} if configured else {})
+    store.services["s-fmt"] = store_pb2.Service(id="s-fmt", user_id="u1", type="XYZ", enabled=True, version=1,
+                                                process_json=json.dumps(graph_saving(fmt)),
+                                                configuration_json=json.dumps(config))
+    t = inside_tile(8)
+    first, data = await fetch(stub, "s-fmt", t.z, t.x, t.y)
+    assert compiler.requests[-1].output_format == wanted
+    assert first.content_type == content_type
+    assert data.startswith(b"\xff\xd8" if wanted == "JPEG" else b"\x89PNG")
