@@ -132,7 +132,7 @@ def test_each_component_runs_its_own_image(render: m.Render) -> None:
 
 def test_helm_image_of_one_component_can_be_overridden() -> None:
     if m.tool("helm") is None:
-        pytest.skip("helm not installed: run scripts/install_k8s_tools.sh")
+        unavailable("helm not installed: run scripts/install_k8s_tools.sh")
     r = m.render_helm("override", None, ["--set", "image.tag=9.9.9",
                                          "--set", "executor.image.repository=reg.example/exec",
                                          "--set", "executor.image.tag=1.2.3"])

@@ -197,6 +197,6 @@ def test_dockerignore_keeps_the_context_small() -> None:
 def test_hadolint_accepts_the_dockerfile() -> None:
     exe = m.tool("hadolint")
     if exe is None:
-        pytest.skip("hadolint not installed: run scripts/install_k8s_tools.sh")
+        unavailable("hadolint not installed: run scripts/install_k8s_tools.sh")
     proc = subprocess.run([exe, str(m.ROOT / "Dockerfile")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -4,10 +4,10 @@ work it asked for. Through the whole local stack: gateway -> compiler -> executo
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import requests
 
@@ -26,10 +26,8 @@ def _post(stack, connection, graph: dict, *, timeout: float = 60, request_id: st
 
 
 def _rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    out = subprocess.run(["ps", "-p", str(pid), "-o", "rss="], capture_output=True, text=True).stdout.strip()
+    return int(out) * 1024 if out else 0
 
 
 def _executors(stack) -> list:
