@@ -118,22 +118,27 @@ def resolve_process(process_id: str, namespace: str | None, udps: dict[str, dict
     return "unsupported", None
 
 
+def iter_nodes(graph: dict, prefix: str = "") -> Iterator[tuple[str, dict]]:
+    """(path, node) of every node of `graph` and of the callbacks in its arguments, recursively;
+    paths as `node_path` gives them ("outer/inner"). Nodes that are not objects are left out."""
+    for nid, node in graph.items():
+        if not isinstance(node, dict):
+            continue
+        path = node_path(prefix, nid)
+        yield path, node
+        args = node.get("arguments")
+        for value in args.values() if isinstance(args, dict) else ():
+            for callback in callbacks_in(value):
+                yield from iter_nodes(callback["process_graph"], path)
+
+
 def udp_references(graph: dict) -> set[str]:
     """Ids of processes a graph (and its callbacks) calls that are not predefined (or namespace user)."""
     found: set[str] = set()
-
-    def walk(g: dict):
-        for node in g.values():
-            if not isinstance(node, dict):
-                continue
-            pid, ns = node.get("process_id"), node.get("namespace")
-            if isinstance(pid, str) and (ns == "user" or (ns is None and not process_specs.is_predefined(pid))):
-                found.add(pid)
-            for value in (node.get("arguments") or {}).values() if isinstance(node.get("arguments"), dict) else ():
-                for cb in callbacks_in(value):
-                    walk(cb["process_graph"])
-
-    walk(graph)
+    for _, node in iter_nodes(graph):
+        pid, ns = node.get("process_id"), node.get("namespace")
+        if isinstance(pid, str) and (ns == "user" or (ns is None and not process_specs.is_predefined(pid))):
+            found.add(pid)
     return found
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import json
-import re
 import shutil
 import tempfile
 from concurrent.futures import Executor
@@ -17,18 +15,18 @@ from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2_grpc
 
 from .batch.results import asset_of
 from .encoding import bundle, encode_result
-from .loading.job_results import fetch_job
+from .loading.job_results import JOB_ID, fetch_job
 from .runner import PlanRunner
 from .storage.s3 import ObjectNotFound, S3Storage, read_file_chunks
 
 log = get_logger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
-_JOB_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
 
 def job_prefix(job_id: str) -> str:
-    if not _JOB_ID.match(job_id or "") or job_id in (".", ".."):
+    """The S3 prefix of a job's results (JobNotFound for anything that is not a job id)."""
+    if not JOB_ID.fullmatch(job_id or "") or job_id in (".", ".."):
         raise OpenEOError("JobNotFound", "The batch job does not exist.", 404)
     return f"jobs/{job_id}/"
 

@@ -6,31 +6,9 @@ only the data decides (`executor_svc/processes/limits.py`)."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
-
 from compiler_svc.config import PlanningSettings
-from compiler_svc.graph import contains_ref, is_callback
+from compiler_svc.graph import contains_ref, iter_nodes
 from compiler_svc.problems import Problem, ProblemError
-
-
-def _nodes(graph: dict, prefix: str = "") -> Iterator[tuple[str, dict]]:
-    """Every node of the graph and of its callbacks, with its path ("outer/inner")."""
-    for nid, node in graph.items():
-        path = f"{prefix}/{nid}" if prefix else nid
-        yield path, node
-        for value in (node.get("arguments") or {}).values():
-            yield from _callback_nodes(value, path)
-
-
-def _callback_nodes(value: Any, path: str) -> Iterator[tuple[str, dict]]:
-    if is_callback(value):
-        yield from _nodes(value["process_graph"], path)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _callback_nodes(item, path)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _callback_nodes(item, path)
 
 
 def _too_large(message: str, node_id: str, parameter: str) -> ProblemError:
@@ -39,7 +17,7 @@ def _too_large(message: str, node_id: str, parameter: str) -> ProblemError:
 
 def check_sizes(graph: dict, settings: PlanningSettings) -> None:
     """ProblemError for the first node whose fixed arguments ask for more than the limits allow."""
-    for path, node in _nodes(graph):
+    for path, node in iter_nodes(graph):
         pid, args = node.get("process_id"), node.get("arguments") or {}
         if pid == "array_create":
             repeat, data = args.get("repeat", 1), args.get("data", [])

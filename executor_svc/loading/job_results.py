@@ -27,12 +27,13 @@ from .result_files import assets_in_interval, cube_from_result_files, raster_ass
 
 log = get_logger(__name__)
 
-JOB_ID = re.compile(r"[\w\-.~]{1,128}")
+#: what a job id may be: it names the job's S3 prefix, so nothing that could leave it
+JOB_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
 
 def checked_job_id(value: Any) -> str:
-    """`value` when it is a job id; a `load_result` computed inside the graph cannot give a URL
-    (only the compiler resolves those, from fixed arguments)."""
+    """`value` when it is a job id (JobNotFound otherwise); a `load_result` computed inside the
+    graph cannot give a URL (only the compiler resolves those, from fixed arguments)."""
     if not isinstance(value, str) or not value:
         raise OpenEOError("ProcessParameterInvalid", "load_result: 'id' must be a batch job id.", 400)
     if not JOB_ID.fullmatch(value) or value in (".", ".."):
