@@ -87,6 +87,11 @@ def _raster_metadata(cube: xr.DataArray, values: np.ndarray, names: list[str], n
     return store_pb2.ResultAsset(projection=projection, bands=bands)
 
 
+def file_prefix(options: dict) -> str:
+    """The file name prefix of `save_result`'s `filename_prefix` option (no path separators)."""
+    return str(options.get("filename_prefix") or "openEO").replace("/", "_")
+
+
 def encode_result(
     value, output, options: dict | None, out_dir: str | os.PathLike, *, metadata: bool = True
 ) -> list[EncodedFile]:
@@ -100,7 +105,7 @@ def encode_result(
     options = dict(options or {})
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    prefix = str(options.get("filename_prefix") or "openEO").replace("/", "_")
+    prefix = file_prefix(options)
     files: list[EncodedFile] = []
 
     def add(name: str, media_type: str, fields=None, date: str | None = None) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from backend_common.logging import get_logger
+from executor_svc.encoding.encode import file_prefix
 from executor_svc.encoding.gtiff import cog_from_tiff
 from executor_svc.encoding.raster import date_label, transform_from_centres
 from executor_svc.fast_paths.image import ResultFile
@@ -78,7 +79,7 @@ def encode_passthrough(content: bytes, content_type: str, load, output, options:
                          band_names=names, tags=tags, size=(load.width, load.height))
     if data is None:
         return None
-    prefix = str(options.get("filename_prefix") or "openEO").replace("/", "_")
+    prefix = file_prefix(options)
     return PassthroughFile(data, f"{prefix}.{output.extension}", output.media_type)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
+from executor_svc.encoding.encode import file_prefix
 from executor_svc.loading.fetch import deployment_for
 from executor_svc.loading.request import process_request
 from executor_svc.sentinelhub.decode import is_tar, split_tar
@@ -65,7 +66,7 @@ def image_from_response(content: bytes, content_type: str, extension: str, tempo
 
 def result_filename(plan) -> str:
     options = json.loads(plan.output.options_json or "{}")
-    prefix = str(options.get("filename_prefix") or "openEO").replace("/", "_")
+    prefix = file_prefix(options)
     return f"{prefix}.{plan.output.extension}"
 
 
