@@ -103,11 +103,11 @@ class BoundingBox(_message.Message):
     def __init__(self, west: _Optional[float] = ..., south: _Optional[float] = ..., east: _Optional[float] = ..., north: _Optional[float] = ..., epsg: _Optional[int] = ...) -> None: ...
 
 class SentinelHubLoad(_message.Message):
-    __slots__ = ("node_id", "collection_id", "sh_type", "sh_base_url", "bbox", "width", "height", "geometry_json", "time_from", "time_to", "mosaicking", "evalscript", "data_filter_json", "processing_json", "band_labels", "temporal", "absorbed_node_ids", "result_node_id", "extra_inputs_json", "image_evalscript", "image_format")
+    __slots__ = ("node_id", "collection_id", "sh_type", "sh_deployment", "bbox", "width", "height", "geometry_json", "time_from", "time_to", "mosaicking", "evalscript", "data_filter_json", "processing_json", "band_labels", "temporal", "absorbed_node_ids", "result_node_id", "extra_inputs_json", "image_evalscript", "image_format")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_ID_FIELD_NUMBER: _ClassVar[int]
     SH_TYPE_FIELD_NUMBER: _ClassVar[int]
-    SH_BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    SH_DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
     BBOX_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
@@ -128,7 +128,7 @@ class SentinelHubLoad(_message.Message):
     node_id: str
     collection_id: str
     sh_type: str
-    sh_base_url: str
+    sh_deployment: str
     bbox: BoundingBox
     width: int
     height: int
@@ -146,7 +146,7 @@ class SentinelHubLoad(_message.Message):
     extra_inputs_json: str
     image_evalscript: str
     image_format: str
-    def __init__(self, node_id: _Optional[str] = ..., collection_id: _Optional[str] = ..., sh_type: _Optional[str] = ..., sh_base_url: _Optional[str] = ..., bbox: _Optional[_Union[BoundingBox, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., geometry_json: _Optional[str] = ..., time_from: _Optional[str] = ..., time_to: _Optional[str] = ..., mosaicking: _Optional[str] = ..., evalscript: _Optional[str] = ..., data_filter_json: _Optional[str] = ..., processing_json: _Optional[str] = ..., band_labels: _Optional[_Iterable[str]] = ..., temporal: _Optional[bool] = ..., absorbed_node_ids: _Optional[_Iterable[str]] = ..., result_node_id: _Optional[str] = ..., extra_inputs_json: _Optional[str] = ..., image_evalscript: _Optional[str] = ..., image_format: _Optional[str] = ...) -> None: ...
+    def __init__(self, node_id: _Optional[str] = ..., collection_id: _Optional[str] = ..., sh_type: _Optional[str] = ..., sh_deployment: _Optional[str] = ..., bbox: _Optional[_Union[BoundingBox, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., geometry_json: _Optional[str] = ..., time_from: _Optional[str] = ..., time_to: _Optional[str] = ..., mosaicking: _Optional[str] = ..., evalscript: _Optional[str] = ..., data_filter_json: _Optional[str] = ..., processing_json: _Optional[str] = ..., band_labels: _Optional[_Iterable[str]] = ..., temporal: _Optional[bool] = ..., absorbed_node_ids: _Optional[_Iterable[str]] = ..., result_node_id: _Optional[str] = ..., extra_inputs_json: _Optional[str] = ..., image_evalscript: _Optional[str] = ..., image_format: _Optional[str] = ...) -> None: ...
 
 class OutputFormat(_message.Message):
     __slots__ = ("format", "options_json", "defaulted", "media_type", "extension", "band_name")

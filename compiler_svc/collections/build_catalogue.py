@@ -60,7 +60,7 @@ _SPECS = [
     },
     {
         "id": "LANDSAT8-9_L2", "title": "Landsat 8-9 Collection 2 Level-2 surface reflectance and temperature",
-        "sh_type": "landsat-ot-l2", "sh_base_url": "https://services-uswest2.sentinel-hub.com",
+        "sh_type": "landsat-ot-l2", "sh_deployment": "sh-uswest",
         "sh_bands": ["LANDSAT_OT_L2"], "sh_meta": ["LANDSAT_OT_L2"], "table": _LANDSAT, "default_gsd": 30,
         "start": "2013-03-18T00:00:00Z", "bbox": [-180, -82, 180, 82], "step": "P8D", "revisit_days": 8,
         "license": "CC0-1.0", "license_link": "https://www.usgs.gov/core-science-systems/hdds/data-policy",
@@ -123,8 +123,8 @@ def build_collection(spec) -> dict:
     internal: dict = {"sh_type": spec["sh_type"]}
     if spec.get("dem_instance"):
         internal["sh_dem_instance"] = spec["dem_instance"]
-    if spec.get("sh_base_url"):
-        internal["sh_base_url"] = spec["sh_base_url"]
+    if spec.get("sh_deployment"):
+        internal["sh_deployment"] = spec["sh_deployment"]
     if spec.get("revisit_days"):
         internal["sh_revisit_days"] = spec["revisit_days"]
     return stac.collection(

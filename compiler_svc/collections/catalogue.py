@@ -23,8 +23,8 @@ class Collection:
         return self.doc["sh_type"]
 
     @property
-    def sh_base_url(self) -> str:
-        return self.doc.get("sh_base_url", "")
+    def sh_deployment(self) -> str:
+        return self.doc.get("sh_deployment", "")
 
     @property
     def dem_instance(self) -> str | None:

@@ -220,7 +220,7 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
     evalscript = build_evalscript(input_bands=list(sym.reads), labels=labels, exprs=list(sym.exprs), mode=sym.mode,
                                   comment=f"compiler_svc: load {primary} -> node {cover.result}")
     load = compiler_pb2.SentinelHubLoad(
-        node_id=primary, collection_id=coll.id, sh_type=coll.sh_type, sh_base_url=coll.sh_base_url,
+        node_id=primary, collection_id=coll.id, sh_type=coll.sh_type, sh_deployment=coll.sh_deployment,
         bbox=compiler_pb2.BoundingBox(west=grid.west, south=grid.south, east=grid.east, north=grid.north, epsg=grid.epsg),
         width=grid.width, height=grid.height,
         geometry_json=json.dumps(grid.geometry) if grid.geometry else "",

@@ -26,13 +26,14 @@ class LoadedCube:
 
 
 def deployment_for(load, sh_client):
-    """The deployment of the load's `sh_base_url` hint, or None for the client's own
+    """The deployment the load names (`sh_deployment`), or None for the client's own
     (`hinted_deployment`)."""
-    if not load.sh_base_url:
+    if not load.sh_deployment:
         return None
-    from executor_svc.sentinelhub.config import hinted_deployment
+    from executor_svc.sentinelhub.config import DEPLOYMENTS, hinted_deployment
 
-    return hinted_deployment(load.sh_base_url, sh_client.config.deployment)
+    named = DEPLOYMENTS.get(load.sh_deployment)
+    return hinted_deployment(named.base_url, sh_client.config.deployment) if named else None
 
 
 async def fetch_load(load, sh_client, *, token: str | None, executor: Executor | None = None, sink=None) -> LoadedCube:

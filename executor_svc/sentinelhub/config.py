@@ -106,7 +106,7 @@ class ClientConfig:
 
 
 def hinted_deployment(hint_url: str, default: Deployment) -> Deployment | None:
-    """The deployment a plan's `sh_base_url` hint selects, or None for the configured one (pure).
+    """The deployment the base URL a load's `sh_deployment` names selects, or None for the configured one (pure).
 
     The hints name public Sentinel Hub deployments (US-West for Landsat). They are followed only
     where they share the configured deployment's identity realm, i.e. its tokens work there:

@@ -1,4 +1,4 @@
-"""Which deployment a plan's `sh_base_url` hint (US-West for Landsat) selects."""
+"""Which deployment a load's `sh_deployment` (US-West for Landsat) selects."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_the_executor_applies_the_rule_to_a_load():
     from backend_proto.v1 import compiler_pb2
     from executor_svc.loading.fetch import deployment_for
 
-    load = compiler_pb2.SentinelHubLoad(collection_id="LANDSAT8-9_L2", sh_base_url=USWEST)
+    load = compiler_pb2.SentinelHubLoad(collection_id="LANDSAT8-9_L2", sh_deployment="sh-uswest")
     on_main = SimpleNamespace(config=SimpleNamespace(deployment=DEPLOYMENTS["sh-main"]))
     on_emulator = SimpleNamespace(config=SimpleNamespace(deployment=Deployment.emulator()))
     assert deployment_for(load, on_main) == DEPLOYMENTS["sh-uswest"]
