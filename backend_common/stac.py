@@ -187,7 +187,7 @@ def collection(
     if bands:
         eo.EOExtension.summaries(coll, add_if_missing=True).bands = [eo.Band(dict(b)) for b in bands]
     # summaries of extension fields given as plain values still declare their extension
-    for prefix, extension in (("eo:", eo.EOExtension), ("sar:", SarExtension)):
+    for prefix, extension in (("eo:", eo.EOExtension), ("sar:", SarExtension), ("raster:", raster.RasterExtension)):
         if any(key.startswith(prefix) for key in coll.summaries.to_dict()):
             extension.add_to(coll)
     if version:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from backend_proto.v1 import compiler_pb2
 from compiler_svc import geo
 from compiler_svc.collections.catalogue import catalogue
+from compiler_svc.collections.load_options import sentinel_hub_options
 from compiler_svc.config import PlanningSettings
 from compiler_svc.graph import check_structure
 from compiler_svc.planning import spatial
@@ -26,6 +27,7 @@ from compiler_svc.validation.schemas import parse_instant
 
 SAR_COEFFICIENTS = {"beta0": "BETA0", "sigma0-ellipsoid": "SIGMA0_ELLIPSOID", "gamma0-ellipsoid": "GAMMA0_ELLIPSOID",
                     "gamma0-terrain": "GAMMA0_TERRAIN"}
+UPSAMPLING_ONLY = ("sentinel-1-", "sentinel-3-", "sentinel-5p-")
 DEM_INSTANCES = {"mapzen": "MAPZEN", "copernicus": "COPERNICUS", "copernicus_30": "COPERNICUS_30",
                  "copernicus_90": "COPERNICUS_90"}
 
@@ -56,54 +58,13 @@ def time_range(temporal_extent, coll, now: datetime) -> tuple[datetime, datetime
     return t_from, t_to
 
 
-def _property_graph(properties: dict, key: str) -> dict | None:
-    """The single node of the `properties` condition on `key`, None when it is not one node."""
-    cb = properties.get(key)
-    graph = cb.get("process_graph") if isinstance(cb, dict) else None
-    if isinstance(graph, dict) and len(graph) == 1:
-        (node,) = graph.values()
-        if isinstance(node, dict):
-            return node
-    return None
-
-
-VALUE = {"from_parameter": "value"}
-
-
-def _cloud_cover(properties: dict, node_id: str) -> float:
-    node = _property_graph(properties, "eo:cloud_cover") or {}
-    a = node.get("arguments", {})
-    if node.get("process_id") in ("lte", "lt") and a.get("x") == VALUE and isinstance(a.get("y"), (int, float)):
-        return float(a["y"])
-    if node.get("process_id") in ("gte", "gt") and a.get("y") == VALUE and isinstance(a.get("x"), (int, float)):
-        return float(a["x"])
-    if node.get("process_id") == "between" and a.get("x") == VALUE and isinstance(a.get("max"), (int, float)):
-        return float(a["max"])
-    _fail(invalid("load_collection", node_id, "properties",
-                  "the eo:cloud_cover filter must be a single lte/lt/between comparison of 'value' with a number"))
-
-
-def _orbit_state(properties: dict, node_id: str) -> str:
-    node = _property_graph(properties, "sat:orbit_state") or {}
-    a = node.get("arguments", {})
-    other = a.get("y") if a.get("x") == VALUE else a.get("x") if a.get("y") == VALUE else None
-    if node.get("process_id") == "eq" and isinstance(other, str) and other.lower() in ("ascending", "descending"):
-        return other.upper()
-    _fail(invalid("load_collection", node_id, "properties",
-                  "the sat:orbit_state filter must be a single eq comparison of 'value' with 'ascending' or 'descending'"))
-
-
-def property_filters(properties: dict | None, node_id: str) -> dict:
-    """Sentinel Hub data filters of load_collection's `properties` (the catalogue's queryables;
-    validation has refused any other property)."""
-    out: dict = {}
-    if not properties:
-        return out
-    if "eo:cloud_cover" in properties:
-        out["maxCloudCoverage"] = _cloud_cover(properties, node_id)
-    if "sat:orbit_state" in properties:
-        out["orbitDirection"] = _orbit_state(properties, node_id)
-    return out
+def property_options(properties: dict | None, coll, node_id: str) -> tuple[dict, dict]:
+    """Sentinel Hub (dataFilter, processing) entries of load_collection's `properties` (the
+    catalogue's queryables, `compiler_svc.collections.load_options`)."""
+    try:
+        return sentinel_hub_options(properties, coll.sh_type)
+    except ValueError as exc:
+        _fail(invalid("load_collection", node_id, "properties", str(exc)))
 
 
 def _sar_processing(spec: dict, node_id: str) -> tuple[dict, float]:
@@ -182,7 +143,7 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
     args = graph[primary]["arguments"]
     coll = catalogue()[sym.collection]
     opts = sym.opts()
-    gsds = [coll.gsd(b) for b in sym.reads if b in coll.band_names] or [10.0]
+    gsds = [g for b in sym.reads if b in coll.band_names and (g := coll.gsd(b)) is not None] or [10.0]
     res_m = min(gsds)
     grid = _grid(cover, args, coll, tile, res_m, primary, (areas or {}).get(primary))
     max_pixels = settings.max_load_pixels
@@ -191,7 +152,8 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
                       f"The extent of node '{primary}' is too large: {grid.width} x {grid.height} pixels at "
                       f"{res_m:g} m exceeds the limit of {max_pixels:.0f} pixels. Reduce the spatial extent or "
                       f"resample to a coarser resolution.", primary, "spatial_extent"))
-    data_filter: dict = {}
+    data_filter: dict = coll.data_filter_defaults
+    property_filter, property_processing = property_options(args.get("properties"), coll, primary)
     dates = 1
     t_from = t_to = None
     if coll.temporal:
@@ -202,15 +164,15 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
         data_filter["mosaickingOrder"] = opts.get("order", "mostRecent")
         days = (t_to - t_from).total_seconds() / 86400.0
         dates = max(1, math.ceil(days / coll.revisit_days)) if sym.mode != "simple" else 1
-        data_filter.update(property_filters(args.get("properties"), primary))
+    data_filter.update(property_filter)
     if coll.dem_instance:
         data_filter["demInstance"] = coll.dem_instance
-    processing: dict = {}
+    processing: dict = coll.processing_defaults | property_processing
     pu_factor = 1.0
     if "resample" in opts:
         method = RESAMPLE_METHODS[opts["resample"]["method"]]
         processing["upsampling"] = method
-        if not coll.is_sar:
+        if not coll.sh_type.startswith(UPSAMPLING_ONLY):  # they resample with `upsampling` alone (§6.0)
             processing["downsampling"] = method
     if "sar" in opts:
         sar_node = next(n for n in cover.absorbed + [cover.result] if graph[n]["process_id"] == "sar_backscatter")

@@ -78,7 +78,11 @@ async def test_queryables_are_the_properties_load_collection_filters_on(stubs):
     validator = Draft201909Validator(s2)
     assert validator.is_valid({"eo:cloud_cover": 20}) and not validator.is_valid({"eo:cloud_cover": 120})
     s1 = json.loads((await stub.GetQueryables(compiler_pb2.GetCollectionRequest(collection_id="SENTINEL1_GRD"))).json)
-    assert list(s1["properties"]) == ["sat:orbit_state"] and s1["properties"]["sat:orbit_state"]["enum"] == ["ascending", "descending"]
+    assert list(s1["properties"]) == ["sat:orbit_state", "sar:instrument_mode", "s1:polarization", "s1:resolution",
+                                      "s1:timeliness"]
+    assert s1["properties"]["sat:orbit_state"]["enum"] == ["ascending", "descending"]
+    alias = json.loads((await stub.GetQueryables(compiler_pb2.GetCollectionRequest(collection_id="SENTINEL2_L2A_SENTINELHUB"))).json)
+    assert alias == s2  # an alias answers its collection's queryables
     dem = json.loads((await stub.GetQueryables(compiler_pb2.GetCollectionRequest(collection_id="COPERNICUS_30"))).json)
     assert dem["properties"] == {}
     doc = json.loads((await stub.GetCollection(compiler_pb2.GetCollectionRequest(collection_id="SENTINEL2_L2A"))).json)
