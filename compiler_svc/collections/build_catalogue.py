@@ -335,6 +335,29 @@ def build_all() -> dict[str, dict]:
     return {spec["id"]: build_collection(spec) for spec in _SPECS}
 
 
+_SOURCES = {"sh-main": "Sentinel Hub EU (services)", "sh-uswest": "Sentinel Hub US-West (services-uswest2)",
+            "sh-creodias": "Sentinel Hub on CREODIAS"}
+
+
+def readme_table(docs: dict[str, dict]) -> str:
+    """The README's table of collections (a test checks the README has it as generated)."""
+    rows = ["| id | source (Sentinel Hub type) | deployment | bands (incl. dataMask) | resolution | availability |",
+            "|---|---|---|---|---|---|"]
+    for cid, doc in sorted(docs.items()):
+        bands = doc["summaries"]["eo:bands"]
+        # the data bands' resolution (spectral where there are any; not the angle or meteo grids)
+        gsd = sorted({b["gsd"] for b in bands if "center_wavelength" in b}) or doc["summaries"]["gsd"]
+        resolution = f"{gsd[0]:g} m" if len(gsd) == 1 else f"{gsd[0]:g}–{gsd[-1]:g} m"
+        start, end = doc["extent"]["temporal"]["interval"][0]
+        availability = ("timeless" if start is None else f"{start[:10]} – {end[:10] if end else 'ongoing'}")
+        aliases = doc.get("sh_aliases") or []
+        aliases = f" (alias{'es' if len(aliases) > 1 else ''} {', '.join(f'`{a}`' for a in aliases)})" if aliases else ""
+        rows.append(f"| `{cid}`{aliases} | {doc['providers'][0]['name']} (`{doc['sh_type']}`) | "
+                    f"{_SOURCES[doc['sh_deployment']]} | {len(doc['cube:dimensions']['bands']['values'])} | "
+                    f"{resolution} | {availability} |")
+    return "\n".join(rows) + "\n"
+
+
 def main() -> None:
     DATA.mkdir(exist_ok=True)
     built = build_all()
@@ -344,6 +367,7 @@ def main() -> None:
     for cid, doc in built.items():
         (DATA / f"{cid}.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
         print("wrote", cid)
+    print("\nREADME table of collections:\n" + readme_table(built))
 
 
 if __name__ == "__main__":

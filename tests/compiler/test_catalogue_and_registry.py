@@ -137,3 +137,11 @@ def test_generated_documents_match_sentinelhub_py():
         unavailable("sentinelhub-py (a build-time dev dependency) not installed")
     for cid, doc in build_catalogue.build_all().items():
         assert json.loads((DATA / f"{cid}.json").read_text()) == doc, f"{cid}: rerun python -m compiler_svc.collections.build_catalogue"
+
+
+def test_readme_lists_the_collections_as_generated():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    docs = {cid: json.loads((DATA / f"{cid}.json").read_text()) for cid in catalogue()}
+    assert build_catalogue.readme_table(docs) in readme, "rerun python -m compiler_svc.collections.build_catalogue"
