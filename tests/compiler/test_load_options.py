@@ -198,3 +198,15 @@ def test_bbox_is_small_enough_for_every_collection():
     for c in catalogue().values():
         w, s, e, n = c.bbox
         assert w <= BBOX["west"] and e >= BBOX["east"] and s <= BBOX["south"] and n >= BBOX["north"]
+
+
+def test_every_queryables_document_is_a_valid_json_schema():
+    from jsonschema import Draft201909Validator
+
+    for cid in catalogue():
+        doc = queryables_document(cid)
+        Draft201909Validator.check_schema(doc)
+        assert doc["additionalProperties"] is False and doc["$id"] == f"/collections/{cid}/queryables"
+    s1 = Draft201909Validator(queryables_document("SENTINEL1_GRD"))
+    assert s1.is_valid({"sar:instrument_mode": "IW", "s1:polarization": "DV"})
+    assert not s1.is_valid({"sar:instrument_mode": "XX"}) and not s1.is_valid({"eo:cloud_cover": 3})
