@@ -92,6 +92,16 @@ def _sar_processing(spec: dict, node_id: str) -> tuple[dict, float]:
     return processing, factor
 
 
+def s1_pu_factor(processing: dict) -> float:
+    """Sentinel Hub's Sentinel-1 PU multiplier of these processing options (§2.6): x2.5 for radiometric
+    terrain correction, else x2 for orthorectification; x2 more for a speckle filter."""
+    factor = 2.5 if processing.get("backCoeff") == "GAMMA0_TERRAIN" else 2.0 if processing.get("orthorectify") else 1.0
+    speckle = processing.get("speckleFilter")
+    if isinstance(speckle, dict) and speckle.get("type", "NONE") != "NONE":
+        factor *= 2
+    return factor
+
+
 def _grid(cover: Cover, args: dict, coll, tile, res_m: float, node_id: str, area=None) -> spatial.Grid:
     opts = cover.sym.opts()
     resample = opts.get("resample")
@@ -176,8 +186,10 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
             processing["downsampling"] = method
     if "sar" in opts:
         sar_node = next(n for n in cover.absorbed + [cover.result] if graph[n]["process_id"] == "sar_backscatter")
-        sar, pu_factor = _sar_processing(opts["sar"], sar_node)
+        sar, _ = _sar_processing(opts["sar"], sar_node)
         processing.update(sar)
+    if coll.is_sar:  # CARD4L's defaults cost as much as the same sar_backscatter
+        pu_factor = s1_pu_factor(processing)
     labels = list(sym.labels) if sym.labels is not None else []
     evalscript = build_evalscript(input_bands=list(sym.reads), labels=labels, exprs=list(sym.exprs), mode=sym.mode,
                                   comment=f"compiler_svc: load {primary} -> node {cover.result}")
@@ -193,11 +205,12 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
         result_node_id=cover.result,
     )
     n_in = max(1, len(sym.reads))
+    n_billed = max(1, len([b for b in sym.reads if b != "dataMask"]))  # SH bills no dataMask (§2.6)
     pixels = grid.width * grid.height
     stats = {
         "pixels": float(pixels * dates * n_in),
         "grid_pixels_dates": float(pixels * dates),
-        "pu": max(0.005, max(0.01, pixels / (512 * 512)) * (n_in / 3) * 2 * dates * pu_factor),
+        "pu": max(0.005, max(0.01, pixels / (512 * 512)) * (n_billed / 3) * 2 * dates * pu_factor),
         "bytes": int(pixels * max(1, len(sym.exprs)) * (dates if sym.mode == "temporal" else 1) * 4),
     }
     return load, stats

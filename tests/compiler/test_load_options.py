@@ -210,3 +210,12 @@ def test_every_queryables_document_is_a_valid_json_schema():
     s1 = Draft201909Validator(queryables_document("SENTINEL1_GRD"))
     assert s1.is_valid({"sar:instrument_mode": "IW", "s1:polarization": "DV"})
     assert not s1.is_valid({"sar:instrument_mode": "XX"}) and not s1.is_valid({"eo:cloud_cover": 3})
+
+
+async def test_card4l_costs_as_terrain_corrected_backscatter():
+    plain = await compilation.compile_process(as_json({"l": load(cid="SENTINEL1_GRD", bands=["VV"]), "s": save("l")}), FakeStore())
+    card4l = await compilation.compile_process(as_json({"l": load(cid="SENTINEL1_CARD4L", bands=["VV"]), "s": save("l")}), FakeStore())
+    assert card4l.estimated_processing_units == pytest.approx(plain.estimated_processing_units * 2.5, rel=0.01)
+    with_mask = await compilation.compile_process(
+        as_json({"l": load(cid="SENTINEL1_GRD", bands=["VV", "dataMask"]), "s": save("l")}), FakeStore())
+    assert with_mask.estimated_processing_units == plain.estimated_processing_units  # dataMask is not billed
