@@ -301,6 +301,10 @@ def build_collection(spec) -> dict:
         description += " Timeless: the cube has no time dimension."
     elif spec["end"]:
         description += f" The mission's data ends on {spec['end']}: later intervals have no data."
+    if spec["extra"].get("processing"):
+        options = {**spec["extra"].get("data_filter", {}), **spec["extra"]["processing"]}
+        description += (" Loaded with Sentinel Hub's options " + ", ".join(f"`{k}: {json.dumps(v)}`" for k, v in options.items())
+                        + "; `sar_backscatter` and the `properties` filters override them.")
     if aliases:
         description += " Also available under the id" + ("s " if len(aliases) > 1 else " ") + \
             ", ".join(f"`{a}`" for a in aliases) + " (the old backend's ids)."
