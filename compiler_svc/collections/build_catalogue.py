@@ -204,6 +204,11 @@ _SPECS = [
           keywords=["dem", "elevation", "mapzen", "srtm"]),
 ]
 
+#: scale of the stored DN to the default unit, where Sentinel Hub documents it (sentinel-hub-api.md §6.2:
+#: Sentinel-2 `DN = 10000 · REFLECTANCE`, `AOT = DN / 1000`); other bands are stored in their unit
+_DN_SCALES = {"sentinel-2-l1c": {**{b: 0.0001 for b in _S2}, "AOT": 0.001},
+              "sentinel-2-l2a": {**{b: 0.0001 for b in _S2}, "AOT": 0.001}}
+
 #: numpy sample type names of sentinelhub-py -> the raster extension's data types
 _DATA_TYPES = {"bool": "uint8", "uint8": "uint8", "uint16": "uint16", "int16": "int16", "uint32": "uint32",
                "float32": "float32"}
@@ -259,6 +264,9 @@ def build_collection(spec) -> dict:
         # no-data: Sentinel Hub returns 0 for pixels without data, NaN in Landsat collections
         nodata = None if name == "dataMask" else ("nan" if landsat else 0)
         raster_band = {"data_type": _sample_type(sh_band)}
+        scale = _DN_SCALES.get(sh_type, {}).get(name)
+        if scale is not None:
+            raster_band.update(scale=scale, offset=0)
         if nodata is not None:
             raster_band["nodata"] = nodata
         raster_bands.append(raster_band)

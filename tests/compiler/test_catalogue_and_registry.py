@@ -78,7 +78,8 @@ def test_band_metadata_comes_from_sentinelhub_definitions():
     units = {b["name"]: b["sh:units"] for b in catalogue()["SENTINEL_5P_L2"].bands}
     assert units["CH4"] == ["PPB"] and units["dataMask"] == ["DN"]
     types = dict(zip(catalogue()["SENTINEL2_L2A"].band_names, collection_document("SENTINEL2_L2A")["summaries"]["raster:bands"]))
-    assert types["B04"] == {"data_type": "uint16", "nodata": 0} and types["SCL"]["data_type"] == "uint8"
+    assert types["B04"] == {"data_type": "uint16", "nodata": 0, "scale": 0.0001, "offset": 0}
+    assert types["SCL"] == {"data_type": "uint8", "nodata": 0} and types["AOT"]["scale"] == 0.001
     assert types["dataMask"] == {"data_type": "uint8"}
     landsat = dict(zip(catalogue()["LANDSAT8-9_L2"].band_names, collection_document("LANDSAT8-9_L2")["summaries"]["raster:bands"]))
     assert landsat["B04"]["nodata"] == "nan"  # Landsat no-data is NaN on Sentinel Hub (§6.0)
