@@ -67,29 +67,51 @@ def property_options(properties: dict | None, coll, node_id: str) -> tuple[dict,
         _fail(invalid("load_collection", node_id, "properties", str(exc)))
 
 
-def _sar_processing(spec: dict, node_id: str) -> tuple[dict, float]:
+SAR_OPTIONS = ("orthorectify", "speckle_filter", "speckleFilter", "radiometricTerrainOversampling")
+
+
+def _sar_processing(spec: dict, node_id: str) -> dict:
+    """Sentinel Hub `processing` of a sar_backscatter node (sentinel-hub-api.md §6.3)."""
+    def bad(parameter: str, message: str):
+        _fail(invalid("sar_backscatter", node_id, parameter, message))
+
     coeff = spec.get("coefficient", "gamma0-terrain")
     if coeff not in SAR_COEFFICIENTS:
-        _fail(invalid("sar_backscatter", node_id, "coefficient",
-                      f"'{coeff}' is not available on Sentinel Hub (supported: {', '.join(SAR_COEFFICIENTS)})"))
+        bad("coefficient", f"'{coeff}' is not available on Sentinel Hub (supported: {', '.join(SAR_COEFFICIENTS)})")
     dem = spec.get("elevation_model") or "COPERNICUS"
     if not isinstance(dem, str) or dem.lower() not in DEM_INSTANCES:
-        _fail(invalid("sar_backscatter", node_id, "elevation_model",
-                      f"'{dem}' is not supported (supported: {', '.join(DEM_INSTANCES.values())})"))
+        bad("elevation_model", f"'{dem}' is not supported (supported: {', '.join(DEM_INSTANCES.values())})")
     if spec.get("noise_removal", True) is not True:
-        _fail(invalid("sar_backscatter", node_id, "noise_removal", "Sentinel Hub always removes thermal noise"))
+        bad("noise_removal", "Sentinel Hub always removes thermal noise")
     if spec.get("ellipsoid_incidence_angle"):
-        _fail(invalid("sar_backscatter", node_id, "ellipsoid_incidence_angle", "not available on Sentinel Hub"))
-    processing = {"backCoeff": SAR_COEFFICIENTS[coeff], "orthorectify": True, "demInstance": DEM_INSTANCES[dem.lower()]}
+        bad("ellipsoid_incidence_angle", "not available on Sentinel Hub")
     options = spec.get("options") or {}
-    factor = 2.5 if coeff == "gamma0-terrain" else 2.0
+    if not isinstance(options, dict) or set(options) - set(SAR_OPTIONS):
+        bad("options", f"supported options: {', '.join(SAR_OPTIONS)}")
+    orthorectify = options.get("orthorectify", True)
+    if not isinstance(orthorectify, bool):
+        bad("options", "orthorectify must be true or false")
+    if not orthorectify and (coeff == "gamma0-terrain" or spec.get("local_incidence_angle")):
+        bad("options", "gamma0-terrain and the local incidence angle need orthorectify")
+    if coeff != "gamma0-terrain" and (spec.get("mask") or spec.get("contributing_area")):
+        bad("coefficient", "the shadow mask and the contributing area need the coefficient gamma0-terrain")
+    processing = {"backCoeff": SAR_COEFFICIENTS[coeff], "orthorectify": orthorectify,
+                  "demInstance": DEM_INSTANCES[dem.lower()]}
     speckle = options.get("speckle_filter", options.get("speckleFilter"))
-    if isinstance(speckle, dict) and speckle.get("type", "NONE") != "NONE":
-        processing["speckleFilter"] = speckle
-        factor *= 2
+    if speckle is not None:
+        sizes_ok = all(isinstance(speckle.get(k), int) and 1 <= speckle[k] <= 7 for k in ("windowSizeX", "windowSizeY")) \
+            if isinstance(speckle, dict) else False
+        if not isinstance(speckle, dict) or speckle.get("type") not in ("NONE", "LEE") or (
+                speckle.get("type") == "LEE" and not sizes_ok):
+            bad("options", 'speckle_filter must be {"type": "NONE"} or {"type": "LEE", "windowSizeX": 1-7, "windowSizeY": 1-7}')
+        if speckle.get("type") != "NONE":
+            processing["speckleFilter"] = speckle
     if "radiometricTerrainOversampling" in options:
-        processing["radiometricTerrainOversampling"] = options["radiometricTerrainOversampling"]
-    return processing, factor
+        value = options["radiometricTerrainOversampling"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4:
+            bad("options", "radiometricTerrainOversampling must be an integer from 1 to 4")
+        processing["radiometricTerrainOversampling"] = value
+    return processing
 
 
 def s1_pu_factor(processing: dict) -> float:
@@ -186,8 +208,7 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
             processing["downsampling"] = method
     if "sar" in opts:
         sar_node = next(n for n in cover.absorbed + [cover.result] if graph[n]["process_id"] == "sar_backscatter")
-        sar, _ = _sar_processing(opts["sar"], sar_node)
-        processing.update(sar)
+        processing.update(_sar_processing(opts["sar"], sar_node))
     if coll.is_sar:  # CARD4L's defaults cost as much as the same sar_backscatter
         pu_factor = s1_pu_factor(processing)
     labels = list(sym.labels) if sym.labels is not None else []

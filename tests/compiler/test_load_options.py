@@ -219,3 +219,36 @@ async def test_card4l_costs_as_terrain_corrected_backscatter():
     with_mask = await compilation.compile_process(
         as_json({"l": load(cid="SENTINEL1_GRD", bands=["VV", "dataMask"]), "s": save("l")}), FakeStore())
     assert with_mask.estimated_processing_units == plain.estimated_processing_units  # dataMask is not billed
+
+
+def sar(**arguments):
+    return {"b": {"process_id": "sar_backscatter", "arguments": {"data": {"from_node": "l"}, **arguments}}}
+
+
+def test_sar_processing_options_and_their_limits():
+    # the published sar_backscatter definition allows no `options` yet (validation refuses them);
+    # the planner's mapping of Sentinel Hub's own options is checked directly
+    from compiler_svc.planning.planner import _sar_processing
+
+    assert _sar_processing({"coefficient": "sigma0-ellipsoid", "options": {"orthorectify": False}}, "b") == {
+        "backCoeff": "SIGMA0_ELLIPSOID", "orthorectify": False, "demInstance": "COPERNICUS"}
+    processing = _sar_processing({"options": {"speckle_filter": {"type": "LEE", "windowSizeX": 3, "windowSizeY": 3},
+                                              "radiometricTerrainOversampling": 3}}, "b")
+    assert processing["speckleFilter"]["type"] == "LEE" and processing["radiometricTerrainOversampling"] == 3
+    for spec, parameter in (
+            ({"options": {"orthorectify": False}}, "options"),  # gamma0-terrain (the default) needs it
+            ({"coefficient": "beta0", "local_incidence_angle": True, "options": {"orthorectify": False}}, "options"),
+            ({"coefficient": "beta0", "mask": True}, "coefficient"),
+            ({"options": {"speckle_filter": {"type": "LEE", "windowSizeX": 9, "windowSizeY": 3}}}, "options"),
+            ({"options": {"radiometricTerrainOversampling": 5}}, "options"),
+            ({"options": {"tiling": True}}, "options")):
+        with pytest.raises(ProblemError) as info:
+            _sar_processing(spec, "b")
+        assert (info.value.problem.node_id, info.value.problem.parameter) == ("b", parameter), spec
+
+
+async def test_sar_backscatter_mask_needs_gamma0_terrain():
+    sb = {"process_id": "sar_backscatter", "arguments": {"data": {"from_node": "l"}, "coefficient": "beta0", "mask": True}}
+    with pytest.raises(ProblemError) as info:
+        await plan_load("SENTINEL1_GRD", ["VV"], extra={"b": sb})
+    assert (info.value.problem.node_id, info.value.problem.parameter) == ("b", "coefficient")
