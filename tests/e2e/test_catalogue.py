@@ -54,3 +54,23 @@ def test_bad_load_options_are_400(connection, cid, prop, value, needle):
         cube.download(format="GTiff")
     assert info.value.http_status_code == 400 and info.value.code == "ProcessParameterInvalid"
     assert needle in info.value.message
+
+
+def test_card4l_equals_grd_with_terrain_corrected_backscatter(connection, tmp_path):
+    """SENTINEL1_CARD4L is the GRD collection with Sentinel Hub's CARD4L options: the same pixels as
+    sar_backscatter(gamma0-terrain on the Copernicus DEM) of IW scenes, with the S1 filters applied."""
+    when = ["2024-06-01", "2024-06-13"]
+    iw = {"sar:instrument_mode": lambda v: v == "IW", "sat:orbit_state": lambda v: v == "ascending"}
+    card4l = connection.load_collection("SENTINEL1_CARD4L", spatial_extent=BBOX, temporal_extent=when,
+                                        bands=["VV", "VH"], properties=iw)
+    grd = connection.load_collection("SENTINEL1_GRD", spatial_extent=BBOX, temporal_extent=when, bands=["VV", "VH"],
+                                     properties=iw).sar_backscatter(coefficient="gamma0-terrain", elevation_model="COPERNICUS")
+    a, b = tmp_path / "card4l.nc", tmp_path / "grd.nc"
+    card4l.download(a, format="netCDF")
+    grd.download(b, format="netCDF")
+    import xarray as xr
+
+    with xr.open_dataset(a) as x, xr.open_dataset(b) as y:
+        assert x.sizes["t"] >= 1 and np.isfinite(x["VV"].values).any()
+        np.testing.assert_allclose(x["VV"].values, y["VV"].values, equal_nan=True)
+        np.testing.assert_allclose(x["VH"].values, y["VH"].values, equal_nan=True)
