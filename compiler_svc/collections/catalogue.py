@@ -98,7 +98,7 @@ class Collection:
         raise KeyError(band)
 
 
-#: property -> (which collections have it, its JSON Schema); `compiler_svc.collections.load_options`
+#: property -> its `Queryable` (JSON Schema, collections, Sentinel Hub key); `compiler_svc.collections.load_options`
 #: checks the conditions and turns them into Sentinel Hub data filters / processing options.
 QUERYABLES = load_options.QUERYABLES
 

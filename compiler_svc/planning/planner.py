@@ -20,16 +20,13 @@ from compiler_svc.planning.evalscript import build_evalscript, build_image_evals
 from compiler_svc.planning.execution_order import executor_graph, is_per_pixel, needed_order
 from compiler_svc.planning.inline import flatten
 from compiler_svc.planning.result_sources import result_sources
+from compiler_svc.planning.sar import s1_pu_factor, sar_processing
 from compiler_svc.planning.size_limits import check_sizes
 from compiler_svc.planning.pushdown import RESAMPLE_METHODS, Cover, analyse, choose_covers
 from compiler_svc.problems import Problem, ProblemError, invalid
 from compiler_svc.validation.schemas import parse_instant
 
-SAR_COEFFICIENTS = {"beta0": "BETA0", "sigma0-ellipsoid": "SIGMA0_ELLIPSOID", "gamma0-ellipsoid": "GAMMA0_ELLIPSOID",
-                    "gamma0-terrain": "GAMMA0_TERRAIN"}
 UPSAMPLING_ONLY = ("sentinel-1-", "sentinel-3-", "sentinel-5p-")
-DEM_INSTANCES = {"mapzen": "MAPZEN", "copernicus": "COPERNICUS", "copernicus_30": "COPERNICUS_30",
-                 "copernicus_90": "COPERNICUS_90"}
 
 
 def _fail(problem: Problem):
@@ -65,63 +62,6 @@ def property_options(properties: dict | None, coll, node_id: str) -> tuple[dict,
         return sentinel_hub_options(properties, coll.sh_type)
     except ValueError as exc:
         _fail(invalid("load_collection", node_id, "properties", str(exc)))
-
-
-SAR_OPTIONS = ("orthorectify", "speckle_filter", "speckleFilter", "radiometricTerrainOversampling")
-
-
-def _sar_processing(spec: dict, node_id: str) -> dict:
-    """Sentinel Hub `processing` of a sar_backscatter node (sentinel-hub-api.md §6.3)."""
-    def bad(parameter: str, message: str):
-        _fail(invalid("sar_backscatter", node_id, parameter, message))
-
-    coeff = spec.get("coefficient", "gamma0-terrain")
-    if coeff not in SAR_COEFFICIENTS:
-        bad("coefficient", f"'{coeff}' is not available on Sentinel Hub (supported: {', '.join(SAR_COEFFICIENTS)})")
-    dem = spec.get("elevation_model") or "COPERNICUS"
-    if not isinstance(dem, str) or dem.lower() not in DEM_INSTANCES:
-        bad("elevation_model", f"'{dem}' is not supported (supported: {', '.join(DEM_INSTANCES.values())})")
-    if spec.get("noise_removal", True) is not True:
-        bad("noise_removal", "Sentinel Hub always removes thermal noise")
-    if spec.get("ellipsoid_incidence_angle"):
-        bad("ellipsoid_incidence_angle", "not available on Sentinel Hub")
-    options = spec.get("options") or {}
-    if not isinstance(options, dict) or set(options) - set(SAR_OPTIONS):
-        bad("options", f"supported options: {', '.join(SAR_OPTIONS)}")
-    orthorectify = options.get("orthorectify", True)
-    if not isinstance(orthorectify, bool):
-        bad("options", "orthorectify must be true or false")
-    if not orthorectify and (coeff == "gamma0-terrain" or spec.get("local_incidence_angle")):
-        bad("options", "gamma0-terrain and the local incidence angle need orthorectify")
-    if coeff != "gamma0-terrain" and (spec.get("mask") or spec.get("contributing_area")):
-        bad("coefficient", "the shadow mask and the contributing area need the coefficient gamma0-terrain")
-    processing = {"backCoeff": SAR_COEFFICIENTS[coeff], "orthorectify": orthorectify,
-                  "demInstance": DEM_INSTANCES[dem.lower()]}
-    speckle = options.get("speckle_filter", options.get("speckleFilter"))
-    if speckle is not None:
-        sizes_ok = all(isinstance(speckle.get(k), int) and 1 <= speckle[k] <= 7 for k in ("windowSizeX", "windowSizeY")) \
-            if isinstance(speckle, dict) else False
-        if not isinstance(speckle, dict) or speckle.get("type") not in ("NONE", "LEE") or (
-                speckle.get("type") == "LEE" and not sizes_ok):
-            bad("options", 'speckle_filter must be {"type": "NONE"} or {"type": "LEE", "windowSizeX": 1-7, "windowSizeY": 1-7}')
-        if speckle.get("type") != "NONE":
-            processing["speckleFilter"] = speckle
-    if "radiometricTerrainOversampling" in options:
-        value = options["radiometricTerrainOversampling"]
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4:
-            bad("options", "radiometricTerrainOversampling must be an integer from 1 to 4")
-        processing["radiometricTerrainOversampling"] = value
-    return processing
-
-
-def s1_pu_factor(processing: dict) -> float:
-    """Sentinel Hub's Sentinel-1 PU multiplier of these processing options (§2.6): x2.5 for radiometric
-    terrain correction, else x2 for orthorectification; x2 more for a speckle filter."""
-    factor = 2.5 if processing.get("backCoeff") == "GAMMA0_TERRAIN" else 2.0 if processing.get("orthorectify") else 1.0
-    speckle = processing.get("speckleFilter")
-    if isinstance(speckle, dict) and speckle.get("type", "NONE") != "NONE":
-        factor *= 2
-    return factor
 
 
 def _grid(cover: Cover, args: dict, coll, tile, res_m: float, node_id: str, area=None) -> spatial.Grid:
@@ -208,7 +148,7 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
             processing["downsampling"] = method
     if "sar" in opts:
         sar_node = next(n for n in cover.absorbed + [cover.result] if graph[n]["process_id"] == "sar_backscatter")
-        processing.update(_sar_processing(opts["sar"], sar_node))
+        processing.update(sar_processing(opts["sar"], sar_node))
     if coll.is_sar:  # CARD4L's defaults cost as much as the same sar_backscatter
         pu_factor = s1_pu_factor(processing)
     labels = list(sym.labels) if sym.labels is not None else []

@@ -228,11 +228,11 @@ def sar(**arguments):
 def test_sar_processing_options_and_their_limits():
     # the published sar_backscatter definition allows no `options` yet (validation refuses them);
     # the planner's mapping of Sentinel Hub's own options is checked directly
-    from compiler_svc.planning.planner import _sar_processing
+    from compiler_svc.planning.sar import sar_processing
 
-    assert _sar_processing({"coefficient": "sigma0-ellipsoid", "options": {"orthorectify": False}}, "b") == {
+    assert sar_processing({"coefficient": "sigma0-ellipsoid", "options": {"orthorectify": False}}, "b") == {
         "backCoeff": "SIGMA0_ELLIPSOID", "orthorectify": False, "demInstance": "COPERNICUS"}
-    processing = _sar_processing({"options": {"speckle_filter": {"type": "LEE", "windowSizeX": 3, "windowSizeY": 3},
+    processing = sar_processing({"options": {"speckle_filter": {"type": "LEE", "windowSizeX": 3, "windowSizeY": 3},
                                               "radiometricTerrainOversampling": 3}}, "b")
     assert processing["speckleFilter"]["type"] == "LEE" and processing["radiometricTerrainOversampling"] == 3
     for spec, parameter in (
@@ -243,7 +243,7 @@ def test_sar_processing_options_and_their_limits():
             ({"options": {"radiometricTerrainOversampling": 5}}, "options"),
             ({"options": {"tiling": True}}, "options")):
         with pytest.raises(ProblemError) as info:
-            _sar_processing(spec, "b")
+            sar_processing(spec, "b")
         assert (info.value.problem.node_id, info.value.problem.parameter) == ("b", parameter), spec
 
 
