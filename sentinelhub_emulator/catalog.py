@@ -155,14 +155,15 @@ def make_item(collection: str, date: datetime, cell, base_url: str) -> dict:
             "links": [{"rel": "self", "href": items_url, "type": "application/geo+json"}], "assets": {}}
 
 
-def search(body: dict, base_url: str) -> dict:
+def search(body: dict, base_url: str, hosted: set[str] | None = None) -> dict:
+    """A STAC search; `hosted`: the collections of the deployment searched (None: all)."""
     if not isinstance(body, dict):
         raise bad_request("Search body must be a JSON object.")
     cols = body.get("collections")
     if not isinstance(cols, list) or len(cols) != 1:
         raise bad_request("Parameter 'collections' must contain exactly one collection.")
     collection = cols[0]
-    if collection not in CATALOG_COLLECTIONS:
+    if collection not in CATALOG_COLLECTIONS or (hosted is not None and collection not in hosted):
         raise bad_request(f"Illegal collection '{collection}'.")
     start, end = parse_interval(body.get("datetime"))
     limit = body.get("limit", DEFAULT_LIMIT)

@@ -46,6 +46,8 @@ class EmulatorConfig:
     v8_pool_size: int = 2
     render_chunk_values: int = 8 * 1024 * 1024  # input values (float64) per V8 round trip
     account_id: str = "00000000-0000-4000-8000-00000000e301"
+    #: OAuth clients of the CDSE realm (the /cdse deployment); main-realm clients do not work there
+    cdse_clients: dict[str, str] = field(default_factory=lambda: {"cdse-client": "cdse-secret"})
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "EmulatorConfig":
@@ -58,6 +60,8 @@ class EmulatorConfig:
             clients.update(parse_clients(env["SH_EMULATOR_CLIENTS"]))
         if clients:
             cfg.clients = clients
+        if env.get("SH_EMULATOR_CDSE_CLIENTS"):
+            cfg.cdse_clients = parse_clients(env["SH_EMULATOR_CDSE_CLIENTS"])
         if env.get("SH_EMULATOR_TOKEN_TTL"):
             cfg.token_ttl = int(env["SH_EMULATOR_TOKEN_TTL"])
         cfg.key_file = env.get("SH_EMULATOR_KEY_FILE") or None

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import world
+from . import filters, world
 from .crs import UnsupportedCRS, parse_crs
 from .errors import bad_request
 
@@ -29,6 +29,8 @@ class DataInput:
     max_cloud_coverage: float = 100.0
     processing: dict = field(default_factory=dict)
     orbit_direction: str | None = None  # ASCENDING / DESCENDING (Sentinel-1)
+    #: checked type-specific dataFilter/processing entries that change the rendering (`filters.check`)
+    options: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -141,11 +143,14 @@ def _data(items) -> list[DataInput]:
         if orbit is not None and (spec.descending_epoch is None or orbit not in ("ASCENDING", "DESCENDING")):
             raise bad_request(f"Unsupported orbitDirection {orbit!r} for {spec.id}."
                               + (" Use ASCENDING or DESCENDING." if spec.descending_epoch is not None else ""))
+        if "maxCloudCoverage" in df and not spec.has_cloud_cover:
+            raise bad_request(f"maxCloudCoverage is not supported for {spec.id}.")
         proc = item.get("processing") or {}
         for key in ("upsampling", "downsampling"):
             if key in proc and proc[key] not in RESAMPLING:
                 raise bad_request(f"Unsupported {key} '{proc[key]}'.")
-        out.append(DataInput(spec.id, item.get("id"), t_from, t_to, order, float(mcc), dict(proc), orbit))
+        options = filters.check(spec.id, df, proc, i)
+        out.append(DataInput(spec.id, item.get("id"), t_from, t_to, order, float(mcc), dict(proc), orbit, options))
     ids = [d.id for d in out if d.id is not None]
     if len(ids) != len(set(ids)):
         raise bad_request("input.data ids must be unique.")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import world
+from . import filters, world
 from .encode import EXTENSIONS, encode_raster, multipart_bundle, tar_bundle, userdata_bytes
 from .errors import SHError, renderer_error
 from .evalscript import EvalscriptError, ScriptSession, V8Pool
@@ -42,7 +42,9 @@ def geometry_mask(plan: ProcessPlan) -> np.ndarray | None:
 class _SourceLayer:
     """One datasource's samples for the current chunk, written into its V8 ArrayBuffer."""
 
-    def __init__(self, source: SourceSpec, collection: str, nodata: float, dates: list, count: int):
+    def __init__(self, source: SourceSpec, collection: str, nodata: float, dates: list, count: int,
+                 options: dict | None = None):
+        self.options = options or {}
         self.source = source
         self.collection = collection
         self.nodata = nodata
@@ -60,7 +62,8 @@ class _SourceLayer:
                 for j, b in enumerate(self.source.bands):
                     view[k, j] = 0.0 if b == "dataMask" else self.nodata
                 continue
-            vals = world.band_values(self.collection, self.source.bands, self.dates[k], lon, lat, self.source.units)
+            vals = world.band_values(self.collection, self.source.bands, self.dates[k], lon, lat, self.source.units,
+                                     self.options)
             for j, b in enumerate(self.source.bands):
                 v = np.reshape(vals[b], -1)
                 if mask is None:
@@ -91,8 +94,9 @@ class Renderer:
         dates: dict[str, list] = {}
         for s in sources:
             d = plan.data[s.data_index]
+            filters.check_bands(d.collection, s.bands, d.options)
             dates[s.key] = world.mosaic_dates(d.collection, d.time_from, d.time_to, d.mosaicking_order,
-                                              d.max_cloud_coverage, d.orbit_direction)
+                                              d.max_cloud_coverage, d.orbit_direction, d.options)
         t_from = min(plan.data[s.data_index].time_from for s in sources)
         t_to = max(plan.data[s.data_index].time_to for s in sources)
         cfg = {"from": t_from.isoformat().replace("+00:00", "Z"), "to": t_to.isoformat().replace("+00:00", "Z"),
@@ -118,7 +122,7 @@ class Renderer:
             else:
                 count = len(chosen)
                 n_samples = max(n_samples, count)
-            layers.append(_SourceLayer(s, d.collection, spec.nodata, chosen, count))
+            layers.append(_SourceLayer(s, d.collection, spec.nodata, chosen, count, d.options))
         dn = any(u == "DN" for s in sources for u in s.units)
         values_per_pixel = max(1, sum(layer.count * len(layer.source.bands) for layer in layers))
         rows = max(1, min(plan.height, self.chunk_values // (values_per_pixel * plan.width)))

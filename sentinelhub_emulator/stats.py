@@ -16,9 +16,14 @@ class Stats:
         self.api_calls_by_client: defaultdict[str, Counter[str]] = defaultdict(Counter)
         # /api/* requests being answered right now (tests wait for 0 before they count)
         self.api_in_flight = 0
+        # per deployment (main, uswest2, creodias, cdse): requests by endpoint and status, and the
+        # collection types its Process API was asked for (what proves the executor's routing)
+        self.requests_by_deployment: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.collections_by_deployment: defaultdict[str, Counter[str]] = defaultdict(Counter)
 
-    def record(self, endpoint: str, status: int, client: str | None = None) -> None:
+    def record(self, endpoint: str, status: int, client: str | None = None, deployment: str = "main") -> None:
         self.requests[endpoint] += 1
+        self.requests_by_deployment[deployment][f"{endpoint} {status}"] += 1
         self.statuses[f"{endpoint} {status}"] += 1
         if client is not None:
             self.api_calls_by_client[client][f"{endpoint} {status}"] += 1
@@ -28,7 +33,9 @@ class Stats:
                 "pu_spent": self.pu_spent, "pu_by_client": dict(self.pu_by_client),
                 "tokens_issued": self.tokens_issued,
                 "api_calls_by_client": {client: dict(calls) for client, calls in self.api_calls_by_client.items()},
-                "api_in_flight": self.api_in_flight}
+                "api_in_flight": self.api_in_flight,
+                "requests_by_deployment": {d: dict(c) for d, c in self.requests_by_deployment.items()},
+                "collections_by_deployment": {d: dict(c) for d, c in self.collections_by_deployment.items()}}
 
     def reset(self) -> None:
         in_flight = self.api_in_flight  # still being answered: they finish after the reset
