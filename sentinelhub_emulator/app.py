@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
-from . import catalog, deployments
+from . import byoc, catalog, deployments
 from .auth import CDSE_REALM_PATH, REALM_PATH, KeyStore, TokenService, claimed_client, discovery_document, parse_basic
 from .config import EmulatorConfig
 from .errors import SHError, bad_request
@@ -248,17 +248,70 @@ async def process(request: web.Request) -> web.Response:
     body = await _process_body(request)
     plan = parse_process_request(body, request.headers.get("Accept"))
     deployment = deployments.split(request.path)[0]
-    deployments.check_data(deployment, plan.data)
+    principal = request[PRINCIPAL]
+    for item in plan.data:
+        if item.collection.startswith("byoc-") and not _owns(app, principal, item.collection):
+            raise bad_request(f"Collection {item.collection} not found.")
+    deployments.check_data(deployment, plan.data, lambda cid: byoc.LOCATION_DEPLOYMENT if cid.startswith("byoc-") else None)
     for item in plan.data:
         app[STATS].collections_by_deployment[deployment][item.collection] += 1
     loop = asyncio.get_running_loop()
     result = await loop.run_in_executor(app[EXECUTOR], app[RENDERER].render, plan)
-    principal = request[PRINCIPAL]
     app[LIMITER].spend(principal.client_id, result.pu)
     app[STATS].pu_spent += result.pu
     app[STATS].pu_by_client[principal.client_id] += result.pu
     return web.Response(body=result.body, headers={"Content-Type": result.content_type,
                                                    "x-processingunits-spent": repr(float(result.pu))})
+
+
+# ------------------------------------------------------------------ BYOC
+
+
+def _owns(app: web.Application, principal, collection: str) -> bool:
+    owner = byoc.owner_of(collection)
+    return owner is not None and app[TOKENS].account_of(owner) == principal.account
+
+
+def _visible(request: web.Request) -> list[str]:
+    """The BYOC collections of the caller's account on this deployment."""
+    if deployments.split(request.path)[0] != byoc.LOCATION_DEPLOYMENT:
+        return []
+    return [cid for cid in byoc.DEMO if _owns(request.app, request[PRINCIPAL], "byoc-" + cid)]
+
+
+def _own_collection(request: web.Request) -> str:
+    cid = request.match_info["collection_id"]
+    if cid not in _visible(request):
+        raise SHError(404, f"Collection {cid} not found.", "COMMON_NOT_FOUND")
+    return cid
+
+
+async def byoc_collections(request: web.Request) -> web.Response:
+    account = request[PRINCIPAL].account
+    return web.json_response({"data": [byoc.collection_document(c, account) for c in _visible(request)],
+                              "links": {}})
+
+
+async def byoc_collection(request: web.Request) -> web.Response:
+    cid = _own_collection(request)
+    return web.json_response({"data": byoc.collection_document(cid, request[PRINCIPAL].account)})
+
+
+async def byoc_tiles(request: web.Request) -> web.Response:
+    return web.json_response({"data": byoc.tiles(_own_collection(request)), "links": {}})
+
+
+async def byoc_tile(request: web.Request) -> web.Response:
+    for tile in byoc.tiles(_own_collection(request)):
+        if tile["id"] == request.match_info["tile_id"]:
+            return web.json_response({"data": tile})
+    raise SHError(404, "Tile not found.", "COMMON_NOT_FOUND")
+
+
+async def byoc_global(request: web.Request) -> web.Response:
+    ids = [i for i in request.query.get("ids", "").split(",") if i]
+    mine = set(_visible(request))
+    return web.json_response({"data": [{"id": i, "location": byoc.LOCATION} for i in ids if i in mine]})
 
 
 # ------------------------------------------------------------------ emulator control
@@ -320,6 +373,12 @@ def _api_routes(r: web.UrlDispatcher, prefix: str, name_prefix: str) -> None:
     r.add_get(prefix + "/api/v1/catalog/1.0.0/collections", catalog_collections,
               name=name_prefix + "catalog_collections")
     r.add_post(prefix + "/api/v1/process", process, name=name_prefix + "process")
+    byoc_base = prefix + "/api/v1/byoc"
+    r.add_get(byoc_base + "/collections", byoc_collections, name=name_prefix + "byoc_collections")
+    r.add_get(byoc_base + "/collections/{collection_id}", byoc_collection, name=name_prefix + "byoc_collection")
+    r.add_get(byoc_base + "/collections/{collection_id}/tiles", byoc_tiles, name=name_prefix + "byoc_tiles")
+    r.add_get(byoc_base + "/collections/{collection_id}/tiles/{tile_id}", byoc_tile, name=name_prefix + "byoc_tile")
+    r.add_get(byoc_base + "/global", byoc_global, name=name_prefix + "byoc_global")
 
 
 def create_app(config: EmulatorConfig | None = None) -> web.Application:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from . import world
+from . import byoc, world
 from .specs import OLCI_BANDS, S2_ALL, SLSTR_BANDS, CollectionSpec
 
 # Sentinel-2 band whose spectrum stands in for a band of another sensor (by wavelength).
@@ -200,6 +200,8 @@ def value(ctx: Context, band: str, value_so_far: np.ndarray | None) -> np.ndarra
     cid = ctx.spec.id
     if cid in S2_ALL:
         return None
+    if cid.startswith("byoc-"):
+        return byoc.value(ctx.spec, band, ctx.land, ctx.season)
     if cid == "sentinel-1-grd":
         if band in ("VV", "VH") and value_so_far is None:
             return None
@@ -234,6 +236,8 @@ def value(ctx: Context, band: str, value_so_far: np.ndarray | None) -> np.ndarra
 
 def valid(ctx: Context, band: str | None) -> np.ndarray | None:
     """Where the product has data (None: everywhere): S5P pixels whose qa_value reaches `minQa`."""
+    if ctx.spec.id.startswith("byoc-"):
+        return byoc.valid(ctx.spec, ctx.land, ctx.lon, ctx.lat)
     if ctx.spec.id != "sentinel-5p-l2":
         return None
     min_qa = ctx.options.get("minQa", S5P_DEFAULT_MIN_QA.get(band or "", 50))

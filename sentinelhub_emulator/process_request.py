@@ -134,7 +134,8 @@ def _data(items) -> list[DataInput]:
             if t_to < t_from:
                 raise bad_request("timeRange.to must not be before timeRange.from.")
         order = df.get("mosaickingOrder", "mostRecent")
-        if order not in ORDERS or (order == "leastCC" and not spec.has_cloud_cover):
+        byoc_orders = filters.BYOC_ORDERS if spec.id.startswith("byoc-") else ORDERS
+        if order not in byoc_orders or (order == "leastCC" and not spec.has_cloud_cover):
             raise bad_request(f"Unsupported mosaickingOrder '{order}' for {spec.id}.")
         mcc = df.get("maxCloudCoverage", 100)
         if not isinstance(mcc, (int, float)) or not 0 <= mcc <= 100:

@@ -43,6 +43,13 @@ BQA_CLOUD = 55052
 
 
 def collection_spec(collection: str) -> CollectionSpec:
+    if collection.startswith("byoc-"):
+        from .byoc import spec_for
+
+        try:
+            return spec_for(collection)
+        except KeyError:
+            raise KeyError(f"Unknown collection {collection}") from None
     cid = ALIASES.get(collection, collection)
     try:
         return COLLECTIONS[cid]
