@@ -10,6 +10,8 @@ from pathlib import Path
 
 from backend_common.errors import OpenEOError
 
+from . import byoc
+
 DATA = Path(__file__).with_name("data")
 
 
@@ -106,12 +108,21 @@ def _parse(value: str | None) -> datetime | None:
 
 
 @functools.lru_cache(maxsize=1)
-def catalogue() -> dict[str, Collection]:
+def _static_catalogue() -> dict[str, Collection]:
     result = {}
     for path in sorted(DATA.glob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
         result[doc["id"]] = Collection(doc["id"], doc)
+    result.update({cid: Collection(cid, doc) for cid, doc in byoc.configured().items()})  # the operator's BYOC
     return result
+
+
+def catalogue() -> dict[str, Collection]:
+    """Every collection, plus the calling user's BYOC collections while compiling their graph."""
+    extra = byoc.current()
+    if not extra:
+        return _static_catalogue()
+    return {**_static_catalogue(), **{cid: Collection(cid, doc) for cid, doc in extra.items()}}
 
 
 def get_collection(collection_id: str) -> Collection:
