@@ -86,6 +86,8 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
         return common_pb2.JsonDocument(json=json.dumps(cat.collections_document()))
 
     async def GetCollection(self, request, context):
+        if request.collection_id.startswith(byoc.PREFIX) and request.HasField("user"):
+            await byoc.resolve_ids({request.collection_id}, request.user)
         return common_pb2.JsonDocument(json=json.dumps(cat.collection_document(request.collection_id)))
 
     async def GetQueryables(self, request, context):

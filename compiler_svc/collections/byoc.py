@@ -241,9 +241,14 @@ def byoc_ids(process_json: str) -> set[str]:
 async def resolve_graph(process_json: str, user, lookup=None) -> None:
     """Makes the caller's BYOC collections the graph loads known for the rest of this request
     (`current()`); an unknown or foreign one stays unknown (validation: CollectionNotFound)."""
+    await resolve_ids(byoc_ids(process_json), user, lookup)
+
+
+async def resolve_ids(ids: set[str], user, lookup=None) -> None:
+    """`resolve_graph` for collection ids."""
     lookup = lookup or resolver().lookup
     found: dict[str, dict] = {}
-    for cid in sorted(byoc_ids(process_json)):
+    for cid in sorted(ids):
         try:
             found[cid] = await lookup(cid, user)
         except OpenEOError as exc:

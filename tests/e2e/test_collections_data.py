@@ -1,0 +1,119 @@
+"""Issue 17 'done when' (data side): every collection of the compiler's catalogue loads a small area
+within its availability through the openeo client, with values equal to the emulator's world; an
+area/time outside availability is empty or a 4xx; each load reaches the Sentinel Hub deployment that
+hosts its collection (Landsat, MODIS, HLS: US-West); a BYOC collection loads for its owner only."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from openeo.rest import OpenEoApiError
+
+from compiler_svc.collections.catalogue import catalogue
+from sentinelhub_emulator import byoc, world
+from tests.e2e.emulator_stats import reset_when_idle, stats
+from tests.e2e.worldcheck import pixel_lonlat, read_raster
+
+UTC = timezone.utc
+# off the world's 0.01° cloud-cell grid (see test_sync_processing.BBOX)
+BBOX = {"west": 11.3013, "south": 46.5017, "east": 11.3113, "north": 46.5087}
+COLLECTIONS = sorted(catalogue())
+
+
+def expected_deployments(sh_type: str) -> set[str]:
+    """Where §1.2 of the reference says a collection type is served (emulator deployment names)."""
+    if sh_type.startswith(("landsat", "modis", "hls")):
+        return {"uswest2"}
+    if sh_type.startswith(("sentinel-3", "sentinel-5p")):
+        return {"creodias", "cdse"}
+    return {"main"}
+
+
+def acquisition(sh_type: str) -> datetime | None:
+    """An acquisition in mid-2021 or, for ended missions, half a year before their end."""
+    spec = world.collection_spec(sh_type)
+    if spec.epoch is None:
+        return None
+    start = datetime(2021, 6, 1, tzinfo=UTC)
+    if spec.end is not None and spec.end < start + timedelta(days=60):
+        start = spec.end - timedelta(days=180)
+    return world.acquisition_dates(sh_type, start, start + timedelta(days=60))[0]
+
+
+def instant(d: datetime) -> list[str]:
+    """A temporal extent holding exactly one acquisition (several passes can share a day)."""
+    return [(d - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            (d + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")]
+
+
+def bands_of(coll) -> list[str]:
+    real = [b for b in coll.band_names if b != "dataMask"][:2]
+    return real + (["dataMask"] if "dataMask" in coll.band_names else [])
+
+
+@pytest.mark.parametrize("collection_id", COLLECTIONS)
+def test_every_collection_loads_the_world_from_its_deployment(stack, connection, tmp_path, collection_id):
+    coll = catalogue()[collection_id]
+    d = acquisition(coll.sh_type)
+    bands = bands_of(coll)
+    reset_when_idle(stack)
+    cube = connection.load_collection(collection_id, spatial_extent=BBOX, bands=bands,
+                                      temporal_extent=instant(d) if d is not None else None)
+    out = tmp_path / "load.tif"
+    cube.download(out, format="GTiff")
+    data, meta = read_raster(out)
+    assert data.shape[0] == len(bands)
+    lon, lat = pixel_lonlat(meta)
+    options = {"demInstance": coll.dem_instance} if coll.dem_instance else None
+    want = world.band_values(coll.sh_type, bands, d, lon, lat, options=options)
+    for i, band in enumerate(bands):
+        np.testing.assert_allclose(data[i], want[band].astype(np.float32), rtol=1e-6, atol=1e-6, equal_nan=True,
+                                   err_msg=f"{collection_id} {band}")
+    served = stats(stack)["collections_by_deployment"]
+    where = {name for name, types in served.items() if types.get(coll.sh_type)}
+    assert where and where <= expected_deployments(coll.sh_type), (collection_id, served)
+
+
+@pytest.mark.parametrize("collection_id", [c for c in COLLECTIONS if world.collection_spec(catalogue()[c].sh_type).epoch])
+def test_outside_availability_is_empty_or_a_client_error(connection, tmp_path, collection_id):
+    coll = catalogue()[collection_id]
+    spec = world.collection_spec(coll.sh_type)
+    before = spec.epoch - timedelta(days=400)
+    cube = connection.load_collection(collection_id, spatial_extent=BBOX, bands=bands_of(coll)[:1],
+                                      temporal_extent=[before.date().isoformat(),
+                                                       (before + timedelta(days=30)).date().isoformat()])
+    out = tmp_path / "empty.nc"
+    try:
+        cube.download(out, format="netCDF")
+    except OpenEoApiError as err:
+        assert 400 <= err.http_status_code < 500, err
+        return
+    import xarray as xr
+
+    with xr.open_dataset(out) as ds:
+        values = [np.asarray(ds[v]) for v in ds.data_vars if ds[v].ndim >= 2]
+    assert all(v.size == 0 or not np.isfinite(v).any() or (v[np.isfinite(v)] == 0).all() for v in values)
+
+
+LANDCOVER = f"byoc-{byoc.LANDCOVER_ID}"
+
+
+def test_a_byoc_collection_loads_for_its_owner_and_is_404_for_another_user(stack, connection, second_connection,
+                                                                           tmp_path):
+    d = world.acquisition_dates(LANDCOVER, datetime(2021, 1, 1, tzinfo=UTC), datetime(2021, 1, 2, tzinfo=UTC))[0]
+    cube = connection.load_collection(LANDCOVER, spatial_extent=BBOX, temporal_extent=["2021-01-01", "2021-01-02"],
+                                      bands=["LC", "dataMask"])
+    out = tmp_path / "lc.tif"
+    cube.download(out, format="GTiff")
+    data, meta = read_raster(out)
+    lon, lat = pixel_lonlat(meta)
+    want = world.band_values(LANDCOVER, ["LC", "dataMask"], d, lon, lat)
+    np.testing.assert_array_equal(data[0], want["LC"])
+    np.testing.assert_array_equal(data[1], want["dataMask"])
+    assert set(np.unique(data[0])) <= {10, 20, 30, 40, 50, 60, 80}
+    with pytest.raises(OpenEoApiError) as err:
+        second_connection.load_collection(LANDCOVER, spatial_extent=BBOX, temporal_extent=["2021-01-01", "2021-01-02"],
+                                          bands=["LC"]).download(tmp_path / "nope.tif", format="GTiff")
+    assert err.value.http_status_code == 404 and err.value.code == "CollectionNotFound"
