@@ -117,3 +117,25 @@ def test_a_byoc_collection_loads_for_its_owner_and_is_404_for_another_user(stack
         second_connection.load_collection(LANDCOVER, spatial_extent=BBOX, temporal_extent=["2021-01-01", "2021-01-02"],
                                           bands=["LC"]).download(tmp_path / "nope.tif", format="GTiff")
     assert err.value.http_status_code == 404 and err.value.code == "CollectionNotFound"
+
+
+def test_one_graph_fuses_collections_of_two_deployments_with_the_users_token(stack, second_connection, tmp_path):
+    """Sentinel-2 (SH main) and Landsat (US-West) in one graph: one request per deployment, both with
+    the basic-login user's own Sentinel Hub token."""
+    s2_day = world.acquisition_dates("sentinel-2-l2a", datetime(2021, 6, 1, tzinfo=UTC), datetime(2021, 7, 1, tzinfo=UTC))[0]
+    reset_when_idle(stack)
+    s2 = second_connection.load_collection("SENTINEL2_L2A", spatial_extent=BBOX, temporal_extent=instant(s2_day),
+                                           bands=["B04"]).reduce_dimension(dimension="t", reducer="mean")
+    l8 = second_connection.load_collection("LANDSAT8-9_L2", spatial_extent=BBOX,
+                                           temporal_extent=["2021-06-01", "2021-07-01"],
+                                           bands=["B04"]).reduce_dimension(dimension="t", reducer="mean")
+    fused = s2.merge_cubes(l8.rename_labels("bands", ["L8_B04"]).resample_cube_spatial(s2))
+    out = tmp_path / "fused.tif"
+    fused.download(out, format="GTiff")
+    data, _ = read_raster(out)
+    assert data.shape[0] == 2 and np.isfinite(data).all()
+    s = stats(stack)
+    assert s["collections_by_deployment"]["main"].get("sentinel-2-l2a")
+    assert s["collections_by_deployment"]["uswest2"].get("landsat-ot-l2")
+    assert "landsat-ot-l2" not in s["collections_by_deployment"]["main"]
+    assert s["api_calls_by_client"]["demo-client-2"].get("process 200", 0) >= 2
