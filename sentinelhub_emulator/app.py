@@ -255,6 +255,7 @@ async def process(request: web.Request) -> web.Response:
     deployments.check_data(deployment, plan.data, lambda cid: byoc.LOCATION_DEPLOYMENT if cid.startswith("byoc-") else None)
     for item in plan.data:
         app[STATS].collections_by_deployment[deployment][item.collection] += 1
+        app[STATS].last_options[item.collection] = dict(item.options)
     loop = asyncio.get_running_loop()
     result = await loop.run_in_executor(app[EXECUTOR], app[RENDERER].render, plan)
     app[LIMITER].spend(principal.client_id, result.pu)

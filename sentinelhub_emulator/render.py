@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import numpy as np
 
@@ -95,7 +96,10 @@ class Renderer:
         for s in sources:
             d = plan.data[s.data_index]
             filters.check_bands(d.collection, s.bands, d.options)
-            dates[s.key] = world.mosaic_dates(d.collection, d.time_from, d.time_to, d.mosaicking_order,
+            t_from = d.time_from
+            if d.collection == "sentinel-5p-l2" and s.mosaicking == "SIMPLE":  # SH: the 24 h before `to`
+                t_from = max(t_from, d.time_to - timedelta(hours=24))
+            dates[s.key] = world.mosaic_dates(d.collection, t_from, d.time_to, d.mosaicking_order,
                                               d.max_cloud_coverage, d.orbit_direction, d.options)
         t_from = min(plan.data[s.data_index].time_from for s in sources)
         t_to = max(plan.data[s.data_index].time_to for s in sources)

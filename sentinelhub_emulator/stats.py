@@ -20,6 +20,9 @@ class Stats:
         # collection types its Process API was asked for (what proves the executor's routing)
         self.requests_by_deployment: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.collections_by_deployment: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        # collection type -> the checked dataFilter/processing options of its latest Process API request
+        # (tests recompute the world with them)
+        self.last_options: dict[str, dict] = {}
 
     def record(self, endpoint: str, status: int, client: str | None = None, deployment: str = "main") -> None:
         self.requests[endpoint] += 1
@@ -35,7 +38,8 @@ class Stats:
                 "api_calls_by_client": {client: dict(calls) for client, calls in self.api_calls_by_client.items()},
                 "api_in_flight": self.api_in_flight,
                 "requests_by_deployment": {d: dict(c) for d, c in self.requests_by_deployment.items()},
-                "collections_by_deployment": {d: dict(c) for d, c in self.collections_by_deployment.items()}}
+                "collections_by_deployment": {d: dict(c) for d, c in self.collections_by_deployment.items()},
+                "last_options": self.last_options}
 
     def reset(self) -> None:
         in_flight = self.api_in_flight  # still being answered: they finish after the reset

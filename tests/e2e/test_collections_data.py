@@ -66,13 +66,13 @@ def test_every_collection_loads_the_world_from_its_deployment(stack, connection,
     data, meta = read_raster(out)
     assert data.shape[0] == len(bands)
     lon, lat = pixel_lonlat(meta)
-    options = {"demInstance": coll.dem_instance} if coll.dem_instance else None
+    served = stats(stack)
+    options = served["last_options"][coll.sh_type]  # whatever the plan sent (demInstance, backCoeff, ...)
     want = world.band_values(coll.sh_type, bands, d, lon, lat, options=options)
     for i, band in enumerate(bands):
         np.testing.assert_allclose(data[i], want[band].astype(np.float32), rtol=1e-6, atol=1e-6, equal_nan=True,
                                    err_msg=f"{collection_id} {band}")
-    served = stats(stack)["collections_by_deployment"]
-    where = {name for name, types in served.items() if types.get(coll.sh_type)}
+    where = {name for name, types in served["collections_by_deployment"].items() if types.get(coll.sh_type)}
     assert where and where <= expected_deployments(coll.sh_type), (collection_id, served)
 
 
