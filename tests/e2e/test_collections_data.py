@@ -113,6 +113,11 @@ def test_a_byoc_collection_loads_for_its_owner_and_is_404_for_another_user(stack
     np.testing.assert_array_equal(data[0], want["LC"])
     np.testing.assert_array_equal(data[1], want["dataMask"])
     assert set(np.unique(data[0])) <= {10, 20, 30, 40, 50, 60, 80}
+    described = connection.describe_collection(LANDCOVER)  # GET /collections/byoc-<id> as its owner
+    assert described["cube:dimensions"]["bands"]["values"] == ["LC", "dataMask"]
+    with pytest.raises(OpenEoApiError) as err:
+        second_connection.describe_collection(LANDCOVER)
+    assert err.value.http_status_code == 404
     with pytest.raises(OpenEoApiError) as err:
         second_connection.load_collection(LANDCOVER, spatial_extent=BBOX, temporal_extent=["2021-01-01", "2021-01-02"],
                                           bands=["LC"]).download(tmp_path / "nope.tif", format="GTiff")

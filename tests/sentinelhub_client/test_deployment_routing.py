@@ -65,3 +65,15 @@ async def test_user_tokens_go_to_their_realm_only():
         with pytest.raises(OpenEOError) as err:
             sh._auth("user-token", unconfigured.deployments["cdse"])
         assert "cdse" in err.value.message
+
+
+def test_the_devstack_points_every_deployment_at_the_emulator(monkeypatch):
+    from devstack.stack import Stack
+
+    for var in ("SH_BASE_URL", "SH_USWEST_BASE_URL", "SH_CDSE_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    env = Stack._deployment_env(EMU)
+    assert env["SH_USWEST_BASE_URL"] == EMU + "/uswest2" and env["SH_CDSE_BASE_URL"] == EMU + "/cdse"
+    assert env["SH_CDSE_CLIENT_ID"] == "cdse-client"
+    monkeypatch.setenv("SH_BASE_URL", "https://services.sentinel-hub.com")  # a real Sentinel Hub: nothing invented
+    assert Stack._deployment_env("https://services.sentinel-hub.com") == {}
