@@ -98,3 +98,23 @@ async def asyncio_run_in_context(coro):
     import asyncio
 
     return await asyncio.get_running_loop().create_task(coro, context=contextvars.copy_context())
+
+
+def test_operator_collections_are_listed_and_loadable(tmp_path, monkeypatch):
+    from compiler_svc.collections import catalogue as cat
+
+    path = tmp_path / "byoc.json"
+    path.write_text(json.dumps([{"id": "DEMO_LANDCOVER", "sh_collection_id": emu_byoc.LANDCOVER_ID, "gsd": 10,
+                                 "temporal_extent": ["2021-01-01T00:00:00Z", None],
+                                 "bands": [{"name": "LC", "data_type": "uint8", "nodata": 0}]}]))
+    monkeypatch.setenv("BYOC_COLLECTIONS_FILE", str(path))
+    cat._static_catalogue.cache_clear()
+    try:
+        listed = {c["id"]: c for c in cat.collections_document()["collections"]}
+        assert listed["DEMO_LANDCOVER"]["cube:dimensions"]["bands"]["values"] == ["LC", "dataMask"]
+        coll = cat.get_collection("DEMO_LANDCOVER")
+        assert coll.sh_type == LC and coll.temporal and coll.gsd("LC") == 10.0
+        assert "sh_deployment" not in cat.collection_document("DEMO_LANDCOVER")  # internal keys stay internal
+    finally:
+        monkeypatch.delenv("BYOC_COLLECTIONS_FILE")
+        cat._static_catalogue.cache_clear()
