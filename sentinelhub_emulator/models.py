@@ -7,7 +7,7 @@ Pure functions of `world`'s surface (`_landscape`, seasons, cloud field); plausi
 per §6 of the reference."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import numpy as np
@@ -53,6 +53,8 @@ class Context:
     lon: np.ndarray
     lat: np.ndarray
     options: dict
+    #: values several bands of one call share (native cells, S5P qa_value)
+    memo: dict = field(default_factory=dict)
 
 
 def _rounded(x: np.ndarray, step: float) -> np.ndarray:
@@ -81,7 +83,13 @@ def _temperature(ctx: Context, band: str) -> np.ndarray:
 
 
 def _cells(ctx: Context, size: float) -> tuple[np.ndarray, np.ndarray]:
-    return np.floor(ctx.lon / size).astype(np.int64), np.floor(ctx.lat / size).astype(np.int64)
+    key = ("cells", size)
+    if key not in ctx.memo:
+        row, col = world._separable(ctx.lon, ctx.lat)  # per row / column of a broadcast grid, then broadcast
+        shape = np.broadcast_shapes(ctx.lon.shape, ctx.lat.shape)
+        ctx.memo[key] = (np.broadcast_to(np.floor(row / size).astype(np.int64), shape),
+                         np.broadcast_to(np.floor(col / size).astype(np.int64), shape))
+    return ctx.memo[key]
 
 
 def _s5p(ctx: Context, band: str) -> np.ndarray:
@@ -119,8 +127,10 @@ def _s5p(ctx: Context, band: str) -> np.ndarray:
 
 def s5p_qa(ctx: Context) -> np.ndarray:
     """qa_value (0-100) per ground pixel: about a quarter of the pixels are below 50."""
-    ix, iy = _cells(ctx, ctx.spec.cell_deg)
-    return np.floor(100.0 * np.sqrt(world._hash01(ix, iy, ctx.day, 77)))
+    if "qa" not in ctx.memo:
+        ix, iy = _cells(ctx, ctx.spec.cell_deg)
+        ctx.memo["qa"] = np.floor(100.0 * np.sqrt(world._hash01(ix, iy, ctx.day, 77)))
+    return ctx.memo["qa"]
 
 
 def _landsat_aux(ctx: Context, band: str) -> np.ndarray:

@@ -324,9 +324,11 @@ def band_values(collection: str, bands, date: datetime | None, lon, lat, units=N
         return {k: v.reshape(()) for k, v in res.items()}
     if lon.shape != lat.shape:
         lon, lat = np.broadcast_arrays(lon, lat)
-    if spec.cell_deg:  # a coarse product: one value per native pixel
-        lon = (np.floor(lon / spec.cell_deg) + 0.5) * spec.cell_deg
-        lat = (np.floor(lat / spec.cell_deg) + 0.5) * spec.cell_deg
+    if spec.cell_deg:  # a coarse product: one value per native pixel (a broadcast grid stays one)
+        shape = lon.shape
+        row, col = _separable(lon, lat)
+        lon = np.broadcast_to((np.floor(row / spec.cell_deg) + 0.5) * spec.cell_deg, shape)
+        lat = np.broadcast_to((np.floor(col / spec.cell_deg) + 0.5) * spec.cell_deg, shape)
     land = _landscape(lon, lat)
     out: dict[str, np.ndarray] = {}
     if spec.epoch is not None and date is None:
