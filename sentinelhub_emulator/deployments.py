@@ -68,6 +68,7 @@ def check_data(deployment: str, data: list, byoc_location=lambda cid: None) -> N
             continue
         remote = [d for d in PREFIXES if REALMS[d] == REALMS[deployment] and hosts(d, cid, byoc_location(cid))]
         if fusion and deployment in FUSION_HUBS and remote:
+            item.remote = True
             continue
         where = f" (served by {', '.join(remote)})" if remote else ""
         raise bad_request(f"Collection {cid} is not available on this deployment{where}.")

@@ -31,6 +31,8 @@ class DataInput:
     orbit_direction: str | None = None  # ASCENDING / DESCENDING (Sentinel-1)
     #: checked type-specific dataFilter/processing entries that change the rendering (`filters.check`)
     options: dict = field(default_factory=dict)
+    #: served by another deployment of the realm, fused here (counts twice in f_fusion, §2.6)
+    remote: bool = False
 
 
 @dataclass

@@ -183,14 +183,15 @@ class Renderer:
                            for r in plan.responses if r.identifier != "userdata")
         octet = any(r.format == "application/octet-stream" for r in plan.responses)
         n_bands = sum(count_input_bands(s.bands) for s in sources)
-        collections = {plan.data[s.data_index].collection for s in sources}
+        # f_fusion = local collections + 2 · remote ones
+        collections = {plan.data[s.data_index].collection: plan.data[s.data_index].remote for s in sources}
         s1 = 1.0
         for s in sources:
             d = plan.data[s.data_index]
             if d.collection == "sentinel-1-grd":
                 s1 = max(s1, s1_factor(d.processing))
         pu = processing_units(plan.width, plan.height, n_bands, float32_tiff, octet, n_samples,
-                              len(collections) if len(plan.data) > 1 else 1, s1)
+                              sum(2 if remote else 1 for remote in collections.values()) if len(plan.data) > 1 else 1, s1)
         if plan.container is None and len(members) == 1:
             r, _, payload = members[0]
             return RenderResult(payload, r.format, pu)

@@ -95,3 +95,23 @@ async def test_catalog_searches_only_hosted_collections(emu):
     h = await emu.auth()
     assert (await emu.client.post("/uswest2/api/v1/catalog/1.0.0/search", json=body, headers=h)).status == 200
     await sh_error(await emu.client.post("/api/v1/catalog/1.0.0/search", json=body, headers=h), 400)
+
+
+async def test_a_remote_collection_counts_twice_in_the_fusion_factor(emu):
+    script = """//VERSION=3
+function setup() { return {input: [{datasource: "a", bands: ["B04"]}, {datasource: "b", bands: ["B04"]}],
+  output: {bands: 2, sampleType: "UINT8"}}; }
+function evaluatePixel(s) { return [0, 0]; }
+"""
+    time_range = process_body()["input"]["data"][0]["dataFilter"]["timeRange"]
+    body = process_body(script)
+
+    async def pu(second: str) -> float:
+        body["input"]["data"] = [{"id": "a", "type": "sentinel-2-l2a", "dataFilter": {"timeRange": time_range}},
+                                 {"id": "b", "type": second, "dataFilter": {"timeRange": time_range}}]
+        resp = await emu.process(body)
+        assert resp.status == 200, await resp.text()
+        return float(resp.headers["x-processingunits-spent"])
+
+    local, remote = await pu("sentinel-2-l1c"), await pu("landsat-ot-l2")
+    assert remote == pytest.approx(local * 3 / 2)  # f_fusion 1 + 2 instead of 1 + 1
