@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
-from . import byoc, catalog, deployments
+from . import byoc, byoc_api, catalog, deployments
 from .auth import CDSE_REALM_PATH, REALM_PATH, KeyStore, TokenService, claimed_client, discovery_document, parse_basic
 from .config import EmulatorConfig
 from .errors import SHError, bad_request
@@ -250,7 +250,8 @@ async def process(request: web.Request) -> web.Response:
     deployment = deployments.split(request.path)[0]
     principal = request[PRINCIPAL]
     for item in plan.data:
-        if item.collection.startswith("byoc-") and not _owns(app, principal, item.collection):
+        if item.collection.startswith("byoc-") and not byoc_api.owns(
+                app[TOKENS].account_of, principal.account, item.collection):
             raise bad_request(f"Collection {item.collection} not found.")
     deployments.check_data(deployment, plan.data, lambda cid: byoc.LOCATION_DEPLOYMENT if cid.startswith("byoc-") else None)
     for item in plan.data:
@@ -263,56 +264,6 @@ async def process(request: web.Request) -> web.Response:
     app[STATS].pu_by_client[principal.client_id] += result.pu
     return web.Response(body=result.body, headers={"Content-Type": result.content_type,
                                                    "x-processingunits-spent": repr(float(result.pu))})
-
-
-# ------------------------------------------------------------------ BYOC
-
-
-def _owns(app: web.Application, principal, collection: str) -> bool:
-    owner = byoc.owner_of(collection)
-    return owner is not None and app[TOKENS].account_of(owner) == principal.account
-
-
-def _visible(request: web.Request) -> list[str]:
-    """The BYOC collections of the caller's account on this deployment."""
-    if deployments.split(request.path)[0] != byoc.LOCATION_DEPLOYMENT:
-        return []
-    return [cid for cid in byoc.DEMO if _owns(request.app, request[PRINCIPAL], "byoc-" + cid)]
-
-
-def _own_collection(request: web.Request) -> str:
-    cid = request.match_info["collection_id"]
-    if cid not in _visible(request):
-        raise SHError(404, f"Collection {cid} not found.", "COMMON_NOT_FOUND")
-    return cid
-
-
-async def byoc_collections(request: web.Request) -> web.Response:
-    account = request[PRINCIPAL].account
-    return web.json_response({"data": [byoc.collection_document(c, account) for c in _visible(request)],
-                              "links": {}})
-
-
-async def byoc_collection(request: web.Request) -> web.Response:
-    cid = _own_collection(request)
-    return web.json_response({"data": byoc.collection_document(cid, request[PRINCIPAL].account)})
-
-
-async def byoc_tiles(request: web.Request) -> web.Response:
-    return web.json_response({"data": byoc.tiles(_own_collection(request)), "links": {}})
-
-
-async def byoc_tile(request: web.Request) -> web.Response:
-    for tile in byoc.tiles(_own_collection(request)):
-        if tile["id"] == request.match_info["tile_id"]:
-            return web.json_response({"data": tile})
-    raise SHError(404, "Tile not found.", "COMMON_NOT_FOUND")
-
-
-async def byoc_global(request: web.Request) -> web.Response:
-    ids = [i for i in request.query.get("ids", "").split(",") if i]
-    mine = set(_visible(request))
-    return web.json_response({"data": [{"id": i, "location": byoc.LOCATION} for i in ids if i in mine]})
 
 
 # ------------------------------------------------------------------ emulator control
@@ -367,19 +318,23 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def _api_routes(r: web.UrlDispatcher, prefix: str, name_prefix: str) -> None:
-    """The APIs every deployment serves, under its base path."""
-    r.add_post(prefix + "/api/v1/catalog/1.0.0/search", catalog_search_post, name=name_prefix + "catalog_search")
-    r.add_get(prefix + "/api/v1/catalog/1.0.0/search", catalog_search_get, name=name_prefix + "catalog_search_get")
-    r.add_get(prefix + "/api/v1/catalog/1.0.0/collections", catalog_collections,
-              name=name_prefix + "catalog_collections")
-    r.add_post(prefix + "/api/v1/process", process, name=name_prefix + "process")
-    byoc_base = prefix + "/api/v1/byoc"
-    r.add_get(byoc_base + "/collections", byoc_collections, name=name_prefix + "byoc_collections")
-    r.add_get(byoc_base + "/collections/{collection_id}", byoc_collection, name=name_prefix + "byoc_collection")
-    r.add_get(byoc_base + "/collections/{collection_id}/tiles", byoc_tiles, name=name_prefix + "byoc_tiles")
-    r.add_get(byoc_base + "/collections/{collection_id}/tiles/{tile_id}", byoc_tile, name=name_prefix + "byoc_tile")
-    r.add_get(byoc_base + "/global", byoc_global, name=name_prefix + "byoc_global")
+def _deployment_routes(r: web.UrlDispatcher) -> None:
+    """CDSE's realm, the BYOC API on SH main, and the APIs of the deployments under base paths (SH
+    main's own at `/` are registered in `create_app`)."""
+    r.add_post(CDSE_REALM_PATH + "/protocol/openid-connect/token", token, name="cdse.token")
+    r.add_get(CDSE_REALM_PATH + "/protocol/openid-connect/certs", certs, name="cdse.certs")
+    r.add_get(CDSE_REALM_PATH + "/.well-known/openid-configuration", discovery, name="cdse.discovery")
+    for deployment, prefix in deployments.PREFIXES.items():
+        name_prefix = "" if deployment == deployments.MAIN else deployment + "."
+        byoc_api.add_routes(r, prefix, name_prefix, lambda request: request[PRINCIPAL],
+                            lambda app, client: app[TOKENS].account_of(client))
+        if not prefix:
+            continue
+        r.add_post(prefix + "/api/v1/catalog/1.0.0/search", catalog_search_post, name=name_prefix + "catalog_search")
+        r.add_get(prefix + "/api/v1/catalog/1.0.0/search", catalog_search_get, name=name_prefix + "catalog_search_get")
+        r.add_get(prefix + "/api/v1/catalog/1.0.0/collections", catalog_collections,
+                  name=name_prefix + "catalog_collections")
+        r.add_post(prefix + "/api/v1/process", process, name=name_prefix + "process")
 
 
 def create_app(config: EmulatorConfig | None = None) -> web.Application:
@@ -403,11 +358,11 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
         r.add_post(path, token, name="token" if path != "/oauth/token" else "token_legacy")
     r.add_get(REALM_PATH + "/protocol/openid-connect/certs", certs, name="certs")
     r.add_get(REALM_PATH + "/.well-known/openid-configuration", discovery, name="discovery")
-    r.add_post(CDSE_REALM_PATH + "/protocol/openid-connect/token", token, name="cdse.token")
-    r.add_get(CDSE_REALM_PATH + "/protocol/openid-connect/certs", certs, name="cdse.certs")
-    r.add_get(CDSE_REALM_PATH + "/.well-known/openid-configuration", discovery, name="cdse.discovery")
-    for deployment, prefix in deployments.PREFIXES.items():
-        _api_routes(r, prefix, "" if deployment == deployments.MAIN else deployment + ".")
+    _deployment_routes(r)
+    r.add_post("/api/v1/catalog/1.0.0/search", catalog_search_post, name="catalog_search")
+    r.add_get("/api/v1/catalog/1.0.0/search", catalog_search_get, name="catalog_search_get")
+    r.add_get("/api/v1/catalog/1.0.0/collections", catalog_collections, name="catalog_collections")
+    r.add_post("/api/v1/process", process, name="process")
     r.add_post("/_emulator/faults", faults_post, name="faults_post")
     r.add_delete("/_emulator/faults", faults_delete, name="faults_delete")
     r.add_get("/_emulator/faults", faults_get, name="faults_get")
