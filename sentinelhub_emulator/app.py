@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
-from . import byoc, byoc_api, catalog, deployments
-from .auth import CDSE_REALM_PATH, REALM_PATH, KeyStore, TokenService, claimed_client, discovery_document, parse_basic
+from . import catalog
+from .auth import REALM_PATH, KeyStore, TokenService, claimed_client, discovery_document, parse_basic
 from .config import EmulatorConfig
 from .errors import SHError, bad_request
 from .evalscript import V8Pool
@@ -19,6 +19,8 @@ from .process_request import parse_process_request
 from .ratelimit import RateLimiter
 from .render import Renderer
 from .stats import Stats
+from . import byoc, byoc_api, deployments  # noqa: E402,I001 - the deployments (kept apart from the imports above)
+from .auth import CDSE_REALM_PATH  # noqa: I001
 
 log = get_logger(__name__)
 
@@ -304,6 +306,7 @@ async def revoke_tokens(request: web.Request) -> web.Response:
 
 async def stats_get(request: web.Request) -> web.Response:
     data = request.app[STATS].as_dict()
+    data.update(request.app[STATS].deployments_dict())
     pool = request.app[POOL]
     data["v8"] = {"contexts_created": pool.created, "contexts_discarded": pool.discarded}
     return web.json_response(data)

@@ -34,6 +34,8 @@ def load_clients_file(path: str) -> dict[str, str]:
 @dataclass
 class EmulatorConfig:
     clients: dict[str, str] = field(default_factory=lambda: {DEMO_CLIENT_ID: DEMO_CLIENT_SECRET})
+    #: OAuth clients of the CDSE realm (the /cdse deployment); main-realm clients do not work there
+    cdse_clients: dict[str, str] = field(default_factory=lambda: {"cdse-client": "cdse-secret"})
     token_ttl: int = 3600
     key_file: str | None = None
     public_base_url: str | None = None  # default: derived from the request Host
@@ -46,8 +48,6 @@ class EmulatorConfig:
     v8_pool_size: int = 2
     render_chunk_values: int = 8 * 1024 * 1024  # input values (float64) per V8 round trip
     account_id: str = "00000000-0000-4000-8000-00000000e301"
-    #: OAuth clients of the CDSE realm (the /cdse deployment); main-realm clients do not work there
-    cdse_clients: dict[str, str] = field(default_factory=lambda: {"cdse-client": "cdse-secret"})
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "EmulatorConfig":

@@ -36,8 +36,11 @@ class Stats:
                 "pu_spent": self.pu_spent, "pu_by_client": dict(self.pu_by_client),
                 "tokens_issued": self.tokens_issued,
                 "api_calls_by_client": {client: dict(calls) for client, calls in self.api_calls_by_client.items()},
-                "api_in_flight": self.api_in_flight,
-                "requests_by_deployment": {d: dict(c) for d, c in self.requests_by_deployment.items()},
+                "api_in_flight": self.api_in_flight}
+
+    def deployments_dict(self) -> dict:
+        """The per-deployment counters (part of /_emulator/stats)."""
+        return {"requests_by_deployment": {d: dict(c) for d, c in self.requests_by_deployment.items()},
                 "collections_by_deployment": {d: dict(c) for d, c in self.collections_by_deployment.items()},
                 "last_options": self.last_options}
 
