@@ -12,6 +12,8 @@ from pathlib import Path
 from backend_common.errors import OpenEOError
 from compiler_svc.collections import load_options
 
+from . import byoc
+
 DATA = Path(__file__).with_name("data")
 
 
@@ -139,12 +141,22 @@ class Catalogue(Mapping):
 
 
 @functools.lru_cache(maxsize=1)
-def catalogue() -> Catalogue:
+def _static_catalogue() -> Catalogue:
     result = {}
     for path in sorted(DATA.glob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
         result[doc["id"]] = Collection(doc["id"], doc)
+    result.update({cid: Collection(cid, doc) for cid, doc in byoc.configured().items()})  # the operator's BYOC
     return Catalogue(result)
+
+
+def catalogue() -> Catalogue:
+    """Every collection, plus the calling user's BYOC collections while compiling their graph."""
+    static = _static_catalogue()
+    extra = byoc.current()
+    if not extra:
+        return static
+    return Catalogue({**{cid: static[cid] for cid in static}, **{cid: Collection(cid, doc) for cid, doc in extra.items()}})
 
 
 def get_collection(collection_id: str) -> Collection:
