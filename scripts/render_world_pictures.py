@@ -1,6 +1,6 @@
 """Renders the emulator's synthetic world as true-colour map tiles (zoom 5, 10 and 14, one place)
 through the emulator's own request path (process request → data → evalscript in V8 → PNG), for
-docs/world/. Usage: python scripts/render_world_pictures.py [--lon 7.235 --lat 44.43]"""
+docs/world/. Usage: python scripts/render_world_pictures.py [--lon 6.725 --lat 48.42]"""
 
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ def render_tile(renderer: Renderer, tile: mercantile.Tile, size: int = 256) -> b
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--lon", type=float, default=7.235)
-    ap.add_argument("--lat", type=float, default=44.43)
+    ap.add_argument("--lon", type=float, default=6.725)
+    ap.add_argument("--lat", type=float, default=48.42)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "world")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

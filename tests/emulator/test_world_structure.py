@@ -26,15 +26,15 @@ def land(bbox, width, height):
 
 def test_ten_metre_pixels_show_fields_with_sharp_straight_edges():
     # 2.5 km at 10 m around a river in farmland (docs/world/zoom-14.png)
-    bbox = (7.22, 44.42, 7.252, 44.443)
-    image = b04(bbox, 254, 256)
+    bbox = (6.7236, 48.4146, 6.7456, 48.4292)
+    image = b04(bbox, 163, 162)
     steps = np.abs(np.diff(image, axis=1))
     assert (steps > 0.02).mean() > 0.002  # edges between fields, roads, the river
     assert (steps < 1e-3).mean() > 0.8  # inside a field the surface is uniform (not a gradient)
     # field edges are straight north-south lines: the same columns jump in most rows
     jumps = (steps > 0.01).mean(axis=0)
     assert (jumps > 0.4).sum() >= 3
-    water = land(bbox, 254, 256)["water"]
+    water = land(bbox, 163, 162)["water"]
     assert 0.01 < water.mean() < 0.5  # the river
 
 
@@ -68,7 +68,7 @@ def test_coarse_grids_do_not_alias(pixel_deg):
 
 
 def test_the_landscape_is_deterministic_and_the_same_on_every_kind_of_grid():
-    bbox = (7.22, 44.42, 7.232, 44.43)
+    bbox = (6.7236, 48.4146, 6.7356, 48.4246)
     lon, lat = world.pixel_centers_lonlat(bbox, 4326, 120, 100)
     lon_v, lat_v = world.pixel_centers_lonlat(bbox, 4326, 120, 100, views=True)
     first, again, views = world._landscape(lon, lat), world._landscape(lon.copy(), lat.copy()), world._landscape(lon_v, lat_v)
