@@ -46,7 +46,7 @@ CASES = [
     *_x("absolute", ({"x": None}, None), ({"x": -0.0}, 0)),
     *_x("sgn", ({"x": None}, None), ({"x": 0}, 0), ({"x": -0.5}, -1)),
     *_x("sqrt", ({"x": None}, None), ({"x": -1}, NAN), ({"x": 0}, 0)),
-    *_x("exp", ({"x": None}, None), ({"x": 1000}, INF)),
+    *_x("exp", ({"p": None}, None), ({"p": 1000}, INF)),
     *_x("ln", ({"x": None}, None), ({"x": 0}, NEG_INF), ({"x": -1}, NAN)),
     *_x("log", ({"x": None, "base": 10}, None), ({"x": 100, "base": None}, None), ({"x": 0, "base": 10}, NEG_INF),
         ({"x": 1, "base": 1}, NAN)),
@@ -105,8 +105,8 @@ CASES = [
     *_x("min", ({"data": []}, None), ({"data": [None, 3]}, 3), ({"data": [1, None], "ignore_nodata": False}, None)),
     *_x("mean", ({"data": []}, None), ({"data": [None, 3]}, 3), ({"data": [1, None], "ignore_nodata": False}, None)),
     *_x("median", ({"data": []}, None), ({"data": [None, 3, 1]}, 2), ({"data": [1, None], "ignore_nodata": False}, None)),
-    *_x("sum", ({"data": []}, 0), ({"data": [None, 3]}, 3), ({"data": [1, None], "ignore_nodata": False}, None)),
-    *_x("product", ({"data": []}, 1), ({"data": [None, 3]}, 3), ({"data": [2, None], "ignore_nodata": False}, None)),
+    *_x("sum", ({"data": []}, None), ({"data": [None, 3]}, 3), ({"data": [1, None], "ignore_nodata": False}, None)),
+    *_x("product", ({"data": []}, None), ({"data": [None, 3]}, 3), ({"data": [2, None], "ignore_nodata": False}, None)),
     *_x("sd", ({"data": []}, None), ({"data": [None, None]}, None), ({"data": [1, None], "ignore_nodata": False}, None)),
     *_x("variance", ({"data": []}, None), ({"data": [None]}, None), ({"data": [1, None], "ignore_nodata": False}, None)),
     *_x("extrema", ({"data": []}, [None, None]), ({"data": [None, 2, 1]}, [1, 2]),
@@ -123,14 +123,14 @@ CASES = [
         ({"data": [1, 2], "index": 5, "return_nodata": True}, None),
         ({"data": [1, 2], "label": "a"}, Error("ArrayNotLabeled")),
         ({"data": {"from_node": "labeled"}, "label": "c", "return_nodata": True}, None)),
-    *_x("array_find", ({"data": [1, None], "value": None}, None), ({"data": [], "value": 1}, None),
+    *_x("array_find", ({"data": [1, None], "value": None}, 1), ({"data": [], "value": 1}, None),
         ({"data": [1, "1"], "value": "1"}, 1), ({"data": [1, 1], "value": 1, "reverse": True}, 1)),
-    *_x("array_contains", ({"data": [None], "value": None}, False), ({"data": [], "value": 1}, False),
+    *_x("array_contains", ({"data": [None], "value": None}, True), ({"data": [], "value": 1}, False),
         ({"data": [[1]], "value": [1]}, False)),
     *_x("array_find_label", ({"data": {"from_node": "labeled"}, "label": "c"}, None),
         ({"data": [1, 2], "label": "a"}, None), ({"data": {"from_node": "labeled"}, "label": "b"}, 1)),
     *_x("array_labels", ({"data": [5, 6]}, [0, 1]), ({"data": []}, [])),
-    *_x("array_create", ({"data": [], "repeat": 3}, []), ({"data": [1], "repeat": 0}, [])),
+    *_x("array_create", ({"data": [], "repeat": 3}, []), ({"data": [1], "repeat": 0}, Error("ProcessParameterInvalid"))),
     *_x("array_concat", ({"array1": [], "array2": []}, [])),
     *_x("array_append", ({"data": [], "value": None}, [None])),
     *_x("array_modify", ({"data": [1, 2], "values": [9], "index": 5}, Error("ArrayElementNotAvailable")),
@@ -164,6 +164,8 @@ def is_special(value) -> bool:
 
 def matches(actual, expected) -> bool:
     """A JSON-level comparison: numbers within 1e-9, NaN/infinities by kind (for local results)."""
+    if expected is NAN and actual is None:
+        return True  # a number that is NaN is no-data (null) in this back-end: README, deviations
     if isinstance(expected, Special):
         if not isinstance(actual, (int, float)) or isinstance(actual, bool):
             return False
