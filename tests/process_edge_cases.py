@@ -59,7 +59,7 @@ CASES = [
     *_x("linear_scale_range", ({"x": None, "inputMin": 0, "inputMax": 1}, None),
         ({"x": 0.25, "inputMin": 1, "inputMax": 0, "outputMin": 0, "outputMax": 100}, 75),
         ({"x": 5, "inputMin": 0, "inputMax": 1, "outputMin": 10, "outputMax": 0}, 0)),
-    *_x("normalized_difference", ({"x": 0, "y": 0}, NAN), ({"x": None, "y": 1}, None)),
+    *_x("normalized_difference", ({"x": 0, "y": 0}, NAN), ({"x": 1, "y": -1}, INF)),
     *_x("arctan2", ({"y": 0, "x": 0}, 0), ({"y": None, "x": 1}, None)),
     *_x("arccos", ({"x": None}, None), ({"x": 2}, NAN)),
     *_x("arcsin", ({"x": None}, None), ({"x": -2}, NAN)),
