@@ -456,14 +456,35 @@ def _landscape(lon: np.ndarray, lat: np.ndarray) -> dict[str, np.ndarray]:
     pixel = _pixel_deg(*np.broadcast_arrays(lon, lat)) if lon.ndim == 2 else 0.0
     sep = _as_separable(lon, lat) if lon.ndim == 2 else None
     glon, glat = sep if sep is not None else np.broadcast_arrays(lon, lat)
+    if len(shape) != 2 or shape[0] * shape[1] <= _BLOCK:
+        land = _surface(glon, glat, pixel, separable=sep is not None)
+        return {key: np.broadcast_to(value, shape) for key, value in land.items()}
+    # blocks of rows, so that the many temporaries stay in the CPU's caches
+    out = {"veg": np.empty(shape, np.float64), "water": np.empty(shape, bool), "relief": np.empty(shape, np.float64)}
+    step = max(1, _BLOCK // shape[1])
+    for r in range(0, shape[0], step):
+        block_lon = glon if sep is not None else glon[r:r + step]
+        land = _surface(block_lon, glat[r:r + step], pixel, separable=sep is not None)
+        for key, value in land.items():
+            out[key][r:r + step] = value
+    return out
 
+
+#: pixels per block of the general path (a few hundred KiB per temporary)
+_BLOCK = 32768
+
+
+def _surface(glon: np.ndarray, glat: np.ndarray, pixel: float, *, separable: bool) -> dict[str, np.ndarray]:
+    """`_landscape` of a (1, W) lon row and an (H, 1) lat column (`separable`) or of two arrays of
+    the same shape, for grids of `pixel` degrees."""
+    sep = separable
     octaves = []
     for k, cell in enumerate(_OCTAVES):
         fade = _fade(cell, pixel)
         if fade == 0.0:
             octaves.append(np.float32(0.5))
             continue
-        n = _value_noise_separable(glon, glat, k) if sep is not None else _value_noise(glon, glat, k)
+        n = _value_noise_separable(glon, glat, k) if sep else _value_noise(glon, glat, k)
         octaves.append(n if fade == 1.0 else 0.5 + fade * (n - 0.5))
     o0, o1, o2, o3 = octaves
     height = _OCTAVE_WEIGHTS[0] * o0
@@ -510,8 +531,7 @@ def _landscape(lon: np.ndarray, lat: np.ndarray) -> dict[str, np.ndarray]:
         meander = o1 + 0.5 * o2 - 0.75
         # the contour moves ~5 units per degree: this threshold gives rivers about _RIVER_DEG wide
         water |= (np.abs(meander) < 2.5 * _RIVER_DEG * fade_rivers) & (relief < 0.5)
-    return {"veg": np.broadcast_to(veg, shape), "water": np.broadcast_to(water, shape),
-            "relief": np.broadcast_to(relief.astype(np.float64), shape)}
+    return {"veg": veg, "water": water, "relief": relief.astype(np.float64)}
 
 
 # Reflectance spectra (bare soil, dense vegetation, water, cloud) for S2 bands.
