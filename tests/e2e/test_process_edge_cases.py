@@ -77,3 +77,32 @@ def test_cube_edge_cases_are_openeo_errors(stack, connection, pid, arguments, co
     resp = _post(stack, connection, graph)
     assert 400 <= resp.status_code < 500, resp.text
     assert resp.json()["code"] == code, resp.text
+
+
+def _on_load(pid: str, **arguments) -> dict:
+    return {"a": _LOAD, "m": {"process_id": pid, "arguments": {"data": {"from_node": "a"}, **arguments}}}
+
+
+MORE_CUBE_ERRORS = {
+    # overlapping cubes without a resolver, labels and periods without data, mismatching label lists
+    "merge_cubes-OverlapResolverMissing": ({"a": _LOAD, "b": _LOAD, "m": {"process_id": "merge_cubes", "arguments": {
+        "cube1": {"from_node": "a"}, "cube2": {"from_node": "b"}}}}, "OverlapResolverMissing"),
+    "filter_bands-LabelNotAvailable": (_on_load("filter_bands", bands=["B99"]), "LabelNotAvailable"),
+    "filter_temporal-inverted": (_on_load("filter_temporal", extent=["2024-06-10", "2024-06-01"]), "ProcessParameterInvalid"),
+    "filter_temporal-no-acquisition": (_on_load("filter_temporal", extent=["2024-06-02", "2024-06-03"]), "NoDataAvailable"),
+    "filter_labels-no-match": (_on_load("filter_labels", dimension="bands", condition={"process_graph": {"e": {
+        "process_id": "eq", "arguments": {"x": {"from_parameter": "value"}, "y": "B99"}, "result": True}}}), "NoDataAvailable"),
+    "aggregate_temporal-labels-and-intervals": (_on_load("aggregate_temporal", intervals=[["2024-06-01", "2024-06-05"]],
+                                                         labels=["x", "y"], reducer=_MEAN), "DistinctDimensionLabelsRequired"),
+    "rename_labels-LabelMismatch": (_on_load("rename_labels", dimension="bands", target=["r"], source=["B04", "B08"]), "LabelMismatch"),
+    "add_dimension-DimensionExists": (_on_load("add_dimension", name="bands", label="x"), "DimensionExists"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_CUBE_ERRORS))
+def test_more_cube_edge_cases_are_openeo_errors(stack, connection, name):
+    graph, code = MORE_CUBE_ERRORS[name]
+    graph = {**graph, "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "m"}, "format": "netCDF"}, "result": True}}
+    resp = _post(stack, connection, graph)
+    assert 400 <= resp.status_code < 500, resp.text
+    assert resp.json()["code"] == code, resp.text
