@@ -153,6 +153,11 @@ CASES = [
     *_x("text_contains", ({"data": None, "pattern": "a"}, None), ({"data": "", "pattern": ""}, True)),
     *_x("text_merge", ({"data": []}, ""), ({"data": ["a", None, 1, True, 1.5], "separator": "-"}, "a-null-1-true-1.5")),
     *_x("constant", ({"x": None}, None)),
+    *_x("pi", ({}, math.pi)),
+    *_x("e", ({}, math.e)),
+    *_x("nan", ({}, NAN)),
+    *_x("inspect", ({"data": None}, None), ({"data": []}, [])),
+    *_x("array_create_labeled", ({"data": [1, 2], "labels": ["a"]}, Error("ArrayLengthMismatch"))),
     *_x("date_shift", ({"date": "2020-02-29", "value": 1, "unit": "year"}, "2021-02-28"),
         ({"date": "2020-01-31", "value": 1, "unit": "month"}, "2020-02-29"), ({"date": "2020-03-01", "value": -1, "unit": "day"}, "2020-02-29")),
 ]
