@@ -5,14 +5,21 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup up test protos check-protos k8s-tools k8s-check bench clean
+.PHONY: setup chromium up test protos check-protos k8s-tools k8s-check bench clean
 
 # Install everything into a virtualenv (re-run when pyproject.toml changes); the process
 # definitions and the STAC extension schemas (for the catalogue's offline validation test) are
 # checked every time (instant when they match pyproject.toml).
-setup: $(STAMP)
+setup: $(STAMP) chromium
 	$(PY) scripts/vendor_process_definitions.py
 	$(PY) scripts/vendor_stac_schemas.py
+
+# Debian's chromium for the headless-browser login test (Playwright drives it; no browser download).
+# Installed with apt-get when missing and apt-get is there (CI runs as root on Debian); elsewhere the
+# test skips locally and fails under CI=true.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

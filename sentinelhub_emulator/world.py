@@ -255,19 +255,208 @@ def _separable(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return lon, lat
 
 
+#: side of the lattice of the value noise (periodic: 256 cells of each octave, far beyond a request)
+_NOISE_SIDE = 256
+#: value noise octaves (cell side in degrees): continents, regions, hills and land cover zones, slopes
+_OCTAVES = (5.0, 0.8, 0.12, 0.018)
+_OCTAVE_WEIGHTS = (0.5, 0.28, 0.15, 0.07)
+_SEA_LEVEL = 0.45
+#: fields: mean size of the rectangular parcels (degrees), the width of roads and rivers (degrees)
+_FIELD_DEG = (0.004, 0.003)
+_ROAD_DEG = 0.00025
+_RIVER_DEG = 0.0009
+
+
+#: seeds of the octaves' lattices, chosen so that the places the tests and the README use (around
+#: 10-20°E, 45-50°N) are land
+_TABLE_NAMES = ("landscape-0-29", "landscape-1-33", "landscape-2", "landscape-3")
+
+
+def _noise_tables() -> np.ndarray:
+    """One lattice of uniform values per octave, with its first row and column repeated at the end
+    so that the four corners of a cell are at flat offsets 0, 1, side+1 and side+2."""
+    side = np.arange(_NOISE_SIDE, dtype=np.int64)
+    tables = np.empty((len(_OCTAVES), _NOISE_SIDE + 1, _NOISE_SIDE + 1), np.float32)
+    for k in range(len(_OCTAVES)):
+        t = _hash01(side[:, None], side[None, :], _seed(_TABLE_NAMES[k])).astype(np.float32)
+        tables[k] = np.pad(t, ((0, 1), (0, 1)), mode="wrap")
+    return tables
+
+
+_TABLES = _noise_tables()
+_STRIDE = _NOISE_SIDE + 1
+
+
+def _weights(coord: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lattice index (wrapped to the lattice side) and smoothstep weight of coordinates."""
+    u = coord * (1.0 / cell)
+    i = np.floor(u)
+    u -= i
+    f = u.astype(np.float32)
+    g = f * f
+    f *= -2.0
+    f += 3.0
+    f *= g
+    return i.astype(np.int32) & np.int32(_NOISE_SIDE - 1), f
+
+
+def _value_noise_separable(lon_row: np.ndarray, lat_col: np.ndarray, k: int) -> np.ndarray:
+    """`_value_noise` over a grid whose lon varies along columns only and lat along rows only: the
+    interpolation between lattice rows is done once per row (on the few lattice columns the grid
+    spans), then each pixel interpolates between two of those columns. Bit-identical to
+    `_value_noise` (the same float32 operations in the same order)."""
+    ix, fx = _weights(lon_row.ravel(), _OCTAVES[k])
+    iy, fy = _weights(lat_col.ravel(), _OCTAVES[k])
+    table = _TABLES[k]
+    below = table[iy]
+    rows = below + fy[:, None] * (table[iy + 1] - below)  # (H, lattice side + 1)
+    left = rows[:, ix]
+    left += fx * (rows[:, ix + 1] - left)
+    return left
+
+
+def _value_noise(lon: np.ndarray, lat: np.ndarray, k: int) -> np.ndarray:
+    """Value noise in [0, 1] at any points: between lattice rows first, then between columns."""
+    ix, fx = _weights(lon, _OCTAVES[k])
+    iy, fy = _weights(lat, _OCTAVES[k])
+    flat = _TABLES[k].ravel()
+    i = iy * np.int32(_STRIDE)
+    i += ix
+    below = flat.take(i)
+    left = below + fy * (flat.take(i + _STRIDE) - below)
+    i += 1
+    below = flat.take(i)
+    right = below + fy * (flat.take(i + _STRIDE) - below)
+    left += fx * (right - left)
+    return left
+
+
+def _fade(feature_deg: float, pixel_deg: float) -> float:
+    """How much of a feature of this size a pixel of this size shows: all of it from 2 pixels up,
+    nothing below 1 pixel (what averaging the pixel's footprint would leave of it, cheaply)."""
+    if pixel_deg <= 0.0:
+        return 1.0
+    return float(np.clip(feature_deg / pixel_deg - 1.0, 0.0, 1.0))
+
+
+def _pixel_deg(lon: np.ndarray, lat: np.ndarray) -> float:
+    """Pixel size (degrees) of a grid of pixel centres; 0 for points (full detail)."""
+    if lon.ndim != 2 or lon.shape[0] < 2 or lon.shape[1] < 2:
+        return 0.0
+    across = float(np.hypot(lon[0, 1] - lon[0, 0], lat[0, 1] - lat[0, 0]))
+    down = float(np.hypot(lon[1, 0] - lon[0, 0], lat[1, 0] - lat[0, 0]))
+    return max(across, down)
+
+
+def _as_separable(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(1, W) lon and (H, 1) lat when the grid is a product of the two (EPSG:4326, Web Mercator)."""
+    lon, lat = _separable(lon, lat)
+    if lon.ndim == 2 and lat.ndim == 2 and lon.shape[0] == 1 and lat.shape[1] == 1:
+        return lon, lat
+    if lon.ndim == 2 and lon.shape == lat.shape and (lon == lon[:1]).all() and (lat == lat[:, :1]).all():
+        return lon[:1, :], lat[:, :1]
+    return None
+
+
+def _field_index(coord: np.ndarray, size: float, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Parcel index along one axis (parcels of varying width: a monotonic warp of the axis) and the
+    position within the parcel in degrees from its lower edge."""
+    u = coord / size
+    warped = u + 0.15 * _wave(u * 0.37 + 0.1 * k)  # derivative > 0: parcels stay in order
+    i = np.floor(warped)
+    return i.astype(np.int64), (warped - i) * size
+
+
 def _landscape(lon: np.ndarray, lat: np.ndarray) -> dict[str, np.ndarray]:
-    """Date-independent land surface: vegetation fraction, water mask, relief (all in [0,1])."""
+    """Date-independent land surface: vegetation fraction, water mask, relief (all in [0,1]).
+
+    Structure at every scale, with sharp edges: continents and coasts, relief, land cover zones
+    (forest, farmland, towns), rectangular fields with roads between them, rivers and lakes. A
+    feature smaller than a pixel of the grid asked for is replaced by its mean (Sentinel Hub
+    downsamples; so does the world), so coarse grids show no aliasing patterns. Points (or grids of
+    a single row or column) get full detail."""
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
     shape = np.broadcast_shapes(lon.shape, lat.shape)
-    lon, lat = _separable(lon, lat)
-    a = _wave(lon * 5.9 + 0.21) * _wave(lat * 6.5 + 0.39)
-    b = _wave(lon * 33.6 - lat * 27.5)
-    veg = np.clip(0.55 + 0.35 * a + 0.15 * b, 0.0, 1.0)
-    water = (_wave(lon * 2.07 + 0.66) * _wave(lat * 2.71 + 0.06)) > 0.8
-    relief = np.clip(0.5 + 0.3 * _wave(lon * 0.8 + 0.08) * _wave(lat * 1.1 + 0.25) + 0.2 * b, 0.0, 1.0)
-    return {"veg": np.broadcast_to(veg, shape), "water": np.broadcast_to(water, shape),
-            "relief": np.broadcast_to(relief, shape)}
+    pixel = _pixel_deg(*np.broadcast_arrays(lon, lat)) if lon.ndim == 2 else 0.0
+    sep = _as_separable(lon, lat) if lon.ndim == 2 else None
+    glon, glat = sep if sep is not None else np.broadcast_arrays(lon, lat)
+    if len(shape) != 2 or shape[0] * shape[1] <= _BLOCK:
+        land = _surface(glon, glat, pixel, separable=sep is not None)
+        return {key: np.broadcast_to(value, shape) for key, value in land.items()}
+    # blocks of rows, so that the many temporaries stay in the CPU's caches
+    out = {"veg": np.empty(shape, np.float64), "water": np.empty(shape, bool), "relief": np.empty(shape, np.float64)}
+    step = max(1, _BLOCK // shape[1])
+    for r in range(0, shape[0], step):
+        block_lon = glon if sep is not None else glon[r:r + step]
+        land = _surface(block_lon, glat[r:r + step], pixel, separable=sep is not None)
+        for key, value in land.items():
+            out[key][r:r + step] = value
+    return out
+
+
+#: pixels per block of the general path (a few hundred KiB per temporary)
+_BLOCK = 32768
+
+
+def _surface(glon: np.ndarray, glat: np.ndarray, pixel: float, *, separable: bool) -> dict[str, np.ndarray]:
+    """`_landscape` of a (1, W) lon row and an (H, 1) lat column (`separable`) or of two arrays of
+    the same shape, for grids of `pixel` degrees."""
+    sep = separable
+    octaves = []
+    for k, cell in enumerate(_OCTAVES):
+        fade = _fade(cell, pixel)
+        if fade == 0.0:
+            octaves.append(np.float32(0.5))
+            continue
+        n = _value_noise_separable(glon, glat, k) if sep else _value_noise(glon, glat, k)
+        octaves.append(n if fade == 1.0 else 0.5 + fade * (n - 0.5))
+    o0, o1, o2, o3 = octaves
+    height = _OCTAVE_WEIGHTS[0] * o0
+    height += _OCTAVE_WEIGHTS[1] * o1
+    height += _OCTAVE_WEIGHTS[2] * o2
+    height += _OCTAVE_WEIGHTS[3] * o3
+    relief = height - _SEA_LEVEL
+    relief *= 2.4
+    relief += 0.25 * o3 - 0.125
+    np.clip(relief, 0.0, 1.0, out=relief)
+    # land cover zones: forest in the hills and on mid-scale patches, towns on low ground, farmland between
+    zone = 0.6 * o2
+    zone += 0.4 * o3
+    forest = zone > 0.62
+    forest |= relief > 0.5
+    town = zone < 0.3
+    town &= relief < 0.3
+    water = height < _SEA_LEVEL
+    water |= (o2 > 0.72) & (o3 > 0.62) & (relief < 0.35)  # lakes
+
+    # fields: rectangles of varying size, each with its own crop state; roads along some edges
+    fade_fields = _fade(min(_FIELD_DEG), pixel)
+    road = None
+    if fade_fields > 0.0:
+        jx, ox = _field_index(glon, _FIELD_DEG[0], 1)
+        jy, oy = _field_index(glat, _FIELD_DEG[1], 2)
+        crop = _TABLES[0].ravel().take(((jy * 13) & (_NOISE_SIDE - 1)) * _STRIDE + ((jx * 17 + 5) & (_NOISE_SIDE - 1)))
+        if fade_fields < 1.0:
+            crop = 0.5 + fade_fields * (crop - 0.5)
+        if _fade(_ROAD_DEG, pixel) > 0.0:
+            road = ((ox < _ROAD_DEG) & (jx % 5 == 0)) | ((oy < _ROAD_DEG) & (jy % 4 == 0))
+    else:
+        crop = np.full((1, 1), 0.5, np.float32)
+    veg = np.empty(np.broadcast_shapes(np.shape(crop), forest.shape), np.float64)
+    np.multiply(crop, 0.85, out=veg)
+    veg += 0.1
+    np.copyto(veg, 0.8 + 0.15 * crop, where=forest)
+    np.copyto(veg, 0.08 + 0.25 * crop, where=town)
+    if road is not None:
+        np.copyto(veg, 0.02, where=road & ~forest)
+    # rivers: narrow bands along a contour of the regional octaves, on land below the mountains
+    fade_rivers = _fade(_RIVER_DEG, pixel)
+    if fade_rivers > 0.0:
+        meander = o1 + 0.5 * o2 - 0.75
+        # the contour moves ~5 units per degree: this threshold gives rivers about _RIVER_DEG wide
+        water |= (np.abs(meander) < 2.5 * _RIVER_DEG * fade_rivers) & (relief < 0.5)
+    return {"veg": veg, "water": water, "relief": relief.astype(np.float64)}
 
 
 # Reflectance spectra (bare soil, dense vegetation, water, cloud) for S2 bands.

@@ -98,11 +98,13 @@ def _grid(cover: Cover, args: dict, coll, tile, res_m: float, node_id: str, area
         width, height = spatial.size_for(bounds, epsg, float(rx), float(ry))
     else:
         width, height = spatial.size_for_metres(bounds, epsg, res_m)
+    if area is not None and geom is not None:  # a polygon load masks to what later filters keep of it too
+        geom = spatial.clipped_geometry(geom, epsg, area)
     geometry = None
     if geom is not None:
         geometry = json.loads(json.dumps(geom.__geo_interface__))
     grid = spatial.Grid(*bounds, epsg, width, height, geometry)
-    if area is not None and geom is None:  # only what later filters keep (a polygon extent also masks)
+    if area is not None:  # only the whole pixels covering what later filters keep
         grid = spatial.cropped(grid, area)
     return grid
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import shapely
+
 from compiler_svc import geo
 # planner.py still calls spatial.extent_bounds; the helper lives with the other geo code
 from compiler_svc.geo import extent_bounds  # noqa: F401
@@ -47,6 +49,16 @@ def size_for_metres(bounds, epsg: int, res_m: float) -> tuple[int, int]:
         return max(1, int(math.floor(width_m / res_m + 0.5))), max(1, int(math.floor(height_m / res_m + 0.5)))
     res = geo.metres_to_crs_units(res_m, epsg, lat)
     return size_for(bounds, epsg, res, res)
+
+
+def clipped_geometry(geom, epsg: int, area: tuple[float, float, float, float]):
+    """A load's polygon (in `epsg`) cut to `area` (WGS84 bounds): what a later filter keeps of it.
+    The polygon itself when they do not overlap in an area (the executor's filter then finds no data)."""
+    box = shapely.box(*(geo.transform_bounds(area, 4326, epsg) if epsg != 4326 else area))
+    cut = geom.intersection(box)
+    if cut.is_empty or cut.geom_type not in geo.POLYGONS:
+        return geom
+    return cut
 
 
 def cropped(grid: Grid, area: tuple[float, float, float, float]) -> Grid:

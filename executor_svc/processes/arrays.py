@@ -56,6 +56,8 @@ def array_element(args: dict, ctx: Any) -> Any:
             index = _match_label(data.coords[dim], label)
         if index is None or not (0 <= int(index) < n):
             if return_nodata:
+                if data.ndim == 1:  # an element of a plain (labeled) array: null, like for lists
+                    return None
                 return xr.full_like(data.isel({dim: 0}, drop=True), np.nan, dtype=float) if n else np.nan
             raise ProcessError("ArrayElementNotAvailable", f"The array has no element with the specified index or label ({label if label is not None else index}).")
         return data.isel({dim: int(index)}, drop=True)

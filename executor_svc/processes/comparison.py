@@ -80,11 +80,13 @@ def _scalar_compare(op: Callable, x: Any, y: Any, ordering: bool, delta: Any = N
         if pair is not None:
             return bool(op(*pair))
         if ordering:
-            return False
+            return op in (operator.ge, operator.le) and x == y  # equal operands: gte/lte are true
         if not case_sensitive:
             x, y = x.casefold(), y.casefold()
         return bool(op(x, y))
-    if isinstance(x, bool) and isinstance(y, bool) and not ordering:
+    if isinstance(x, bool) and isinstance(y, bool):
+        if ordering:  # booleans have no order, but equal ones satisfy gte/lte (1.2.0 remarks)
+            return op in (operator.ge, operator.le) and x == y
         return bool(op(x, y))
     return False
 
@@ -225,5 +227,5 @@ def is_infinite(args: dict, ctx: Any) -> Any:
     if is_arraylike(x):
         return np.isinf(x)
     if x is None:
-        return None
+        return False  # null is not an infinite number (the process returns a boolean)
     return bool(is_number(x) and np.isinf(x))

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._values import is_number
+from ._values import is_arraylike, is_number, py
 from .datacube import (
     ARRAY_DIM,
     BANDS,
@@ -425,6 +425,8 @@ def normalized_difference(args: dict, ctx: Any) -> Any:
     if x is None or y is None:
         return None
     with np.errstate(all="ignore"):
+        if not (is_arraylike(x) or is_arraylike(y)):  # numbers: 0/0 is NaN (no-data), not an exception
+            return py(np.float64(x - y) / np.float64(x + y))
         res = (x - y) / (x + y)
     return res
 

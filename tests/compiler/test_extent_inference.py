@@ -137,3 +137,53 @@ async def test_an_explicit_box_is_loaded_only_where_a_later_filter_keeps_it():
     assert (ld.bbox.west - whole.bbox.west) / px == pytest.approx(round((ld.bbox.west - whole.bbox.west) / px), abs=1e-6)
     assert json.loads(plan.process_json)["process_graph"]["l"]["arguments"]["spatial_extent"] == BBOX  # what the user wrote
     assert list(plan.node_order) == ["f", "s"]  # the filter still crops to its exact area in the executor
+
+
+BIG_POLYGON = {"type": "Polygon", "coordinates": [[[15.5, 47.5], [16.9, 47.6], [17.0, 48.9], [15.6, 48.8], [15.5, 47.5]]]}
+
+
+@pytest.mark.parametrize("restriction", [
+    {"process_id": "filter_bbox", "argument": "extent", "area": {"west": 16.12, "south": 48.12, "east": 16.13, "north": 48.13}},
+    {"process_id": "filter_spatial", "argument": "geometries", "area": {"type": "Polygon", "coordinates": [
+        [[16.12, 48.12], [16.13, 48.12], [16.13, 48.13], [16.12, 48.13], [16.12, 48.12]]]}},
+])
+async def test_a_small_filter_after_a_large_polygon_load_plans_and_bills_only_the_intersection(restriction):
+    from shapely.geometry import shape
+
+    from backend_proto.v1 import compiler_pb2
+    from compiler_svc import compilation
+    from tests.compiler.conftest import FakeStore, as_json
+
+    full = await compilation.compile_process(as_json({"l": load(BIG_POLYGON), "s": save("l")}), FakeStore(),
+                                             purpose=compiler_pb2.PURPOSE_BATCH)
+    f = node(restriction["process_id"], data=ref("l"), **{restriction["argument"]: restriction["area"]})
+    g = {"l": load(BIG_POLYGON), "f": f, "s": save("f")}
+    plan = await compilation.compile_process(as_json(g), FakeStore(), purpose=compiler_pb2.PURPOSE_SYNC)
+    (whole,), (ld,) = full.loads, plan.loads
+    assert ld.width * ld.height * 10_000 < whole.width * whole.height
+    assert plan.estimated_pixels * 10_000 < full.estimated_pixels
+    assert plan.estimated_processing_units < full.estimated_processing_units
+    # same pixel grid as the whole polygon's, cut to the filter's area
+    px = (whole.bbox.east - whole.bbox.west) / whole.width
+    assert (ld.bbox.east - ld.bbox.west) / ld.width == pytest.approx(px)
+    assert (ld.bbox.west - whole.bbox.west) / px == pytest.approx(round((ld.bbox.west - whole.bbox.west) / px), abs=1e-6)
+    assert ld.bbox.west <= 16.12 and ld.bbox.east >= 16.13 and ld.bbox.south <= 48.12 and ld.bbox.north >= 48.13
+    # Sentinel Hub masks to the polygon's part inside that area, not the whole polygon
+    geometry = shape(json.loads(ld.geometry_json))
+    assert geometry.area < 0.001 and shape(BIG_POLYGON).contains(geometry)
+    assert json.loads(plan.process_json)["process_graph"]["l"]["arguments"]["spatial_extent"] == BIG_POLYGON
+    assert list(plan.node_order) == ["f", "s"]  # the filter still crops to its exact area in the executor
+
+
+async def test_a_filter_outside_a_polygon_load_keeps_the_polygon():
+    from backend_proto.v1 import compiler_pb2
+    from compiler_svc import compilation
+    from tests.compiler.conftest import FakeStore, as_json
+
+    far = {"west": 10.0, "south": 40.0, "east": 10.01, "north": 40.01}
+    small = {"type": "Polygon", "coordinates": [[[16.1, 48.1], [16.11, 48.1], [16.11, 48.11], [16.1, 48.11], [16.1, 48.1]]]}
+    alone = await compilation.compile_process(as_json({"l": load(small), "s": save("l")}), FakeStore(), purpose=compiler_pb2.PURPOSE_SYNC)
+    g = {"l": load(small), "f": node("filter_bbox", data=ref("l"), extent=far), "s": save("f")}
+    plan = await compilation.compile_process(as_json(g), FakeStore(), purpose=compiler_pb2.PURPOSE_SYNC)
+    assert plan.loads[0].geometry_json == alone.loads[0].geometry_json
+    assert (plan.loads[0].width, plan.loads[0].height) == (alone.loads[0].width, alone.loads[0].height)

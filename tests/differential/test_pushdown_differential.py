@@ -109,8 +109,8 @@ case("apply_clip_power", graph(l=load(), a=apply_("l", cb({
     "p": {"process_id": "power", "arguments": {"base": ref("c"), "p": 2}}}, "p"))), {"l", "a"})
 case("comparisons_if_logic", graph(l=load(), r=reduce_("l", "bands", cb({
     "nir": el("B08"), "red": el("B04"),
-    # null where B08 <= 0.326 (about half the pixels): three-valued logic on null inputs
-    "big": {"process_id": "gt", "arguments": {"x": ref("nir"), "y": 0.326}},
+    # null where B08 <= 0.372 (about 40 % of the pixels, in a forest): three-valued logic on null inputs
+    "big": {"process_id": "gt", "arguments": {"x": ref("nir"), "y": 0.372}},
     "nn": {"process_id": "if", "arguments": {"value": ref("big"), "accept": ref("nir")}},
     "g": {"process_id": "gt", "arguments": {"x": ref("nn"), "y": ref("red")}},
     "lo": {"process_id": "lte", "arguments": {"x": ref("red"), "y": 0.08}},
@@ -146,7 +146,7 @@ def tri(prefix: str, src: str) -> dict:
 
 case("three_valued_or_and", graph(l=load(), r=reduce_("l", "bands", cb({
     "nir": el("B08"), "red": el("B04"),
-    "big": {"process_id": "gt", "arguments": {"x": ref("nir"), "y": 0.326}},
+    "big": {"process_id": "gt", "arguments": {"x": ref("nir"), "y": 0.372}},
     "nn": {"process_id": "if", "arguments": {"value": ref("big"), "accept": ref("nir")}},
     "g": {"process_id": "gt", "arguments": {"x": ref("nn"), "y": 0.33}},   # 1 / 0 / null
     "t": {"process_id": "gte", "arguments": {"x": ref("red"), "y": 0}},    # always 1
@@ -168,7 +168,7 @@ case("mask_with_null_mask_values", graph(
     l=load(),
     cm=reduce_("l", "bands", cb({
         "nir": el("B08"),
-        "big": {"process_id": "gt", "arguments": {"x": ref("nir"), "y": 0.326}},
+        "big": {"process_id": "gt", "arguments": {"x": ref("nir"), "y": 0.372}},
         "nn": {"process_id": "if", "arguments": {"value": ref("big"), "accept": ref("nir")}},
         "g": {"process_id": "gt", "arguments": {"x": ref("nn"), "y": 0.33}}}, "g")),   # 1 / 0 / null
     m={"process_id": "mask", "arguments": {"data": ref("l"), "mask": ref("cm"), "replacement": -5}}),
@@ -223,12 +223,12 @@ for _fn in ("median", "count", "first", "last"):
         cm=scl_cloud_mask("rs"),
         m={"process_id": "mask", "arguments": {"data": ref("rl"), "mask": ref("cm")}},
         r=reduce_("m", "t", t_reducer(_fn))), {"cm", "m", "r"})
-# about half the pixels masked on every date (B08 > 0.326; B08 varies little over a month): reducers over an empty
+# about 40 % of the pixels masked on every date (B08 > 0.372; B08 varies little over a month): reducers over an empty
 # (all-NaN) series, where null / 0 conventions of the two paths could differ
 for _fn in ("count", "sum", "mean", "first"):
     case(f"self_masked_{_fn}_t", graph(
         l=load(),
-        cm=reduce_("l", "bands", cb({"b": el("B08"), "g": {"process_id": "gt", "arguments": {"x": ref("b"), "y": 0.326}}}, "g")),
+        cm=reduce_("l", "bands", cb({"b": el("B08"), "g": {"process_id": "gt", "arguments": {"x": ref("b"), "y": 0.372}}}, "g")),
         m={"process_id": "mask", "arguments": {"data": ref("l"), "mask": ref("cm"), "replacement": None}},
         r=reduce_("m", "t", t_reducer(_fn))), {"l", "cm", "m", "r"})
 case("dem_math", graph(

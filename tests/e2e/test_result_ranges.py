@@ -16,7 +16,7 @@ from rasterio.windows import Window
 from tests.e2e.worldcheck import day_interval, first_acquisition
 
 ACQ = first_acquisition(date(2024, 7, 1))
-# about 1550 x 1330 px at 10 m: a COG with overviews, several MB
+# about 1550 x 1330 px at 10 m: a COG with overviews, several hundred KB
 BBOX = {"west": 14.00, "south": 46.00, "east": 14.20, "north": 46.12}
 
 
@@ -37,7 +37,7 @@ def test_a_window_of_a_batch_cog_through_vsicurl_reads_a_small_part(stack, conne
     (name, asset), = [(n, a) for n, a in assets.items() if n.endswith(".tif")]
     href = asset["href"]
     size = int(requests.head(href, timeout=30).headers["Content-Length"])
-    assert size > 2_000_000, size
+    assert size > 500_000, size  # (uniform fields compress well)
 
     options = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR", "GDAL_HTTP_MAX_RETRY": "0",
                "VSI_CACHE": "FALSE", "CPL_VSIL_CURL_USE_HEAD": "NO",
