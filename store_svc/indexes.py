@@ -3,7 +3,8 @@
 - jobs / services / process_graphs: (user_id, created desc, _id desc) for per-user listings.
 - process_graphs: unique (user_id, process_graph_id).
 - jobs: (status, queued_at) to find the oldest queued job, (status, lease_expires) to find
-  running jobs whose lease expired.
+  running jobs whose lease expired, (status, user_id, queued_at) for each owner's oldest queued
+  jobs (owners take turns).
 - job_logs: unique (job_id, seq) for offset paging; TTL on `expire_at`, which DeleteJob sets on
   a job's logs before removing them, so logs left behind by an interrupted delete expire anyway.
 """
@@ -23,6 +24,8 @@ async def ensure_indexes(database: Database) -> None:
             IndexModel(LISTING, name="user_listing"),
             IndexModel([("status", ASCENDING), ("queued_at", ASCENDING)], name="queue_order"),
             IndexModel([("status", ASCENDING), ("lease_expires", ASCENDING)], name="queue_leases"),
+            IndexModel([("status", ASCENDING), ("user_id", ASCENDING), ("queued_at", ASCENDING)],
+                       name="queue_owner_order"),
         ]
     )
     await database.job_logs.create_indexes(

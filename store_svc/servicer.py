@@ -93,7 +93,9 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
 
     @database_outage_is_unavailable
     async def QueueJob(self, request, context):
-        return documents.job_to_proto(await self.jobs.queue(request.user, request.job_id))
+        doc = await self.jobs.queue(request.user, request.job_id)
+        self.queue.candidates.invalidate()  # the new job takes its owner's turn at the next claim
+        return documents.job_to_proto(doc)
 
     @database_outage_is_unavailable
     async def CancelJob(self, request, context):
