@@ -5,6 +5,8 @@
 - jobs: (status, queued_at) to find the oldest queued job, (status, lease_expires) to find
   running jobs whose lease expired, (status, user_id, queued_at) for each owner's oldest queued
   jobs (owners take turns).
+- rate_windows: TTL on `expire_at` (per-minute request counters, `store_svc/quotas.py`);
+  jobs: (user_id, status) to count a user's active jobs.
 - job_logs: unique (job_id, seq) for offset paging; TTL on `expire_at`, which DeleteJob sets on
   a job's logs before removing them, so logs left behind by an interrupted delete expire anyway.
 """
@@ -35,6 +37,10 @@ async def ensure_indexes(database: Database) -> None:
         ]
     )
     await database.services.create_indexes([IndexModel(LISTING, name="user_listing")])
+    await database.db["rate_windows"].create_indexes(
+        [IndexModel([("expire_at", ASCENDING)], name="window_expiry", expireAfterSeconds=0)])
+    await database.jobs.create_indexes(
+        [IndexModel([("user_id", ASCENDING), ("status", ASCENDING)], name="user_active_jobs")])
     await database.process_graphs.create_indexes(
         [
             IndexModel([("user_id", ASCENDING), ("process_graph_id", ASCENDING)], name="user_process_id", unique=True),

@@ -122,8 +122,11 @@ replicas, are noticed), or when a job is queued through this one. One refill at 
 
 
 class JobQueue:
-    def __init__(self, database: Database, *, max_attempts: int, availability: DatabaseAvailability | None = None):
+    def __init__(self, database: Database, *, max_attempts: int, availability: DatabaseAvailability | None = None,
+                 on_costs=None):
         self.jobs = database.jobs
+        #: async (user_id, processing units): a completed job's costs count in its owner's spending
+        self.on_costs = on_costs
         self.max_attempts = max_attempts
         self.candidates = CandidateBatch(self.jobs)
         self.availability = availability or DatabaseAvailability(0.0)
@@ -199,6 +202,8 @@ class JobQueue:
                 return doc  # this very completion was already written
             raise lease_lost(request.job_id)
         log.info("job_completed", job_id=request.job_id, status=request.status)
+        if self.on_costs is not None and request.costs > 0:
+            await self.on_costs(doc.get("user_id", ""), request.costs)
         return doc
 
     async def release(self, request: store_pb2.ReleaseJobRequest) -> dict:
