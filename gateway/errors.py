@@ -28,6 +28,7 @@ SPEC_ERRORS: dict[str, tuple[int, str]] = {
     "ResultLinkExpired": (410, "The link to the batch job result has expired. Please request the results again."),
     "BillingPlanInvalid": (400, "The billing plan is invalid."),
     "BudgetInvalid": (400, "The specified budget is too low."),
+    "PaymentRequired": (402, "The budget required to fulfil the request is not sufficient. A payment is required first."),
     "AuthenticationRequired": (401, "Unauthorized."),
     "AuthenticationSchemeInvalid": (403, "Authentication method not supported."),
     "TokenInvalid": (403, "Authorization token has expired or is invalid. Please authenticate again."),

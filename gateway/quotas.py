@@ -86,11 +86,12 @@ def check_sync_size(plan: BillingPlan, processing_units: float) -> None:
 
 
 def check_budget(budget: float | None, processing_units: float, what: str) -> None:
-    """BudgetInvalid (400) naming both figures when the estimate exceeds the budget."""
+    """PaymentRequired (402, as the API asks of a job whose budget is too low to process it)
+    naming both figures when the estimate exceeds the budget."""
     if budget and processing_units > budget:
-        raise api_error("BudgetInvalid",
+        raise api_error("PaymentRequired",
                         f"The {what} is estimated at {format_pu(processing_units)} processing units, more than its "
-                        f"budget of {format_pu(budget)}. Raise the budget or reduce the extent.", 400)
+                        f"budget of {format_pu(budget)}. Raise the budget or reduce the extent.", 402)
 
 
 async def check_job_start(clients: Clients, user: common_pb2.User, plan: BillingPlan,

@@ -98,8 +98,9 @@ def _partial_flag(request: web.Request) -> bool:
 
 
 def _status_problem(request: web.Request, job: store_pb2.Job, partial: bool) -> web.Response | None:
-    """424 with the job's error (a log entry) for failed jobs; JobNotFinished unless partial."""
-    if job.status == "error":
+    """424 with the job's error (a log entry) for failed jobs, unless partial results are asked
+    for and the job kept some (a job stopped at its budget); JobNotFinished unless partial."""
+    if job.status == "error" and not (partial and any(not is_internal_record(a) for a in job.results.assets)):
         error = loads_or(job.error_json, {})
         error = error if isinstance(error, dict) else {}
         body = {
@@ -243,7 +244,7 @@ async def download_asset(request: web.Request) -> web.StreamResponse:
 
 
 async def start_job(request: web.Request) -> web.Response:
-    """Queues the job, unless its estimate exceeds its budget (BudgetInvalid naming both) or a
+    """Queues the job, unless its estimate exceeds its budget (PaymentRequired naming both) or a
     limit of its billing plan is reached (429, `gateway.quotas`)."""
     user = await require_user(request)
     clients = request.app[CLIENTS]

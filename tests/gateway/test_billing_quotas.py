@@ -85,7 +85,7 @@ async def test_largest_sync_request_and_sync_budget(client, auth, fakes):
     assert resp.status == 400 and body["code"] == "ProcessGraphComplexity" and "largest_sync_request" in body["message"]
     resp = await client.post("/result", json={"process": PROCESS, "budget": 5}, headers=auth)
     body = await resp.json()
-    assert resp.status == 400 and body["code"] == "BudgetInvalid" and "11" in body["message"] and "5" in body["message"]
+    assert resp.status == 402 and body["code"] == "PaymentRequired" and "11" in body["message"] and "5" in body["message"]
     assert not [c for c in fakes.executor.calls if c[0] == "Execute"]
     resp = await client.post("/result", json={"process": PROCESS, "budget": 0}, headers=auth)
     assert resp.status == 400 and (await resp.json())["code"] == "BudgetInvalid"
@@ -97,7 +97,7 @@ async def test_job_with_budget_below_estimate_is_refused_at_start(client, auth, 
     job_id = resp.headers["OpenEO-Identifier"]
     resp = await client.post(f"/jobs/{job_id}/results", headers=auth)
     body = await resp.json()
-    assert resp.status == 400 and body["code"] == "BudgetInvalid"
+    assert resp.status == 402 and body["code"] == "PaymentRequired"
     assert "42.5" in body["message"] and "40" in body["message"]
     assert fakes.store.jobs[job_id].status == "created"
     await client.patch(f"/jobs/{job_id}", json={"budget": 50}, headers=auth)
@@ -128,3 +128,17 @@ async def test_me_shows_plan_spending_and_remaining_budget(client, auth, fakes):
     body = await (await client.get("/me", headers=auth)).json()
     assert body["budget"] == 100000 - 1234.5
     assert body["spending"] == {"month": "2026-12", "processing_units": 1234.5, "active_jobs": 0}
+
+
+async def test_a_job_stopped_at_its_budget_lists_its_partial_results(client, auth, fakes):
+    from tests.gateway.test_results import finished_job
+
+    job_id = await finished_job(client, auth, fakes, status="error")
+    fakes.store.jobs[job_id].error_json = json.dumps({"code": "PaymentRequired", "message": "budget reached"})
+    assert (await client.get(f"/jobs/{job_id}/results", headers=auth)).status == 424
+    resp = await client.get(f"/jobs/{job_id}/results?partial=true", headers=auth)
+    assert resp.status == 200
+    item = await resp.json()
+    assert item["properties"]["openeo:status"] == "error" and "result.tif" in item["assets"]
+    fakes.store.jobs[job_id].ClearField("results")  # a failed job without results: still the error
+    assert (await client.get(f"/jobs/{job_id}/results?partial=true", headers=auth)).status == 424
