@@ -7,8 +7,9 @@ one user queue 1000 jobs and hold 4 synchronous requests in flight, then prints 
   `--runs` on the idle stack, and once submitted behind A's `--backlog` queued jobs (the queue
   serves owners in turn, `store_svc/job_queue.py`), with the ratio;
 - B's synchronous request latency (POST /result, small NDVI): median of `--sync-runs` idle and
-  while A floods /result from `--flood-threads` threads (A gets 429 above its in-flight limit,
-  `gateway/quotas.py`), with the ratio and A's answers.
+  while A floods /result from `--flood-threads` threads that wait `Retry-After` after a 429 (A gets
+  429 above its share of `GATEWAY_SYNC_CAPACITY` = `--sync-capacity` while B has requests in
+  flight, `gateway/quotas.py`), with the ratio and A's answers.
 
 Usage: .venv/bin/python bench/bench_fairness.py [--backlog 200] [--runs 3] [--sync-runs 9]
 """
@@ -83,10 +84,11 @@ def job_seconds(s: requests.Session, url: str) -> float:
         time.sleep(0.1)
 
 
-def sync_seconds(s: requests.Session, url: str) -> tuple[float, int]:
+def sync_seconds(s: requests.Session, url: str) -> tuple[float, int, float]:
+    """(seconds, HTTP status, Retry-After seconds or 0)."""
     t0 = time.perf_counter()
     r = s.post(url + "/result", json={"process": {"process_graph": GRAPH}}, timeout=300)
-    return time.perf_counter() - t0, r.status_code
+    return time.perf_counter() - t0, r.status_code, float(r.headers.get("Retry-After") or 0)
 
 
 def queued_count(s: requests.Session, url: str, ids: list[str]) -> int:
@@ -117,9 +119,12 @@ def run(stack: Stack, args) -> None:
     stop = threading.Event()
     answers: Counter = Counter()
 
-    def flood():
+    def flood():  # as a well-behaved client: waits Retry-After after a 429
         while not stop.is_set():
-            answers[sync_seconds(a, url)[1]] += 1
+            _, status, retry_after = sync_seconds(a, url)
+            answers[status] += 1
+            if status == 429:
+                stop.wait(retry_after)
 
     threads = [threading.Thread(target=flood, daemon=True) for _ in range(args.flood_threads)]
     for t in threads:
@@ -135,7 +140,7 @@ def run(stack: Stack, args) -> None:
     print(f"{'B batch job, create..finished (s)':44s}{idle_job:9.2f}{flood_job:10.2f}{flood_job / idle_job:8.2f}")
     print(f"{'B sync /result latency, median (s)':44s}{idle_sync:9.2f}{flood_sync:10.2f}{flood_sync / idle_sync:8.2f}")
     print(f"A's backlog: {args.backlog} queued jobs; A's sync flood: {args.flood_threads} threads, answers "
-          f"{dict(answers)} (429 = over its in-flight limit)")
+          f"{dict(answers)} (429 = over its share of {args.sync_capacity} requests in flight)")
 
 
 def main() -> None:
@@ -144,12 +149,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sync-runs", type=int, default=9)
     ap.add_argument("--flood-threads", type=int, default=16)
+    ap.add_argument("--sync-capacity", type=int, default=2, help="GATEWAY_SYNC_CAPACITY (the host has 2 cores)")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()}  cpus: {os.cpu_count()}")
     with tempfile.TemporaryDirectory(prefix="bench-fairness-") as tmp:
         plans = Path(tmp) / "plans.json"
         plans.write_text(json.dumps(PLANS))
-        env = {"GATEWAY_BILLING_PLANS_FILE": str(plans), "EXECUTOR_POLL_SECONDS": "0.2"}
+        env = {"GATEWAY_BILLING_PLANS_FILE": str(plans), "EXECUTOR_POLL_SECONDS": "0.2",
+               "GATEWAY_SYNC_CAPACITY": str(args.sync_capacity)}
         stack = Stack(StackConfig.free_ports(Path(tmp), executors=1, log_level="warning", extra_env=env))
         stack.start()
         try:

@@ -61,6 +61,9 @@ class Settings:
     # An in-flight synchronous request's quota slot frees itself after this long even when the
     # gateway holding it died before releasing it.
     sync_slot_seconds: int = 900
+    # Synchronous requests the backend serves at once, shared equally among the users with
+    # requests in flight (0 = only each plan's own in-flight limit).
+    sync_capacity: int = 8
     # Services /readyz checks (gRPC health).
     ready_services: tuple[str, ...] = field(default=("compiler", "executor", "tiles", "store"))
 
@@ -98,4 +101,5 @@ class Settings:
             tile_cache_bytes=int(env_float("GATEWAY_TILE_CACHE_MB", 64) * 1024 * 1024),
             billing_plans_file=env_str("GATEWAY_BILLING_PLANS_FILE", ""),
             sync_slot_seconds=env_int("GATEWAY_SYNC_SLOT_SECONDS", 900),
+            sync_capacity=env_int("GATEWAY_SYNC_CAPACITY", 8),
         )

@@ -42,14 +42,15 @@ def over_limit(plan: BillingPlan, limit: str, value: float, retry_after_seconds:
 
 
 @asynccontextmanager
-async def sync_admission(clients: Clients, user: common_pb2.User, plan: BillingPlan, *, slot_seconds: int):
+async def sync_admission(clients: Clients, user: common_pb2.User, plan: BillingPlan, *, slot_seconds: int,
+                         capacity: int = 0):
     """Holds one of the user's in-flight slots while the request runs (429 when none is free, or
     over the per-minute or monthly limit). Yields the PUs spent this month."""
     limits = plan.limits
     admission = await clients.store.AdmitSyncRequest(store_pb2.SyncAdmissionRequest(
         user_id=user.user_id, requests_per_minute=int(limits.sync_requests_per_minute),
         in_flight=int(limits.sync_requests_in_flight), processing_units_per_month=limits.processing_units_per_month,
-        slot_seconds=slot_seconds))
+        slot_seconds=slot_seconds, shared_capacity=capacity))
     if not admission.admitted:
         detail = (f" ({format_pu(admission.spent_this_month)} spent this month)"
                   if admission.limit == "processing_units_per_month" else "")

@@ -4,7 +4,9 @@
   synchronous results (AddSpending) and by a job's completion (`add_spending` from the queue);
 - requests per minute: one document per user and UTC minute, `$inc`-ed and read in one atomic
   find_one_and_update; it expires with the window (TTL index);
-- requests in flight: slot documents `_id` "user|i" for i < limit. Inserting a slot id is the
+- requests in flight: slot documents `_id` "user|i" for i < limit (the plan's limit, lowered to
+  an equal share of the backend's capacity while several users have requests in flight, so that
+  one user's flood leaves the others their share). Inserting a slot id is the
   atomic claim (a duplicate id means taken); a slot whose holder never released it (a gateway that
   died) is taken over once its `expires` has passed. Released by id and token.
 """
@@ -69,6 +71,13 @@ class Quotas:
         return store_pb2.UserSpending(month=month_of(now), processing_units=await self.spent(user_id, now),
                                       active_jobs=active, seconds_to_next_month=seconds_to_next_month(now))
 
+    async def fair_share(self, user_id: str, capacity: int, now: datetime) -> tuple[int, int]:
+        """(an equal share of the backend's capacity among the users holding live slots, this
+        user included, at least 1; the slots this user holds)."""
+        holders = await self.slots.find({"expires": {"$gt": now}}, {"user_id": 1}).to_list(None)
+        users = {doc.get("user_id") for doc in holders} | {user_id}
+        return max(1, capacity // len(users)), sum(doc.get("user_id") == user_id for doc in holders)
+
     async def _take_slot(self, user_id: str, limit: int, seconds: int, now: datetime) -> tuple[str, str] | None:
         token = new_lease_token()
         expires = after_seconds(now, seconds)
@@ -97,12 +106,19 @@ class Quotas:
             return store_pb2.SyncAdmission(admitted=False, limit="processing_units_per_month", limit_value=monthly,
                                            retry_after_seconds=seconds_to_next_month(now), spent_this_month=spent)
         slot = None
-        if request.in_flight > 0:
-            slot = await self._take_slot(user_id, request.in_flight, request.slot_seconds or DEFAULT_SLOT_SECONDS, now)
+        # the limit holds atomically through the slot ids below it; slots taken while the share
+        # was larger (higher ids) are counted
+        limit = request.in_flight if request.in_flight > 0 else request.shared_capacity
+        held = 0
+        if limit > 0 and request.shared_capacity > 0:
+            share, held = await self.fair_share(user_id, request.shared_capacity, now)
+            limit = min(limit, share)
+        if limit > 0:
+            if held < limit:
+                slot = await self._take_slot(user_id, limit, request.slot_seconds or DEFAULT_SLOT_SECONDS, now)
             if slot is None:
                 return store_pb2.SyncAdmission(admitted=False, limit="sync_requests_in_flight",
-                                               limit_value=request.in_flight, retry_after_seconds=1.0,
-                                               spent_this_month=spent)
+                                               limit_value=limit, retry_after_seconds=1.0, spent_this_month=spent)
         if request.requests_per_minute > 0:
             minute = now.replace(second=0, microsecond=0)
             window = await self.windows.find_one_and_update(

@@ -8,18 +8,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SyncAdmissionRequest(_message.Message):
-    __slots__ = ("user_id", "requests_per_minute", "in_flight", "processing_units_per_month", "slot_seconds")
+    __slots__ = ("user_id", "requests_per_minute", "in_flight", "processing_units_per_month", "slot_seconds", "shared_capacity")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     REQUESTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
     IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
     PROCESSING_UNITS_PER_MONTH_FIELD_NUMBER: _ClassVar[int]
     SLOT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     requests_per_minute: int
     in_flight: int
     processing_units_per_month: float
     slot_seconds: int
-    def __init__(self, user_id: _Optional[str] = ..., requests_per_minute: _Optional[int] = ..., in_flight: _Optional[int] = ..., processing_units_per_month: _Optional[float] = ..., slot_seconds: _Optional[int] = ...) -> None: ...
+    shared_capacity: int
+    def __init__(self, user_id: _Optional[str] = ..., requests_per_minute: _Optional[int] = ..., in_flight: _Optional[int] = ..., processing_units_per_month: _Optional[float] = ..., slot_seconds: _Optional[int] = ..., shared_capacity: _Optional[int] = ...) -> None: ...
 
 class SyncAdmission(_message.Message):
     __slots__ = ("admitted", "limit", "limit_value", "retry_after_seconds", "slot_id", "slot_token", "spent_this_month")

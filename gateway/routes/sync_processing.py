@@ -38,7 +38,8 @@ async def run_sync(request: web.Request) -> web.StreamResponse:
     budget = billing.budget_of(body)
     clients = request.app[CLIENTS]
     async with quotas.sync_admission(clients, user, billing_plan,
-                                     slot_seconds=request.app[SETTINGS].sync_slot_seconds):
+                                     slot_seconds=request.app[SETTINGS].sync_slot_seconds,
+                                     capacity=request.app[SETTINGS].sync_capacity):
         plan = await clients.compiler.Compile(
             compiler_pb2.CompileRequest(user=user, process_json=json.dumps(process), purpose=compiler_pb2.PURPOSE_SYNC)
         )

@@ -67,3 +67,16 @@ async def test_monthly_spending_from_sync_results_and_completed_jobs(store):
     refused = await store.stub.AdmitSyncRequest(admission(alice, processing_units_per_month=6.5))
     assert not refused.admitted and refused.limit == "processing_units_per_month"
     assert refused.retry_after_seconds > 0 and refused.spent_this_month == 6.5
+
+
+async def test_the_backends_capacity_is_shared_equally_between_users(store):
+    alice, bob = user(), user()
+    shared = dict(in_flight=16, shared_capacity=4)
+    alone = await asyncio.gather(*(store.stub.AdmitSyncRequest(admission(alice, **shared)) for _ in range(6)))
+    assert sum(a.admitted for a in alone) == 4  # alone: the whole capacity
+    for a in [a for a in alone if a.admitted][:2]:
+        await store.stub.ReleaseSyncSlot(store_pb2.SyncSlotRef(slot_id=a.slot_id, slot_token=a.slot_token))
+    # alice holds 2 of 4; bob arrives: each may hold 2
+    bobs = [await store.stub.AdmitSyncRequest(admission(bob, **shared)) for _ in range(3)]
+    assert [b.admitted for b in bobs] == [True, True, False] and bobs[2].limit_value == 2
+    assert not (await store.stub.AdmitSyncRequest(admission(alice, **shared))).admitted
