@@ -132,7 +132,10 @@ def run(stack: Stack, args) -> None:
 
     def flood():  # as a well-behaved client: waits Retry-After after a 429
         while not stop.is_set():
-            _, status, retry_after = sync_seconds(a, url)
+            try:
+                _, status, retry_after = sync_seconds(a, url)
+            except requests.RequestException:
+                return  # the stack is stopping
             answers[status] += 1
             if status == 429:
                 stop.wait(retry_after)
@@ -141,8 +144,10 @@ def run(stack: Stack, args) -> None:
     for t in threads:
         t.start()
     time.sleep(2.0)
-    flood_sync = b_sync_median(b, url, args.sync_runs)
-    stop.set()
+    try:
+        flood_sync = b_sync_median(b, url, args.sync_runs)
+    finally:
+        stop.set()
     for t in threads:
         t.join()
 

@@ -59,11 +59,16 @@ async def sync_admission(clients: Clients, user: common_pb2.User, plan: BillingP
         yield admission.spent_this_month
     finally:
         if admission.slot_id:
-            # not awaited: the response is complete, and a client that hangs up at once cancels the
-            # handler (which must neither cancel the release nor wait for it)
+            # released before the handler ends, so the user's next request finds the slot free;
+            # shielded: a client that hangs up once it has the whole answer cancels the handler,
+            # which must not cancel the release (nor turn a delivered answer into an error)
             task = asyncio.create_task(_release(clients, admission.slot_id, admission.slot_token))
             _RELEASES.add(task)
             task.add_done_callback(_RELEASES.discard)
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                pass
 
 
 _RELEASES: set[asyncio.Task] = set()
