@@ -217,6 +217,7 @@ class BatchWorker:
         if exc is None:
             results, pu, *stopped = work.result()
             usage["sentinelhub"] = {"value": pu, "unit": "sentinelhub_processing_unit"}
+            usage["storage"] = {"value": round(sum(a.size for a in results.assets) / 1e6, 6), "unit": "mb"}
             if stopped and stopped[0]:  # the budget is reached: partial results
                 job_log.add("warning", stopped[0], {"processing_units": pu, "budget": job.budget}, code=STOP_CODE)
                 return await self._complete(job, lease_token, "error", job_log, results=results,

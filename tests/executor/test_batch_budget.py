@@ -41,6 +41,9 @@ async def test_job_over_budget_stops_with_partial_results(storage, pool, tmp_pat
     error = json.loads(done.error_json)
     assert error["code"] == "PaymentRequired" and "budget of 3.5" in error["message"]
     assert len(sh.requests) == 2  # the third part was never requested
+    usage = json.loads(done.usage_json)
+    assert usage["sentinelhub"]["value"] == pytest.approx(3.0)
+    assert usage["storage"]["value"] == pytest.approx(sum(a.size for a in done.results.assets) / 1e6)
     data = sorted(a.name for a in done.results.assets if "data" in a.roles)
     assert data == [f"openEO_r0c{c}_{d}.tif" for c in (0, 1) for d in ("2024-05-03T100000Z", "2024-05-13T100000Z")]
     keys = await storage.list_keys("jobs/job-budget/")
