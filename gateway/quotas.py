@@ -41,11 +41,36 @@ def over_limit(plan: BillingPlan, limit: str, value: float, retry_after_seconds:
     return QuotaExceeded(message, retry_after_seconds)
 
 
+class SyncSlot:
+    """An admitted synchronous request's in-flight slot; `release` frees it once."""
+
+    def __init__(self, clients: Clients, admission: store_pb2.SyncAdmission):
+        self._clients = clients
+        self._admission = admission
+        self._released = not admission.slot_id
+        self.spent_this_month = admission.spent_this_month
+
+    async def release(self) -> None:
+        """Frees the slot. Shielded: a client that hangs up once it has the whole answer cancels
+        the handler, which must neither cancel the release nor turn a delivered answer into an
+        error."""
+        if self._released:
+            return
+        self._released = True
+        task = asyncio.create_task(_release(self._clients, self._admission.slot_id, self._admission.slot_token))
+        _RELEASES.add(task)
+        task.add_done_callback(_RELEASES.discard)
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            pass
+
+
 @asynccontextmanager
 async def sync_admission(clients: Clients, user: common_pb2.User, plan: BillingPlan, *, slot_seconds: int,
                          capacity: int = 0):
     """Holds one of the user's in-flight slots while the request runs (429 when none is free, or
-    over the per-minute or monthly limit). Yields the PUs spent this month."""
+    over the per-minute or monthly limit); released at the latest when the block ends."""
     limits = plan.limits
     admission = await clients.store.AdmitSyncRequest(store_pb2.SyncAdmissionRequest(
         user_id=user.user_id, requests_per_minute=int(limits.sync_requests_per_minute),
@@ -55,20 +80,23 @@ async def sync_admission(clients: Clients, user: common_pb2.User, plan: BillingP
         detail = (f" ({format_pu(admission.spent_this_month)} spent this month)"
                   if admission.limit == "processing_units_per_month" else "")
         raise over_limit(plan, admission.limit, admission.limit_value, admission.retry_after_seconds, detail)
+    slot = SyncSlot(clients, admission)
     try:
-        yield admission.spent_this_month
+        yield slot
     finally:
-        if admission.slot_id:
-            # released before the handler ends, so the user's next request finds the slot free;
-            # shielded: a client that hangs up once it has the whole answer cancels the handler,
-            # which must not cancel the release (nor turn a delivered answer into an error)
-            task = asyncio.create_task(_release(clients, admission.slot_id, admission.slot_token))
-            _RELEASES.add(task)
-            task.add_done_callback(_RELEASES.discard)
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                pass
+        await slot.release()
+
+
+async def release_before_last(first, rest, release):
+    """The chunks `first`, then `rest`, with `release()` awaited before the last one is handed
+    on: a client has the whole answer only after the slot is free, so its next request finds it
+    free (one chunk of look-ahead)."""
+    previous = first
+    async for chunk in rest:
+        yield previous
+        previous = chunk
+    await release()
+    yield previous
 
 
 _RELEASES: set[asyncio.Task] = set()

@@ -39,7 +39,7 @@ async def run_sync(request: web.Request) -> web.StreamResponse:
     clients = request.app[CLIENTS]
     async with quotas.sync_admission(clients, user, billing_plan,
                                      slot_seconds=request.app[SETTINGS].sync_slot_seconds,
-                                     capacity=request.app[SETTINGS].sync_capacity):
+                                     capacity=request.app[SETTINGS].sync_capacity) as slot:
         plan = await clients.compiler.Compile(
             compiler_pb2.CompileRequest(user=user, process_json=json.dumps(process), purpose=compiler_pb2.PURPOSE_SYNC)
         )
@@ -64,7 +64,12 @@ async def run_sync(request: web.Request) -> web.StreamResponse:
             response.headers["Content-Disposition"] = f'inline; filename="{first.filename}"'
         if first is not None and first.total_size > 0:
             response.content_length = first.total_size
-        return await streaming.relay(request, call, response, first, rest)
+        if first is None:
+            await slot.release()
+            return await streaming.relay(request, call, response, first, rest)
+        # every chunk through the look-ahead, so that a failure after the headers still truncates
+        chunks = quotas.release_before_last(first, rest, slot.release)
+        return await streaming.relay(request, call, response, None, chunks)
 
 
 async def _record_spending(clients, user, processing_units: float) -> None:
