@@ -47,6 +47,7 @@ async def test_capabilities_list_the_operators_plans(make_client, tmp_path):
 async def test_plan_free_is_honoured_and_unknown_plans_refused(client, auth, fakes):
     resp = await client.post("/result", json={"process": PROCESS, "plan": "free"}, headers=auth)
     assert resp.status == 200 and resp.headers["OpenEO-Costs"] == "2.5"
+    assert await resp.read() == b"".join(fakes.executor.result_chunks)
     _, admission = [c for c in fakes.store.calls if c[0] == "AdmitSyncRequest"][-1]
     assert (admission.in_flight, admission.requests_per_minute, admission.processing_units_per_month) == (1, 10, 300)
     assert not fakes.store.slots_held  # freed before the client had the whole answer
