@@ -72,11 +72,11 @@ def test_plan_free_works_and_its_rate_limit_answers_429(stack, second_connection
     url, headers = stack.gateway_url, _headers(second_connection)
     small = {"west": 14.0013, "south": 46.0017, "east": 14.0033, "north": 46.0037}
     process = _graph(second_connection, bbox=small)
-    statuses = []
+    statuses, first = [], None
     for _ in range(25):
         resp = requests.post(f"{url}/result", json={"process": process, "plan": "free"}, headers=headers, timeout=60)
         statuses.append(resp.status_code)
-        first = first if statuses[1:] else resp
+        first = resp if first is None else first
         if resp.status_code == 429:
             break
     assert statuses[0] == 200, first.text
