@@ -43,7 +43,8 @@ class ExecutorApp:
         self.runner = PlanRunner(self.sh, self.pool, max_concurrent_loads=self.config.max_concurrent_loads, results=results,
                                  limits=self.config.limits)
         self.servicer = ExecutorServicer(self.runner, self.storage, self.store, self.pool, self.config.work_dir,
-                                         sync_max_seconds=self.config.sync_max_seconds or None)
+                                         sync_max_seconds=self.config.sync_max_seconds or None,
+                                         chunk_pixels=self.config.chunk_pixels)
         executor_pb2_grpc.add_ExecutorServiceServicer_to_server(self.servicer, server)
         return [executor_pb2.DESCRIPTOR.services_by_name["ExecutorService"].full_name]
 

@@ -11,9 +11,10 @@ from concurrent.futures import Executor
 
 from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
-from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2_grpc
+from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2, executor_pb2_grpc
 
 from .batch.results import asset_of
+from .costs.estimate import estimate_plan
 from .encoding import bundle, encode_result
 from .loading.job_results import JOB_ID, fetch_job
 from .runner import PlanRunner
@@ -105,7 +106,7 @@ def _fallback_etag(key: str, info) -> str:
 
 class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
     def __init__(self, runner: PlanRunner, storage: S3Storage | None, store_stub, pool: Executor, work_dir: str,
-                 *, sync_max_seconds: float | None = None):
+                 *, sync_max_seconds: float | None = None, chunk_pixels: int = 4096 * 4096):
         self.runner = runner
         self.storage = storage
         self.store = store_stub
@@ -113,6 +114,8 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         self.work_dir = work_dir
         #: Evaluation time a synchronous request may take (None: unlimited).
         self.sync_max_seconds = sync_max_seconds
+        #: Output pixels above which a batch job runs in spatial chunks (as the batch workers do).
+        self.chunk_pixels = chunk_pixels
 
     async def Execute(self, request, context):
         loop = asyncio.get_running_loop()
@@ -153,6 +156,13 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         finally:
             if tmp is not None:
                 await loop.run_in_executor(self.pool, shutil.rmtree, tmp, True)
+
+    async def EstimateCosts(self, request, context):
+        token = request.user.sh_access_token or None
+        estimate = await estimate_plan(request.plan, self.runner.sh, token=token,
+                                       chunk_pixels=self.chunk_pixels if request.batch_job else None)
+        return executor_pb2.CostEstimate(processing_units=estimate.processing_units, requests=estimate.requests,
+                                         exact=estimate.exact, reason=estimate.reason)
 
     async def _job(self, user, job_id: str):
         job_prefix(job_id)

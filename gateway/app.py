@@ -6,7 +6,7 @@ import aiohttp
 from aiohttp import web
 
 from backend_common.logging import get_logger
-from gateway import routing
+from gateway import billing, routing
 from gateway.auth import AUTH, Authenticator
 from gateway.auth.basic import BasicAuth
 from gateway.auth.jwks import JwksCache
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         handler_args=server_options(settings),
     )
     app[SETTINGS] = settings
+    app[billing.BILLING] = billing.load_billing_plans(settings.billing_plans_file or None)
     app[SIGNER] = ResultSigner(settings.signing_secret, settings.result_url_ttl_seconds)
     app[PROCESS_IDS] = {}
     app[routing.HIDDEN] = set()

@@ -56,6 +56,14 @@ class Settings:
     # Longest header line the gateway answers (else 431, openEO error JSON); aiohttp's own parser
     # limit is far above it (MAX_HEADER_PARSER_BYTES), so normal oversized headers get our answer.
     max_header_bytes: int = 8 * 1024
+    # Operator's billing plans and their limits (JSON, see gateway/billing.py); "" = the default file.
+    billing_plans_file: str = ""
+    # An in-flight synchronous request's quota slot frees itself after this long even when the
+    # gateway holding it died before releasing it.
+    sync_slot_seconds: int = 900
+    # Synchronous requests the backend serves at once, shared equally among the users with
+    # requests in flight (0 = only each plan's own in-flight limit).
+    sync_capacity: int = 8
     # Services /readyz checks (gRPC health).
     ready_services: tuple[str, ...] = field(default=("compiler", "executor", "tiles", "store"))
 
@@ -91,4 +99,7 @@ class Settings:
             max_header_bytes=env_int("GATEWAY_MAX_HEADER_BYTES", 8 * 1024),
             tile_cache_seconds=env_float("GATEWAY_TILE_CACHE_SECONDS", 1.0),
             tile_cache_bytes=int(env_float("GATEWAY_TILE_CACHE_MB", 64) * 1024 * 1024),
+            billing_plans_file=env_str("GATEWAY_BILLING_PLANS_FILE", ""),
+            sync_slot_seconds=env_int("GATEWAY_SYNC_SLOT_SECONDS", 900),
+            sync_capacity=env_int("GATEWAY_SYNC_CAPACITY", 8),
         )

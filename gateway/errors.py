@@ -28,6 +28,7 @@ SPEC_ERRORS: dict[str, tuple[int, str]] = {
     "ResultLinkExpired": (410, "The link to the batch job result has expired. Please request the results again."),
     "BillingPlanInvalid": (400, "The billing plan is invalid."),
     "BudgetInvalid": (400, "The specified budget is too low."),
+    "PaymentRequired": (402, "The budget required to fulfil the request is not sufficient. A payment is required first."),
     "AuthenticationRequired": (401, "Unauthorized."),
     "AuthenticationSchemeInvalid": (403, "Authentication method not supported."),
     "TokenInvalid": (403, "Authorization token has expired or is invalid. Please authenticate again."),
@@ -36,6 +37,7 @@ SPEC_ERRORS: dict[str, tuple[int, str]] = {
     "ServiceUnsupported": (400, "Service type is not supported."),
     "ServiceConfigUnsupported": (400, "Service parameter is not supported."),
     "ServiceConfigInvalid": (400, "The value passed for a service parameter is invalid."),
+    "ProcessGraphComplexity": (400, "The process is too complex for synchronous processing. Please use a batch job instead."),
     "ContentTypeInvalid": (400, "The media type is not supported."),
 }
 
@@ -55,6 +57,8 @@ GATEWAY_ERRORS: dict[str, tuple[int, str]] = {
     "ParameterInvalid": (400, "A request parameter is invalid."),
     # A Range header none of whose ranges lies within the file (result asset downloads).
     "RangeNotSatisfiable": (416, "The requested range is not satisfiable."),
+    # A limit of the user's billing plan is reached (429 with Retry-After, gateway/quotas.py).
+    "QuotaExceeded": (429, "A limit of your billing plan is reached. Please try again later."),
     # A backend service is down or too slow (same code backend_common.errors uses).
     "ServiceUnavailable": (503, "The service is temporarily unavailable. Please try again later."),
 }

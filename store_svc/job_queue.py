@@ -3,8 +3,9 @@
 Claiming never uses find_one_and_update: SecantusDB answers it at a few per second once the
 collection holds a few thousand documents, and a candidate query costs time proportional to the
 number of queued jobs (it examines every match before sorting/limiting). Instead:
-  1. read a batch of candidates, oldest first: queued jobs by `queued_at`, and running jobs whose
-     lease expired (ordered by `queued_at` too: they were queued earlier). The batch is kept in
+  1. read a batch of candidates: running jobs whose lease expired, then queued jobs with their
+     owners taking turns (`fair_order`: one user's backlog does not hold up another user's job),
+     each owner's oldest first. The batch is kept in
      memory for a short while and shared by concurrent claims of this process, so one read
      serves many claims;
   2. for each candidate, `update_one` conditioned on (_id, status, version): exactly one
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import Counter, deque
 
 from backend_common.logging import get_logger
 from backend_proto.v1 import store_pb2
@@ -35,12 +36,15 @@ from store_svc.timeutil import after_seconds, utc_now
 log = get_logger(__name__)
 
 CANDIDATES = 32
+# Owners taking turns in one batch of candidates, and jobs of each.
+MAX_OWNERS = 64
+PER_OWNER = 8
 CANDIDATES_MAX_AGE_SECONDS = 1.0
 # Gives up (answering 'no job') after this many lost races in one call.
 MAX_TRIES = 4 * CANDIDATES
 DEFAULT_LEASE_SECONDS = 60
 MAX_LEASE_SECONDS = 3600
-_CANDIDATE_FIELDS = {"_id": 1, "status": 1, "version": 1, "attempts": 1, "queued_at": 1, "lease_expires": 1}
+_CANDIDATE_FIELDS = {"_id": 1, "user_id": 1, "status": 1, "version": 1, "attempts": 1, "queued_at": 1, "lease_expires": 1}
 
 
 def lease_seconds(requested: int) -> int:
@@ -49,26 +53,59 @@ def lease_seconds(requested: int) -> int:
     return min(requested, MAX_LEASE_SECONDS)
 
 
+def fair_order(queued: dict[str, list[dict]], running: Counter) -> list[dict]:
+    """Every owner's queued jobs (each list oldest first) interleaved so that owners take turns:
+    the next job is always that of the owner with the fewest jobs running or already placed
+    before it (ties: the oldest waiting job first). A backlog of one owner thus delays another
+    owner's job by at most about one job per worker."""
+    heads = {owner: 0 for owner, jobs in queued.items() if jobs}
+    load = Counter({owner: running.get(owner, 0) for owner in heads})
+    out: list[dict] = []
+    while heads:
+        owner = min(heads, key=lambda o: (load[o], queued[o][heads[o]].get("queued_at") is None,
+                                          queued[o][heads[o]].get("queued_at") or 0, o))
+        out.append(queued[owner][heads[owner]])
+        load[owner] += 1
+        heads[owner] += 1
+        if heads[owner] == len(queued[owner]):
+            del heads[owner]
+    return out
+
+
 async def read_candidates(jobs, now) -> list[dict]:
-    """The oldest claimable jobs: queued ones and running ones whose lease expired."""
-    queued, expired = await asyncio.gather(
-        jobs.find({"status": "queued"}, _CANDIDATE_FIELDS).sort([("queued_at", 1)]).limit(CANDIDATES)
-        .to_list(length=CANDIDATES),
+    """Running jobs whose lease expired (they were started before: first), then queued jobs in
+    the owners' turns (`fair_order`): each owner's oldest, the owners with the fewest running jobs
+    first."""
+    owners, running, expired = await asyncio.gather(
+        jobs.aggregate([{"$match": {"status": "queued"}},
+                        {"$group": {"_id": "$user_id", "first": {"$min": "$queued_at"}}}]).to_list(None),
+        jobs.find({"status": "running"}, {"user_id": 1}).to_list(None),
         jobs.find({"status": "running", "lease_expires": {"$lte": now}}, _CANDIDATE_FIELDS)
         .sort([("lease_expires", 1)]).limit(CANDIDATES).to_list(length=CANDIDATES),
     )
-    return sorted(queued + expired, key=lambda doc: (doc.get("queued_at") is None, doc.get("queued_at") or now))
+    busy = Counter(doc.get("user_id") for doc in running)
+    owners.sort(key=lambda o: (busy[o["_id"]], o.get("first") is None, o.get("first") or now))
+    chosen = [o["_id"] for o in owners[:MAX_OWNERS]]
+    per_owner = await asyncio.gather(*(
+        jobs.find({"status": "queued", "user_id": owner}, _CANDIDATE_FIELDS).sort([("queued_at", 1)])
+        .limit(PER_OWNER).to_list(length=PER_OWNER) for owner in chosen))
+    return expired + fair_order(dict(zip(chosen, per_owner)), busy)
 
 
 class CandidateBatch:
     """Candidates shared by the concurrent claims of this process; refilled when used up or older
-    than CANDIDATES_MAX_AGE_SECONDS (so newly expired leases are noticed). One refill at a time."""
+    than CANDIDATES_MAX_AGE_SECONDS (so newly expired leases, and jobs queued through other store
+replicas, are noticed), or when a job is queued through this one. One refill at a time."""
 
     def __init__(self, jobs):
         self.jobs = jobs
         self._items: deque[dict] = deque()
         self._filled_at = float("-inf")
         self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        """The next claim reads a new batch (a job was queued: its owner may be due first)."""
+        self._filled_at = float("-inf")
 
     def _fresh(self) -> bool:
         return bool(self._items) and time.monotonic() - self._filled_at < CANDIDATES_MAX_AGE_SECONDS
@@ -85,8 +122,11 @@ class CandidateBatch:
 
 
 class JobQueue:
-    def __init__(self, database: Database, *, max_attempts: int, availability: DatabaseAvailability | None = None):
+    def __init__(self, database: Database, *, max_attempts: int, availability: DatabaseAvailability | None = None,
+                 on_costs=None):
         self.jobs = database.jobs
+        #: async (user_id, processing units): a completed job's costs count in its owner's spending
+        self.on_costs = on_costs
         self.max_attempts = max_attempts
         self.candidates = CandidateBatch(self.jobs)
         self.availability = availability or DatabaseAvailability(0.0)
@@ -162,6 +202,8 @@ class JobQueue:
                 return doc  # this very completion was already written
             raise lease_lost(request.job_id)
         log.info("job_completed", job_id=request.job_id, status=request.status)
+        if self.on_costs is not None and request.costs > 0:
+            await self.on_costs(doc.get("user_id", ""), request.costs)
         return doc
 
     async def release(self, request: store_pb2.ReleaseJobRequest) -> dict:

@@ -17,6 +17,7 @@ from store_svc.database import Database
 from store_svc.errors import unavailable
 from store_svc.job_queue import JobQueue
 from store_svc.jobs import JobStore
+from store_svc.quotas import Quotas
 from store_svc import logs
 from store_svc.web_services import ServiceStore
 from store_svc.udps import ProcessGraphStore
@@ -52,7 +53,9 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self.schema_wait_seconds = config.server_selection_timeout_ms / 1000
         self.jobs = JobStore(database)
         self.availability = DatabaseAvailability(config.lease_grace_seconds)
-        self.queue = JobQueue(database, max_attempts=config.job_max_attempts, availability=self.availability)
+        self.quotas = Quotas(database)
+        self.queue = JobQueue(database, max_attempts=config.job_max_attempts, availability=self.availability,
+                              on_costs=self.quotas.add_spending)
         self.services = ServiceStore(database)
         self.process_graphs = ProcessGraphStore(database)
 
@@ -93,7 +96,9 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
 
     @database_outage_is_unavailable
     async def QueueJob(self, request, context):
-        return documents.job_to_proto(await self.jobs.queue(request.user, request.job_id))
+        doc = await self.jobs.queue(request.user, request.job_id)
+        self.queue.candidates.invalidate()  # the new job takes its owner's turn at the next claim
+        return documents.job_to_proto(doc)
 
     @database_outage_is_unavailable
     async def CancelJob(self, request, context):
@@ -181,3 +186,23 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     async def DeleteProcessGraph(self, request, context):
         await self.process_graphs.delete(request.user, request.process_graph_id)
         return common_pb2.Empty()
+
+    # ---- quotas and spending ----
+
+    @database_outage_is_unavailable
+    async def AdmitSyncRequest(self, request, context):
+        return await self.quotas.admit_sync(request)
+
+    @database_outage_is_unavailable
+    async def ReleaseSyncSlot(self, request, context):
+        await self.quotas.release(request.slot_id, request.slot_token)
+        return common_pb2.Empty()
+
+    @database_outage_is_unavailable
+    async def AddSpending(self, request, context):
+        await self.quotas.add_spending(request.user_id, request.processing_units)
+        return await self.quotas.user_spending(request.user_id)
+
+    @database_outage_is_unavailable
+    async def GetUserSpending(self, request, context):
+        return await self.quotas.user_spending(request.user_id)

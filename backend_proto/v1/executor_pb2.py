@@ -26,17 +26,21 @@ from backend_proto.v1 import common_pb2 as backend__proto_dot_v1_dot_common__pb2
 from backend_proto.v1 import compiler_pb2 as backend__proto_dot_v1_dot_compiler__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x62\x61\x63kend_proto/v1/executor.proto\x12\x11openeo.backend.v1\x1a\x1d\x62\x61\x63kend_proto/v1/common.proto\x1a\x1f\x62\x61\x63kend_proto/v1/compiler.proto\"g\n\x0e\x45xecuteRequest\x12%\n\x04user\x18\x01 \x01(\x0b\x32\x17.openeo.backend.v1.User\x12.\n\x04plan\x18\x02 \x01(\x0b\x32 .openeo.backend.v1.ExecutionPlan\"\xa1\x01\n\x0bJobAssetRef\x12%\n\x04user\x18\x01 \x01(\x0b\x32\x17.openeo.backend.v1.User\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\r\n\x05\x61sset\x18\x03 \x01(\t\x12\x0e\n\x06offset\x18\x04 \x01(\x03\x12\x0e\n\x06length\x18\x05 \x01(\x03\x12\x15\n\rsuffix_length\x18\x06 \x01(\x03\x12\x15\n\rmetadata_only\x18\x07 \x01(\x08\x32\xfd\x01\n\x0f\x45xecutorService\x12L\n\x07\x45xecute\x12!.openeo.backend.v1.ExecuteRequest\x1a\x1c.openeo.backend.v1.DataChunk0\x01\x12N\n\x0cReadJobAsset\x12\x1e.openeo.backend.v1.JobAssetRef\x1a\x1c.openeo.backend.v1.DataChunk0\x01\x12L\n\x10\x44\x65leteJobResults\x12\x1e.openeo.backend.v1.JobAssetRef\x1a\x18.openeo.backend.v1.Emptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x62\x61\x63kend_proto/v1/executor.proto\x12\x11openeo.backend.v1\x1a\x1d\x62\x61\x63kend_proto/v1/common.proto\x1a\x1f\x62\x61\x63kend_proto/v1/compiler.proto\"\x7f\n\x13\x43ostEstimateRequest\x12%\n\x04user\x18\x01 \x01(\x0b\x32\x17.openeo.backend.v1.User\x12.\n\x04plan\x18\x02 \x01(\x0b\x32 .openeo.backend.v1.ExecutionPlan\x12\x11\n\tbatch_job\x18\x03 \x01(\x08\"Y\n\x0c\x43ostEstimate\x12\x18\n\x10processing_units\x18\x01 \x01(\x01\x12\x10\n\x08requests\x18\x02 \x01(\x05\x12\r\n\x05\x65xact\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\"g\n\x0e\x45xecuteRequest\x12%\n\x04user\x18\x01 \x01(\x0b\x32\x17.openeo.backend.v1.User\x12.\n\x04plan\x18\x02 \x01(\x0b\x32 .openeo.backend.v1.ExecutionPlan\"\xa1\x01\n\x0bJobAssetRef\x12%\n\x04user\x18\x01 \x01(\x0b\x32\x17.openeo.backend.v1.User\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\r\n\x05\x61sset\x18\x03 \x01(\t\x12\x0e\n\x06offset\x18\x04 \x01(\x03\x12\x0e\n\x06length\x18\x05 \x01(\x03\x12\x15\n\rsuffix_length\x18\x06 \x01(\x03\x12\x15\n\rmetadata_only\x18\x07 \x01(\x08\x32\xd7\x02\n\x0f\x45xecutorService\x12L\n\x07\x45xecute\x12!.openeo.backend.v1.ExecuteRequest\x1a\x1c.openeo.backend.v1.DataChunk0\x01\x12N\n\x0cReadJobAsset\x12\x1e.openeo.backend.v1.JobAssetRef\x1a\x1c.openeo.backend.v1.DataChunk0\x01\x12L\n\x10\x44\x65leteJobResults\x12\x1e.openeo.backend.v1.JobAssetRef\x1a\x18.openeo.backend.v1.Empty\x12X\n\rEstimateCosts\x12&.openeo.backend.v1.CostEstimateRequest\x1a\x1f.openeo.backend.v1.CostEstimateb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'backend_proto.v1.executor_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EXECUTEREQUEST']._serialized_start=118
-  _globals['_EXECUTEREQUEST']._serialized_end=221
-  _globals['_JOBASSETREF']._serialized_start=224
-  _globals['_JOBASSETREF']._serialized_end=385
-  _globals['_EXECUTORSERVICE']._serialized_start=388
-  _globals['_EXECUTORSERVICE']._serialized_end=641
+  _globals['_COSTESTIMATEREQUEST']._serialized_start=118
+  _globals['_COSTESTIMATEREQUEST']._serialized_end=245
+  _globals['_COSTESTIMATE']._serialized_start=247
+  _globals['_COSTESTIMATE']._serialized_end=336
+  _globals['_EXECUTEREQUEST']._serialized_start=338
+  _globals['_EXECUTEREQUEST']._serialized_end=441
+  _globals['_JOBASSETREF']._serialized_start=444
+  _globals['_JOBASSETREF']._serialized_end=605
+  _globals['_EXECUTORSERVICE']._serialized_start=608
+  _globals['_EXECUTORSERVICE']._serialized_end=951
 # @@protoc_insertion_point(module_scope)

@@ -50,6 +50,11 @@ class ExecutorServiceStub:
                 request_serializer=backend__proto_dot_v1_dot_executor__pb2.JobAssetRef.SerializeToString,
                 response_deserializer=backend__proto_dot_v1_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
+        self.EstimateCosts = channel.unary_unary(
+                '/openeo.backend.v1.ExecutorService/EstimateCosts',
+                request_serializer=backend__proto_dot_v1_dot_executor__pb2.CostEstimateRequest.SerializeToString,
+                response_deserializer=backend__proto_dot_v1_dot_executor__pb2.CostEstimate.FromString,
+                _registered_method=True)
 
 
 class ExecutorServiceServicer:
@@ -81,6 +86,15 @@ class ExecutorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EstimateCosts(self, request, context):
+        """The processing units a plan will spend on Sentinel Hub: every request it sends (a batch
+        job's chunks and tiles) by Sentinel Hub's formula, with the acquisitions of ORBIT loads
+        counted in the Catalog.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExecutorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -98,6 +112,11 @@ def add_ExecutorServiceServicer_to_server(servicer, server):
                     servicer.DeleteJobResults,
                     request_deserializer=backend__proto_dot_v1_dot_executor__pb2.JobAssetRef.FromString,
                     response_serializer=backend__proto_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'EstimateCosts': grpc.unary_unary_rpc_method_handler(
+                    servicer.EstimateCosts,
+                    request_deserializer=backend__proto_dot_v1_dot_executor__pb2.CostEstimateRequest.FromString,
+                    response_serializer=backend__proto_dot_v1_dot_executor__pb2.CostEstimate.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -181,6 +200,33 @@ class ExecutorService:
             '/openeo.backend.v1.ExecutorService/DeleteJobResults',
             backend__proto_dot_v1_dot_executor__pb2.JobAssetRef.SerializeToString,
             backend__proto_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EstimateCosts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.backend.v1.ExecutorService/EstimateCosts',
+            backend__proto_dot_v1_dot_executor__pb2.CostEstimateRequest.SerializeToString,
+            backend__proto_dot_v1_dot_executor__pb2.CostEstimate.FromString,
             options,
             channel_credentials,
             insecure,

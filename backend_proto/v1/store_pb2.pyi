@@ -7,6 +7,74 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class SyncAdmissionRequest(_message.Message):
+    __slots__ = ("user_id", "requests_per_minute", "in_flight", "processing_units_per_month", "slot_seconds", "shared_capacity")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_UNITS_PER_MONTH_FIELD_NUMBER: _ClassVar[int]
+    SLOT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    requests_per_minute: int
+    in_flight: int
+    processing_units_per_month: float
+    slot_seconds: int
+    shared_capacity: int
+    def __init__(self, user_id: _Optional[str] = ..., requests_per_minute: _Optional[int] = ..., in_flight: _Optional[int] = ..., processing_units_per_month: _Optional[float] = ..., slot_seconds: _Optional[int] = ..., shared_capacity: _Optional[int] = ...) -> None: ...
+
+class SyncAdmission(_message.Message):
+    __slots__ = ("admitted", "limit", "limit_value", "retry_after_seconds", "slot_id", "slot_token", "spent_this_month")
+    ADMITTED_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    RETRY_AFTER_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SLOT_ID_FIELD_NUMBER: _ClassVar[int]
+    SLOT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SPENT_THIS_MONTH_FIELD_NUMBER: _ClassVar[int]
+    admitted: bool
+    limit: str
+    limit_value: float
+    retry_after_seconds: float
+    slot_id: str
+    slot_token: str
+    spent_this_month: float
+    def __init__(self, admitted: _Optional[bool] = ..., limit: _Optional[str] = ..., limit_value: _Optional[float] = ..., retry_after_seconds: _Optional[float] = ..., slot_id: _Optional[str] = ..., slot_token: _Optional[str] = ..., spent_this_month: _Optional[float] = ...) -> None: ...
+
+class SyncSlotRef(_message.Message):
+    __slots__ = ("slot_id", "slot_token")
+    SLOT_ID_FIELD_NUMBER: _ClassVar[int]
+    SLOT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    slot_id: str
+    slot_token: str
+    def __init__(self, slot_id: _Optional[str] = ..., slot_token: _Optional[str] = ...) -> None: ...
+
+class SpendingRequest(_message.Message):
+    __slots__ = ("user_id", "processing_units")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_UNITS_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    processing_units: float
+    def __init__(self, user_id: _Optional[str] = ..., processing_units: _Optional[float] = ...) -> None: ...
+
+class UserSpendingRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class UserSpending(_message.Message):
+    __slots__ = ("month", "processing_units", "active_jobs", "seconds_to_next_month")
+    MONTH_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_UNITS_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_JOBS_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_TO_NEXT_MONTH_FIELD_NUMBER: _ClassVar[int]
+    month: str
+    processing_units: float
+    active_jobs: int
+    seconds_to_next_month: float
+    def __init__(self, month: _Optional[str] = ..., processing_units: _Optional[float] = ..., active_jobs: _Optional[int] = ..., seconds_to_next_month: _Optional[float] = ...) -> None: ...
+
 class ListRequest(_message.Message):
     __slots__ = ("user", "page")
     USER_FIELD_NUMBER: _ClassVar[int]

@@ -150,6 +150,26 @@ class StoreServiceStub:
                 request_serializer=backend__proto_dot_v1_dot_store__pb2.ProcessGraphRef.SerializeToString,
                 response_deserializer=backend__proto_dot_v1_dot_common__pb2.Empty.FromString,
                 _registered_method=True)
+        self.AdmitSyncRequest = channel.unary_unary(
+                '/openeo.backend.v1.StoreService/AdmitSyncRequest',
+                request_serializer=backend__proto_dot_v1_dot_store__pb2.SyncAdmissionRequest.SerializeToString,
+                response_deserializer=backend__proto_dot_v1_dot_store__pb2.SyncAdmission.FromString,
+                _registered_method=True)
+        self.ReleaseSyncSlot = channel.unary_unary(
+                '/openeo.backend.v1.StoreService/ReleaseSyncSlot',
+                request_serializer=backend__proto_dot_v1_dot_store__pb2.SyncSlotRef.SerializeToString,
+                response_deserializer=backend__proto_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
+        self.AddSpending = channel.unary_unary(
+                '/openeo.backend.v1.StoreService/AddSpending',
+                request_serializer=backend__proto_dot_v1_dot_store__pb2.SpendingRequest.SerializeToString,
+                response_deserializer=backend__proto_dot_v1_dot_store__pb2.UserSpending.FromString,
+                _registered_method=True)
+        self.GetUserSpending = channel.unary_unary(
+                '/openeo.backend.v1.StoreService/GetUserSpending',
+                request_serializer=backend__proto_dot_v1_dot_store__pb2.UserSpendingRequest.SerializeToString,
+                response_deserializer=backend__proto_dot_v1_dot_store__pb2.UserSpending.FromString,
+                _registered_method=True)
 
 
 class StoreServiceServicer:
@@ -313,6 +333,36 @@ class StoreServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AdmitSyncRequest(self, request, context):
+        """---- billing plans: quotas and spending, per user (counters shared by every gateway) ----
+        Admits a synchronous request under the user's plan limits (monthly PUs, requests per
+        minute, requests in flight), holding an in-flight slot until ReleaseSyncSlot or its expiry.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseSyncSlot(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddSpending(self, request, context):
+        """Adds processing units to the user's spending of this month (synchronous results; finished
+        jobs are counted by CompleteJob itself).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUserSpending(self, request, context):
+        """The user's spending this month and number of queued or running jobs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StoreServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -430,6 +480,26 @@ def add_StoreServiceServicer_to_server(servicer, server):
                     servicer.DeleteProcessGraph,
                     request_deserializer=backend__proto_dot_v1_dot_store__pb2.ProcessGraphRef.FromString,
                     response_serializer=backend__proto_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'AdmitSyncRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdmitSyncRequest,
+                    request_deserializer=backend__proto_dot_v1_dot_store__pb2.SyncAdmissionRequest.FromString,
+                    response_serializer=backend__proto_dot_v1_dot_store__pb2.SyncAdmission.SerializeToString,
+            ),
+            'ReleaseSyncSlot': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseSyncSlot,
+                    request_deserializer=backend__proto_dot_v1_dot_store__pb2.SyncSlotRef.FromString,
+                    response_serializer=backend__proto_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            ),
+            'AddSpending': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddSpending,
+                    request_deserializer=backend__proto_dot_v1_dot_store__pb2.SpendingRequest.FromString,
+                    response_serializer=backend__proto_dot_v1_dot_store__pb2.UserSpending.SerializeToString,
+            ),
+            'GetUserSpending': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserSpending,
+                    request_deserializer=backend__proto_dot_v1_dot_store__pb2.UserSpendingRequest.FromString,
+                    response_serializer=backend__proto_dot_v1_dot_store__pb2.UserSpending.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1053,6 +1123,114 @@ class StoreService:
             '/openeo.backend.v1.StoreService/DeleteProcessGraph',
             backend__proto_dot_v1_dot_store__pb2.ProcessGraphRef.SerializeToString,
             backend__proto_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AdmitSyncRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.backend.v1.StoreService/AdmitSyncRequest',
+            backend__proto_dot_v1_dot_store__pb2.SyncAdmissionRequest.SerializeToString,
+            backend__proto_dot_v1_dot_store__pb2.SyncAdmission.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseSyncSlot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.backend.v1.StoreService/ReleaseSyncSlot',
+            backend__proto_dot_v1_dot_store__pb2.SyncSlotRef.SerializeToString,
+            backend__proto_dot_v1_dot_common__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddSpending(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.backend.v1.StoreService/AddSpending',
+            backend__proto_dot_v1_dot_store__pb2.SpendingRequest.SerializeToString,
+            backend__proto_dot_v1_dot_store__pb2.UserSpending.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUserSpending(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.backend.v1.StoreService/GetUserSpending',
+            backend__proto_dot_v1_dot_store__pb2.UserSpendingRequest.SerializeToString,
+            backend__proto_dot_v1_dot_store__pb2.UserSpending.FromString,
             options,
             channel_credentials,
             insecure,

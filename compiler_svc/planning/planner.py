@@ -6,6 +6,7 @@ import json
 import math
 from datetime import datetime, timedelta, timezone
 
+from backend_common.processing_units import request_pu
 from backend_proto.v1 import compiler_pb2
 from compiler_svc import geo
 from compiler_svc.collections.catalogue import catalogue
@@ -173,7 +174,9 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
     stats = {
         "pixels": float(pixels * dates * n_in),
         "grid_pixels_dates": float(pixels * dates),
-        "pu": max(0.005, max(0.01, pixels / (512 * 512)) * (n_billed / 3) * 2 * dates * pu_factor),
+        # rough (dates from the revisit time, one request): the exact figure is the executor's
+        # EstimateCosts, which counts the acquisitions and the requests really sent
+        "pu": request_pu(grid.width, grid.height, n_billed, samples=dates, s1_factor=pu_factor),
         "bytes": int(pixels * max(1, len(sym.exprs)) * (dates if sym.mode == "temporal" else 1) * 4),
     }
     return load, stats

@@ -37,6 +37,7 @@ from executor_svc.encoding import encode_result
 from executor_svc.storage.s3 import S3Storage
 
 from . import manifest, owner as owners
+from .budget import STOP_CODE, budget_stop
 from .chunking import split_plan
 from .job_log import JobLog
 from .results import METADATA_NAME, build_results, extent_of, merge_extents, stac_metadata
@@ -214,8 +215,14 @@ class BatchWorker:
 
         exc = work.exception()
         if exc is None:
-            results, pu = work.result()
+            results, pu, *stopped = work.result()
             usage["sentinelhub"] = {"value": pu, "unit": "sentinelhub_processing_unit"}
+            usage["storage"] = {"value": round(sum(a.size for a in results.assets) / 1e6, 6), "unit": "mb"}
+            if stopped and stopped[0]:  # the budget is reached: partial results
+                job_log.add("warning", stopped[0], {"processing_units": pu, "budget": job.budget}, code=STOP_CODE)
+                return await self._complete(job, lease_token, "error", job_log, results=results,
+                                            error_json=json.dumps({"code": STOP_CODE, "message": stopped[0]}),
+                                            usage_json=json.dumps(usage), costs=pu)
             job_log.add("info", f"Job finished: {len([a for a in results.assets if 'data' in a.roles])} asset(s) "
                                 "written.", {"processing_units": pu})
             return await self._complete(job, lease_token, "finished", job_log, results=results,
@@ -376,12 +383,15 @@ class BatchWorker:
         try:
             all_files = []
             extents = []
-            total_pu = 0.0
+            total_pu = largest_pu = 0.0
+            stop = None
             pending = start_run(0)
             for index, (suffix, _chunk_plan) in enumerate(chunks):
                 outcome = await pending
-                pending = start_run(index + 1) if index + 1 < len(chunks) else None
                 total_pu += outcome.processing_units
+                largest_pu = max(largest_pu, outcome.processing_units)
+                stop = budget_stop(job.budget, total_pu, largest_pu, index + 1, len(chunks))
+                pending = start_run(index + 1) if index + 1 < len(chunks) and stop is None else None
                 for record in outcome.inspections:
                     job_log.add(record.get("level", "info"), str(record.get("message", "")),
                                 {"data": record.get("data")} if record.get("data") is not None else None,
@@ -401,6 +411,8 @@ class BatchWorker:
                 await loop.run_in_executor(self.pool, _remove_payloads, files)
                 all_files.extend(files)
                 state.progress = max(state.progress, 5.0 + (index + 1) * share)
+                if stop is not None:
+                    break
             files = all_files
             extent = merge_extents(extents)
             draft = build_results(job.id, files, extent)
@@ -410,6 +422,8 @@ class BatchWorker:
                               "uploading the STAC metadata", "the result storage")
             log.info("result_object_written", job_id=job.id, key=metadata_key, size=len(metadata))
             results = build_results(job.id, files, extent, metadata_key=metadata_key, metadata_size=len(metadata))
+            if stop is not None:  # partial: no completion manifest, a restart runs the whole job
+                return results, total_pu, stop
             # written last: from here on, the run's results are complete and are never paid again
             record = manifest.encode(run_id, results, total_pu, job.attempts)
             await self._retry(lambda: self.storage.put_bytes(manifest.manifest_key(job.id), record, "application/json"),

@@ -76,7 +76,7 @@ async def errors_middleware(request: web.Request, handler):
     except OpenEOError as err:
         if err.status >= 500:
             log.warning("request_failed", code=err.code, status=err.status, error=err.message)
-        response = error_response(request, err)
+        response = error_response(request, err, getattr(err, "headers", None))
         if err.status == 408:
             response.force_close()  # the rest of a too slow body is not waited for
         return response

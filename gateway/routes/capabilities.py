@@ -75,7 +75,7 @@ async def capabilities(request: web.Request) -> web.Response:
         "conformsTo": CONFORMANCE,
         "production": settings.production,
         "endpoints": routing.endpoints(request.app),
-        "billing": {"currency": billing.CURRENCY, "default_plan": billing.DEFAULT_BILLING_PLAN, "plans": billing.BILLING_PLANS},
+        "billing": billing.plans_of(request).capabilities(),
         "links": [
             {"rel": "self", "href": public_url(request, "/"), "type": "application/json"},
             {"rel": "version-history", "href": public_url(request, "/.well-known/openeo"), "type": "application/json",

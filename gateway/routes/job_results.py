@@ -20,12 +20,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from urllib.parse import quote
 
+import grpc
 from aiohttp import hdrs, web
 
 from backend_common import stac
+from backend_common.errors import OpenEOError, from_rpc_error
 from backend_common.logging import get_logger
 from backend_proto.v1 import common_pb2, executor_pb2, store_pb2
-from gateway import byte_ranges, routing, streaming
+from gateway import billing, byte_ranges, costs, quotas, routing, streaming
 from gateway.auth import require_user
 from gateway.errors import api_error
 from gateway.http import json_response, loads_or, public_url
@@ -96,8 +98,9 @@ def _partial_flag(request: web.Request) -> bool:
 
 
 def _status_problem(request: web.Request, job: store_pb2.Job, partial: bool) -> web.Response | None:
-    """424 with the job's error (a log entry) for failed jobs; JobNotFinished unless partial."""
-    if job.status == "error":
+    """424 with the job's error (a log entry) for failed jobs, unless partial results are asked
+    for and the job kept some (a job stopped at its budget); JobNotFinished unless partial."""
+    if job.status == "error" and not (partial and any(not is_internal_record(a) for a in job.results.assets)):
         error = loads_or(job.error_json, {})
         error = error if isinstance(error, dict) else {}
         body = {
@@ -241,9 +244,36 @@ async def download_asset(request: web.Request) -> web.StreamResponse:
 
 
 async def start_job(request: web.Request) -> web.Response:
+    """Queues the job, unless its estimate exceeds its budget (PaymentRequired naming both) or a
+    limit of its billing plan is reached (429, `gateway.quotas`)."""
     user = await require_user(request)
-    await request.app[CLIENTS].store.QueueJob(store_pb2.JobRef(user=user, job_id=request.match_info["job_id"]))
+    clients = request.app[CLIENTS]
+    ref = store_pb2.JobRef(user=user, job_id=request.match_info["job_id"])
+    job = await clients.store.GetJob(ref)
+    if job.status not in ("queued", "running"):  # else QueueJob changes nothing
+        billing_plan = billing.plans_of(request).get(job.plan)
+        estimate = await _estimate_or_none(clients, user, job)
+        if estimate is not None:
+            quotas.check_budget(job.budget, estimate, "job")
+        await quotas.check_job_start(clients, user, billing_plan, estimate)
+    await clients.store.QueueJob(ref)
     return web.Response(status=202)
+
+
+async def _estimate_or_none(clients, user, job) -> float | None:
+    """The job's PUs; None when its process cannot be planned now: the job then fails with the
+    compiler's error when it runs, like every job without a budget."""
+    try:
+        return (await costs.estimate_process(clients, user, job.process_json, batch_job=True)).processing_units
+    except OpenEOError as err:
+        if err.status >= 500:
+            raise
+    except grpc.RpcError as err:
+        mapped = from_rpc_error(err)
+        if mapped.status >= 500:
+            raise
+    log.info("job_start_without_estimate", job_id=job.id)
+    return None
 
 
 async def cancel_job(request: web.Request) -> web.Response:

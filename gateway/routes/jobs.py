@@ -10,8 +10,9 @@ import json
 
 from aiohttp import web
 
+from backend_common.logging import get_logger
 from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2, store_pb2
-from gateway import billing, routing
+from gateway import billing, costs, routing
 from gateway.auth import require_user
 from gateway.process_checks import validate_or_raise
 from gateway.errors import api_error
@@ -20,7 +21,6 @@ from gateway.http import (
     loads_or,
     next_links,
     optional_log_level,
-    optional_number,
     optional_string,
     parse_limit,
     process_of,
@@ -28,6 +28,8 @@ from gateway.http import (
     read_json_object,
 )
 from gateway.keys import CLIENTS
+
+log = get_logger(__name__)
 
 STANDARD_PROPERTIES = {"title", "description", "process", "plan", "budget", "log_level"}
 EDITABLE = STANDARD_PROPERTIES
@@ -42,7 +44,7 @@ def job_json(request: web.Request, job: store_pb2.Job, *, full: bool) -> dict:
         "status": job.status or "created",
         "created": job.created,
         "updated": job.updated or job.created,
-        "plan": job.plan or billing.DEFAULT_BILLING_PLAN,
+        "plan": billing.plans_of(request).get(job.plan).name,
         "costs": job.costs,
         "budget": job.budget or None,
         "log_level": job.log_level or "info",
@@ -87,8 +89,8 @@ async def create_job(request: web.Request) -> web.Response:
     process = process_of(body)
     title = optional_string(body, "title")
     description = optional_string(body, "description")
-    billing_plan = billing.normalize_billing_plan(body.get("plan"))
-    budget = optional_number(body, "budget")
+    billing_plan = billing.normalize_billing_plan(request, body.get("plan"))
+    budget = billing.budget_of(body)
     log_level = optional_log_level(body)
     await validate_or_raise(request, user, process, compiler_pb2.PURPOSE_BATCH)
     job = await request.app[CLIENTS].store.CreateJob(
@@ -143,10 +145,10 @@ async def update_job(request: web.Request) -> web.Response:
         update.description = optional_string(body, "description") or ""
         mask.append("description")
     if "plan" in body:
-        update.plan = billing.normalize_billing_plan(body["plan"]) or ""
+        update.plan = billing.normalize_billing_plan(request, body["plan"]) or ""
         mask.append("plan")
     if "budget" in body:
-        update.budget = optional_number(body, "budget") or 0.0
+        update.budget = billing.budget_of(body) or 0.0
         mask.append("budget")
     if "log_level" in body:
         update.log_level = optional_log_level(body) or ""
@@ -187,15 +189,17 @@ def iso_duration(seconds: float) -> str:
 
 
 async def estimate_job(request: web.Request) -> web.Response:
+    """Exact processing units of the requests the job will send (`gateway.costs`)."""
     user = await require_user(request)
     clients = request.app[CLIENTS]
     job = await clients.store.GetJob(store_pb2.JobRef(user=user, job_id=request.match_info["job_id"]))
-    plan = await clients.compiler.Compile(
-        compiler_pb2.CompileRequest(user=user, process_json=job.process_json, purpose=compiler_pb2.PURPOSE_BATCH)
-    )
+    estimate = await costs.estimate_process(clients, user, job.process_json, batch_job=True)
+    plan = estimate.plan
+    if not estimate.exact:
+        log.info("job_estimate_upper_bound", job_id=job.id, reason=estimate.reason)
     return json_response(
         {
-            "costs": round(plan.estimated_processing_units, 6),
+            "costs": round(estimate.processing_units, 6),
             "size": int(plan.estimated_bytes),
             "duration": iso_duration(plan.estimated_seconds),
             "downloads_included": None,

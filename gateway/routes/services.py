@@ -16,7 +16,6 @@ from gateway.http import (
     loads_or,
     next_links,
     optional_log_level,
-    optional_number,
     optional_string,
     parse_limit,
     process_of,
@@ -45,7 +44,7 @@ def service_json(request: web.Request, svc: store_pb2.Service, *, full: bool) ->
         "enabled": svc.enabled,
         "configuration": loads_or(svc.configuration_json, {}),
         "created": svc.created,
-        "plan": svc.plan or billing.DEFAULT_BILLING_PLAN,
+        "plan": billing.plans_of(request).get(svc.plan).name,
         "budget": svc.budget or None,
         "log_level": svc.log_level or "info",
     }
@@ -90,8 +89,8 @@ async def create_service(request: web.Request) -> web.Response:
     configuration = check_configuration(body.get("configuration"))
     title = optional_string(body, "title")
     description = optional_string(body, "description")
-    billing_plan = billing.normalize_billing_plan(body.get("plan"))
-    budget = optional_number(body, "budget")
+    billing_plan = billing.normalize_billing_plan(request, body.get("plan"))
+    budget = billing.budget_of(body)
     log_level = optional_log_level(body)
     enabled = _enabled(body)
     await validate_or_raise(request, user, process, compiler_pb2.PURPOSE_TILE)
@@ -154,9 +153,9 @@ async def update_service(request: web.Request) -> web.Response:
     if "configuration" in body:
         update.configuration_json = json.dumps(check_configuration(body["configuration"]))
     if "plan" in body:
-        update.plan = billing.normalize_billing_plan(body["plan"]) or ""
+        update.plan = billing.normalize_billing_plan(request, body["plan"]) or ""
     if "budget" in body:
-        update.budget = optional_number(body, "budget") or 0.0
+        update.budget = billing.budget_of(body) or 0.0
     if "log_level" in body:
         update.log_level = optional_log_level(body) or ""
     if "process" in body:

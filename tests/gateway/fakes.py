@@ -22,6 +22,7 @@ from backend_proto.v1 import (
     common_pb2,
     compiler_pb2,
     compiler_pb2_grpc,
+    executor_pb2,
     executor_pb2_grpc,
     store_pb2,
     store_pb2_grpc,
@@ -77,6 +78,11 @@ class FakeStore(store_pb2_grpc.StoreServiceServicer, Recorder):
         self.services: dict[str, store_pb2.Service] = {}
         self.udps: dict[tuple[str, str], store_pb2.ProcessGraph] = {}
         self._ids = itertools.count(1)
+        # quotas: the next admission's answer (None: admitted), slots held, spending per user
+        self.refusal: store_pb2.SyncAdmission | None = None
+        self.slots_held: set[str] = set()
+        self.spent: dict[str, float] = {}
+        self.active_jobs = 0
 
     def _job(self, ref: store_pb2.JobRef) -> store_pb2.Job:
         job = self.jobs.get(ref.job_id)
@@ -129,6 +135,29 @@ class FakeStore(store_pb2_grpc.StoreServiceServicer, Recorder):
         if job.status not in ("queued", "running"):
             job.status = "queued"
         return job
+
+    async def AdmitSyncRequest(self, request, context):
+        self.record(context, "AdmitSyncRequest", request)
+        if self.refusal is not None:
+            return self.refusal
+        slot = f"{request.user_id}|{len(self.slots_held)}"
+        self.slots_held.add(slot)
+        return store_pb2.SyncAdmission(admitted=True, slot_id=slot, slot_token="t",
+                                       spent_this_month=self.spent.get(request.user_id, 0.0))
+
+    async def ReleaseSyncSlot(self, request, context):
+        self.record(context, "ReleaseSyncSlot", request)
+        self.slots_held.discard(request.slot_id)
+        return common_pb2.Empty()
+
+    async def AddSpending(self, request, context):
+        self.record(context, "AddSpending", request)
+        self.spent[request.user_id] = self.spent.get(request.user_id, 0.0) + request.processing_units
+        return await self.GetUserSpending(store_pb2.UserSpendingRequest(user_id=request.user_id), None)
+
+    async def GetUserSpending(self, request, context):
+        return store_pb2.UserSpending(month="2026-12", processing_units=self.spent.get(request.user_id, 0.0),
+                                      active_jobs=self.active_jobs, seconds_to_next_month=3600.0)
 
     async def CancelJob(self, request, context):
         self.record(context, "CancelJob", request)
@@ -311,6 +340,7 @@ class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer, Recorder):
         self.bytes_read = 0  # asset bytes the fake "read from S3"
         self.result_chunks = [b"II*\x00" + b"a" * 1000, b"b" * 1000, b"c" * 500]
         self.assets: dict[tuple[str, str], bytes] = {}
+        self.estimate = 2.5  # PUs EstimateCosts answers
 
     async def Execute(self, request, context):
         self.record(context, "Execute", request)
@@ -344,6 +374,10 @@ class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer, Recorder):
                                    last_modified="2024-07-01T12:30:00Z", range_offset=offset, range_length=length)
         if part[10:]:
             yield common_pb2.DataChunk(data=part[10:])
+
+    async def EstimateCosts(self, request, context):
+        self.record(context, "EstimateCosts", request)
+        return executor_pb2.CostEstimate(processing_units=self.estimate, requests=1, exact=True)
 
     async def DeleteJobResults(self, request, context):
         self.record(context, "DeleteJobResults", request)

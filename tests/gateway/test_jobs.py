@@ -131,9 +131,12 @@ async def test_estimate(client, auth, fakes):
     resp = await client.get(f"/jobs/{job_id}/estimate", headers=auth)
     assert resp.status == 200
     body = await resp.json()
-    assert body == {"costs": 12.5, "size": 4096, "duration": "PT1H2M5S", "downloads_included": None}
+    # the costs are the executor's exact estimate of the job's requests, not the plan's rough one
+    assert body == {"costs": 2.5, "size": 4096, "duration": "PT1H2M5S", "downloads_included": None}
     _, req = [c for c in fakes.compiler.calls if c[0] == "Compile"][-1]
     assert req.purpose == 2  # PURPOSE_BATCH
+    _, estimate = [c for c in fakes.executor.calls if c[0] == "EstimateCosts"][-1]
+    assert estimate.batch_job and estimate.plan.estimated_processing_units == 12.5
 
 
 async def test_logs_with_offset_level_limit(client, auth, fakes, settings):

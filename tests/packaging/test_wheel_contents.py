@@ -23,6 +23,7 @@ def test_wheel_has_code_and_data_files(tmp_path):
                    "backend_proto/v1/store_pb2_grpc.py", "backend_common/grpc_server.py"):
         assert module in names, module
     assert "compiler_svc/supported_processes.txt" in names
+    assert "gateway/billing_plans.json" in names  # the gateway reads it at start
     catalogue = {Path(n).name for n in names if n.startswith("compiler_svc/collections/data/")}
     expected = {p.name for p in (ROOT / "compiler_svc/collections/data").glob("*.json")}
     assert expected and catalogue == expected

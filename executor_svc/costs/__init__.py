@@ -1,0 +1,1 @@
+"""Processing units a plan will spend on Sentinel Hub, computed before it runs."""

@@ -1,0 +1,134 @@
+"""Exact PU estimates: the requests a plan really sends (pure), and the estimate of compiled graphs
+against the Sentinel Hub emulator's own PU accounting (`/_emulator/stats`), synchronously and as a
+chunked batch job."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import aiohttp
+import pytest
+
+from backend_common.processing_units import request_pu
+from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2
+from compiler_svc import compilation
+from devstack.emulator import running_emulator
+from executor_svc.batch.chunking import split_plan
+from executor_svc.costs.requests import load_cost, planned_requests, requests_pu
+from executor_svc.runner import PlanRunner
+from executor_svc.servicer import ExecutorServicer
+from tests.compiler.conftest import FakeStore, as_json, load, save
+
+USER = common_pb2.User(user_id="basic~demo")
+SMALL = {"west": 16.1, "south": 48.1, "east": 16.106, "north": 48.104}
+
+
+def _plan(width=600, height=300, bands=("B04", "B08")):
+    setup = {"input": [{"bands": list(bands) + ["dataMask"]}], "output": {"id": "default", "bands": 2},
+             "mosaicking": "ORBIT"}
+    evalscript = f"//VERSION=3\nfunction setup(){{return {json.dumps(setup, separators=(',', ':'))};}}\n"
+    ld = compiler_pb2.SentinelHubLoad(
+        node_id="l", sh_type="sentinel-2-l2a", width=width, height=height, evalscript=evalscript,
+        bbox=compiler_pb2.BoundingBox(west=0, south=0, east=width * 10.0, north=height * 10.0, epsg=32633))
+    return compiler_pb2.ExecutionPlan(loads=[ld], spatially_splittable=True)
+
+
+def test_requests_follow_the_client_split_and_the_job_chunks():
+    plan = _plan(600, 300)
+    assert [(r.width, r.height) for r in planned_requests(plan, split_threshold=2500, tile_size=2048,
+                                                           chunk_pixels=None)] == [(600, 300)]
+    # the client splits above its threshold into near-equal tiles
+    tiles = planned_requests(plan, split_threshold=250, tile_size=250, chunk_pixels=None)
+    assert sorted((r.width, r.height) for r in tiles) == [(200, 150)] * 6
+    # a job runs in chunks of 256 px (edges 88 and 44 px), each its own request
+    chunks = planned_requests(plan, split_threshold=2500, tile_size=2048, chunk_pixels=256 * 256)
+    assert sorted((r.width, r.height) for r in chunks) == sorted(
+        [(256, 256), (256, 256), (88, 256), (256, 44), (256, 44), (88, 44)])
+
+
+def test_per_request_minimums_add_up():
+    plan = _plan(600, 300, bands=("B04",))
+    costs = [load_cost(plan.loads[0])]
+    assert costs[0].n_input_bands == 1 and costs[0].orbit
+    one = requests_pu(planned_requests(plan, split_threshold=2500, tile_size=2048, chunk_pixels=None), costs, [3])
+    assert one == pytest.approx(request_pu(600, 300, 1, samples=3))
+    # 12 × 6 tiles of 50 × 50 px: each below the 0.01 area minimum of one request
+    tiny = planned_requests(plan, split_threshold=50, tile_size=50, chunk_pixels=None)
+    assert len(tiny) == 72
+    assert requests_pu(tiny, costs, [3]) == pytest.approx(72 * 0.01 * (1 / 3) * 2 * 3)
+    assert requests_pu(tiny, costs, [3]) > one
+
+
+@pytest.fixture(scope="module")
+def emulator_url(tmp_path_factory):
+    with running_emulator(tmp_path_factory.mktemp("emulator") / "emulator.log") as emulator:
+        yield emulator.url
+
+
+@pytest.fixture
+async def setup(emulator_url, tmp_path):
+    from executor_svc.sentinelhub import ClientConfig, Deployment, SentinelHubClient
+
+    pool = ThreadPoolExecutor(2)
+    config = ClientConfig(deployment=Deployment.emulator(emulator_url), client_id="demo-client",
+                          client_secret="demo-secret", split_threshold=200, tile_size=200)
+    async with SentinelHubClient(config, executor=pool) as sh, aiohttp.ClientSession(emulator_url) as admin:
+        runner = PlanRunner(sh, pool)
+        yield ExecutorServicer(runner, None, None, pool, str(tmp_path), chunk_pixels=256 * 256), runner, admin
+    pool.shutdown()
+
+
+async def _spent(admin) -> float:
+    async with admin.get("/_emulator/stats") as resp:
+        return (await resp.json())["pu_spent"]
+
+
+GRAPHS = {
+    "ndvi_gtiff": {"l": load(extent=SMALL, temporal=("2024-05-01", "2024-06-01")),
+                   "n": {"process_id": "ndvi", "arguments": {"data": {"from_node": "l"}}}, "s": save("n")},
+    "cloud_filtered": {"l": load(extent=SMALL, bands=("B02", "B03", "B04"), temporal=("2024-04-01", "2024-07-01"),
+                                 properties={"eo:cloud_cover": {"process_graph": {"c": {
+                                     "process_id": "lte", "arguments": {"x": {"from_parameter": "value"}, "y": 40},
+                                     "result": True}}}}),
+                       "s": save("l")},
+    "image_png": {"l": load(extent=SMALL, bands=("B04", "B03", "B02"), temporal=("2024-05-01", "2024-05-20")),
+                  "r": {"process_id": "reduce_dimension", "arguments": {
+                      "data": {"from_node": "l"}, "dimension": "t", "reducer": {"process_graph": {"m": {
+                          "process_id": "max", "arguments": {"data": {"from_parameter": "data"}}, "result": True}}}}},
+                  "s": save("r", fmt="PNG")},
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+async def test_sync_estimate_equals_the_emulator_accounting(setup, name):
+    servicer, _, admin = setup
+    plan = await compilation.compile_process(as_json(GRAPHS[name]), FakeStore(), purpose=compiler_pb2.PURPOSE_SYNC)
+    estimate = await servicer.EstimateCosts(executor_pb2.CostEstimateRequest(user=USER, plan=plan), None)
+    assert estimate.exact and estimate.requests >= 1
+    before = await _spent(admin)
+    chunks = [c async for c in servicer.Execute(executor_pb2.ExecuteRequest(user=USER, plan=plan), None)]
+    spent = await _spent(admin) - before
+    assert chunks[0].processing_units == pytest.approx(spent, rel=1e-6)
+    assert estimate.processing_units == pytest.approx(spent, rel=0.01)
+
+
+async def test_job_estimate_equals_the_emulator_accounting(setup):
+    servicer, runner, admin = setup
+    graph = {"l": load(extent={"west": 16.1, "south": 48.1, "east": 16.15, "north": 48.13},
+                       temporal=("2024-05-01", "2024-05-15")),
+             "n": {"process_id": "ndvi", "arguments": {"data": {"from_node": "l"}}}, "s": save("n")}
+    plan = await compilation.compile_process(as_json(graph), FakeStore(), purpose=compiler_pb2.PURPOSE_BATCH)
+    chunks = split_plan(plan, servicer.chunk_pixels)
+    assert len(chunks) > 1  # the job runs in chunks, each split into tiles by the client
+    estimate = await servicer.EstimateCosts(executor_pb2.CostEstimateRequest(user=USER, plan=plan, batch_job=True),
+                                            None)
+    sync_estimate = await servicer.EstimateCosts(executor_pb2.CostEstimateRequest(user=USER, plan=plan), None)
+    assert estimate.requests > sync_estimate.requests
+    before = await _spent(admin)
+    reported = 0.0
+    for _, chunk in chunks:  # what the batch worker runs
+        reported += (await runner.run(chunk, USER)).processing_units
+    spent = await _spent(admin) - before
+    assert reported == pytest.approx(spent, rel=1e-6)
+    assert estimate.processing_units == pytest.approx(spent, rel=0.01)
