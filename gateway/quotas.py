@@ -130,8 +130,9 @@ def check_budget(budget: float | None, processing_units: float, what: str) -> No
 
 async def check_job_start(clients: Clients, user: common_pb2.User, plan: BillingPlan,
                           processing_units: float | None) -> None:
-    """429 when the user has as many jobs queued or running as the plan allows, or when the job's
-    estimate would take the month's spending over the plan's limit."""
+    """429 when the user has as many jobs queued or running as the plan allows, or when the
+    month's spending has reached the plan's limit (with the job's estimate, when it is known:
+    would go over it)."""
     limits = plan.limits
     if not (limits.concurrent_jobs or limits.processing_units_per_month):
         return
@@ -140,7 +141,9 @@ async def check_job_start(clients: Clients, user: common_pb2.User, plan: Billing
         raise over_limit(plan, "concurrent_jobs", limits.concurrent_jobs, JOB_SLOT_RETRY_SECONDS,
                          f" ({spending.active_jobs} queued or running)")
     monthly = limits.processing_units_per_month
-    if monthly and spending.processing_units + (processing_units or 0.0) > monthly:
+    over = (spending.processing_units >= monthly if processing_units is None
+            else spending.processing_units + processing_units > monthly)
+    if monthly and over:
+        estimated = "" if processing_units is None else f", this job is estimated at {format_pu(processing_units)}"
         raise over_limit(plan, "processing_units_per_month", monthly, spending.seconds_to_next_month,
-                         f" ({format_pu(spending.processing_units)} spent this month, this job is estimated at "
-                         f"{format_pu(processing_units or 0.0)})")
+                         f" ({format_pu(spending.processing_units)} spent this month{estimated})")

@@ -245,14 +245,15 @@ async def download_asset(request: web.Request) -> web.StreamResponse:
 
 async def start_job(request: web.Request) -> web.Response:
     """Queues the job, unless its estimate exceeds its budget (PaymentRequired naming both) or a
-    limit of its billing plan is reached (429, `gateway.quotas`)."""
+    limit of its billing plan is reached (429, `gateway.quotas`). Only a job with a budget is
+    priced here (the estimate asks Sentinel Hub's Catalog); the others start at once."""
     user = await require_user(request)
     clients = request.app[CLIENTS]
     ref = store_pb2.JobRef(user=user, job_id=request.match_info["job_id"])
     job = await clients.store.GetJob(ref)
     if job.status not in ("queued", "running"):  # else QueueJob changes nothing
         billing_plan = billing.plans_of(request).get(job.plan)
-        estimate = await _estimate_or_none(clients, user, job)
+        estimate = await _estimate_or_none(clients, user, job) if job.budget > 0 else None
         if estimate is not None:
             quotas.check_budget(job.budget, estimate, "job")
         await quotas.check_job_start(clients, user, billing_plan, estimate)

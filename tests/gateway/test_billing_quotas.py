@@ -110,11 +110,19 @@ async def test_job_start_quotas(client, auth, fakes):
     assert "concurrent_jobs" in (await resp.json())["message"]
     fakes.store.active_jobs = 0
     user_id = fakes.store.jobs[job_id].user_id
-    fakes.store.spent[user_id] = 299.0  # + the 2.5 estimated go over the free plan's 300
+    fakes.store.spent[user_id] = 300.0  # the free plan's month is used up
     resp = await client.post(f"/jobs/{job_id}/results", headers=auth)
     assert resp.status == 429 and resp.headers["Retry-After"] == "3600"
     assert "processing_units_per_month" in (await resp.json())["message"]
     assert fakes.store.jobs[job_id].status == "created"
+    assert not [c for c in fakes.executor.calls if c[0] == "EstimateCosts"]  # no budget: not priced
+    # a job with a budget is priced: 299 spent + its 2.5 go over the 300
+    fakes.store.spent[user_id] = 299.0
+    assert (await client.patch(f"/jobs/{job_id}", json={"budget": 10}, headers=auth)).status == 204
+    resp = await client.post(f"/jobs/{job_id}/results", headers=auth)
+    assert resp.status == 429 and "this job is estimated at 2.5" in (await resp.json())["message"]
+    assert (await client.patch(f"/jobs/{job_id}", json={"budget": None}, headers=auth)).status == 204
+    assert (await client.post(f"/jobs/{job_id}/results", headers=auth)).status == 202
 
 
 async def test_me_shows_plan_spending_and_remaining_budget(client, auth, fakes):
