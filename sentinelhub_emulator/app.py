@@ -19,6 +19,7 @@ from .process_request import parse_process_request
 from .ratelimit import RateLimiter
 from .render import Renderer
 from .stats import Stats
+from .statistics import compute as compute_statistics, parse_statistical_request
 
 log = get_logger(__name__)
 
@@ -234,6 +235,21 @@ async def process(request: web.Request) -> web.Response:
                                                    "x-processingunits-spent": repr(float(result.pu))})
 
 
+async def statistics(request: web.Request) -> web.Response:
+    app = request.app
+    body = await _process_body(request)
+    if isinstance(body, dict) and "evalscript" in body and isinstance(body.get("aggregation"), dict):
+        body["aggregation"].setdefault("evalscript", body.pop("evalscript"))  # the multipart part
+    splan = parse_statistical_request(body)
+    loop = asyncio.get_running_loop()
+    doc, pu = await loop.run_in_executor(app[EXECUTOR], compute_statistics, app[RENDERER], splan)
+    principal = request[PRINCIPAL]
+    app[LIMITER].spend(principal.client_id, pu)
+    app[STATS].pu_spent += pu
+    app[STATS].pu_by_client[principal.client_id] += pu
+    return web.json_response(doc, headers={"x-processingunits-spent": repr(float(pu))})
+
+
 # ------------------------------------------------------------------ emulator control
 
 
@@ -309,6 +325,7 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     r.add_get("/api/v1/catalog/1.0.0/search", catalog_search_get, name="catalog_search_get")
     r.add_get("/api/v1/catalog/1.0.0/collections", catalog_collections, name="catalog_collections")
     r.add_post("/api/v1/process", process, name="process")
+    r.add_post("/api/v1/statistics", statistics, name="statistics")
     r.add_post("/_emulator/faults", faults_post, name="faults_post")
     r.add_delete("/_emulator/faults", faults_delete, name="faults_delete")
     r.add_get("/_emulator/faults", faults_get, name="faults_get")
