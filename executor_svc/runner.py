@@ -26,6 +26,7 @@ from .fast_paths.gtiff_passthrough import run_passthrough
 from .fast_paths.image import ResultFile, render_image
 from .loading.fetch import LoadedCube, fetch_load
 from .loading.result_sources import ResultLoads, fetch_sources
+from .loading.statistics import fetch_statistics
 from .processes.limits import RunBudget, RunLimits
 
 log = get_logger(__name__)
@@ -166,6 +167,11 @@ class PlanRunner:
 
         return list(await asyncio.gather(*(one(load) for load in plan.loads)))
 
+    async def fetch_statistical(self, plan, token: str | None) -> list:
+        """The vector cubes of the plan's aggregate_spatial nodes answered by the Statistical API."""
+        return list(await asyncio.gather(*(fetch_statistics(agg, self.sh, token=token, max_concurrent=self.max_concurrent_loads)
+                                           for agg in plan.statistical_aggregations)))
+
     async def _fetch_sources(self, plan, user) -> dict:
         if not plan.result_sources:
             return {}
@@ -194,10 +200,11 @@ class PlanRunner:
         graph = _graph_of(plan)
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        loads, sourced = await _all_or_nothing(self.fetch_loads(plan, _token(user), loaded, prefetched),
-                                               self._fetch_sources(plan, user))
+        loads, sourced, statistical = await _all_or_nothing(self.fetch_loads(plan, _token(user), loaded, prefetched),
+                                                            self._fetch_sources(plan, user),
+                                                            self.fetch_statistical(plan, _token(user)))
         fetched = time.perf_counter()
-        seeded = {item.result_node_id: item.cube for item in loads} | sourced
+        seeded = {item.result_node_id: item.cube for item in loads} | sourced | {s.node_id: s.cube for s in statistical}
         hook = ResultLoads(self.results, user, loop) if self.results is not None else None
         ctx = ExecutionContext(load_result=hook, extra=dict(extra or {}), budget=budget or self.budget())
         timings = {"fetch_ms": _ms(fetched - started)}
@@ -226,5 +233,5 @@ class PlanRunner:
             raise
         if on_progress is not None:
             on_progress(75.0)
-        pu = sum(item.processing_units for item in loads)
+        pu = sum(item.processing_units for item in loads) + sum(item.processing_units for item in statistical)
         return RunOutcome(value, pu, output, options, loads, list(ctx.inspections), timings, finished)

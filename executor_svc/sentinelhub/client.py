@@ -234,6 +234,24 @@ class SentinelHubClient:
             len(tiles),
         )
 
+    # ---------------------------------------------------------------- Statistical API
+
+    async def statistics(self, request_json: dict, *, token: str | None = None,
+                         deployment: Deployment | None = None, timeout: float | None = None) -> tuple[dict, float]:
+        """One Statistical API call: (the response document, the PU spent)."""
+        transport = self._ready()
+        deployment = deployment or self.config.deployment
+        response = await transport.request("POST", deployment.statistics_url, auth=self._auth(token, deployment),
+                                           json_body=request_json, headers={"Accept": "application/json"},
+                                           what="statistics request", timeout=timeout)
+        try:
+            doc = json.loads(response.body)
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise OpenEOError("SentinelHubError", "Sentinel Hub's Statistical API answered with an unexpected document.", 502)
+        return doc, response.processing_units
+
     # ---------------------------------------------------------------- Catalog API
 
     def _catalog_post(self, token: str | None, deployment: Deployment | None):

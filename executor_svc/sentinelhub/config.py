@@ -26,6 +26,10 @@ class Deployment:
         return f"{self.base_url}/api/v1/process"
 
     @property
+    def statistics_url(self) -> str:
+        return f"{self.base_url}/api/v1/statistics"
+
+    @property
     def catalog_search_url(self) -> str:
         return f"{self.base_url}/api/v1/catalog/1.0.0/search"
 
