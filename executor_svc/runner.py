@@ -27,6 +27,7 @@ from .fast_paths.image import ResultFile, render_image
 from .loading.fetch import LoadedCube, fetch_load
 from .loading.result_sources import ResultLoads, fetch_sources
 from .loading.statistics import fetch_statistics
+from .loading.statistics_batch import BatchStatisticalRun
 from .processes.limits import RunBudget, RunLimits
 
 log = get_logger(__name__)
@@ -121,8 +122,10 @@ class PlanRunner:
     `loading.job_results.JobResultLoader`) makes `load_result` available."""
 
     def __init__(self, sh_client, pool: Executor, *, max_concurrent_loads: int = 4, results=None,
-                 limits: RunLimits | None = None):
+                 limits: RunLimits | None = None, storage=None):
         self.sh = sh_client
+        #: S3 (`storage.s3.S3Storage`) for Batch Statistical's input and output; None: no Batch Statistical
+        self.storage = storage
         self.pool = pool
         self.max_concurrent_loads = max_concurrent_loads
         self.results = results
@@ -169,8 +172,14 @@ class PlanRunner:
 
     async def fetch_statistical(self, plan, token: str | None) -> list:
         """The vector cubes of the plan's aggregate_spatial nodes answered by the Statistical API."""
-        return list(await asyncio.gather(*(fetch_statistics(agg, self.sh, token=token, max_concurrent=self.max_concurrent_loads)
-                                           for agg in plan.statistical_aggregations)))
+        def one(agg):
+            if agg.batch:
+                if self.storage is None:
+                    raise OpenEOError("ProcessUnsupported", "Batch Statistical needs the executor's S3 storage.", 400)
+                return BatchStatisticalRun(agg, self.sh, self.storage, token=token, pool=self.pool).run()
+            return fetch_statistics(agg, self.sh, token=token, max_concurrent=self.max_concurrent_loads)
+
+        return list(await asyncio.gather(*(one(agg) for agg in plan.statistical_aggregations)))
 
     async def _fetch_sources(self, plan, user) -> dict:
         if not plan.result_sources:

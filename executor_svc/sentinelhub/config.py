@@ -30,6 +30,10 @@ class Deployment:
         return f"{self.base_url}/api/v1/statistics"
 
     @property
+    def batch_statistics_url(self) -> str:
+        return f"{self.base_url}/api/v1/statistics/batch"
+
+    @property
     def catalog_search_url(self) -> str:
         return f"{self.base_url}/api/v1/catalog/1.0.0/search"
 
