@@ -27,7 +27,7 @@ FIELDS = {"type": "FeatureCollection", "features": [
 ]}
 
 
-def graph(times_one: bool, fmt: str = "JSON") -> dict:
+def graph(times_one: bool, fmt: str = "JSON", geometries: dict = FIELDS) -> dict:
     """NDVI over a month, its mean per field and date; `times_one` multiplies the mean by 1 in the
     reducer (same numbers, but not a reducer the Statistical API computes)."""
     reducer = {"m": {"process_id": "mean", "arguments": {"data": {"from_parameter": "data"}}, "result": not times_one}}
@@ -37,14 +37,15 @@ def graph(times_one: bool, fmt: str = "JSON") -> dict:
         "l": {"process_id": "load_collection", "arguments": {"id": "SENTINEL2_L2A", "spatial_extent": None,
                                                              "temporal_extent": MONTH, "bands": ["B04", "B08"]}},
         "n": {"process_id": "ndvi", "arguments": {"data": {"from_node": "l"}, "nir": "B08", "red": "B04"}},
-        "a": {"process_id": "aggregate_spatial", "arguments": {"data": {"from_node": "n"}, "geometries": FIELDS,
+        "a": {"process_id": "aggregate_spatial", "arguments": {"data": {"from_node": "n"}, "geometries": geometries,
                                                                "reducer": {"process_graph": reducer}}},
         "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "a"}, "format": fmt}, "result": True}}}
 
 
 def calls(stack) -> dict:
     requests = stats(stack)["requests"]
-    return {"statistics": requests.get("statistics", 0), "process": requests.get("process", 0)}
+    return {"statistics": requests.get("statistics", 0), "process": requests.get("process", 0),
+            "batch": requests.get("batch_statistics_create", 0)}
 
 
 def series(doc: dict) -> tuple[list[str], np.ndarray]:
@@ -112,3 +113,33 @@ def test_other_vector_formats_equal_the_raster_path(connection, fmt):
                     assert float(a) == pytest.approx(float(b), rel=1e-5)
                 except ValueError:
                     assert a == b
+
+
+def squares(count: int) -> dict:
+    """`count` small squares side by side in the area of FIELDS."""
+    features = []
+    for i in range(count):
+        west, south = 14.00213 + i * 0.0031, 46.00317 + (i % 2) * 0.0042
+        ring = [[west, south], [west + 0.0023, south], [west + 0.0023, south + 0.0019], [west, south + 0.0019], [west, south]]
+        features.append({"type": "Feature", "properties": {"n": i}, "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def test_job_with_many_geometries_uses_batch_statistical(stack, connection, tmp_path):
+    """The stack's BATCH_STATISTICS_MIN_GEOMETRIES is 5: one Batch Statistical request, a GeoPackage
+    through S3; each feature on its own grid, so the means are close to, not equal to, the raster path's."""
+    reset_when_idle(stack)
+    job = connection.create_job(graph(times_one=False, geometries=squares(5)), title="batch statistics job")
+    job.start_and_wait(max_poll_interval=1, print=lambda *a, **k: None)
+    used = calls(stack)
+    assert used["batch"] == 1 and used["statistics"] == 0 and used["process"] == 0, used
+    assert stats(stack)["batch_statistics"]["features_processed"] == 5
+    files = job.get_results().download_files(tmp_path / "job")
+    docs = [json.loads(f.read_text()) for f in files if f.suffix == ".json" and f.name != "job-results.json"]
+    want = connection.execute(graph(times_one=True, geometries=squares(5)))
+    got_dates, got_values = series(docs[0])
+    want_dates, want_values = series(want)
+    assert got_dates == want_dates and got_values.shape == (len(want_dates), 5)
+    np.testing.assert_allclose(got_values, want_values, rtol=0.02, atol=0.005)
+    keys = stack.s3.client().list_objects_v2(Bucket=stack.s3.bucket, Prefix="statistics-batch/").get("Contents", [])
+    assert keys == []  # the GeoPackage and the per-feature results are removed
