@@ -4,7 +4,7 @@ GeoPackage in S3, one JSON per feature written to the output bucket with the cre
 Workflow as Sentinel Hub's: create → CREATED; analyse → ANALYSING (the GeoPackage is read and
 checked) → ANALYSIS_DONE; start → PROCESSING (start on CREATED analyses first) → DONE, or FAILED
 when the input cannot be read. Stop is allowed while analysing or processing and blocks a restart
-for 30 minutes. Each feature is a Statistical API computation (`statistics.compute`) of the
+for 30 minutes (60 after OUT_OF_PU: fewer than 1000 PU left while processing). Each feature is a Statistical API computation (`statistics.compute`) of the
 feature's bounds at `resx`/`resy`; its PU are billed as they are spent (`costPU` grows) and the
 task costs at least 100 PU. Creating, analysing and starting need 1000 PU left when the account
 has a quota. Faults per feature (`/_emulator/statistics-batch/faults`) make a feature's result an
@@ -22,14 +22,15 @@ from urllib.parse import urlparse
 
 from .errors import SHError, bad_request
 from .logs import get_logger
-from .process_request import ProcessPlan, _data, _output
-from .statistics import StatisticalPlan, _check_calculations, _grid_spec, compute, parse_aggregation
+from .process_request import ProcessPlan, _data
+from .statistics import StatisticalPlan, _check_calculations, compute, parse_aggregation, sample_size
 
 log = get_logger(__name__)
 
 MIN_TASK_PU = 100.0
 MIN_AVAILABLE_PU = 1000.0
 STOP_LOCKOUT = timedelta(minutes=30)
+OUT_OF_PU_LOCKOUT = timedelta(minutes=60)
 MAX_FEATURES = 700_000
 MAX_INLINE_EVALSCRIPT = 32 * 1024
 
@@ -86,6 +87,10 @@ def validate_create(body) -> dict:
     parse_s3(body.get("output"), "output")  # a template with <ID> / <IDENTIFIER>, or a plain prefix
     _check_calculations(body.get("calculations"))
     return body
+
+
+class OutOfUnits(Exception):
+    """The account dropped below the PU a running request needs: the task stops (OUT_OF_PU)."""
 
 
 @dataclass
@@ -189,11 +194,14 @@ class BatchStatistics:
         task.runner = asyncio.ensure_future(self._run(task, process=False))
 
     def start(self, task: Task) -> None:
-        self._check_pu(task.client)
-        if task.status == "STOPPED" and task.stopped_at and _now() - task.stopped_at < STOP_LOCKOUT:
-            raise SHError(409, "A request stopped by the user cannot be restarted for 30 minutes.", "COMMON_CONFLICT")
+        if task.status == "STOPPED" and task.stopped_at:
+            lockout = OUT_OF_PU_LOCKOUT if task.stopped_reason == "OUT_OF_PU" else STOP_LOCKOUT
+            if _now() - task.stopped_at < lockout:
+                raise SHError(409, f"A request stopped ({task.stopped_reason}) cannot be restarted for "
+                                   f"{lockout.seconds // 60} minutes.", "COMMON_CONFLICT")
         if task.status not in ("CREATED", "ANALYSING", "ANALYSIS_DONE", "STOPPED", "PARTIAL"):
             raise SHError(409, f"Cannot start a request in status {task.status}.", "COMMON_CONFLICT")
+        self._check_pu(task.client)
         task.user_action, task.user_action_updated = "START", _now()
         if task.status == "ANALYSING" and task.runner is not None:
             task.runner.add_done_callback(lambda _f: self._start_processing(task))
@@ -281,6 +289,9 @@ class BatchStatistics:
             task.touch("DONE")
         except asyncio.CancelledError:
             raise
+        except OutOfUnits:
+            task.stopped_at, task.stopped_reason = _now(), "OUT_OF_PU"
+            task.touch("STOPPED")
         except SHError as exc:
             task.error = exc.message
             task.touch("FAILED")
@@ -331,6 +342,9 @@ class BatchStatistics:
             self.features_processed += 1
             task.completion = 100.0 * len(task.done_features) / max(1, total)
             task.touch()
+            left = self.available_pu(task.client)
+            if left is not None and left < MIN_AVAILABLE_PU and len(task.done_features) < total:
+                raise OutOfUnits()
 
 
 def feature_plan(geom, epsg: int, data, agg: dict, evalscript: str, spans, calculations) -> StatisticalPlan:
@@ -338,7 +352,7 @@ def feature_plan(geom, epsg: int, data, agg: dict, evalscript: str, spans, calcu
     from shapely.geometry import mapping
 
     bbox = geom.bounds
-    width, height = _output(_grid_spec(agg), bbox)
+    width, height = sample_size(agg, bbox)
     base = ProcessPlan(bbox, epsg, json.loads(json.dumps(mapping(geom))), width, height, data, [], evalscript, None)
     return StatisticalPlan(base, spans, calculations)
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from . import world
-from .errors import bad_request
+from .errors import SHError, bad_request
 from .process_request import ProcessPlan, _bounds, _data, _output, parse_datetime
 from .pu import count_input_bands, s1_factor
 from .render import Renderer
@@ -118,8 +118,13 @@ def parse_aggregation(body) -> tuple[dict, list[tuple[datetime, datetime]]]:
     return agg, intervals(t_from, t_to, parse_interval(ai["of"]), behaviour)
 
 
-def _grid_spec(agg: dict) -> dict:
-    return {k: agg[k] for k in ("width", "height", "resx", "resy") if k in agg}
+def sample_size(agg: dict, bbox) -> tuple[int, int]:
+    """The sample matrix: `width`/`height` or `resx`/`resy` with the Process API's rules and limits."""
+    try:
+        return _output({k: agg[k] for k in ("width", "height", "resx", "resy") if k in agg}, bbox)
+    except SHError as exc:  # the same checks, named where the Statistical API has them
+        exc.message = exc.message.replace("output.", "aggregation.")
+        raise
 
 
 def parse_statistical_request(body) -> StatisticalPlan:
@@ -131,7 +136,7 @@ def parse_statistical_request(body) -> StatisticalPlan:
     agg, spans = parse_aggregation(body)
     bbox, epsg, geometry = _bounds(inp.get("bounds"))
     data = _data(inp.get("data"))
-    width, height = _output(_grid_spec(agg), bbox)
+    width, height = sample_size(agg, bbox)
     base = ProcessPlan(bbox, epsg, geometry, width, height, data, [], agg["evalscript"], None)
     return StatisticalPlan(base, spans, _check_calculations(body.get("calculations")))
 

@@ -204,3 +204,40 @@ async def test_cancel_stops_the_sentinel_hub_task_and_restart_is_locked(env, emu
         await sh.batch_statistics("POST", f"/{run.task_id}/start", None)
     assert "30 minutes" in str(info.value)
     assert await storage.list_keys(run.prefix) == []
+
+
+async def test_out_of_units_stops_the_task_and_too_few_units_refuse_it(s3_server, storage):
+    from executor_svc.loading.statistics_batch import batch_request
+    from executor_svc.sentinelhub import ClientConfig, Deployment, SentinelHubClient
+
+    emulator = TestClient(TestServer(create_app(EmulatorConfig(s3_endpoint_url=s3_server.endpoint_url, pu_quota=1000.001))))
+    await emulator.start_server()
+    try:
+        url = str(emulator.make_url("/")).rstrip("/")
+        config = ClientConfig(deployment=Deployment.emulator(url), client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
+        with ThreadPoolExecutor(2) as pool:
+            async with SentinelHubClient(config, executor=pool) as sh:
+                agg = (await compile_(graph(), batch_statistics_min_geometries=3)).statistical_aggregations[0]
+                run = BatchStatisticalRun(agg, sh, storage, token=None, pool=pool)
+                await storage.put_bytes(run.prefix + "features.gpkg", geopackage_bytes(agg))
+                creds = {"accessKey": s3_server.access_key, "secretAccessKey": s3_server.secret_key}
+                body = batch_request(agg, run._url(run.prefix + "features.gpkg"), run._url(run.prefix + "out"), creds)
+                task = await sh.batch_statistics("POST", "", body)
+                await sh.batch_statistics("POST", f"/{task['id']}/start", None)
+                for _ in range(200):
+                    status = await sh.batch_statistics("GET", f"/{task['id']}/status", None)
+                    if status["status"] in ("STOPPED", "DONE", "FAILED"):
+                        break
+                    await asyncio.sleep(0.05)
+                # the first feature's units leave fewer than 1000: stopped before the second
+                assert status["status"] == "STOPPED" and status["stoppedStatusReason"] == "OUT_OF_PU"
+                assert 0 < status["costPU"] < 100 and 0 < status["completionPercentage"] < 100
+                with pytest.raises(OpenEOError) as info:
+                    await sh.batch_statistics("POST", f"/{task['id']}/start", None)
+                assert "60 minutes" in str(info.value)
+                with pytest.raises(OpenEOError) as info:  # creating needs 1000 PU left
+                    await sh.batch_statistics("POST", "", body)
+                assert "1000 processing units" in str(info.value)
+                await storage.delete_prefix(run.prefix)
+    finally:
+        await emulator.close()
