@@ -203,14 +203,12 @@ class BatchStatistics:
             raise SHError(409, f"Cannot start a request in status {task.status}.", "COMMON_CONFLICT")
         self._check_pu(task.client)
         task.user_action, task.user_action_updated = "START", _now()
-        if task.status == "ANALYSING" and task.runner is not None:
-            task.runner.add_done_callback(lambda _f: self._start_processing(task))
+        if task.status == "ANALYSING" and task.runner is not None:  # processing follows a successful analysis
+            task.runner.add_done_callback(lambda _f: self._start_processing(task) if task.status == "ANALYSIS_DONE" else None)
             return
         self._start_processing(task)
 
     def _start_processing(self, task: Task) -> None:
-        if task.status in ("FAILED", "STOPPED") and task.user_action != "START":
-            return
         task.stopped_reason = None
         task.touch("PROCESSING" if task.features is not None else "ANALYSING")
         task.runner = asyncio.ensure_future(self._run(task, process=True))
@@ -245,11 +243,11 @@ class BatchStatistics:
             async with obj["Body"] as body:
                 return await body.read()
 
-    async def _write(self, s3: dict, url: str, data: bytes) -> None:
+    @staticmethod
+    async def _write(client, url: str, data: bytes) -> None:
         parsed = urlparse(url)
-        async with self._client(s3) as client:
-            await client.put_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"), Body=data,
-                                    ContentType="application/json")
+        await client.put_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"), Body=data,
+                                ContentType="application/json")
 
     # -------------------------------------------------------------- the run
 
@@ -314,6 +312,10 @@ class BatchStatistics:
         data = _data(body["input"]["data"])
         calculations = _check_calculations(body.get("calculations"))
         out = parse_s3(body["output"], "output")
+        async with self._client(out) as client:
+            await self._process_features(task, client, out, agg, spans, data, calculations)
+
+    async def _process_features(self, task: Task, client, out: dict, agg: dict, spans, data, calculations) -> None:
         loop = asyncio.get_running_loop()
         total = len(task.features)
         for fid, identifier, geom in task.features:
@@ -334,7 +336,7 @@ class BatchStatistics:
                 except SHError as exc:
                     doc["error"] = {"type": "BAD_REQUEST" if exc.status == 400 else "EXECUTION_ERROR",
                                     "message": exc.message}
-            await self._write(out, output_key(out["url"], task.id, fid, identifier), json.dumps(doc).encode())
+            await self._write(client, output_key(out["url"], task.id, fid, identifier), json.dumps(doc).encode())
             if pu:
                 self.spend(task.client, pu)
                 task.cost_pu += pu
