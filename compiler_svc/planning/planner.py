@@ -20,7 +20,7 @@ from compiler_svc.planning.execution_order import executor_graph, is_per_pixel, 
 from compiler_svc.planning.inline import flatten
 from compiler_svc.planning.result_sources import result_sources
 from compiler_svc.planning.size_limits import check_sizes
-from compiler_svc.planning.statistics import estimated_units, plan_statistics
+from compiler_svc.planning.statistics import plan_statistics, statistics_estimates
 from compiler_svc.planning.pushdown import RESAMPLE_METHODS, Cover, analyse, choose_covers
 from compiler_svc.problems import Problem, ProblemError, invalid
 from compiler_svc.validation.schemas import parse_instant
@@ -366,10 +366,11 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
     if settings.statistical_api and tile is None:
         statistical, replaced = plan_statistics(graph, covers, loads, purpose=purpose,
                                                 batch_min_geometries=settings.batch_statistics_min_geometries)
-    for agg in statistical:  # no raster download: the statistics' cost instead of the load's
+    for agg in statistical:  # no raster download: the statistics' pixels and cost instead of the load's
         load, stats = built[agg.load_node_id]
-        total["pu"] += estimated_units(agg, load, stats) - stats["pu"]
-        total["bytes"] -= stats["bytes"]
+        instead = statistics_estimates(agg, load, stats)
+        for k in total:
+            total[k] += instead[k] - stats[k]
     covers = [c for c, load in zip(covers, loads) if load.node_id not in replaced]
     loads = [load for load in loads if load.node_id not in replaced]
     if purpose == compiler_pb2.PURPOSE_SYNC:

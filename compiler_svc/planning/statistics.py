@@ -207,11 +207,15 @@ def plan_statistics(graph: dict, covers: list[Cover], loads: list, *, purpose: i
     return out, replaced
 
 
-def estimated_units(agg: compiler_pb2.StatisticalAggregation, load: compiler_pb2.SentinelHubLoad, stats: dict) -> float:
-    """§2.6 for the Statistical API: per geometry its sample matrix, the input bands and the dates
-    of the load it replaces (`stats` are that load's estimates from `build_load`)."""
+def statistics_estimates(agg: compiler_pb2.StatisticalAggregation, load: compiler_pb2.SentinelHubLoad,
+                         stats: dict) -> dict:
+    """The planner's estimates (`build_load`'s keys) of the statistics that replace `load` (whose
+    estimates are `stats`): the geometries' sample grids over the load's dates, §2.6 PU for the
+    Statistical API (no format factor, 0.01 minimum), a few bytes per value."""
     dates = stats["grid_pixels_dates"] / max(1, load.width * load.height)
     n_inputs = stats["pixels"] / max(1.0, stats["grid_pixels_dates"])
+    pixels = sum(g.width * g.height for g in agg.geometries if g.geometry_json)
     pu = sum(max(0.01, g.width * g.height / (512 * 512)) * n_inputs / 3 * dates
              for g in agg.geometries if g.geometry_json)
-    return max(0.01, pu)
+    return {"pixels": pixels * dates * n_inputs, "grid_pixels_dates": pixels * dates, "pu": max(0.01, pu),
+            "bytes": int(len(agg.geometries) * dates * max(1, len(agg.band_labels)) * 200)}

@@ -130,3 +130,20 @@ def test_statistical_reducer_reads_only_plain_reducers():
     node = {"arguments": {"reducer": reducer("mean")}}
     assert statistical_reducer(node).process_id == "mean"
     assert statistical_reducer({"arguments": {"reducer": reducer("mean", context=1)}}) is None
+
+
+def test_estimates_and_sync_limit_count_the_sample_grids_not_the_load():
+    stats_plan, raster_plan = make(graph()), make(graph(), statistical_api=False)
+    assert 0 < stats_plan.estimated_pixels < raster_plan.estimated_pixels
+    assert 0 < stats_plan.estimated_processing_units < raster_plan.estimated_processing_units
+    # fields far apart: the load's grid spans both, the statistics only the fields
+    far = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": POLY_A},
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[
+            [16.61, 48.61], [16.64, 48.61], [16.64, 48.63], [16.61, 48.63], [16.61, 48.61]]]}}]}
+    limit = dict(sync_max_pixels=stats_plan.estimated_pixels * 4)
+    assert make(graph(geometries=far), **limit).statistical_aggregations
+    from compiler_svc.problems import ProblemError
+
+    with pytest.raises(ProblemError, match="too complex for synchronous"):
+        make(graph(geometries=far), statistical_api=False, **limit)
