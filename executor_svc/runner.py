@@ -170,14 +170,25 @@ class PlanRunner:
 
         return list(await asyncio.gather(*(one(load) for load in plan.loads)))
 
-    async def fetch_statistical(self, plan, token: str | None) -> list:
-        """The vector cubes of the plan's aggregate_spatial nodes answered by the Statistical API."""
-        def one(agg):
+    async def fetch_statistical(self, plan, token: str | None,
+                                advanced: Callable[[str, float], None] | None = None) -> list:
+        """The vector cubes of the plan's aggregate_spatial nodes answered by the Statistical API;
+        `advanced("statistics <node id>", fraction done)` reports progress."""
+        def report(agg, fraction: float) -> None:
+            if advanced is not None:
+                advanced(f"statistics {agg.node_id}", fraction)
+
+        async def one(agg):
             if agg.batch:
                 if self.storage is None:
                     raise OpenEOError("ProcessUnsupported", "Batch Statistical needs the executor's S3 storage.", 400)
-                return BatchStatisticalRun(agg, self.sh, self.storage, token=token, pool=self.pool).run()
-            return fetch_statistics(agg, self.sh, token=token, max_concurrent=self.max_concurrent_loads)
+                run = BatchStatisticalRun(agg, self.sh, self.storage, token=token, pool=self.pool,
+                                          on_progress=lambda percent: report(agg, percent / 100.0))
+                result = await run.run()
+            else:
+                result = await fetch_statistics(agg, self.sh, token=token, max_concurrent=self.max_concurrent_loads)
+            report(agg, 1.0)
+            return result
 
         return list(await asyncio.gather(*(one(agg) for agg in plan.statistical_aggregations)))
 
@@ -198,20 +209,25 @@ class PlanRunner:
         `outcome.finished`."""
         from executor_svc.processes import ExecutionContext
 
-        done = 0
+        # fetching is the first 60 %: each load and each statistical aggregation an equal share
+        # (a Batch Statistical request's share follows its completion percentage)
+        shares = {f"load {load.node_id}": 0.0 for load in plan.loads}
+        shares |= {f"statistics {agg.node_id}": 0.0 for agg in plan.statistical_aggregations}
 
-        def loaded(_cube: LoadedCube) -> None:
-            nonlocal done
-            done += 1
-            if on_progress is not None and plan.loads:
-                on_progress(60.0 * done / len(plan.loads))
+        def advanced(key: str, fraction: float) -> None:
+            shares[key] = max(shares[key], fraction)
+            if on_progress is not None and shares:
+                on_progress(60.0 * sum(shares.values()) / len(shares))
+
+        def loaded(cube: LoadedCube) -> None:
+            advanced(f"load {cube.node_id}", 1.0)
 
         graph = _graph_of(plan)
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         loads, sourced, statistical = await _all_or_nothing(self.fetch_loads(plan, _token(user), loaded, prefetched),
                                                             self._fetch_sources(plan, user),
-                                                            self.fetch_statistical(plan, _token(user)))
+                                                            self.fetch_statistical(plan, _token(user), advanced))
         fetched = time.perf_counter()
         seeded = {item.result_node_id: item.cube for item in loads} | sourced | {s.node_id: s.cube for s in statistical}
         hook = ResultLoads(self.results, user, loop) if self.results is not None else None

@@ -90,7 +90,7 @@ class BatchStatisticalRun:
     """One Batch Statistical request of a statistical aggregation (create, start, poll, read)."""
 
     def __init__(self, agg, sh_client, storage, *, token: str | None, poll_seconds: float = 2.0,
-                 max_poll_seconds: float = 20.0, pool=None):
+                 max_poll_seconds: float = 20.0, pool=None, on_progress=None):
         self.agg = agg
         self.sh = sh_client
         self.storage = storage
@@ -98,6 +98,8 @@ class BatchStatisticalRun:
         self.poll_seconds = poll_seconds
         self.max_poll_seconds = max_poll_seconds
         self.pool = pool
+        #: on_progress(Sentinel Hub's completion percentage) while the task runs
+        self.on_progress = on_progress
         self.prefix = f"statistics-batch/{uuid.uuid4().hex}/"
         self.task_id: str | None = None
 
@@ -155,6 +157,8 @@ class BatchStatisticalRun:
                                                     deployment=deployment)
             if status.get("status") in FINAL:
                 return status
+            if self.on_progress is not None and isinstance(status.get("completionPercentage"), (int, float)):
+                self.on_progress(float(status["completionPercentage"]))
             log.debug("batch_statistics_progress", task=self.task_id, status=status.get("status"),
                       percent=status.get("completionPercentage"), seconds=round(time.monotonic() - started, 1))
             await asyncio.sleep(delay)

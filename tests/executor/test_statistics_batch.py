@@ -241,3 +241,15 @@ async def test_out_of_units_stops_the_task_and_too_few_units_refuse_it(s3_server
                 await storage.delete_prefix(run.prefix)
     finally:
         await emulator.close()
+
+
+async def test_progress_follows_the_features_done(env, emulator):
+    _, runner, _ = env
+    plan = await compile_(graph(), batch_statistics_min_geometries=3)
+    # the third feature waits: the status is polled while one or two of three are done
+    await emulator.post("/_emulator/statistics-batch/faults", json={"feature_id": 3, "delay_ms": 4500, "fail": False})
+    seen = []
+    await runner.run(plan, common_pb2.User(user_id="basic~batch-stats"), on_progress=seen.append)
+    fetching = [p for p in seen if p <= 60.0]
+    assert any(0 < p < 60 for p in fetching), seen  # intermediate values, not 0 then 100
+    assert fetching == sorted(fetching) and 60.0 in seen
