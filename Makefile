@@ -8,9 +8,11 @@ STAMP := $(VENV)/.installed
 .PHONY: setup up test protos check-protos k8s-tools k8s-check bench clean
 
 # Install everything into a virtualenv (re-run when pyproject.toml changes); the process
-# definitions are checked every time (instant when they match pyproject.toml).
+# definitions and the STAC extension schemas (for the catalogue's offline validation test) are
+# checked every time (instant when they match pyproject.toml).
 setup: $(STAMP)
 	$(PY) scripts/vendor_process_definitions.py
+	$(PY) scripts/vendor_stac_schemas.py
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

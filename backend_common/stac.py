@@ -179,7 +179,8 @@ def collection(
         providers=[pystac.Provider.from_dict(p) for p in providers],
         extent=pystac.Extent(pystac.SpatialExtent([bbox]),
                              pystac.TemporalExtent([[_time(t) if t else None for t in interval]])),
-        summaries=pystac.Summaries({k: v for k, v in summaries.items() if v not in (None, [], {})}),
+        # no `maxcount`: pystac would silently drop lists of 25 values or more (OLCI has 31 bands)
+        summaries=pystac.Summaries({k: v for k, v in summaries.items() if v not in (None, [], {})}, maxcount=math.inf),
         extra_fields=dict(extra_fields or {}),
     )
     DatacubeExtension.ext(coll, add_if_missing=True).apply(
@@ -187,7 +188,7 @@ def collection(
     if bands:
         eo.EOExtension.summaries(coll, add_if_missing=True).bands = [eo.Band(dict(b)) for b in bands]
     # summaries of extension fields given as plain values still declare their extension
-    for prefix, extension in (("eo:", eo.EOExtension), ("sar:", SarExtension)):
+    for prefix, extension in (("eo:", eo.EOExtension), ("sar:", SarExtension), ("raster:", raster.RasterExtension)):
         if any(key.startswith(prefix) for key in coll.summaries.to_dict()):
             extension.add_to(coll)
     if version:

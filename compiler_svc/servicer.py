@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import json
 import time
@@ -15,6 +16,7 @@ from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
 from backend_proto.v1 import common_pb2, compiler_pb2, compiler_pb2_grpc, store_pb2
 from compiler_svc import compilation, output_formats, process_specs
+from compiler_svc.collections import byoc
 from compiler_svc.collections import catalogue as cat
 from compiler_svc.config import PlanningSettings
 from compiler_svc.problems import Problem, ProblemError
@@ -68,7 +70,9 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
 
     async def _offload(self, fn, *args):
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(fn, *args))
+            # in the request's context: the caller's BYOC collections (collections.byoc.current)
+            call = functools.partial(contextvars.copy_context().run, fn, *args)
+            return await asyncio.get_running_loop().run_in_executor(self.pool, call)
         except RecursionError:  # the gateway's nesting limit keeps graphs below this
             raise OpenEOError("ProcessGraphComplexity", "The process graph is nested too deeply.", 400) from None
 
@@ -82,12 +86,15 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
         return common_pb2.JsonDocument(json=json.dumps(cat.collections_document()))
 
     async def GetCollection(self, request, context):
+        if request.collection_id.startswith(byoc.PREFIX) and request.HasField("user"):
+            await byoc.resolve_ids({request.collection_id}, request.user)
         return common_pb2.JsonDocument(json=json.dumps(cat.collection_document(request.collection_id)))
 
     async def GetQueryables(self, request, context):
         return common_pb2.JsonDocument(json=json.dumps(cat.queryables_document(request.collection_id)))
 
     async def Validate(self, request, context):
+        await byoc.resolve_graph(request.process_json, request.user)
         problems = await compilation.validate_all(request.process_json, self._fetch(request), purpose=request.purpose,
                                            tile=_tile(request), parameters_json=request.parameters_json,
                                            offload=self._offload, settings=self.settings)
@@ -95,6 +102,7 @@ class CompilerServicer(compiler_pb2_grpc.CompilerServiceServicer):
 
     async def Compile(self, request, context):
         started = time.perf_counter()
+        await byoc.resolve_graph(request.process_json, request.user)
         try:
             plan = await compilation.compile_process(request.process_json, self._fetch(request), purpose=request.purpose,
                                               tile=_tile(request), parameters_json=request.parameters_json,

@@ -41,6 +41,12 @@ DEMO_CLIENT_SECRET = os.environ.get("SH_DEMO_CLIENT_SECRET", "demo-secret")
 # A second Sentinel Hub account the emulator accepts, so that two users can be tried side by side.
 SECOND_CLIENT_ID = "demo-client-2"
 SECOND_CLIENT_SECRET = "demo-secret-2"
+# The backend's account in the emulator's CDSE realm (its /cdse deployment; main-realm clients do not work there).
+CDSE_CLIENT_ID = "cdse-client"
+CDSE_CLIENT_SECRET = "cdse-secret"
+#: the executor's other deployments, at the emulator's base paths unless given (README "Deployments")
+DEPLOYMENT_VARS = ("SH_USWEST_BASE_URL", "SH_CREODIAS_BASE_URL", "SH_CDSE_BASE_URL", "SH_CDSE_TOKEN_URL",
+                   "SH_CDSE_CLIENT_ID", "SH_CDSE_CLIENT_SECRET")
 OIDC_CONFIDENTIAL_CLIENT = "openeo-client"
 OIDC_CONFIDENTIAL_SECRET = "openeo-secret"
 OIDC_PUBLIC_CLIENT = "openeo-public"
@@ -335,11 +341,23 @@ class Stack:
             "RESULT_SIGNING_SECRET": os.environ.get("RESULT_SIGNING_SECRET", secrets.token_hex(32)),
             "OIDC_PROVIDERS": os.environ.get("OIDC_PROVIDERS") or json.dumps(self.oidc_providers()),
         }
+        env.update(self._deployment_env(sh))
         for service in SERVICES:
             env[f"{service.upper()}_LISTEN"] = self.addr(service)
             env[f"{service.upper()}_ADDR"] = self.addr(service)
         env.update(self.config.extra_env)
         return env
+
+    @staticmethod
+    def _deployment_env(sh: str) -> dict[str, str]:
+        """US-West, CREODIAS and CDSE: the emulator's base paths when this stack runs the emulator,
+        else whatever the environment says (unset: see `executor_svc.sentinelhub.config`)."""
+        if os.environ.get("SH_BASE_URL"):
+            return {k: os.environ[k] for k in DEPLOYMENT_VARS if os.environ.get(k)}
+        defaults = {"SH_USWEST_BASE_URL": sh + "/uswest2", "SH_CREODIAS_BASE_URL": sh + "/creodias",
+                    "SH_CDSE_BASE_URL": sh + "/cdse", "SH_CDSE_CLIENT_ID": CDSE_CLIENT_ID,
+                    "SH_CDSE_CLIENT_SECRET": CDSE_CLIENT_SECRET}
+        return {k: os.environ.get(k) or v for k, v in defaults.items()}
 
     def _add_part(self, name, handle, start, log_path, ready) -> None:
         self.parts[name] = Part(name, handle, start, log_path)
@@ -362,6 +380,7 @@ class Stack:
     def _start_emulator(self) -> None:
         env = {
             "SH_EMULATOR_CLIENTS": f"{DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET},{SECOND_CLIENT_ID}:{SECOND_CLIENT_SECRET}",
+            "SH_EMULATOR_CDSE_CLIENTS": f"{CDSE_CLIENT_ID}:{CDSE_CLIENT_SECRET}",
             "SH_EMULATOR_PUBLIC_URL": self.emulator_url,
             "SH_EMULATOR_S3_ENDPOINT": self.s3.endpoint_url,  # Batch Statistical reads and writes s3:// URLs there
             "LOG_LEVEL": self.config.log_level,

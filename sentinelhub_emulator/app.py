@@ -21,11 +21,14 @@ from .render import Renderer
 from .batch_statistics import BatchStatistics, FeatureFault
 from .stats import Stats
 from .statistics import compute as compute_statistics, parse_statistical_request
+from . import byoc, byoc_api, deployments  # noqa: E402,I001 - the deployments (kept apart from the imports above)
+from .auth import CDSE_REALM_PATH  # noqa: I001
 
 log = get_logger(__name__)
 
 CONFIG = web.AppKey("config", EmulatorConfig)
 TOKENS = web.AppKey("tokens", TokenService)
+CDSE_TOKENS = web.AppKey("cdse_tokens", TokenService)
 FAULTS = web.AppKey("faults", FaultInjector)
 LIMITER = web.AppKey("limiter", RateLimiter)
 STATS = web.AppKey("stats", Stats)
@@ -35,28 +38,39 @@ POOL = web.AppKey("pool", V8Pool)
 BATCH_STATISTICS = web.AppKey("batch_statistics", BatchStatistics)
 PRINCIPAL = web.RequestKey("principal", object) if hasattr(web, "RequestKey") else "principal"
 
-TOKEN_PATHS = (REALM_PATH + "/protocol/openid-connect/token", "/oauth/token")
+TOKEN_PATHS = (REALM_PATH + "/protocol/openid-connect/token", "/oauth/token",
+               CDSE_REALM_PATH + "/protocol/openid-connect/token")
 
 
-def base_url(request: web.Request) -> str:
+def root_url(request: web.Request) -> str:
     cfg = request.app[CONFIG]
     if cfg.public_base_url:
         return cfg.public_base_url.rstrip("/")
     return f"{request.scheme}://{request.host}"
 
 
+def base_url(request: web.Request) -> str:
+    """The base URL of the deployment the request went to."""
+    return root_url(request) + deployments.PREFIXES[deployments.split(request.path)[0]]
+
+
 def _kind(path: str) -> str | None:
-    if path.startswith("/api/"):
-        return "api"
     if path in TOKEN_PATHS:
         return "token"
+    if deployments.split(path)[1].startswith("/api/"):
+        return "api"
     return None
 
 
 def _endpoint(request: web.Request) -> str:
+    """The route's name without its deployment (`uswest2.process` counts as `process`)."""
     route = request.match_info.route
     name = getattr(route, "name", None)
-    return name or f"{request.method} {request.path}"
+    return name.rsplit(".", 1)[-1] if name else f"{request.method} {request.path}"
+
+
+def _tokens(app: web.Application, deployment: str) -> TokenService:
+    return app[CDSE_TOKENS] if deployments.REALMS[deployment] == "CDSE" else app[TOKENS]
 
 
 @web.middleware
@@ -64,6 +78,7 @@ async def main_middleware(request: web.Request, handler):
     app = request.app
     started = time.perf_counter()
     kind = _kind(request.path)
+    deployment = deployments.split(request.path)[0]
     status = 500
     client = claimed_client(request.headers.get("Authorization")) if kind == "api" else None
     if kind == "api":
@@ -83,7 +98,7 @@ async def main_middleware(request: web.Request, handler):
                     raise SHError(fault.status, fault.message or f"Injected fault ({fault.status})",
                                   "COMMON_EXCEPTION", headers=headers)
         if kind == "api":
-            principal = app[TOKENS].verify(request.headers.get("Authorization"))
+            principal = _tokens(app, deployment).verify(request.headers.get("Authorization"))
             request[PRINCIPAL] = principal
             client = principal.client_id
             quota = app[CONFIG].pu_quota
@@ -114,7 +129,7 @@ async def main_middleware(request: web.Request, handler):
     finally:
         if kind == "api":
             app[STATS].api_in_flight -= 1
-        app[STATS].record(_endpoint(request), status, client)
+        app[STATS].record(_endpoint(request), status, client, deployment)
         log.info("request", method=request.method, path=request.path, status=status, client=client,
                  ms=round((time.perf_counter() - started) * 1000, 1))
 
@@ -128,7 +143,8 @@ async def token(request: web.Request) -> web.Response:
     cid, secret = form.get("client_id"), form.get("client_secret")
     if not cid:
         cid, secret = parse_basic(request.headers.get("Authorization"))
-    tokens = request.app[TOKENS]
+    cdse = request.path.startswith(CDSE_REALM_PATH)
+    tokens = request.app[CDSE_TOKENS if cdse else TOKENS]
     if grant != "client_credentials":
         return web.json_response({"error": "unsupported_grant_type",
                                   "error_description": "Only grant_type=client_credentials is supported"}, status=400)
@@ -136,18 +152,25 @@ async def token(request: web.Request) -> web.Response:
         return web.json_response({"error": "invalid_client", "error_description": "Invalid client credentials"},
                                  status=401)
     request.app[STATS].tokens_issued += 1
-    return web.json_response(tokens.issue(str(cid), base_url(request) + REALM_PATH))
+    return web.json_response(tokens.issue(str(cid), root_url(request) + (CDSE_REALM_PATH if cdse else REALM_PATH)))
 
 
 async def certs(request: web.Request) -> web.Response:
-    return web.json_response(request.app[TOKENS].keys.jwks())
+    cdse = request.path.startswith(CDSE_REALM_PATH)
+    return web.json_response(request.app[CDSE_TOKENS if cdse else TOKENS].keys.jwks())
 
 
 async def discovery(request: web.Request) -> web.Response:
-    return web.json_response(discovery_document(base_url(request)))
+    cdse = request.path.startswith(CDSE_REALM_PATH)
+    return web.json_response(discovery_document(root_url(request), CDSE_REALM_PATH if cdse else REALM_PATH))
 
 
 # ------------------------------------------------------------------ Catalog
+
+
+def _hosted(request: web.Request) -> set[str]:
+    """Catalog collections of the request's deployment."""
+    return set(deployments.HOSTED[deployments.split(request.path)[0]])
 
 
 async def catalog_search_post(request: web.Request) -> web.Response:
@@ -155,7 +178,7 @@ async def catalog_search_post(request: web.Request) -> web.Response:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise bad_request("Request body is not valid JSON.") from None
-    result = catalog.search(body, base_url(request))
+    result = catalog.search(body, base_url(request), _hosted(request))
     return web.json_response(result, content_type="application/geo+json")
 
 
@@ -180,13 +203,15 @@ async def catalog_search_get(request: web.Request) -> web.Response:
     for key in ("filter", "filter-lang", "distinct"):
         if key in q:
             body[key] = q[key]
-    return web.json_response(catalog.search(body, base_url(request)), content_type="application/geo+json")
+    return web.json_response(catalog.search(body, base_url(request), _hosted(request)),
+                             content_type="application/geo+json")
 
 
 async def catalog_collections(request: web.Request) -> web.Response:
     base = base_url(request)
     cols = [{"stac_version": "1.0.0", "type": "Collection", "id": c, "links": [
-        {"rel": "self", "href": f"{base}/api/v1/catalog/1.0.0/collections/{c}"}]} for c in catalog.CATALOG_COLLECTIONS]
+        {"rel": "self", "href": f"{base}/api/v1/catalog/1.0.0/collections/{c}"}]} for c in catalog.CATALOG_COLLECTIONS
+        if c in _hosted(request)]
     return web.json_response({"collections": cols, "links": []})
 
 
@@ -223,13 +248,30 @@ async def _process_body(request: web.Request) -> dict:
         raise bad_request("Request body is not valid JSON.") from None
 
 
+def _checked_data(request: web.Request, data: list) -> str:
+    """The request's deployment, after refusing data it cannot serve (another account's BYOC
+    collection, a collection the deployment does not host)."""
+    deployment = deployments.split(request.path)[0]
+    principal = request[PRINCIPAL]
+    for item in data:
+        if item.collection.startswith("byoc-") and not byoc_api.owns(
+                request.app[TOKENS].account_of, principal.account, item.collection):
+            raise bad_request(f"Collection {item.collection} not found.")
+    deployments.check_data(deployment, data, lambda cid: byoc.LOCATION_DEPLOYMENT if cid.startswith("byoc-") else None)
+    return deployment
+
+
 async def process(request: web.Request) -> web.Response:
     app = request.app
     body = await _process_body(request)
     plan = parse_process_request(body, request.headers.get("Accept"))
+    deployment = _checked_data(request, plan.data)
+    principal = request[PRINCIPAL]
+    for item in plan.data:
+        app[STATS].collections_by_deployment[deployment][item.collection] += 1
+        app[STATS].last_options[item.collection] = dict(item.options)
     loop = asyncio.get_running_loop()
     result = await loop.run_in_executor(app[EXECUTOR], app[RENDERER].render, plan)
-    principal = request[PRINCIPAL]
     app[LIMITER].spend(principal.client_id, result.pu)
     app[STATS].pu_spent += result.pu
     app[STATS].pu_by_client[principal.client_id] += result.pu
@@ -243,6 +285,7 @@ async def statistics(request: web.Request) -> web.Response:
     if isinstance(body, dict) and "evalscript" in body and isinstance(body.get("aggregation"), dict):
         body["aggregation"].setdefault("evalscript", body.pop("evalscript"))  # the multipart part
     splan = parse_statistical_request(body)
+    _checked_data(request, splan.base.data)
     loop = asyncio.get_running_loop()
     doc, pu = await loop.run_in_executor(app[EXECUTOR], compute_statistics, app[RENDERER], splan)
     _spend(app, request[PRINCIPAL].client_id, pu)
@@ -341,6 +384,7 @@ async def revoke_tokens(request: web.Request) -> web.Response:
 
 async def stats_get(request: web.Request) -> web.Response:
     data = request.app[STATS].as_dict()
+    data.update(request.app[STATS].deployments_dict())
     pool = request.app[POOL]
     data["v8"] = {"contexts_created": pool.created, "contexts_discarded": pool.discarded}
     data["batch_statistics"] = {"features_processed": request.app[BATCH_STATISTICS].features_processed}
@@ -357,12 +401,45 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+def _deployment_routes(r: web.UrlDispatcher) -> None:
+    """CDSE's realm, the BYOC API on SH main, and the APIs of the deployments under base paths (SH
+    main's own at `/` are registered in `create_app`)."""
+    r.add_post(CDSE_REALM_PATH + "/protocol/openid-connect/token", token, name="cdse.token")
+    r.add_get(CDSE_REALM_PATH + "/protocol/openid-connect/certs", certs, name="cdse.certs")
+    r.add_get(CDSE_REALM_PATH + "/.well-known/openid-configuration", discovery, name="cdse.discovery")
+    for deployment, prefix in deployments.PREFIXES.items():
+        name_prefix = "" if deployment == deployments.MAIN else deployment + "."
+        byoc_api.add_routes(r, prefix, name_prefix, lambda request: request[PRINCIPAL],
+                            lambda app, client: app[TOKENS].account_of(client))
+        if not prefix:
+            continue
+        r.add_post(prefix + "/api/v1/catalog/1.0.0/search", catalog_search_post, name=name_prefix + "catalog_search")
+        r.add_get(prefix + "/api/v1/catalog/1.0.0/search", catalog_search_get, name=name_prefix + "catalog_search_get")
+        r.add_get(prefix + "/api/v1/catalog/1.0.0/collections", catalog_collections,
+                  name=name_prefix + "catalog_collections")
+        r.add_post(prefix + "/api/v1/process", process, name=name_prefix + "process")
+        _statistics_routes(r, prefix, name_prefix)
+
+
+def _statistics_routes(r: web.UrlDispatcher, prefix: str = "", name_prefix: str = "") -> None:
+    """The Statistical and Batch Statistical APIs of one deployment."""
+    r.add_post(prefix + "/api/v1/statistics", statistics, name=name_prefix + "statistics")
+    batch = prefix + "/api/v1/statistics/batch"
+    r.add_post(batch, batch_statistics_create, name=name_prefix + "batch_statistics_create")
+    r.add_get(batch, batch_statistics_list, name=name_prefix + "batch_statistics_list")
+    r.add_get(batch + "/{task_id}", batch_statistics_get, name=name_prefix + "batch_statistics_get")
+    r.add_get(batch + "/{task_id}/status", batch_statistics_status, name=name_prefix + "batch_statistics_status")
+    r.add_post(batch + "/{task_id}/{action}", batch_statistics_action, name=name_prefix + "batch_statistics_action")
+
+
 def create_app(config: EmulatorConfig | None = None) -> web.Application:
     configure_logging()
     config = config or EmulatorConfig.from_env()
     app = web.Application(middlewares=[main_middleware], client_max_size=64 * 1024 * 1024)
     app[CONFIG] = config
     app[TOKENS] = TokenService(KeyStore(config.key_file), config.clients, config.token_ttl, config.account_id)
+    # CDSE signs with its own key: tokens of one realm are refused by the other
+    app[CDSE_TOKENS] = TokenService(KeyStore(), config.cdse_clients, config.token_ttl, config.account_id)
     app[FAULTS] = FaultInjector()
     app[LIMITER] = RateLimiter(config.rate_limit_requests_per_minute, config.rate_limit_pu_per_minute)
     app[STATS] = Stats()
@@ -376,20 +453,16 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
         available_pu=lambda client: None if config.pu_quota is None else config.pu_quota - app[STATS].pu_by_client[client])
 
     r = app.router
-    for path in TOKEN_PATHS:
+    for path in TOKEN_PATHS[:2]:
         r.add_post(path, token, name="token" if path != "/oauth/token" else "token_legacy")
     r.add_get(REALM_PATH + "/protocol/openid-connect/certs", certs, name="certs")
     r.add_get(REALM_PATH + "/.well-known/openid-configuration", discovery, name="discovery")
+    _deployment_routes(r)
     r.add_post("/api/v1/catalog/1.0.0/search", catalog_search_post, name="catalog_search")
     r.add_get("/api/v1/catalog/1.0.0/search", catalog_search_get, name="catalog_search_get")
     r.add_get("/api/v1/catalog/1.0.0/collections", catalog_collections, name="catalog_collections")
     r.add_post("/api/v1/process", process, name="process")
-    r.add_post("/api/v1/statistics", statistics, name="statistics")
-    r.add_post("/api/v1/statistics/batch", batch_statistics_create, name="batch_statistics_create")
-    r.add_get("/api/v1/statistics/batch", batch_statistics_list, name="batch_statistics_list")
-    r.add_get("/api/v1/statistics/batch/{task_id}", batch_statistics_get, name="batch_statistics_get")
-    r.add_get("/api/v1/statistics/batch/{task_id}/status", batch_statistics_status, name="batch_statistics_status")
-    r.add_post("/api/v1/statistics/batch/{task_id}/{action}", batch_statistics_action, name="batch_statistics_action")
+    _statistics_routes(r)
     r.add_post("/_emulator/statistics-batch/faults", batch_statistics_faults, name="batch_statistics_faults")
     r.add_post("/_emulator/faults", faults_post, name="faults_post")
     r.add_delete("/_emulator/faults", faults_delete, name="faults_delete")

@@ -11,9 +11,12 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from . import DEMO_CLIENT_ID
 from .errors import SHError
 
 REALM_PATH = "/auth/realms/main"
+#: the Copernicus Data Space Ecosystem's realm, under the emulator's /cdse deployment
+CDSE_REALM_PATH = "/cdse/auth/realms/CDSE"
 
 
 def _b64u(n: int) -> str:
@@ -60,6 +63,13 @@ class TokenService:
         # client in the Sentinel Hub dashboard, its tokens issued so far stop working at once
         self.client_generation: dict[str, int] = {}
 
+    def account_of(self, client_id: str) -> str:
+        """Each client is its own account (BYOC collections belong to accounts), the demo client's
+        (or a lone client's) being the configured one."""
+        if client_id == DEMO_CLIENT_ID or len(self.clients) == 1:
+            return self.account_id
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sh-emulator-account:{client_id}"))
+
     def check_client(self, client_id: str | None, client_secret: str | None) -> bool:
         return bool(client_id) and client_id in self.clients and self.clients[client_id] == client_secret
 
@@ -74,7 +84,7 @@ class TokenService:
             "azp": client_id,
             "clientId": client_id,
             "typ": "Bearer",
-            "account": self.account_id,
+            "account": self.account_of(client_id),
             "d": {"1": {"ra": {"rag": 7}, "t": 14000}},
             "name": f"Emulated client {client_id}",
             "email": f"{client_id}@sentinel-hub.emulator",
@@ -115,8 +125,8 @@ class TokenService:
                          claims=claims)
 
 
-def discovery_document(base: str) -> dict:
-    issuer = base + REALM_PATH
+def discovery_document(base: str, realm_path: str = REALM_PATH) -> dict:
+    issuer = base + realm_path
     oidc = issuer + "/protocol/openid-connect"
     return {
         "issuer": issuer,

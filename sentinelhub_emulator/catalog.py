@@ -13,9 +13,16 @@ DEFAULT_LIMIT = 10
 MAX_CELLS = 20000
 CATALOG_COLLECTIONS = tuple(c for c in world.COLLECTIONS if c != "dem")
 QUERYABLE = "eo:cloud_cover"
+#: per type, the item properties a search may filter on besides eo:cloud_cover (§6 of the reference)
+TYPE_QUERYABLES = {
+    "sentinel-1-grd": ("sat:orbit_state", "sar:instrument_mode", "s1:polarization", "s1:resolution",
+                       "s1:timeliness"),
+    "sentinel-3-slstr": ("sat:orbit_state",),
+    "sentinel-5p-l2": ("s5p:timeliness", "sat:absolute_orbit"),
+}
 _OPS = {"=": "eq", "eq": "eq", "<>": "neq", "!=": "neq", "neq": "neq", "<": "lt", "lt": "lt", "<=": "lte",
         "lte": "lte", ">": "gt", "gt": "gt", ">=": "gte", "gte": "gte", "between": "between"}
-_TEXT_CMP = re.compile(r"^\s*([\w:.\-]+)\s*(<=|>=|<>|!=|=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$")
+_TEXT_CMP = re.compile(r"^\s*([\w:.\-]+)\s*(<=|>=|<>|!=|=|<|>)\s*(-?\d+(?:\.\d+)?|'[^']*')\s*$")
 _TEXT_BETWEEN = re.compile(r"^\s*([\w:.\-]+)\s+between\s+(-?\d+(?:\.\d+)?)\s+and\s+(-?\d+(?:\.\d+)?)\s*$", re.I)
 
 
@@ -43,16 +50,24 @@ def parse_interval(value) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _cmp(op: str, value: float, args) -> bool:
+def _cmp(op: str, value, args) -> bool:
     if op == "between":
         return args[0] <= value <= args[1]
     ref = args[0]
+    if isinstance(ref, str) or isinstance(value, str):
+        if op not in ("eq", "neq"):
+            raise bad_request("Text properties compare with = or <> only.")
+        return (value == ref) == (op == "eq")
     return {"eq": value == ref, "neq": value != ref, "lt": value < ref, "lte": value <= ref,
             "gt": value > ref, "gte": value >= ref}[op]
 
 
-def parse_filter(flt, lang: str | None) -> list[tuple[str, list[float]]]:
-    """Returns a conjunction of (op, args) tests on eo:cloud_cover."""
+def _literal(text: str):
+    return text[1:-1] if text.startswith("'") else float(text)
+
+
+def parse_filter(flt, lang: str | None) -> list[tuple[str, str, list]]:
+    """A conjunction of (property, op, args) tests; args are numbers or strings."""
     if flt is None:
         return []
     conds = []
@@ -65,10 +80,8 @@ def parse_filter(flt, lang: str | None) -> list[tuple[str, list[float]]]:
                 m = _TEXT_CMP.match(part)
                 if not m:
                     raise bad_request(f"Unsupported filter expression '{part}'.")
-                prop, op, args = m.group(1), _OPS[m.group(2)], [float(m.group(3))]
-            if prop != QUERYABLE:
-                raise bad_request(f"Property '{prop}' is not queryable.")
-            conds.append((op, args))
+                prop, op, args = m.group(1), _OPS[m.group(2)], [_literal(m.group(3))]
+            conds.append((prop, op, args))
         return conds
     if isinstance(flt, dict):
         def walk(node):
@@ -80,17 +93,49 @@ def parse_filter(flt, lang: str | None) -> list[tuple[str, list[float]]]:
             if op not in _OPS:
                 raise bad_request(f"Unsupported filter operator '{op}'.")
             args = node.get("args") or []
-            if not args or not isinstance(args[0], dict) or args[0].get("property") != QUERYABLE:
-                raise bad_request("Only eo:cloud_cover is queryable.")
+            if not args or not isinstance(args[0], dict) or not isinstance(args[0].get("property"), str):
+                raise bad_request("A filter compares a property with values.")
             vals = args[1:]
             if len(vals) == 1 and isinstance(vals[0], list):
                 vals = vals[0]
-            if not vals or not all(isinstance(v, (int, float)) for v in vals):
-                raise bad_request("Filter arguments must be numbers.")
-            conds.append((_OPS[op], [float(v) for v in vals]))
+            if not vals or not all(isinstance(v, (int, float, str)) and not isinstance(v, bool) for v in vals):
+                raise bad_request("Filter arguments must be numbers or strings.")
+            conds.append((args[0]["property"], _OPS[op], [v if isinstance(v, str) else float(v) for v in vals]))
         walk(flt)
         return conds
     raise bad_request("Unsupported filter / filter-lang.")
+
+
+def queryables(collection: str) -> tuple[str, ...]:
+    spec = world.collection_spec(collection)
+    return ((QUERYABLE,) if spec.has_cloud_cover else ()) + TYPE_QUERYABLES.get(spec.id, ())
+
+
+def date_properties(collection: str, date: datetime) -> dict:
+    """Properties every item of one acquisition shares (what searches filter on)."""
+    spec = world.collection_spec(collection)
+    props: dict = {}
+    if spec.has_cloud_cover:
+        props["eo:cloud_cover"] = world.scene_cloud_cover(spec.id, date)
+    orbit = world.orbit_state(spec.id, date)
+    if orbit is not None:
+        props["sat:orbit_state"] = orbit
+    if spec.id == "sentinel-1-grd":
+        props.update({"sar:instrument_mode": "IW", "s1:polarization": "DV", "s1:resolution": "HIGH",
+                      "s1:timeliness": "Fast24h"})
+    elif spec.id == "sentinel-5p-l2":
+        # ~14.2 orbits a day since launch (2017-10-13)
+        orbit_no = int((date - datetime(2017, 10, 13, tzinfo=timezone.utc)).total_seconds() // (101 * 60))
+        props.update({"s5p:timeliness": "OFFL", "sat:absolute_orbit": orbit_no})
+    elif spec.id.startswith("landsat"):
+        from .models import landsat_tier
+
+        props["landsat:collection_category"] = "T1" if landsat_tier(spec.id, date) == "TIER_1" else "T2"
+    elif spec.id == "hls":
+        from .models import hls_constellation
+
+        props["constellation"] = "sentinel-2" if hls_constellation(date) == "SENTINEL" else "landsat"
+    return props
 
 
 def _cells(bbox, intersects) -> list[tuple[int, int]] | None:
@@ -141,12 +186,7 @@ def make_item(collection: str, date: datetime, cell, base_url: str) -> dict:
     ring = [[minx, miny], [maxx, miny], [maxx, maxy], [minx, maxy], [minx, miny]]
     props = {"datetime": date.strftime("%Y-%m-%dT%H:%M:%SZ"), "platform": spec.platform,
              "constellation": spec.constellation, "instruments": list(spec.instruments), "gsd": spec.gsd,
-             "proj:epsg": _utm_epsg((minx + maxx) / 2, (miny + maxy) / 2)}
-    if spec.has_cloud_cover:
-        props["eo:cloud_cover"] = world.scene_cloud_cover(spec.id, date)
-    orbit = world.orbit_state(spec.id, date)
-    if orbit is not None:
-        props["sat:orbit_state"] = orbit
+             "proj:epsg": _utm_epsg((minx + maxx) / 2, (miny + maxy) / 2), **date_properties(spec.id, date)}
     items_url = f"{base_url}/api/v1/catalog/1.0.0/collections/{spec.id}/items/{item_id}"
     return {"stac_version": "1.0.0", "stac_extensions": [], "type": "Feature", "id": item_id,
             "collection": spec.id,
@@ -155,14 +195,15 @@ def make_item(collection: str, date: datetime, cell, base_url: str) -> dict:
             "links": [{"rel": "self", "href": items_url, "type": "application/geo+json"}], "assets": {}}
 
 
-def search(body: dict, base_url: str) -> dict:
+def search(body: dict, base_url: str, hosted: set[str] | None = None) -> dict:
+    """A STAC search; `hosted`: the collections of the deployment searched (None: all)."""
     if not isinstance(body, dict):
         raise bad_request("Search body must be a JSON object.")
     cols = body.get("collections")
     if not isinstance(cols, list) or len(cols) != 1:
         raise bad_request("Parameter 'collections' must contain exactly one collection.")
     collection = cols[0]
-    if collection not in CATALOG_COLLECTIONS:
+    if collection not in CATALOG_COLLECTIONS or (hosted is not None and collection not in hosted):
         raise bad_request(f"Illegal collection '{collection}'.")
     start, end = parse_interval(body.get("datetime"))
     limit = body.get("limit", DEFAULT_LIMIT)
@@ -176,15 +217,20 @@ def search(body: dict, base_url: str) -> dict:
     spec = world.collection_spec(collection)
     dates = world.acquisition_dates(collection, start, end)
     if conds:
-        if not spec.has_cloud_cover:
-            raise bad_request(f"Property eo:cloud_cover is not queryable for {collection}.")
-        dates = [d for d in dates if all(_cmp(op, world.scene_cloud_cover(collection, d), a) for op, a in conds)]
+        allowed = queryables(collection)
+        for prop, _, _ in conds:
+            if prop not in allowed:
+                raise bad_request(f"Property '{prop}' is not queryable for {collection}.")
+        dates = [d for d in dates if all(_cmp(op, date_properties(collection, d)[prop], a) for prop, op, a in conds)]
     distinct = body.get("distinct")
     if distinct is not None:
-        if distinct != "date":
+        if distinct != "date" and distinct not in TYPE_QUERYABLES.get(spec.id, ()):
             raise bad_request(f"Unsupported distinct '{distinct}'.")
         _cells(body.get("bbox"), body.get("intersects"))  # validation only
-        values = sorted({d.strftime("%Y-%m-%d") for d in dates})
+        if distinct == "date":
+            values = sorted({d.strftime("%Y-%m-%d") for d in dates})
+        else:
+            values = sorted({str(date_properties(collection, d)[distinct]) for d in dates})
         page = values[offset: offset + limit]
         return _collection(page, offset, limit, len(values), base_url)
     cells = _cells(body.get("bbox"), body.get("intersects"))

@@ -34,6 +34,8 @@ def load_clients_file(path: str) -> dict[str, str]:
 @dataclass
 class EmulatorConfig:
     clients: dict[str, str] = field(default_factory=lambda: {DEMO_CLIENT_ID: DEMO_CLIENT_SECRET})
+    #: OAuth clients of the CDSE realm (the /cdse deployment); main-realm clients do not work there
+    cdse_clients: dict[str, str] = field(default_factory=lambda: {"cdse-client": "cdse-secret"})
     token_ttl: int = 3600
     key_file: str | None = None
     public_base_url: str | None = None  # default: derived from the request Host
@@ -60,6 +62,8 @@ class EmulatorConfig:
             clients.update(parse_clients(env["SH_EMULATOR_CLIENTS"]))
         if clients:
             cfg.clients = clients
+        if env.get("SH_EMULATOR_CDSE_CLIENTS"):
+            cfg.cdse_clients = parse_clients(env["SH_EMULATOR_CDSE_CLIENTS"])
         if env.get("SH_EMULATOR_TOKEN_TTL"):
             cfg.token_ttl = int(env["SH_EMULATOR_TOKEN_TTL"])
         cfg.key_file = env.get("SH_EMULATOR_KEY_FILE") or None

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import world
+from . import filters, world
 from .crs import UnsupportedCRS, parse_crs
 from .errors import bad_request
 
@@ -29,6 +29,10 @@ class DataInput:
     max_cloud_coverage: float = 100.0
     processing: dict = field(default_factory=dict)
     orbit_direction: str | None = None  # ASCENDING / DESCENDING (Sentinel-1)
+    #: checked type-specific dataFilter/processing entries that change the rendering (`filters.check`)
+    options: dict = field(default_factory=dict)
+    #: served by another deployment of the realm, fused here (counts twice in f_fusion, §2.6)
+    remote: bool = False
 
 
 @dataclass
@@ -132,7 +136,8 @@ def _data(items) -> list[DataInput]:
             if t_to < t_from:
                 raise bad_request("timeRange.to must not be before timeRange.from.")
         order = df.get("mosaickingOrder", "mostRecent")
-        if order not in ORDERS or (order == "leastCC" and not spec.has_cloud_cover):
+        byoc_orders = filters.BYOC_ORDERS if spec.id.startswith("byoc-") else ORDERS
+        if order not in byoc_orders or (order == "leastCC" and not spec.has_cloud_cover):
             raise bad_request(f"Unsupported mosaickingOrder '{order}' for {spec.id}.")
         mcc = df.get("maxCloudCoverage", 100)
         if not isinstance(mcc, (int, float)) or not 0 <= mcc <= 100:
@@ -141,11 +146,14 @@ def _data(items) -> list[DataInput]:
         if orbit is not None and (spec.descending_epoch is None or orbit not in ("ASCENDING", "DESCENDING")):
             raise bad_request(f"Unsupported orbitDirection {orbit!r} for {spec.id}."
                               + (" Use ASCENDING or DESCENDING." if spec.descending_epoch is not None else ""))
+        if "maxCloudCoverage" in df and not spec.has_cloud_cover:
+            raise bad_request(f"maxCloudCoverage is not supported for {spec.id}.")
         proc = item.get("processing") or {}
         for key in ("upsampling", "downsampling"):
             if key in proc and proc[key] not in RESAMPLING:
                 raise bad_request(f"Unsupported {key} '{proc[key]}'.")
-        out.append(DataInput(spec.id, item.get("id"), t_from, t_to, order, float(mcc), dict(proc), orbit))
+        options = filters.check(spec.id, df, proc, i)
+        out.append(DataInput(spec.id, item.get("id"), t_from, t_to, order, float(mcc), dict(proc), orbit, options))
     ids = [d.id for d in out if d.id is not None]
     if len(ids) != len(set(ids)):
         raise bad_request("input.data ids must be unique.")

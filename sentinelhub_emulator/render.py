@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import numpy as np
 
-from . import world
+from . import filters, world
 from .encode import EXTENSIONS, encode_raster, multipart_bundle, tar_bundle, userdata_bytes
 from .errors import SHError, renderer_error
 from .evalscript import EvalscriptError, ScriptSession, V8Pool
@@ -42,7 +43,9 @@ def geometry_mask(plan: ProcessPlan) -> np.ndarray | None:
 class _SourceLayer:
     """One datasource's samples for the current chunk, written into its V8 ArrayBuffer."""
 
-    def __init__(self, source: SourceSpec, collection: str, nodata: float, dates: list, count: int):
+    def __init__(self, source: SourceSpec, collection: str, nodata: float, dates: list, count: int,
+                 options: dict | None = None):
+        self.options = options or {}
         self.source = source
         self.collection = collection
         self.nodata = nodata
@@ -60,7 +63,8 @@ class _SourceLayer:
                 for j, b in enumerate(self.source.bands):
                     view[k, j] = 0.0 if b == "dataMask" else self.nodata
                 continue
-            vals = world.band_values(self.collection, self.source.bands, self.dates[k], lon, lat, self.source.units)
+            vals = world.band_values(self.collection, self.source.bands, self.dates[k], lon, lat, self.source.units,
+                                     self.options)
             for j, b in enumerate(self.source.bands):
                 v = np.reshape(vals[b], -1)
                 if mask is None:
@@ -91,8 +95,12 @@ class Renderer:
         dates: dict[str, list] = {}
         for s in sources:
             d = plan.data[s.data_index]
-            dates[s.key] = world.mosaic_dates(d.collection, d.time_from, d.time_to, d.mosaicking_order,
-                                              d.max_cloud_coverage, d.orbit_direction)
+            filters.check_bands(d.collection, s.bands, d.options)
+            t_from = d.time_from
+            if d.collection == "sentinel-5p-l2" and s.mosaicking == "SIMPLE":  # SH: the 24 h before `to`
+                t_from = max(t_from, d.time_to - timedelta(hours=24))
+            dates[s.key] = world.mosaic_dates(d.collection, t_from, d.time_to, d.mosaicking_order,
+                                              d.max_cloud_coverage, d.orbit_direction, d.options)
         t_from = min(plan.data[s.data_index].time_from for s in sources)
         t_to = max(plan.data[s.data_index].time_to for s in sources)
         cfg = {"from": t_from.isoformat().replace("+00:00", "Z"), "to": t_to.isoformat().replace("+00:00", "Z"),
@@ -118,7 +126,7 @@ class Renderer:
             else:
                 count = len(chosen)
                 n_samples = max(n_samples, count)
-            layers.append(_SourceLayer(s, d.collection, spec.nodata, chosen, count))
+            layers.append(_SourceLayer(s, d.collection, spec.nodata, chosen, count, d.options))
         dn = any(u == "DN" for s in sources for u in s.units)
         values_per_pixel = max(1, sum(layer.count * len(layer.source.bands) for layer in layers))
         rows = max(1, min(plan.height, self.chunk_values // (values_per_pixel * plan.width)))
@@ -175,14 +183,15 @@ class Renderer:
                            for r in plan.responses if r.identifier != "userdata")
         octet = any(r.format == "application/octet-stream" for r in plan.responses)
         n_bands = sum(count_input_bands(s.bands) for s in sources)
-        collections = {plan.data[s.data_index].collection for s in sources}
+        # f_fusion = local collections + 2 · remote ones
+        collections = {plan.data[s.data_index].collection: plan.data[s.data_index].remote for s in sources}
         s1 = 1.0
         for s in sources:
             d = plan.data[s.data_index]
             if d.collection == "sentinel-1-grd":
                 s1 = max(s1, s1_factor(d.processing))
         pu = processing_units(plan.width, plan.height, n_bands, float32_tiff, octet, n_samples,
-                              len(collections) if len(plan.data) > 1 else 1, s1)
+                              sum(2 if remote else 1 for remote in collections.values()) if len(plan.data) > 1 else 1, s1)
         if plan.container is None and len(members) == 1:
             r, _, payload = members[0]
             return RenderResult(payload, r.format, pu)

@@ -16,9 +16,17 @@ class Stats:
         self.api_calls_by_client: defaultdict[str, Counter[str]] = defaultdict(Counter)
         # /api/* requests being answered right now (tests wait for 0 before they count)
         self.api_in_flight = 0
+        # per deployment (main, uswest2, creodias, cdse): requests by endpoint and status, and the
+        # collection types its Process API was asked for (what proves the executor's routing)
+        self.requests_by_deployment: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.collections_by_deployment: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        # collection type -> the checked dataFilter/processing options of its latest Process API request
+        # (tests recompute the world with them)
+        self.last_options: dict[str, dict] = {}
 
-    def record(self, endpoint: str, status: int, client: str | None = None) -> None:
+    def record(self, endpoint: str, status: int, client: str | None = None, deployment: str = "main") -> None:
         self.requests[endpoint] += 1
+        self.requests_by_deployment[deployment][f"{endpoint} {status}"] += 1
         self.statuses[f"{endpoint} {status}"] += 1
         if client is not None:
             self.api_calls_by_client[client][f"{endpoint} {status}"] += 1
@@ -29,6 +37,12 @@ class Stats:
                 "tokens_issued": self.tokens_issued,
                 "api_calls_by_client": {client: dict(calls) for client, calls in self.api_calls_by_client.items()},
                 "api_in_flight": self.api_in_flight}
+
+    def deployments_dict(self) -> dict:
+        """The per-deployment counters (part of /_emulator/stats)."""
+        return {"requests_by_deployment": {d: dict(c) for d, c in self.requests_by_deployment.items()},
+                "collections_by_deployment": {d: dict(c) for d, c in self.collections_by_deployment.items()},
+                "last_options": self.last_options}
 
     def reset(self) -> None:
         in_flight = self.api_in_flight  # still being answered: they finish after the reset

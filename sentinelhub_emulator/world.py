@@ -14,7 +14,6 @@ Conventions
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date as _date
 from datetime import datetime, time, timedelta, timezone
 
@@ -25,106 +24,18 @@ from .crs import parse_crs, to_lonlat_transformer
 UTC = timezone.utc
 
 
-@dataclass(frozen=True)
-class BandSpec:
-    name: str
-    default_unit: str
-    units: dict[str, float] = field(default_factory=dict)  # unit -> factor applied to the default unit value
+from .specs import (  # noqa: F401 - re-exported: the world's collections are part of its interface
+    ALIASES,
+    COLLECTIONS,
+    DATAMASK as _DATAMASK,
+    S2_ALL as _S2_ALL,
+    S2_ANGLES as _S2_ANGLES,
+    S2_OPTICAL as _S2_OPTICAL,
+    BandSpec,
+    CollectionSpec,
+)
 
-
-@dataclass(frozen=True)
-class CollectionSpec:
-    id: str
-    bands: tuple[BandSpec, ...]
-    epoch: datetime | None  # first acquisition; None = timeless (DEM)
-    revisit_days: int
-    nodata: float  # value of band samples where dataMask == 0
-    has_cloud_cover: bool
-    mosaicking: tuple[str, ...]
-    platform: str = ""
-    constellation: str = ""
-    instruments: tuple[str, ...] = ()
-    gsd: float = 10.0
-    #: first descending pass of a collection that has both orbit directions (the `epoch` passes are
-    #: then the ascending ones), same revisit; None: one schedule without an orbit direction
-    descending_epoch: datetime | None = None
-
-    @property
-    def band_names(self) -> tuple[str, ...]:
-        return tuple(b.name for b in self.bands)
-
-    def band(self, name: str) -> BandSpec:
-        for b in self.bands:
-            if b.name == name:
-                return b
-        raise KeyError(name)
-
-
-def _refl(name: str) -> BandSpec:
-    return BandSpec(name, "REFLECTANCE", {"REFLECTANCE": 1.0, "DN": 10000.0})
-
-
-_DATAMASK = BandSpec("dataMask", "DN", {"DN": 1.0})
-_S2_OPTICAL = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
-_S2_ALL = ("sentinel-2-l1c", "sentinel-2-l2a")
-_S2_ANGLES = ("sunAzimuthAngles", "sunZenithAngles", "viewAzimuthMean", "viewZenithMean")
-#: Sentinel-2's angle bands and SH main's s2cloudless bands (CLP probability 0-255, CLM mask 0/1), L1C and L2A
-_S2_METADATA_BANDS = tuple(BandSpec(a, "DEGREES", {"DEGREES": 1.0}) for a in _S2_ANGLES) + (
-    BandSpec("CLP", "DN", {"DN": 1.0}), BandSpec("CLM", "DN", {"DN": 1.0}))
 ANGLE_CELL_DEG = 0.045  # the angle bands' ~5 km grid (nearest neighbour)
-
-COLLECTIONS: dict[str, CollectionSpec] = {
-    "sentinel-2-l1c": CollectionSpec(
-        id="sentinel-2-l1c",
-        bands=tuple(_refl(b) for b in _S2_OPTICAL) + _S2_METADATA_BANDS + (_DATAMASK,),
-        epoch=datetime(2015, 7, 4, 10, 30, tzinfo=UTC), revisit_days=5, nodata=0.0, has_cloud_cover=True,
-        mosaicking=("SIMPLE", "ORBIT", "TILE"), platform="sentinel-2a", constellation="sentinel-2",
-        instruments=("msi",), gsd=10,
-    ),
-    "sentinel-2-l2a": CollectionSpec(
-        id="sentinel-2-l2a",
-        bands=tuple(_refl(b) for b in _S2_OPTICAL if b != "B10") + (
-            BandSpec("SCL", "DN", {"DN": 1.0}),
-            BandSpec("CLD", "PERCENT", {"PERCENT": 1.0, "DN": 1.0}),
-            BandSpec("SNW", "PERCENT", {"PERCENT": 1.0, "DN": 1.0}),
-            BandSpec("AOT", "OPTICAL_DEPTH", {"OPTICAL_DEPTH": 1.0, "DN": 1000.0}),
-            *_S2_METADATA_BANDS,
-            _DATAMASK,
-        ),
-        epoch=datetime(2017, 1, 3, 10, 30, tzinfo=UTC), revisit_days=5, nodata=0.0, has_cloud_cover=True,
-        mosaicking=("SIMPLE", "ORBIT", "TILE"), platform="sentinel-2a", constellation="sentinel-2",
-        instruments=("msi",), gsd=10,
-    ),
-    "sentinel-1-grd": CollectionSpec(
-        id="sentinel-1-grd",
-        bands=(BandSpec("VV", "LINEAR_POWER", {"LINEAR_POWER": 1.0}),
-               BandSpec("VH", "LINEAR_POWER", {"LINEAR_POWER": 1.0}), _DATAMASK),
-        epoch=datetime(2014, 10, 3, 17, 45, tzinfo=UTC), revisit_days=6, nodata=0.0, has_cloud_cover=False,
-        mosaicking=("SIMPLE", "ORBIT"), platform="sentinel-1a", constellation="sentinel-1",
-        instruments=("c-sar",), gsd=10,
-        # evening passes are ascending, morning passes descending (as over Europe)
-        descending_epoch=datetime(2014, 10, 6, 5, 20, tzinfo=UTC),
-    ),
-    "landsat-ot-l2": CollectionSpec(
-        id="landsat-ot-l2",
-        bands=tuple(_refl(f"B0{i}") for i in range(1, 8)) + (
-            BandSpec("B10", "KELVIN", {"KELVIN": 1.0}),
-            BandSpec("BQA", "DN", {"DN": 1.0}),
-            _DATAMASK,
-        ),
-        epoch=datetime(2013, 4, 11, 10, 5, tzinfo=UTC), revisit_days=8, nodata=float("nan"),
-        has_cloud_cover=True, mosaicking=("SIMPLE", "ORBIT", "TILE"), platform="landsat-8",
-        constellation="landsat", instruments=("oli", "tirs"), gsd=30,
-    ),
-    "dem": CollectionSpec(
-        id="dem", bands=(BandSpec("DEM", "METERS", {"METERS": 1.0}), _DATAMASK), epoch=None, revisit_days=0,
-        nodata=0.0, has_cloud_cover=False, mosaicking=("SIMPLE",), gsd=30,
-    ),
-}
-
-# Legacy short names accepted by the Process API.
-ALIASES = {"S2L1C": "sentinel-2-l1c", "S2L2A": "sentinel-2-l2a", "S1GRD": "sentinel-1-grd",
-           "LOTL2": "landsat-ot-l2", "DEM": "dem"}
 
 # Landsat QA_PIXEL-like values (clear land / cloud).
 BQA_CLEAR = 21824
@@ -132,6 +43,13 @@ BQA_CLOUD = 55052
 
 
 def collection_spec(collection: str) -> CollectionSpec:
+    if collection.startswith("byoc-"):
+        from .byoc import spec_for
+
+        try:
+            return spec_for(collection)
+        except KeyError:
+            raise KeyError(f"Unknown collection {collection}") from None
     cid = ALIASES.get(collection, collection)
     try:
         return COLLECTIONS[cid]
@@ -157,6 +75,8 @@ def acquisition_dates(collection: str, start: datetime | _date, end: datetime | 
     if spec.epoch is None:
         return []
     start, end = _as_utc(start), _as_utc(end)
+    if spec.end is not None:
+        end = min(end, spec.end)
     out = _schedule(spec.epoch, spec.revisit_days, start, end)
     if spec.descending_epoch is not None:
         out = sorted(out + _schedule(spec.descending_epoch, spec.revisit_days, start, end))
@@ -248,7 +168,8 @@ def cloud_field(collection: str, date: datetime | _date, lon: np.ndarray, lat: n
 
 
 def mosaic_dates(collection: str, start: datetime, end: datetime, mosaicking_order: str = "mostRecent",
-                 max_cloud_coverage: float = 100.0, orbit_direction: str | None = None) -> list[datetime]:
+                 max_cloud_coverage: float = 100.0, orbit_direction: str | None = None,
+                 options: dict | None = None) -> list[datetime]:
     """Acquisitions in ``[start, end]`` passing ``maxCloudCoverage``, in mosaicking order.
 
     The first element is what SIMPLE mosaicking shows (every acquisition covers every pixel), the whole
@@ -260,6 +181,10 @@ def mosaic_dates(collection: str, start: datetime, end: datetime, mosaicking_ord
         dates = [d for d in dates if scene_cloud_cover(collection, d) <= max_cloud_coverage]
     if orbit_direction is not None:
         dates = [d for d in dates if orbit_state(collection, d) == orbit_direction.lower()]
+    if options:
+        from . import models
+
+        dates = [d for d in dates if models.scene_selected(spec.id, d, options)]
     if mosaicking_order == "leastRecent":
         return dates
     if mosaicking_order == "leastCC":
@@ -377,12 +302,17 @@ def _optical_reflectance(spec_key: str, land: dict, season: float, cloudy: np.nd
     return r
 
 
-def band_values(collection: str, bands, date: datetime | None, lon, lat, units=None) -> dict[str, np.ndarray]:
+def band_values(collection: str, bands, date: datetime | None, lon, lat, units=None,
+                options: dict | None = None) -> dict[str, np.ndarray]:
     """Vectorised values of several bands at (lon, lat) for one acquisition ``date``.
 
     ``units``: None (band default unit), a single unit for all bands, or a list (one per band).
-    Returns float64 arrays shaped like ``lon``; ``dataMask`` is 1.
+    ``options``: the request's ``dataFilter`` and ``processing`` entries that change values
+    (``backCoeff``, ``minQa``, ``demInstance``, ``egm``; see ``models``).
+    Returns float64 arrays shaped like ``lon``; ``dataMask`` is 1 where the product has data (all of
+    it except S5P pixels below ``minQa``), band values there are the collection's no-data.
     """
+    from . import models  # models builds on this module
     spec = collection_spec(collection)
     bands = list(bands)
     if units is None or isinstance(units, str):
@@ -390,10 +320,15 @@ def band_values(collection: str, bands, date: datetime | None, lon, lat, units=N
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
     if lon.ndim == 0 and lat.ndim == 0:  # scalar point: compute on 1-element arrays, return 0-d arrays
-        res = band_values(collection, bands, date, lon.reshape(1), lat.reshape(1), units)
+        res = band_values(collection, bands, date, lon.reshape(1), lat.reshape(1), units, options)
         return {k: v.reshape(()) for k, v in res.items()}
     if lon.shape != lat.shape:
         lon, lat = np.broadcast_arrays(lon, lat)
+    if spec.cell_deg:  # a coarse product: one value per native pixel (a broadcast grid stays one)
+        shape = lon.shape
+        row, col = _separable(lon, lat)
+        lon = np.broadcast_to((np.floor(row / spec.cell_deg) + 0.5) * spec.cell_deg, shape)
+        lat = np.broadcast_to((np.floor(col / spec.cell_deg) + 0.5) * spec.cell_deg, shape)
     land = _landscape(lon, lat)
     out: dict[str, np.ndarray] = {}
     if spec.epoch is not None and date is None:
@@ -407,15 +342,22 @@ def band_values(collection: str, bands, date: datetime | None, lon, lat, units=N
         cc = scene_cloud_cover(spec.id, date)
         u = cloud_field(spec.id, date, lon, lat)
         cloudy = u < cc / 100.0
+    else:
+        cloudy = np.zeros(np.broadcast_shapes(lon.shape, lat.shape), dtype=bool)
+    ctx = models.Context(spec, land, season, day, date, cloudy, u, lon, lat, dict(options or {}))
     for band, unit in zip(bands, units):
         bspec = spec.band(band)  # KeyError for unknown bands
         unit = unit or bspec.default_unit
         if unit not in bspec.units:
             raise ValueError(f"Unit {unit} is not supported for band {band} of {spec.id}")
         if band == "dataMask":
-            out[band] = np.ones_like(lon)
+            ok = models.valid(ctx, None)
+            out[band] = np.ones_like(lon) if ok is None else ok.astype(np.float64)
             continue
-        if spec.id in _S2_ALL and band in _S2_SPECTRA:
+        modelled = models.value(ctx, band, None)
+        if modelled is not None:
+            val = modelled * bspec.units[unit]
+        elif spec.id in _S2_ALL and band in _S2_SPECTRA:
             refl = _optical_reflectance(band, land, season, cloudy, day)
             dn = np.round(np.clip(refl, 0.0, 1.0) * 10000.0)
             val = dn / 10000.0 if unit == "REFLECTANCE" else dn
@@ -439,12 +381,13 @@ def band_values(collection: str, bands, date: datetime | None, lon, lat, units=N
         elif band == "AOT":
             dn = np.round((0.05 + 0.25 * land["relief"] * (0.5 + 0.5 * season)) * 1000.0)
             val = dn / 1000.0 if unit == "OPTICAL_DEPTH" else dn
-        elif spec.id == "sentinel-1-grd":
+        elif spec.id == "sentinel-1-grd" and band in ("VV", "VH"):
             speck = 0.8 + 0.4 * _hash01(np.floor(lon * 2000.0).astype(np.int64),
                                         np.floor(lat * 2000.0).astype(np.int64), day, 7)
             vv = (0.03 + 0.25 * land["veg"] * (0.7 + 0.3 * season)) * speck
             vv = np.where(land["water"], 0.004 * speck, vv)
             val = np.clip(vv if band == "VV" else vv * (0.18 + 0.1 * land["veg"]), 0.001, 0.5)
+            val = models.value(ctx, band, val)  # the requested backscatter coefficient
         elif spec.id == "landsat-ot-l2" and band in _LANDSAT_EQ:
             refl = _optical_reflectance(_LANDSAT_EQ[band], land, season, cloudy, day)
             val = np.round(np.clip(refl, 0.0, 1.0) * 10000.0) / 10000.0
@@ -458,7 +401,8 @@ def band_values(collection: str, bands, date: datetime | None, lon, lat, units=N
             val = np.round(np.where(land["water"], 0.0, h), 1)
         else:  # pragma: no cover - every declared band is handled above
             raise KeyError(band)
-        out[band] = val
+        ok = models.valid(ctx, band)
+        out[band] = val if ok is None else np.where(ok, val, spec.nodata)
     return out
 
 
@@ -479,6 +423,7 @@ def _angle(band: str, date: datetime, lon: np.ndarray, lat: np.ndarray) -> np.nd
     return np.round(np.where(across >= 0.0, 105.0, 285.0) + 2.0 * _wave(glat * 0.5), 4)  # viewAzimuthMean
 
 
-def band_value(collection: str, band: str, date: datetime | None, lon, lat, units: str | None = None) -> np.ndarray:
+def band_value(collection: str, band: str, date: datetime | None, lon, lat, units: str | None = None,
+               options: dict | None = None) -> np.ndarray:
     """Vectorised value of one band (default unit unless ``units`` given) at (lon, lat) on ``date``."""
-    return band_values(collection, [band], date, lon, lat, units)[band]
+    return band_values(collection, [band], date, lon, lat, units, options)[band]

@@ -31,10 +31,12 @@ RESULT_STRATEGY_IMAGE: ResultStrategy
 RESULT_STRATEGY_GTIFF_PASSTHROUGH: ResultStrategy
 
 class GetCollectionRequest(_message.Message):
-    __slots__ = ("collection_id",)
+    __slots__ = ("collection_id", "user")
     COLLECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
     collection_id: str
-    def __init__(self, collection_id: _Optional[str] = ...) -> None: ...
+    user: _common_pb2.User
+    def __init__(self, collection_id: _Optional[str] = ..., user: _Optional[_Union[_common_pb2.User, _Mapping]] = ...) -> None: ...
 
 class CompileRequest(_message.Message):
     __slots__ = ("user", "process_json", "purpose", "tile", "parameters_json", "output_format")

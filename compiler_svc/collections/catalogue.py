@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from backend_common.errors import OpenEOError
+from compiler_svc.collections import load_options
+
+from . import byoc
 
 DATA = Path(__file__).with_name("data")
 
@@ -29,6 +33,19 @@ class Collection:
     @property
     def dem_instance(self) -> str | None:
         return self.doc.get("sh_dem_instance")
+
+    @property
+    def processing_defaults(self) -> dict:
+        """Sentinel Hub `processing` options the collection always sends (e.g. CARD4L's)."""
+        return dict(self.doc.get("sh_processing_defaults") or {})
+
+    @property
+    def data_filter_defaults(self) -> dict:
+        return dict(self.doc.get("sh_data_filter_defaults") or {})
+
+    @property
+    def aliases(self) -> list[str]:
+        return list(self.doc.get("sh_aliases") or [])
 
     @property
     def temporal(self) -> bool:
@@ -63,7 +80,7 @@ class Collection:
     def queryables(self) -> dict[str, dict]:
         """The metadata properties load_collection's `properties` can filter on here, with their
         JSON Schemas (what the planner turns into Sentinel Hub data filters)."""
-        return {name: schema for name, (applies, schema) in QUERYABLES.items() if applies(self)}
+        return {name: q.schema for name, q in QUERYABLES.items() if q.applies(self.sh_type, self.has_cloud_cover)}
 
     @property
     def is_sar(self) -> bool:
@@ -75,28 +92,17 @@ class Collection:
             return [name]
         return [b["name"] for b in self.bands if b.get("common_name") == name]
 
-    def gsd(self, band: str) -> float:
+    def gsd(self, band: str) -> float | None:
+        """The band's native resolution in metres; None for bands computed per output pixel (dataMask)."""
         for b in self.bands:
             if b["name"] == band:
-                return float(b["gsd"])
+                return float(b["gsd"]) if "gsd" in b else None
         raise KeyError(band)
 
 
-#: property -> (which collections have it, its JSON Schema); the planner turns them into Sentinel
-#: Hub data filters (`planner.property_filters`: maxCloudCoverage, orbitDirection).
-QUERYABLES = {
-    "eo:cloud_cover": (
-        lambda c: c.has_cloud_cover,
-        {"title": "Cloud cover", "description": "Cloud cover of the acquisition tile in percent; filter with "
-         "`lte`, `lt` or `between` (an upper bound, Sentinel Hub's maxCloudCoverage).",
-         "type": "number", "minimum": 0, "maximum": 100},
-    ),
-    "sat:orbit_state": (
-        lambda c: c.is_sar,
-        {"title": "Orbit direction", "description": "Direction of the satellite's pass; filter with `eq` "
-         "(Sentinel Hub's orbitDirection).", "type": "string", "enum": ["ascending", "descending"]},
-    ),
-}
+#: property -> its `Queryable` (JSON Schema, collections, Sentinel Hub key); `compiler_svc.collections.load_options`
+#: checks the conditions and turns them into Sentinel Hub data filters / processing options.
+QUERYABLES = load_options.QUERYABLES
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -105,13 +111,52 @@ def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
+class Catalogue(Mapping):
+    """The collections by id. Lookups also accept an alias (the old backend's ids, e.g.
+    `SENTINEL2_L2A_SENTINELHUB`) and answer the collection it names; iteration lists each
+    collection once, under its own id."""
+
+    def __init__(self, collections: dict[str, Collection]):
+        self._collections = collections
+        self._aliases = {alias: c for c in collections.values() for alias in c.aliases}
+
+    def __getitem__(self, collection_id: str) -> Collection:
+        found = self._collections.get(collection_id) or self._aliases.get(collection_id)
+        if found is None:
+            raise KeyError(collection_id)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._collections)
+
+    def __len__(self) -> int:
+        return len(self._collections)
+
+    def __contains__(self, collection_id: object) -> bool:
+        return collection_id in self._collections or collection_id in self._aliases
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        return {alias: c.id for alias, c in self._aliases.items()}
+
+
 @functools.lru_cache(maxsize=1)
-def catalogue() -> dict[str, Collection]:
+def _static_catalogue() -> Catalogue:
     result = {}
     for path in sorted(DATA.glob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
         result[doc["id"]] = Collection(doc["id"], doc)
-    return result
+    result.update({cid: Collection(cid, doc) for cid, doc in byoc.configured().items()})  # the operator's BYOC
+    return Catalogue(result)
+
+
+def catalogue() -> Catalogue:
+    """Every collection, plus the calling user's BYOC collections while compiling their graph."""
+    static = _static_catalogue()
+    extra = byoc.current()
+    if not extra:
+        return static
+    return Catalogue({**{cid: static[cid] for cid in static}, **{cid: Collection(cid, doc) for cid, doc in extra.items()}})
 
 
 def get_collection(collection_id: str) -> Collection:
@@ -139,7 +184,7 @@ def queryables_document(collection_id: str) -> dict:
     coll = get_collection(collection_id)
     return {
         "$schema": "https://json-schema.org/draft/2019-09/schema",
-        "$id": f"/collections/{collection_id}/queryables",
+        "$id": f"/collections/{coll.id}/queryables",
         "type": "object",
         "title": f"Queryables of {coll.doc.get('title') or collection_id}",
         "properties": coll.queryables,

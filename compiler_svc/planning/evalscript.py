@@ -43,12 +43,13 @@ function MK(m,d,r){return(m===m&&m!==0)?r:d;}
 def _header(input_bands: list[str], labels: list[str], nb: int, mode: str, comment: str, *, output: dict,
             units: str | None = None) -> list[str]:
     """The lines every generated evalscript starts with: version, setup(), constants, helpers."""
-    inp: dict = {"bands": list(input_bands) + ["dataMask"]}
+    # dataMask marks no-data samples (NODATA); a load may also read it as a band: listed once
+    inp: dict = {"bands": [b for b in input_bands if b != "dataMask"] + ["dataMask"]}
     if units:
         inp["units"] = units
     setup = {"input": [inp], "output": {"id": "default", **output},
              "mosaicking": "SIMPLE" if mode == "simple" else "ORBIT"}
-    nodata = "{" + ",".join(f"{json.dumps(b)}:NaN" for b in input_bands) + ",dataMask:0}"
+    nodata = "{" + "".join(f"{json.dumps(b)}:NaN," for b in input_bands if b != "dataMask") + "dataMask:0}"
     lines = ["//VERSION=3"]
     if comment:
         lines.append("// " + comment.replace("\n", " "))

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from backend_proto.v1 import compiler_pb2
 from compiler_svc import geo
 from compiler_svc.collections.catalogue import catalogue
+from compiler_svc.collections.load_options import sentinel_hub_options
 from compiler_svc.config import PlanningSettings
 from compiler_svc.graph import check_structure
 from compiler_svc.planning import spatial
@@ -19,16 +20,14 @@ from compiler_svc.planning.evalscript import build_evalscript, build_image_evals
 from compiler_svc.planning.execution_order import executor_graph, is_per_pixel, needed_order
 from compiler_svc.planning.inline import flatten
 from compiler_svc.planning.result_sources import result_sources
+from compiler_svc.planning.sar import s1_pu_factor, sar_processing
 from compiler_svc.planning.size_limits import check_sizes
 from compiler_svc.planning.statistics import plan_statistics, statistics_estimates
 from compiler_svc.planning.pushdown import RESAMPLE_METHODS, Cover, analyse, choose_covers
 from compiler_svc.problems import Problem, ProblemError, invalid
 from compiler_svc.validation.schemas import parse_instant
 
-SAR_COEFFICIENTS = {"beta0": "BETA0", "sigma0-ellipsoid": "SIGMA0_ELLIPSOID", "gamma0-ellipsoid": "GAMMA0_ELLIPSOID",
-                    "gamma0-terrain": "GAMMA0_TERRAIN"}
-DEM_INSTANCES = {"mapzen": "MAPZEN", "copernicus": "COPERNICUS", "copernicus_30": "COPERNICUS_30",
-                 "copernicus_90": "COPERNICUS_90"}
+UPSAMPLING_ONLY = ("sentinel-1-", "sentinel-3-", "sentinel-5p-")
 
 
 def _fail(problem: Problem):
@@ -57,79 +56,13 @@ def time_range(temporal_extent, coll, now: datetime) -> tuple[datetime, datetime
     return t_from, t_to
 
 
-def _property_graph(properties: dict, key: str) -> dict | None:
-    """The single node of the `properties` condition on `key`, None when it is not one node."""
-    cb = properties.get(key)
-    graph = cb.get("process_graph") if isinstance(cb, dict) else None
-    if isinstance(graph, dict) and len(graph) == 1:
-        (node,) = graph.values()
-        if isinstance(node, dict):
-            return node
-    return None
-
-
-VALUE = {"from_parameter": "value"}
-
-
-def _cloud_cover(properties: dict, node_id: str) -> float:
-    node = _property_graph(properties, "eo:cloud_cover") or {}
-    a = node.get("arguments", {})
-    if node.get("process_id") in ("lte", "lt") and a.get("x") == VALUE and isinstance(a.get("y"), (int, float)):
-        return float(a["y"])
-    if node.get("process_id") in ("gte", "gt") and a.get("y") == VALUE and isinstance(a.get("x"), (int, float)):
-        return float(a["x"])
-    if node.get("process_id") == "between" and a.get("x") == VALUE and isinstance(a.get("max"), (int, float)):
-        return float(a["max"])
-    _fail(invalid("load_collection", node_id, "properties",
-                  "the eo:cloud_cover filter must be a single lte/lt/between comparison of 'value' with a number"))
-
-
-def _orbit_state(properties: dict, node_id: str) -> str:
-    node = _property_graph(properties, "sat:orbit_state") or {}
-    a = node.get("arguments", {})
-    other = a.get("y") if a.get("x") == VALUE else a.get("x") if a.get("y") == VALUE else None
-    if node.get("process_id") == "eq" and isinstance(other, str) and other.lower() in ("ascending", "descending"):
-        return other.upper()
-    _fail(invalid("load_collection", node_id, "properties",
-                  "the sat:orbit_state filter must be a single eq comparison of 'value' with 'ascending' or 'descending'"))
-
-
-def property_filters(properties: dict | None, node_id: str) -> dict:
-    """Sentinel Hub data filters of load_collection's `properties` (the catalogue's queryables;
-    validation has refused any other property)."""
-    out: dict = {}
-    if not properties:
-        return out
-    if "eo:cloud_cover" in properties:
-        out["maxCloudCoverage"] = _cloud_cover(properties, node_id)
-    if "sat:orbit_state" in properties:
-        out["orbitDirection"] = _orbit_state(properties, node_id)
-    return out
-
-
-def _sar_processing(spec: dict, node_id: str) -> tuple[dict, float]:
-    coeff = spec.get("coefficient", "gamma0-terrain")
-    if coeff not in SAR_COEFFICIENTS:
-        _fail(invalid("sar_backscatter", node_id, "coefficient",
-                      f"'{coeff}' is not available on Sentinel Hub (supported: {', '.join(SAR_COEFFICIENTS)})"))
-    dem = spec.get("elevation_model") or "COPERNICUS"
-    if not isinstance(dem, str) or dem.lower() not in DEM_INSTANCES:
-        _fail(invalid("sar_backscatter", node_id, "elevation_model",
-                      f"'{dem}' is not supported (supported: {', '.join(DEM_INSTANCES.values())})"))
-    if spec.get("noise_removal", True) is not True:
-        _fail(invalid("sar_backscatter", node_id, "noise_removal", "Sentinel Hub always removes thermal noise"))
-    if spec.get("ellipsoid_incidence_angle"):
-        _fail(invalid("sar_backscatter", node_id, "ellipsoid_incidence_angle", "not available on Sentinel Hub"))
-    processing = {"backCoeff": SAR_COEFFICIENTS[coeff], "orthorectify": True, "demInstance": DEM_INSTANCES[dem.lower()]}
-    options = spec.get("options") or {}
-    factor = 2.5 if coeff == "gamma0-terrain" else 2.0
-    speckle = options.get("speckle_filter", options.get("speckleFilter"))
-    if isinstance(speckle, dict) and speckle.get("type", "NONE") != "NONE":
-        processing["speckleFilter"] = speckle
-        factor *= 2
-    if "radiometricTerrainOversampling" in options:
-        processing["radiometricTerrainOversampling"] = options["radiometricTerrainOversampling"]
-    return processing, factor
+def property_options(properties: dict | None, coll, node_id: str) -> tuple[dict, dict]:
+    """Sentinel Hub (dataFilter, processing) entries of load_collection's `properties` (the
+    catalogue's queryables, `compiler_svc.collections.load_options`)."""
+    try:
+        return sentinel_hub_options(properties, coll.sh_type)
+    except ValueError as exc:
+        _fail(invalid("load_collection", node_id, "properties", str(exc)))
 
 
 def _grid(cover: Cover, args: dict, coll, tile, res_m: float, node_id: str, area=None) -> spatial.Grid:
@@ -183,7 +116,7 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
     args = graph[primary]["arguments"]
     coll = catalogue()[sym.collection]
     opts = sym.opts()
-    gsds = [coll.gsd(b) for b in sym.reads if b in coll.band_names] or [10.0]
+    gsds = [g for b in sym.reads if b in coll.band_names and (g := coll.gsd(b)) is not None] or [10.0]
     res_m = min(gsds)
     grid = _grid(cover, args, coll, tile, res_m, primary, (areas or {}).get(primary))
     max_pixels = settings.max_load_pixels
@@ -192,7 +125,8 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
                       f"The extent of node '{primary}' is too large: {grid.width} x {grid.height} pixels at "
                       f"{res_m:g} m exceeds the limit of {max_pixels:.0f} pixels. Reduce the spatial extent or "
                       f"resample to a coarser resolution.", primary, "spatial_extent"))
-    data_filter: dict = {}
+    data_filter: dict = coll.data_filter_defaults
+    property_filter, property_processing = property_options(args.get("properties"), coll, primary)
     dates = 1
     t_from = t_to = None
     if coll.temporal:
@@ -203,20 +137,21 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
         data_filter["mosaickingOrder"] = opts.get("order", "mostRecent")
         days = (t_to - t_from).total_seconds() / 86400.0
         dates = max(1, math.ceil(days / coll.revisit_days)) if sym.mode != "simple" else 1
-        data_filter.update(property_filters(args.get("properties"), primary))
+    data_filter.update(property_filter)
     if coll.dem_instance:
         data_filter["demInstance"] = coll.dem_instance
-    processing: dict = {}
+    processing: dict = coll.processing_defaults | property_processing
     pu_factor = 1.0
     if "resample" in opts:
         method = RESAMPLE_METHODS[opts["resample"]["method"]]
         processing["upsampling"] = method
-        if not coll.is_sar:
+        if not coll.sh_type.startswith(UPSAMPLING_ONLY):  # they resample with `upsampling` alone (§6.0)
             processing["downsampling"] = method
     if "sar" in opts:
         sar_node = next(n for n in cover.absorbed + [cover.result] if graph[n]["process_id"] == "sar_backscatter")
-        sar, pu_factor = _sar_processing(opts["sar"], sar_node)
-        processing.update(sar)
+        processing.update(sar_processing(opts["sar"], sar_node))
+    if coll.is_sar:  # CARD4L's defaults cost as much as the same sar_backscatter
+        pu_factor = s1_pu_factor(processing)
     labels = list(sym.labels) if sym.labels is not None else []
     evalscript = build_evalscript(input_bands=list(sym.reads), labels=labels, exprs=list(sym.exprs), mode=sym.mode,
                                   comment=f"compiler_svc: load {primary} -> node {cover.result}")
@@ -232,11 +167,12 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
         result_node_id=cover.result,
     )
     n_in = max(1, len(sym.reads))
+    n_billed = max(1, len([b for b in sym.reads if b != "dataMask"]))  # SH bills no dataMask (§2.6)
     pixels = grid.width * grid.height
     stats = {
         "pixels": float(pixels * dates * n_in),
         "grid_pixels_dates": float(pixels * dates),
-        "pu": max(0.005, max(0.01, pixels / (512 * 512)) * (n_in / 3) * 2 * dates * pu_factor),
+        "pu": max(0.005, max(0.01, pixels / (512 * 512)) * (n_billed / 3) * 2 * dates * pu_factor),
         "bytes": int(pixels * max(1, len(sym.exprs)) * (dates if sym.mode == "temporal" else 1) * 4),
     }
     return load, stats

@@ -276,12 +276,19 @@ class _Validator:
                                  f"the interval starts after the data of collection '{cid}' {ends}"))
         props = args.get("properties")
         if isinstance(props, dict):
+            from compiler_svc.collections.load_options import sentinel_hub_options
+
             supported = coll.queryables
-            for key in props:
+            for key, condition in props.items():
                 if key not in supported:
                     self.add(invalid("load_collection", path, "properties",
                                      f"filtering on property '{key}' is not supported for collection '{cid}'"
                                      + (f" (supported: {', '.join(supported)})" if supported else "")))
+                elif not contains_ref(condition):
+                    try:
+                        sentinel_hub_options({key: condition}, coll.sh_type)
+                    except ValueError as exc:
+                        self.add(invalid("load_collection", path, "properties", str(exc)))
 
 
 def _nested_callback_parameters(schema: Any):

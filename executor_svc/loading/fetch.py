@@ -26,14 +26,11 @@ class LoadedCube:
 
 
 def deployment_for(load, sh_client):
-    """The deployment the load names (`sh_deployment`), or None for the client's own
-    (`hinted_deployment`)."""
+    """The deployment the load names (`sh_deployment`, configured in `ClientConfig.deployments`),
+    or None for the client's own."""
     if not load.sh_deployment:
         return None
-    from executor_svc.sentinelhub.config import DEPLOYMENTS, hinted_deployment
-
-    named = DEPLOYMENTS.get(load.sh_deployment)
-    return hinted_deployment(named.base_url, sh_client.config.deployment) if named else None
+    return sh_client.config.deployment_named(load.sh_deployment)
 
 
 async def fetch_load(load, sh_client, *, token: str | None, executor: Executor | None = None, sink=None) -> LoadedCube:

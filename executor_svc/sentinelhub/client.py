@@ -123,17 +123,29 @@ class SentinelHubClient:
     # ---------------------------------------------------------------- plumbing
 
     def _auth(self, token: str | None, deployment: Deployment) -> Auth:
-        if token:
-            return BearerAuth(token)
+        """A user's token where it is valid (the main deployment's realm); elsewhere, and without a
+        user token, the backend's account of the deployment's realm."""
         cfg = self.config
-        if not cfg.client_id or not cfg.client_secret:
+        same_realm = cfg.same_realm(deployment)
+        if token and same_realm:
+            return BearerAuth(token)
+        client_id, secret = (cfg.client_id, cfg.client_secret) if same_realm else (
+            deployment.client_id, deployment.client_secret)
+        if not client_id or not secret:
+            if not same_realm:
+                raise OpenEOError(
+                    "SentinelHubError",
+                    f"This collection is served by the Sentinel Hub deployment '{deployment.name}', for which "
+                    "the backend has no account configured.",
+                    503,
+                )
             raise OpenEOError(
                 "SentinelHubError",
                 "The backend has no Sentinel Hub account configured; log in with your own Sentinel Hub account.",
                 503,
             )
         assert self.tokens is not None
-        return ClientCredentialsAuth(self.tokens, deployment.token_url, cfg.client_id, cfg.client_secret)
+        return ClientCredentialsAuth(self.tokens, deployment.token_url, client_id, secret)
 
     def _ready(self) -> Transport:
         if self._transport is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from backend_common.config import env_float, env_int, env_str, sentinelhub_base_url, sentinelhub_token_url
@@ -12,11 +13,15 @@ CDSE_TOKEN_URL = "https://identity.dataspace.copernicus.eu/auth/realms/CDSE/prot
 
 @dataclass(frozen=True)
 class Deployment:
-    """One Sentinel Hub deployment: API base URL and the token endpoint of its identity realm."""
+    """One Sentinel Hub deployment: API base URL and the token endpoint of its identity realm;
+    `client_id`/`client_secret`: the backend's account in that realm when it is not the main
+    one's (CDSE), None to use `ClientConfig`'s."""
 
     name: str
     base_url: str
     token_url: str
+    client_id: str | None = field(default=None, repr=False)
+    client_secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
@@ -64,6 +69,9 @@ class ClientConfig:
     """
 
     deployment: Deployment = field(default_factory=Deployment.emulator)
+    #: every deployment a load may name (`SentinelHubLoad.sh_deployment`) → where it is configured;
+    #: a name missing here goes to `deployment` (one endpoint serving every collection)
+    deployments: dict[str, Deployment] = field(default_factory=dict)
     client_id: str | None = None
     client_secret: str | None = None
     max_concurrency: int = 8
@@ -88,6 +96,14 @@ class ClientConfig:
         if not 1 <= self.tile_size <= 2500 or not 1 <= self.split_threshold <= 2500:
             raise ValueError("tile_size and split_threshold must be within 1..2500")
 
+    def deployment_named(self, name: str) -> Deployment:
+        """The deployment a load names ("" or unknown: the configured main one)."""
+        return self.deployments.get(name) or self.deployment
+
+    def same_realm(self, deployment: Deployment) -> bool:
+        """Whether tokens of the main deployment (a basic-login user's) work on `deployment`."""
+        return deployment.token_url == self.deployment.token_url
+
     @property
     def tiles_in_flight(self) -> int:
         return self.max_tiles_in_flight or self.max_concurrency
@@ -98,11 +114,13 @@ class ClientConfig:
 
     @classmethod
     def from_env(cls, **overrides) -> "ClientConfig":
-        """SH_BASE_URL, SH_TOKEN_URL, SH_CLIENT_ID, SH_CLIENT_SECRET, SH_MAX_CONCURRENCY, SH_MAX_RETRIES."""
+        """SH_BASE_URL, SH_TOKEN_URL, SH_CLIENT_ID, SH_CLIENT_SECRET, SH_MAX_CONCURRENCY, SH_MAX_RETRIES,
+        and the other deployments (`deployments_from_env`)."""
         base = sentinelhub_base_url()
         deployment = Deployment(_name_for(base), base, sentinelhub_token_url())
         values = dict(
             deployment=deployment,
+            deployments=deployments_from_env(deployment),
             client_id=env_str("SH_CLIENT_ID", "") or None,
             client_secret=env_str("SH_CLIENT_SECRET", "") or None,
             max_concurrency=env_int("SH_MAX_CONCURRENCY", 8),
@@ -113,20 +131,35 @@ class ClientConfig:
         return cls(**values)
 
 
-def hinted_deployment(hint_url: str, default: Deployment) -> Deployment | None:
-    """The deployment the base URL a load's `sh_deployment` names selects, or None for the configured one (pure).
+def deployments_from_env(main: Deployment, env: dict[str, str] | None = None) -> dict[str, Deployment]:
+    """Where each deployment name of the catalogue (`sh-main`, `sh-uswest`, `sh-creodias`, `cdse`) is.
 
-    The hints name public Sentinel Hub deployments (US-West for Landsat). They are followed only
-    where they share the configured deployment's identity realm, i.e. its tokens work there:
-    from SH main to US-West, not from CDSE (which serves those collections itself) and not from
-    an emulator or proxy (one endpoint that serves every collection)."""
-    base = (hint_url or "").rstrip("/")
-    if not base or base == default.base_url:
-        return None
-    for deployment in DEPLOYMENTS.values():
-        if deployment.base_url == base:
-            return deployment if deployment.token_url == default.token_url else None
-    return None  # a URL we do not know: stay where we are configured
+    `SH_USWEST_BASE_URL` and `SH_CREODIAS_BASE_URL` (main realm: same token endpoint and account as
+    `SH_BASE_URL`), `SH_CDSE_BASE_URL` with `SH_CDSE_TOKEN_URL`, `SH_CDSE_CLIENT_ID`,
+    `SH_CDSE_CLIENT_SECRET` (its own realm). Unset, a deployment is the public one when the main
+    deployment is public Sentinel Hub, else the main deployment itself (an emulator or proxy that
+    serves every collection)."""
+    env = dict(os.environ if env is None else env)
+    public = main.base_url == DEPLOYMENTS["sh-main"].base_url
+    out = {"sh-main": main}
+    for name, var in (("sh-uswest", "SH_USWEST_BASE_URL"), ("sh-creodias", "SH_CREODIAS_BASE_URL")):
+        base = env.get(var, "").strip() or (DEPLOYMENTS[name].base_url if public else main.base_url)
+        out[name] = Deployment(name, base, main.token_url)
+    cdse_base = env.get("SH_CDSE_BASE_URL", "").strip()
+    cdse_id = env.get("SH_CDSE_CLIENT_ID", "").strip() or None
+    cdse_secret = env.get("SH_CDSE_CLIENT_SECRET", "").strip() or None
+    if cdse_base:
+        token = env.get("SH_CDSE_TOKEN_URL", "").strip() or (
+            CDSE_TOKEN_URL if cdse_base.rstrip("/") == DEPLOYMENTS["cdse"].base_url
+            else cdse_base.rstrip("/") + "/auth/realms/CDSE/protocol/openid-connect/token")
+        out["cdse"] = Deployment("cdse", cdse_base, token, cdse_id, cdse_secret)
+    elif main.token_url == CDSE_TOKEN_URL:  # the backend runs on CDSE itself
+        out["cdse"] = main
+    elif public:
+        out["cdse"] = Deployment("cdse", DEPLOYMENTS["cdse"].base_url, CDSE_TOKEN_URL, cdse_id, cdse_secret)
+    else:
+        out["cdse"] = main
+    return out
 
 
 def _name_for(base_url: str) -> str:

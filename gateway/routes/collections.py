@@ -9,6 +9,7 @@ from aiohttp import web
 
 from backend_proto.v1 import common_pb2, compiler_pb2
 from gateway import routing
+from gateway.auth.bearer import optional_user
 from gateway.http import json_response, parse_limit, public_url
 from gateway.keys import CLIENTS
 
@@ -29,12 +30,14 @@ async def list_collections(request: web.Request) -> web.Response:
     return json_response(_absolute_links(request, doc))
 
 
-def _ref(request: web.Request) -> compiler_pb2.GetCollectionRequest:
-    return compiler_pb2.GetCollectionRequest(collection_id=request.match_info["collection_id"])
+def _ref(request: web.Request, user: common_pb2.User | None = None) -> compiler_pb2.GetCollectionRequest:
+    return compiler_pb2.GetCollectionRequest(collection_id=request.match_info["collection_id"], user=user)
 
 
 async def get_collection(request: web.Request) -> web.Response:
-    doc = await request.app[CLIENTS].compiler.GetCollection(_ref(request))
+    cid = request.match_info["collection_id"]
+    user = await optional_user(request) if cid.startswith("byoc-") else None  # a user's own BYOC collection
+    doc = await request.app[CLIENTS].compiler.GetCollection(_ref(request, user))
     return json_response(_absolute_links(request, json.loads(doc.json)))
 
 

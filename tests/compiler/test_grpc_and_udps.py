@@ -78,7 +78,15 @@ async def test_queryables_are_the_properties_load_collection_filters_on(stubs):
     validator = Draft201909Validator(s2)
     assert validator.is_valid({"eo:cloud_cover": 20}) and not validator.is_valid({"eo:cloud_cover": 120})
     s1 = json.loads((await stub.GetQueryables(compiler_pb2.GetCollectionRequest(collection_id="SENTINEL1_GRD"))).json)
-    assert list(s1["properties"]) == ["sat:orbit_state"] and s1["properties"]["sat:orbit_state"]["enum"] == ["ascending", "descending"]
+    assert list(s1["properties"]) == ["sat:orbit_state", "sar:instrument_mode", "s1:polarization", "s1:resolution",
+                                      "s1:timeliness"]
+    assert s1["properties"]["sat:orbit_state"]["enum"] == ["ascending", "descending"]
+    alias = json.loads((await stub.GetQueryables(compiler_pb2.GetCollectionRequest(collection_id="SENTINEL2_L2A_SENTINELHUB"))).json)
+    assert alias == s2  # an alias answers its collection's queryables
+    by_alias = json.loads((await stub.GetCollection(compiler_pb2.GetCollectionRequest(collection_id="S2L1C"))).json)
+    assert by_alias["id"] == "SENTINEL2_L1C" and "S2L1C" in by_alias["description"]
+    listed = [c["id"] for c in json.loads((await stub.ListCollections(common_pb2.Empty())).json)["collections"]]
+    assert len(listed) == len(set(listed)) == 19 and "S2L1C" not in listed and "SENTINEL2_L1C" in listed
     dem = json.loads((await stub.GetQueryables(compiler_pb2.GetCollectionRequest(collection_id="COPERNICUS_30"))).json)
     assert dem["properties"] == {}
     doc = json.loads((await stub.GetCollection(compiler_pb2.GetCollectionRequest(collection_id="SENTINEL2_L2A"))).json)

@@ -286,8 +286,8 @@ def test_validation_endpoint_lists_problems(connection):
 
 
 def test_landsat_from_the_configured_deployment(connection, tmp_path):
-    # The catalogue hints US-West for Landsat; a stack on one Sentinel Hub endpoint (here the
-    # emulator) must serve it from that endpoint, not try the public US-West deployment.
+    # Landsat is served by US-West: the stack's configured one (the emulator's /uswest2), never
+    # the public deployment.
     landsat = "landsat-ot-l2"
     acq = first_acquisition(date(2024, 6, 1), landsat)
     cube = connection.load_collection("LANDSAT8-9_L2", spatial_extent=BBOX, temporal_extent=day_interval(acq),

@@ -41,10 +41,11 @@ class Emu:
             self.token = await self.get_token()
         return {"Authorization": f"Bearer {self.token}"}
 
-    async def process(self, body: dict, headers: dict | None = None):
+    async def process(self, body: dict, headers: dict | None = None, deployment: str = ""):
+        """POST a Process API request; `deployment`: a base path such as "/uswest2" ("" = SH main)."""
         h = await self.auth()
         h.update(headers or {})
-        return await self.client.post("/api/v1/process", json=body, headers=h)
+        return await self.client.post(deployment + "/api/v1/process", json=body, headers=h)
 
     async def search(self, body: dict):
         return await self.client.post("/api/v1/catalog/1.0.0/search", json=body, headers=await self.auth())

@@ -115,3 +115,18 @@ async def test_ids_filter(emu):
     wanted = [first[1]["id"], first[3]["id"], "not-an-item"]
     page = await (await emu.search({**base, "ids": wanted})).json()
     assert [f["id"] for f in page["features"]] == wanted[:2] and "next" not in page["context"]
+
+
+async def test_type_specific_properties_filter_and_distinct(emu):
+    base = {"collections": ["sentinel-1-grd"], "datetime": "2021-06-01T00:00:00Z/2021-06-30T23:59:59Z", "limit": 100}
+    every = (await (await emu.search(base)).json())["features"]
+    asc = (await (await emu.search({**base, "filter": "sat:orbit_state = 'ascending'"})).json())["features"]
+    desc = (await (await emu.search({**base, "filter-lang": "cql2-json", "filter": {
+        "op": "=", "args": [{"property": "sat:orbit_state"}, "descending"]}})).json())["features"]
+    assert asc and desc and len(asc) + len(desc) == len(every)
+    assert {f["properties"]["sat:orbit_state"] for f in asc} == {"ascending"}
+    assert every[0]["properties"]["s1:polarization"] == "DV"
+    distinct = await (await emu.search({**base, "distinct": "sat:orbit_state"})).json()
+    assert distinct["features"] == ["ascending", "descending"]
+    await sh_error(await emu.search({**base, "filter": "eo:cloud_cover < 10"}), 400)  # S1 has no cloud cover
+    await sh_error(await emu.search({**base, "filter": "sat:orbit_state < 'b'"}), 400)

@@ -223,7 +223,7 @@ function evaluatePixel(s) { return [s.B04, s.dataMask]; }
 """
     geom = {"type": "Polygon", "coordinates": [[[13.0, 45.0], [13.01, 45.0], [13.01, 45.01], [13.0, 45.01], [13.0, 45.0]]]}
     body = process_body(script, collection="landsat-ot-l2", geometry=geom)
-    data, *_ = read_raster(await (await emu.process(body)).read())
+    data, *_ = read_raster(await (await emu.process(body, deployment="/uswest2")).read())
     assert np.isnan(data[0][:, 20:]).all() and (data[1][:, 20:] == 0).all()
     lon, lat = world.pixel_centers_lonlat((13.0, 45.0, 13.02, 45.01), None, 40, 20)
     d = world.acquisition_dates("landsat-ot-l2", T0, T1)[-1]
