@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend_common.config import env_float, env_int, env_str, service_listen
+from backend_common.config import env_bool, env_float, env_int, env_str, service_listen
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,10 @@ class PlanningSettings:
     #: the largest array a graph may create and kernel it may apply (the executor's limits too)
     max_array_elements: int = 50_000_000
     max_kernel_elements: int = 101 * 101
+    #: aggregate_spatial of a pushed-down load asks Sentinel Hub's Statistical API (False: the
+    #: raster path), and a batch job with at least this many geometries Batch Statistical
+    statistical_api: bool = True
+    batch_statistics_min_geometries: int = 1000
 
     @classmethod
     def from_env(cls) -> "PlanningSettings":
@@ -32,7 +36,10 @@ class PlanningSettings:
                    max_nodes=env_int("COMPILER_MAX_NODES", cls.max_nodes),
                    public_url=env_str("GATEWAY_PUBLIC_URL", "").rstrip("/"),
                    max_array_elements=env_int("MAX_ARRAY_ELEMENTS", cls.max_array_elements),
-                   max_kernel_elements=env_int("MAX_KERNEL_ELEMENTS", cls.max_kernel_elements))
+                   max_kernel_elements=env_int("MAX_KERNEL_ELEMENTS", cls.max_kernel_elements),
+                   statistical_api=env_bool("STATISTICAL_API", cls.statistical_api),
+                   batch_statistics_min_geometries=env_int("BATCH_STATISTICS_MIN_GEOMETRIES",
+                                                           cls.batch_statistics_min_geometries))
 
 
 @dataclass(frozen=True)

@@ -382,6 +382,7 @@ class Stack:
             "SH_EMULATOR_CLIENTS": f"{DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET},{SECOND_CLIENT_ID}:{SECOND_CLIENT_SECRET}",
             "SH_EMULATOR_CDSE_CLIENTS": f"{CDSE_CLIENT_ID}:{CDSE_CLIENT_SECRET}",
             "SH_EMULATOR_PUBLIC_URL": self.emulator_url,
+            "SH_EMULATOR_S3_ENDPOINT": self.s3.endpoint_url,  # Batch Statistical reads and writes s3:// URLs there
             "LOG_LEVEL": self.config.log_level,
         }
         url = self.emulator_url + "/auth/realms/main/protocol/openid-connect/certs"

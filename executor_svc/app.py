@@ -41,7 +41,7 @@ class ExecutorApp:
         self.sh = SentinelHubClient(self.config.sentinelhub, executor=self.pool)
         results = JobResultLoader(self.store, self.storage, self.pool, self.config.work_dir)
         self.runner = PlanRunner(self.sh, self.pool, max_concurrent_loads=self.config.max_concurrent_loads, results=results,
-                                 limits=self.config.limits)
+                                 limits=self.config.limits, storage=self.storage)
         self.servicer = ExecutorServicer(self.runner, self.storage, self.store, self.pool, self.config.work_dir,
                                          sync_max_seconds=self.config.sync_max_seconds or None,
                                          chunk_pixels=self.config.chunk_pixels)

@@ -26,6 +26,8 @@ from .fast_paths.gtiff_passthrough import run_passthrough
 from .fast_paths.image import ResultFile, render_image
 from .loading.fetch import LoadedCube, fetch_load
 from .loading.result_sources import ResultLoads, fetch_sources
+from .loading.statistics import fetch_statistics
+from .loading.statistics_batch import BatchStatisticalRun
 from .processes.limits import RunBudget, RunLimits
 
 log = get_logger(__name__)
@@ -120,8 +122,10 @@ class PlanRunner:
     `loading.job_results.JobResultLoader`) makes `load_result` available."""
 
     def __init__(self, sh_client, pool: Executor, *, max_concurrent_loads: int = 4, results=None,
-                 limits: RunLimits | None = None):
+                 limits: RunLimits | None = None, storage=None):
         self.sh = sh_client
+        #: S3 (`storage.s3.S3Storage`) for Batch Statistical's input and output; None: no Batch Statistical
+        self.storage = storage
         self.pool = pool
         self.max_concurrent_loads = max_concurrent_loads
         self.results = results
@@ -166,6 +170,28 @@ class PlanRunner:
 
         return list(await asyncio.gather(*(one(load) for load in plan.loads)))
 
+    async def fetch_statistical(self, plan, token: str | None,
+                                advanced: Callable[[str, float], None] | None = None) -> list:
+        """The vector cubes of the plan's aggregate_spatial nodes answered by the Statistical API;
+        `advanced("statistics <node id>", fraction done)` reports progress."""
+        def report(agg, fraction: float) -> None:
+            if advanced is not None:
+                advanced(f"statistics {agg.node_id}", fraction)
+
+        async def one(agg):
+            if agg.batch:
+                if self.storage is None:
+                    raise OpenEOError("ProcessUnsupported", "Batch Statistical needs the executor's S3 storage.", 400)
+                run = BatchStatisticalRun(agg, self.sh, self.storage, token=token, pool=self.pool,
+                                          on_progress=lambda percent: report(agg, percent / 100.0))
+                result = await run.run()
+            else:
+                result = await fetch_statistics(agg, self.sh, token=token, max_concurrent=self.max_concurrent_loads)
+            report(agg, 1.0)
+            return result
+
+        return list(await asyncio.gather(*(one(agg) for agg in plan.statistical_aggregations)))
+
     async def _fetch_sources(self, plan, user) -> dict:
         if not plan.result_sources:
             return {}
@@ -183,21 +209,27 @@ class PlanRunner:
         `outcome.finished`."""
         from executor_svc.processes import ExecutionContext
 
-        done = 0
+        # fetching is the first 60 %: each load and each statistical aggregation an equal share
+        # (a Batch Statistical request's share follows its completion percentage)
+        shares = {f"load {load.node_id}": 0.0 for load in plan.loads}
+        shares |= {f"statistics {agg.node_id}": 0.0 for agg in plan.statistical_aggregations}
 
-        def loaded(_cube: LoadedCube) -> None:
-            nonlocal done
-            done += 1
-            if on_progress is not None and plan.loads:
-                on_progress(60.0 * done / len(plan.loads))
+        def advanced(key: str, fraction: float) -> None:
+            shares[key] = max(shares[key], fraction)
+            if on_progress is not None and shares:
+                on_progress(60.0 * sum(shares.values()) / len(shares))
+
+        def loaded(cube: LoadedCube) -> None:
+            advanced(f"load {cube.node_id}", 1.0)
 
         graph = _graph_of(plan)
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        loads, sourced = await _all_or_nothing(self.fetch_loads(plan, _token(user), loaded, prefetched),
-                                               self._fetch_sources(plan, user))
+        loads, sourced, statistical = await _all_or_nothing(self.fetch_loads(plan, _token(user), loaded, prefetched),
+                                                            self._fetch_sources(plan, user),
+                                                            self.fetch_statistical(plan, _token(user), advanced))
         fetched = time.perf_counter()
-        seeded = {item.result_node_id: item.cube for item in loads} | sourced
+        seeded = {item.result_node_id: item.cube for item in loads} | sourced | {s.node_id: s.cube for s in statistical}
         hook = ResultLoads(self.results, user, loop) if self.results is not None else None
         ctx = ExecutionContext(load_result=hook, extra=dict(extra or {}), budget=budget or self.budget())
         timings = {"fetch_ms": _ms(fetched - started)}
@@ -226,5 +258,5 @@ class PlanRunner:
             raise
         if on_progress is not None:
             on_progress(75.0)
-        pu = sum(item.processing_units for item in loads)
+        pu = sum(item.processing_units for item in loads) + sum(item.processing_units for item in statistical)
         return RunOutcome(value, pu, output, options, loads, list(ctx.inspections), timings, finished)

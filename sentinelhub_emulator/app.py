@@ -18,7 +18,9 @@ from .logs import configure_logging, get_logger
 from .process_request import parse_process_request
 from .ratelimit import RateLimiter
 from .render import Renderer
+from .batch_statistics import BatchStatistics, FeatureFault
 from .stats import Stats
+from .statistics import compute as compute_statistics, parse_statistical_request
 from . import byoc, byoc_api, deployments  # noqa: E402,I001 - the deployments (kept apart from the imports above)
 from .auth import CDSE_REALM_PATH  # noqa: I001
 
@@ -33,6 +35,7 @@ STATS = web.AppKey("stats", Stats)
 RENDERER = web.AppKey("renderer", Renderer)
 EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
 POOL = web.AppKey("pool", V8Pool)
+BATCH_STATISTICS = web.AppKey("batch_statistics", BatchStatistics)
 PRINCIPAL = web.RequestKey("principal", object) if hasattr(web, "RequestKey") else "principal"
 
 TOKEN_PATHS = (REALM_PATH + "/protocol/openid-connect/token", "/oauth/token",
@@ -245,17 +248,25 @@ async def _process_body(request: web.Request) -> dict:
         raise bad_request("Request body is not valid JSON.") from None
 
 
+def _checked_data(request: web.Request, data: list) -> str:
+    """The request's deployment, after refusing data it cannot serve (another account's BYOC
+    collection, a collection the deployment does not host)."""
+    deployment = deployments.split(request.path)[0]
+    principal = request[PRINCIPAL]
+    for item in data:
+        if item.collection.startswith("byoc-") and not byoc_api.owns(
+                request.app[TOKENS].account_of, principal.account, item.collection):
+            raise bad_request(f"Collection {item.collection} not found.")
+    deployments.check_data(deployment, data, lambda cid: byoc.LOCATION_DEPLOYMENT if cid.startswith("byoc-") else None)
+    return deployment
+
+
 async def process(request: web.Request) -> web.Response:
     app = request.app
     body = await _process_body(request)
     plan = parse_process_request(body, request.headers.get("Accept"))
-    deployment = deployments.split(request.path)[0]
+    deployment = _checked_data(request, plan.data)
     principal = request[PRINCIPAL]
-    for item in plan.data:
-        if item.collection.startswith("byoc-") and not byoc_api.owns(
-                app[TOKENS].account_of, principal.account, item.collection):
-            raise bad_request(f"Collection {item.collection} not found.")
-    deployments.check_data(deployment, plan.data, lambda cid: byoc.LOCATION_DEPLOYMENT if cid.startswith("byoc-") else None)
     for item in plan.data:
         app[STATS].collections_by_deployment[deployment][item.collection] += 1
         app[STATS].last_options[item.collection] = dict(item.options)
@@ -266,6 +277,73 @@ async def process(request: web.Request) -> web.Response:
     app[STATS].pu_by_client[principal.client_id] += result.pu
     return web.Response(body=result.body, headers={"Content-Type": result.content_type,
                                                    "x-processingunits-spent": repr(float(result.pu))})
+
+
+async def statistics(request: web.Request) -> web.Response:
+    app = request.app
+    body = await _process_body(request)
+    if isinstance(body, dict) and "evalscript" in body and isinstance(body.get("aggregation"), dict):
+        body["aggregation"].setdefault("evalscript", body.pop("evalscript"))  # the multipart part
+    splan = parse_statistical_request(body)
+    _checked_data(request, splan.base.data)
+    loop = asyncio.get_running_loop()
+    doc, pu = await loop.run_in_executor(app[EXECUTOR], compute_statistics, app[RENDERER], splan)
+    _spend(app, request[PRINCIPAL].client_id, pu)
+    return web.json_response(doc, headers={"x-processingunits-spent": repr(float(pu))})
+
+
+def _spend(app: web.Application, client: str, pu: float) -> None:
+    app[LIMITER].spend(client, pu)
+    app[STATS].pu_spent += pu
+    app[STATS].pu_by_client[client] += pu
+
+
+async def batch_statistics_create(request: web.Request) -> web.Response:
+    body = await _process_body(request)
+    if isinstance(body, dict) and "evalscript" in body and isinstance(body.get("aggregation"), dict):
+        body["aggregation"].setdefault("evalscript", body.pop("evalscript"))
+    task = request.app[BATCH_STATISTICS].create(body, request[PRINCIPAL].client_id)
+    return web.json_response(task.full_dto(request.app[CONFIG].account_id), status=201)
+
+
+async def batch_statistics_list(request: web.Request) -> web.Response:
+    tasks = request.app[BATCH_STATISTICS].list(request[PRINCIPAL].client_id)
+    return web.json_response({"data": [t.full_dto(request.app[CONFIG].account_id) for t in tasks], "links": {}})
+
+
+def _task(request: web.Request):
+    return request.app[BATCH_STATISTICS].get(request.match_info["task_id"], request[PRINCIPAL].client_id)
+
+
+async def batch_statistics_get(request: web.Request) -> web.Response:
+    return web.json_response(_task(request).full_dto(request.app[CONFIG].account_id))
+
+
+async def batch_statistics_status(request: web.Request) -> web.Response:
+    return web.json_response(_task(request).status_dto())
+
+
+async def batch_statistics_action(request: web.Request) -> web.Response:
+    service, task = request.app[BATCH_STATISTICS], _task(request)
+    action = request.match_info["action"]
+    if action == "analyse":
+        service.analyse(task)
+    elif action == "start":
+        service.start(task)
+    elif action in ("stop", "cancel"):  # `cancel`: the legacy name of old clients
+        service.stop(task)
+    else:
+        raise SHError(404, f"Unknown action {action}.", "COMMON_NOT_FOUND")
+    return web.Response(status=204)
+
+
+async def batch_statistics_faults(request: web.Request) -> web.Response:
+    try:
+        fault = FeatureFault.from_json(await request.json())
+    except (ValueError, TypeError) as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    request.app[BATCH_STATISTICS].faults.append(fault)
+    return web.json_response({"faults": len(request.app[BATCH_STATISTICS].faults)}, status=201)
 
 
 # ------------------------------------------------------------------ emulator control
@@ -309,11 +387,13 @@ async def stats_get(request: web.Request) -> web.Response:
     data.update(request.app[STATS].deployments_dict())
     pool = request.app[POOL]
     data["v8"] = {"contexts_created": pool.created, "contexts_discarded": pool.discarded}
+    data["batch_statistics"] = {"features_processed": request.app[BATCH_STATISTICS].features_processed}
     return web.json_response(data)
 
 
 async def stats_delete(request: web.Request) -> web.Response:
     request.app[STATS].reset()
+    request.app[BATCH_STATISTICS].features_processed = 0
     return web.Response(status=204)
 
 
@@ -338,6 +418,18 @@ def _deployment_routes(r: web.UrlDispatcher) -> None:
         r.add_get(prefix + "/api/v1/catalog/1.0.0/collections", catalog_collections,
                   name=name_prefix + "catalog_collections")
         r.add_post(prefix + "/api/v1/process", process, name=name_prefix + "process")
+        _statistics_routes(r, prefix, name_prefix)
+
+
+def _statistics_routes(r: web.UrlDispatcher, prefix: str = "", name_prefix: str = "") -> None:
+    """The Statistical and Batch Statistical APIs of one deployment."""
+    r.add_post(prefix + "/api/v1/statistics", statistics, name=name_prefix + "statistics")
+    batch = prefix + "/api/v1/statistics/batch"
+    r.add_post(batch, batch_statistics_create, name=name_prefix + "batch_statistics_create")
+    r.add_get(batch, batch_statistics_list, name=name_prefix + "batch_statistics_list")
+    r.add_get(batch + "/{task_id}", batch_statistics_get, name=name_prefix + "batch_statistics_get")
+    r.add_get(batch + "/{task_id}/status", batch_statistics_status, name=name_prefix + "batch_statistics_status")
+    r.add_post(batch + "/{task_id}/{action}", batch_statistics_action, name=name_prefix + "batch_statistics_action")
 
 
 def create_app(config: EmulatorConfig | None = None) -> web.Application:
@@ -355,6 +447,10 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     app[POOL] = pool
     app[RENDERER] = Renderer(pool, config.script_timeout_s, config.render_chunk_values)
     app[EXECUTOR] = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="sh-emu-render")
+    app[BATCH_STATISTICS] = BatchStatistics(
+        renderer=app[RENDERER], executor=app[EXECUTOR], s3_endpoint=config.s3_endpoint_url,
+        spend=lambda client, pu: _spend(app, client, pu),
+        available_pu=lambda client: None if config.pu_quota is None else config.pu_quota - app[STATS].pu_by_client[client])
 
     r = app.router
     for path in TOKEN_PATHS[:2]:
@@ -366,6 +462,8 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     r.add_get("/api/v1/catalog/1.0.0/search", catalog_search_get, name="catalog_search_get")
     r.add_get("/api/v1/catalog/1.0.0/collections", catalog_collections, name="catalog_collections")
     r.add_post("/api/v1/process", process, name="process")
+    _statistics_routes(r)
+    r.add_post("/_emulator/statistics-batch/faults", batch_statistics_faults, name="batch_statistics_faults")
     r.add_post("/_emulator/faults", faults_post, name="faults_post")
     r.add_delete("/_emulator/faults", faults_delete, name="faults_delete")
     r.add_get("/_emulator/faults", faults_get, name="faults_get")
@@ -376,6 +474,9 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     r.add_get("/_emulator/health", health, name="health")
 
     async def _cleanup(app_: web.Application) -> None:
+        for task in app_[BATCH_STATISTICS].tasks.values():
+            if task.runner is not None:
+                task.runner.cancel()
         app_[EXECUTOR].shutdown(wait=True, cancel_futures=True)
         app_[POOL].close()
 

@@ -48,6 +48,8 @@ class EmulatorConfig:
     v8_pool_size: int = 2
     render_chunk_values: int = 8 * 1024 * 1024  # input values (float64) per V8 round trip
     account_id: str = "00000000-0000-4000-8000-00000000e301"
+    # the S3 endpoint behind s3:// URLs of Batch Statistical requests (None: AWS)
+    s3_endpoint_url: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "EmulatorConfig":
@@ -81,4 +83,5 @@ class EmulatorConfig:
             cfg.v8_pool_size = cfg.workers
         if env.get("SH_EMULATOR_CHUNK_VALUES"):
             cfg.render_chunk_values = int(env["SH_EMULATOR_CHUNK_VALUES"])
+        cfg.s3_endpoint_url = env.get("SH_EMULATOR_S3_ENDPOINT") or None
         return cfg

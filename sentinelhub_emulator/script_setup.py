@@ -17,6 +17,8 @@ class OutputSpec:
     bands: int
     sample_type: str = "AUTO"
     nodata: float | None = None
+    #: The names when `bands` was given as a list (the Statistical API keys its results by them).
+    band_names: list[str] | None = None
 
 
 @dataclass
@@ -102,9 +104,12 @@ def normalize_setup(setup: dict, plan: ProcessPlan) -> tuple[list[SourceSpec], l
         if st not in SAMPLE_TYPES:
             raise renderer_error(f"setup(): unknown sampleType '{st}'.")
         nb = o.get("bands", 1)
+        names = None
+        if isinstance(nb, list) and nb and all(isinstance(b, str) for b in nb):
+            names, nb = [str(b) for b in nb], len(nb)
         if not isinstance(nb, int) or isinstance(nb, bool) or nb < 0:
-            raise renderer_error("setup(): output 'bands' must be a non-negative integer.")
-        outputs.append(OutputSpec(str(o.get("id", "default")), nb, st, o.get("nodataValue")))
+            raise renderer_error("setup(): output 'bands' must be a non-negative integer or a list of band names.")
+        outputs.append(OutputSpec(str(o.get("id", "default")), nb, st, o.get("nodataValue"), names))
     if len({o.id for o in outputs}) != len(outputs):
         raise renderer_error("setup(): output ids must be unique.")
     return sources, outputs

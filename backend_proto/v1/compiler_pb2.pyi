@@ -181,7 +181,7 @@ class ResultSource(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., job_id: _Optional[str] = ..., spatial_extent_json: _Optional[str] = ..., temporal_extent_json: _Optional[str] = ..., bands_json: _Optional[str] = ...) -> None: ...
 
 class ExecutionPlan(_message.Message):
-    __slots__ = ("loads", "graph_json", "result_node_id", "output", "estimated_pixels", "estimated_processing_units", "estimated_bytes", "estimated_seconds", "process_json", "used_udps", "node_order", "strategy", "result_sources", "spatially_splittable", "output_if_not_raster", "single_image")
+    __slots__ = ("loads", "graph_json", "result_node_id", "output", "estimated_pixels", "estimated_processing_units", "estimated_bytes", "estimated_seconds", "process_json", "used_udps", "node_order", "strategy", "result_sources", "spatially_splittable", "output_if_not_raster", "single_image", "statistical_aggregations")
     LOADS_FIELD_NUMBER: _ClassVar[int]
     GRAPH_JSON_FIELD_NUMBER: _ClassVar[int]
     RESULT_NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -198,6 +198,7 @@ class ExecutionPlan(_message.Message):
     SPATIALLY_SPLITTABLE_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_IF_NOT_RASTER_FIELD_NUMBER: _ClassVar[int]
     SINGLE_IMAGE_FIELD_NUMBER: _ClassVar[int]
+    STATISTICAL_AGGREGATIONS_FIELD_NUMBER: _ClassVar[int]
     loads: _containers.RepeatedCompositeFieldContainer[SentinelHubLoad]
     graph_json: str
     result_node_id: str
@@ -214,4 +215,57 @@ class ExecutionPlan(_message.Message):
     spatially_splittable: bool
     output_if_not_raster: OutputFormat
     single_image: bool
-    def __init__(self, loads: _Optional[_Iterable[_Union[SentinelHubLoad, _Mapping]]] = ..., graph_json: _Optional[str] = ..., result_node_id: _Optional[str] = ..., output: _Optional[_Union[OutputFormat, _Mapping]] = ..., estimated_pixels: _Optional[float] = ..., estimated_processing_units: _Optional[float] = ..., estimated_bytes: _Optional[int] = ..., estimated_seconds: _Optional[float] = ..., process_json: _Optional[str] = ..., used_udps: _Optional[_Iterable[str]] = ..., node_order: _Optional[_Iterable[str]] = ..., strategy: _Optional[_Union[ResultStrategy, str]] = ..., result_sources: _Optional[_Iterable[_Union[ResultSource, _Mapping]]] = ..., spatially_splittable: _Optional[bool] = ..., output_if_not_raster: _Optional[_Union[OutputFormat, _Mapping]] = ..., single_image: _Optional[bool] = ...) -> None: ...
+    statistical_aggregations: _containers.RepeatedCompositeFieldContainer[StatisticalAggregation]
+    def __init__(self, loads: _Optional[_Iterable[_Union[SentinelHubLoad, _Mapping]]] = ..., graph_json: _Optional[str] = ..., result_node_id: _Optional[str] = ..., output: _Optional[_Union[OutputFormat, _Mapping]] = ..., estimated_pixels: _Optional[float] = ..., estimated_processing_units: _Optional[float] = ..., estimated_bytes: _Optional[int] = ..., estimated_seconds: _Optional[float] = ..., process_json: _Optional[str] = ..., used_udps: _Optional[_Iterable[str]] = ..., node_order: _Optional[_Iterable[str]] = ..., strategy: _Optional[_Union[ResultStrategy, str]] = ..., result_sources: _Optional[_Iterable[_Union[ResultSource, _Mapping]]] = ..., spatially_splittable: _Optional[bool] = ..., output_if_not_raster: _Optional[_Union[OutputFormat, _Mapping]] = ..., single_image: _Optional[bool] = ..., statistical_aggregations: _Optional[_Iterable[_Union[StatisticalAggregation, _Mapping]]] = ...) -> None: ...
+
+class StatisticalAggregation(_message.Message):
+    __slots__ = ("node_id", "load_node_id", "collection_id", "sh_type", "sh_deployment", "geometries", "geometries_json", "time_from", "time_to", "interval", "temporal", "evalscript", "data_filter_json", "processing_json", "band_labels", "reducer", "probability", "batch")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    LOAD_NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    SH_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SH_DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    GEOMETRIES_FIELD_NUMBER: _ClassVar[int]
+    GEOMETRIES_JSON_FIELD_NUMBER: _ClassVar[int]
+    TIME_FROM_FIELD_NUMBER: _ClassVar[int]
+    TIME_TO_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    TEMPORAL_FIELD_NUMBER: _ClassVar[int]
+    EVALSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    DATA_FILTER_JSON_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_JSON_FIELD_NUMBER: _ClassVar[int]
+    BAND_LABELS_FIELD_NUMBER: _ClassVar[int]
+    REDUCER_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    load_node_id: str
+    collection_id: str
+    sh_type: str
+    sh_deployment: str
+    geometries: _containers.RepeatedCompositeFieldContainer[StatisticalGeometry]
+    geometries_json: str
+    time_from: str
+    time_to: str
+    interval: str
+    temporal: bool
+    evalscript: str
+    data_filter_json: str
+    processing_json: str
+    band_labels: _containers.RepeatedScalarFieldContainer[str]
+    reducer: str
+    probability: float
+    batch: bool
+    def __init__(self, node_id: _Optional[str] = ..., load_node_id: _Optional[str] = ..., collection_id: _Optional[str] = ..., sh_type: _Optional[str] = ..., sh_deployment: _Optional[str] = ..., geometries: _Optional[_Iterable[_Union[StatisticalGeometry, _Mapping]]] = ..., geometries_json: _Optional[str] = ..., time_from: _Optional[str] = ..., time_to: _Optional[str] = ..., interval: _Optional[str] = ..., temporal: _Optional[bool] = ..., evalscript: _Optional[str] = ..., data_filter_json: _Optional[str] = ..., processing_json: _Optional[str] = ..., band_labels: _Optional[_Iterable[str]] = ..., reducer: _Optional[str] = ..., probability: _Optional[float] = ..., batch: _Optional[bool] = ...) -> None: ...
+
+class StatisticalGeometry(_message.Message):
+    __slots__ = ("bbox", "width", "height", "geometry_json")
+    BBOX_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    GEOMETRY_JSON_FIELD_NUMBER: _ClassVar[int]
+    bbox: BoundingBox
+    width: int
+    height: int
+    geometry_json: str
+    def __init__(self, bbox: _Optional[_Union[BoundingBox, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., geometry_json: _Optional[str] = ...) -> None: ...

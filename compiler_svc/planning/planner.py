@@ -23,6 +23,7 @@ from compiler_svc.planning.inline import flatten
 from compiler_svc.planning.result_sources import result_sources
 from compiler_svc.planning.sar import s1_pu_factor, sar_processing
 from compiler_svc.planning.size_limits import check_sizes
+from compiler_svc.planning.statistics import plan_statistics, statistics_estimates
 from compiler_svc.planning.pushdown import RESAMPLE_METHODS, Cover, analyse, choose_covers
 from compiler_svc.problems import Problem, ProblemError, invalid
 from compiler_svc.validation.schemas import parse_instant
@@ -295,11 +296,24 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
     position = {nid: i for i, nid in enumerate(order)}
     covers.sort(key=lambda c: position[min(c.sym.loads, key=position.get)])
     loads, total = [], {"pixels": 0.0, "grid_pixels_dates": 0.0, "pu": 0.0, "bytes": 0}
+    built = {}
     for cover in covers:
         load, stats = build_load(cover, graph, position, tile, now, cut, settings)
         loads.append(load)
+        built[load.node_id] = (load, stats)
         for k in total:
             total[k] += stats[k]
+    statistical, replaced = [], set()
+    if settings.statistical_api and tile is None:
+        statistical, replaced = plan_statistics(graph, covers, loads, purpose=purpose,
+                                                batch_min_geometries=settings.batch_statistics_min_geometries)
+    for agg in statistical:  # no raster download: the statistics' pixels and cost instead of the load's
+        load, stats = built[agg.load_node_id]
+        instead = statistics_estimates(agg, load, stats)
+        for k in total:
+            total[k] += instead[k] - stats[k]
+    covers = [c for c, load in zip(covers, loads) if load.node_id not in replaced]
+    loads = [load for load in loads if load.node_id not in replaced]
     if purpose == compiler_pb2.PURPOSE_SYNC:
         limit = settings.sync_max_pixels
         if total["grid_pixels_dates"] > limit:
@@ -315,7 +329,8 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
             input_bands=list(cover.sym.reads), labels=list(load.band_labels), exprs=list(cover.sym.exprs),
             mode=cover.sym.mode, comment=f"compiler_svc: image of load {load.node_id} -> node {cover.result}")
     # what the executor evaluates: the nodes the result needs that no load or result source seeds
-    order = needed_order(graph, result, {load.result_node_id or load.node_id for load in loads})
+    order = needed_order(graph, result, {load.result_node_id or load.node_id for load in loads}
+                         | {agg.node_id for agg in statistical})
     sources = result_sources(graph, order, settings.public_url)
     sourced = {source.node_id for source in sources}
     order = [nid for nid in order if nid not in sourced]
@@ -328,5 +343,5 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
         estimated_pixels=total["pixels"], estimated_processing_units=round(total["pu"], 4),
         estimated_bytes=int(total["bytes"]), estimated_seconds=round(1.0 + total["pixels"] / 2e7 + total["pu"] * 0.05, 2),
         process_json=json.dumps(process), used_udps=used,
-        single_image=purpose == compiler_pb2.PURPOSE_TILE,
+        single_image=purpose == compiler_pb2.PURPOSE_TILE, statistical_aggregations=statistical,
     )

@@ -358,7 +358,9 @@ class BatchWorker:
                                     "the result storage")
         if removed:
             job_log.add("info", f"Removed {removed} object(s) left by an earlier, unfinished attempt.")
-        job_log.add("info", f"Fetching {len(plan.loads)} Sentinel Hub load(s).",
+        statistical = (f" and {len(plan.statistical_aggregations)} aggregation(s) from Sentinel Hub's Statistical API"
+                       if plan.statistical_aggregations else "")
+        job_log.add("info", f"Fetching {len(plan.loads)} Sentinel Hub load(s){statistical}.",
                     {"estimated_processing_units": plan.estimated_processing_units,
                      "estimated_pixels": plan.estimated_pixels})
 

@@ -246,6 +246,43 @@ class SentinelHubClient:
             len(tiles),
         )
 
+    # ---------------------------------------------------------------- Statistical API
+
+    async def statistics(self, request_json: dict, *, token: str | None = None,
+                         deployment: Deployment | None = None, timeout: float | None = None) -> tuple[dict, float]:
+        """One Statistical API call: (the response document, the PU spent)."""
+        transport = self._ready()
+        deployment = deployment or self.config.deployment
+        response = await transport.request("POST", deployment.statistics_url, auth=self._auth(token, deployment),
+                                           json_body=request_json, headers={"Accept": "application/json"},
+                                           what="statistics request", timeout=timeout)
+        try:
+            doc = json.loads(response.body)
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise OpenEOError("SentinelHubError", "Sentinel Hub's Statistical API answered with an unexpected document.", 502)
+        return doc, response.processing_units
+
+    async def batch_statistics(self, method: str, path: str, body: dict | None, *, token: str | None = None,
+                               deployment: Deployment | None = None) -> dict:
+        """One Batch Statistical API call (`path` after `/api/v1/statistics/batch`): its JSON
+        document, {} for an empty answer (the actions' 204)."""
+        transport = self._ready()
+        deployment = deployment or self.config.deployment
+        response = await transport.request(method, deployment.batch_statistics_url + path,
+                                           auth=self._auth(token, deployment), json_body=body,
+                                           headers={"Accept": "application/json"}, what="batch statistics request")
+        if not response.body:
+            return {}
+        try:
+            doc = json.loads(response.body)
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise OpenEOError("SentinelHubError", "Sentinel Hub's Batch Statistical API answered with an unexpected document.", 502)
+        return doc
+
     # ---------------------------------------------------------------- Catalog API
 
     def _catalog_post(self, token: str | None, deployment: Deployment | None):

@@ -31,6 +31,14 @@ class Deployment:
         return f"{self.base_url}/api/v1/process"
 
     @property
+    def statistics_url(self) -> str:
+        return f"{self.base_url}/api/v1/statistics"
+
+    @property
+    def batch_statistics_url(self) -> str:
+        return f"{self.base_url}/api/v1/statistics/batch"
+
+    @property
     def catalog_search_url(self) -> str:
         return f"{self.base_url}/api/v1/catalog/1.0.0/search"
 

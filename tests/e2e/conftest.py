@@ -20,7 +20,9 @@ def _config(run_dir) -> StackConfig:
         extra_env={"EXECUTOR_LEASE_SECONDS": "6", "EXECUTOR_RENEW_SECONDS": "2", "EXECUTOR_POLL_SECONDS": "0.5",
                    "JOB_LEASE_GRACE_SECONDS": "10", "EXECUTOR_RETRY_MAX_DELAY_SECONDS": "2",
                    # slow clients are cut off after this (test_bad_input.py)
-                   "GATEWAY_BODY_TIMEOUT_SECONDS": "10"},
+                   "GATEWAY_BODY_TIMEOUT_SECONDS": "10",
+                   # jobs with 5 or more polygons in aggregate_spatial use Batch Statistical (test_statistical_api.py)
+                   "BATCH_STATISTICS_MIN_GEOMETRIES": "5"},
     )
 
 
