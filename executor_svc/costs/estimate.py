@@ -7,13 +7,21 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
+from backend_common.errors import OpenEOError
 from backend_common.logging import get_logger
 
 from ..loading.fetch import deployment_for
 from .requests import load_cost, planned_requests, requests_pu
 
 log = get_logger(__name__)
+
+
+def _days_between(start: str, end: str) -> int:
+    first = datetime.fromisoformat(start.replace("Z", "+00:00")).date()
+    last = datetime.fromisoformat(end.replace("Z", "+00:00")).date()
+    return max(1, (last - first).days + 1)
 
 
 @dataclass(frozen=True)
@@ -50,8 +58,17 @@ async def estimate_plan(plan, sh_client, *, token: str | None, chunk_pixels: int
 
     async def dates(key: tuple, load) -> int:
         collection, bbox, epsg, start, end, flt, _ = key
-        days = await sh_client.acquisition_dates(collection, list(bbox), (start, end), token=token,
-                                                 deployment=deployment_for(load, sh_client), bbox_crs=epsg, filter=flt)
+        try:
+            days = await sh_client.acquisition_dates(collection, list(bbox), (start, end), token=token,
+                                                     deployment=deployment_for(load, sh_client), bbox_crs=epsg,
+                                                     filter=flt)
+        except OpenEOError as exc:
+            if exc.status not in (400, 404):
+                raise
+            # a collection the Catalog does not list (e.g. a BYOC collection of another deployment's
+            # catalog): the request itself may still work, so count one acquisition a day
+            reasons.append(f"the Catalog does not list {collection}: one acquisition a day is counted (an upper bound)")
+            return _days_between(start, end)
         return len(days)
 
     tasks: list = []

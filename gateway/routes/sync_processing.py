@@ -43,10 +43,14 @@ async def run_sync(request: web.Request) -> web.StreamResponse:
         plan = await clients.compiler.Compile(
             compiler_pb2.CompileRequest(user=user, process_json=json.dumps(process), purpose=compiler_pb2.PURPOSE_SYNC)
         )
-        if budget or billing_plan.limits.largest_sync_request:
-            estimate = await costs.estimate_plan(clients, user, plan, batch_job=False)
-            quotas.check_sync_size(billing_plan, estimate.processing_units)
-            quotas.check_budget(budget, estimate.processing_units, "synchronous request")
+        # The exact figure may ask Sentinel Hub's Catalog for the acquisitions: a round trip that
+        # most requests need not pay, so the plan's rough figure decides whether it is needed.
+        estimate = plan.estimated_processing_units
+        largest = billing_plan.limits.largest_sync_request
+        if budget or (largest > 0 and estimate > largest):
+            estimate = (await costs.estimate_plan(clients, user, plan, batch_job=False)).processing_units
+            quotas.check_budget(budget, estimate, "synchronous request")
+        quotas.check_sync_size(billing_plan, estimate)
         call = clients.executor.Execute(executor_pb2.ExecuteRequest(user=user, plan=plan))
         try:
             first, rest = await streaming.first_chunk(call)
