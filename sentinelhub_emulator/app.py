@@ -9,6 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from . import catalog
+from .batch_v2.routes import RUNNER as BATCH_RUNNER
+from .batch_v2.routes import add_routes as add_batch_v2_routes
+from .batch_v2.runner import BatchRunner
 from .auth import REALM_PATH, KeyStore, TokenService, claimed_client, discovery_document, parse_basic
 from .config import EmulatorConfig
 from .errors import SHError, bad_request
@@ -300,6 +303,8 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     app[RENDERER] = Renderer(pool, config.script_timeout_s, config.render_chunk_values)
     app[EXECUTOR] = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="sh-emu-render")
 
+    app[BATCH_RUNNER] = BatchRunner(config.batch, app[RENDERER], app[EXECUTOR], app[STATS], app[FAULTS])
+
     r = app.router
     for path in TOKEN_PATHS:
         r.add_post(path, token, name="token" if path != "/oauth/token" else "token_legacy")
@@ -309,6 +314,7 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     r.add_get("/api/v1/catalog/1.0.0/search", catalog_search_get, name="catalog_search_get")
     r.add_get("/api/v1/catalog/1.0.0/collections", catalog_collections, name="catalog_collections")
     r.add_post("/api/v1/process", process, name="process")
+    add_batch_v2_routes(r)
     r.add_post("/_emulator/faults", faults_post, name="faults_post")
     r.add_delete("/_emulator/faults", faults_delete, name="faults_delete")
     r.add_get("/_emulator/faults", faults_get, name="faults_get")
@@ -319,6 +325,7 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     r.add_get("/_emulator/health", health, name="health")
 
     async def _cleanup(app_: web.Application) -> None:
+        await app_[BATCH_RUNNER].close()
         app_[EXECUTOR].shutdown(wait=True, cancel_futures=True)
         app_[POOL].close()
 
