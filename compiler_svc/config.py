@@ -24,6 +24,9 @@ class PlanningSettings:
     #: the largest array a graph may create and kernel it may apply (the executor's limits too)
     max_array_elements: int = 50_000_000
     max_kernel_elements: int = 101 * 101
+    #: load pixels above which a batch job runs on Sentinel Hub's Batch Processing API (one
+    #: Process API request serves 2500 x 2500); 0 = never
+    batch_api_min_pixels: float = 2500 * 2500
 
     @classmethod
     def from_env(cls) -> "PlanningSettings":
@@ -32,7 +35,8 @@ class PlanningSettings:
                    max_nodes=env_int("COMPILER_MAX_NODES", cls.max_nodes),
                    public_url=env_str("GATEWAY_PUBLIC_URL", "").rstrip("/"),
                    max_array_elements=env_int("MAX_ARRAY_ELEMENTS", cls.max_array_elements),
-                   max_kernel_elements=env_int("MAX_KERNEL_ELEMENTS", cls.max_kernel_elements))
+                   max_kernel_elements=env_int("MAX_KERNEL_ELEMENTS", cls.max_kernel_elements),
+                   batch_api_min_pixels=env_float("COMPILER_BATCH_API_MIN_PIXELS", cls.batch_api_min_pixels))
 
 
 @dataclass(frozen=True)

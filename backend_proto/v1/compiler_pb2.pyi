@@ -179,7 +179,7 @@ class ResultSource(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., job_id: _Optional[str] = ..., spatial_extent_json: _Optional[str] = ..., temporal_extent_json: _Optional[str] = ..., bands_json: _Optional[str] = ...) -> None: ...
 
 class ExecutionPlan(_message.Message):
-    __slots__ = ("loads", "graph_json", "result_node_id", "output", "estimated_pixels", "estimated_processing_units", "estimated_bytes", "estimated_seconds", "process_json", "used_udps", "node_order", "strategy", "result_sources", "spatially_splittable", "output_if_not_raster", "single_image")
+    __slots__ = ("loads", "graph_json", "result_node_id", "output", "estimated_pixels", "estimated_processing_units", "estimated_bytes", "estimated_seconds", "process_json", "used_udps", "node_order", "strategy", "result_sources", "spatially_splittable", "output_if_not_raster", "single_image", "batch_api")
     LOADS_FIELD_NUMBER: _ClassVar[int]
     GRAPH_JSON_FIELD_NUMBER: _ClassVar[int]
     RESULT_NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -196,6 +196,7 @@ class ExecutionPlan(_message.Message):
     SPATIALLY_SPLITTABLE_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_IF_NOT_RASTER_FIELD_NUMBER: _ClassVar[int]
     SINGLE_IMAGE_FIELD_NUMBER: _ClassVar[int]
+    BATCH_API_FIELD_NUMBER: _ClassVar[int]
     loads: _containers.RepeatedCompositeFieldContainer[SentinelHubLoad]
     graph_json: str
     result_node_id: str
@@ -212,4 +213,19 @@ class ExecutionPlan(_message.Message):
     spatially_splittable: bool
     output_if_not_raster: OutputFormat
     single_image: bool
-    def __init__(self, loads: _Optional[_Iterable[_Union[SentinelHubLoad, _Mapping]]] = ..., graph_json: _Optional[str] = ..., result_node_id: _Optional[str] = ..., output: _Optional[_Union[OutputFormat, _Mapping]] = ..., estimated_pixels: _Optional[float] = ..., estimated_processing_units: _Optional[float] = ..., estimated_bytes: _Optional[int] = ..., estimated_seconds: _Optional[float] = ..., process_json: _Optional[str] = ..., used_udps: _Optional[_Iterable[str]] = ..., node_order: _Optional[_Iterable[str]] = ..., strategy: _Optional[_Union[ResultStrategy, str]] = ..., result_sources: _Optional[_Iterable[_Union[ResultSource, _Mapping]]] = ..., spatially_splittable: _Optional[bool] = ..., output_if_not_raster: _Optional[_Union[OutputFormat, _Mapping]] = ..., single_image: _Optional[bool] = ...) -> None: ...
+    batch_api: BatchApiPlan
+    def __init__(self, loads: _Optional[_Iterable[_Union[SentinelHubLoad, _Mapping]]] = ..., graph_json: _Optional[str] = ..., result_node_id: _Optional[str] = ..., output: _Optional[_Union[OutputFormat, _Mapping]] = ..., estimated_pixels: _Optional[float] = ..., estimated_processing_units: _Optional[float] = ..., estimated_bytes: _Optional[int] = ..., estimated_seconds: _Optional[float] = ..., process_json: _Optional[str] = ..., used_udps: _Optional[_Iterable[str]] = ..., node_order: _Optional[_Iterable[str]] = ..., strategy: _Optional[_Union[ResultStrategy, str]] = ..., result_sources: _Optional[_Iterable[_Union[ResultSource, _Mapping]]] = ..., spatially_splittable: _Optional[bool] = ..., output_if_not_raster: _Optional[_Union[OutputFormat, _Mapping]] = ..., single_image: _Optional[bool] = ..., batch_api: _Optional[_Union[BatchApiPlan, _Mapping]] = ...) -> None: ...
+
+class BatchApiPlan(_message.Message):
+    __slots__ = ("grid_id", "resolution", "buffer_px", "estimated_tiles", "estimated_processing_units")
+    GRID_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOLUTION_FIELD_NUMBER: _ClassVar[int]
+    BUFFER_PX_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_TILES_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_PROCESSING_UNITS_FIELD_NUMBER: _ClassVar[int]
+    grid_id: int
+    resolution: float
+    buffer_px: int
+    estimated_tiles: int
+    estimated_processing_units: float
+    def __init__(self, grid_id: _Optional[int] = ..., resolution: _Optional[float] = ..., buffer_px: _Optional[int] = ..., estimated_tiles: _Optional[int] = ..., estimated_processing_units: _Optional[float] = ...) -> None: ...
