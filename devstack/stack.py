@@ -364,7 +364,10 @@ class Stack:
             "SH_EMULATOR_CLIENTS": f"{DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET},{SECOND_CLIENT_ID}:{SECOND_CLIENT_SECRET}",
             "SH_EMULATOR_PUBLIC_URL": self.emulator_url,
             "LOG_LEVEL": self.config.log_level,
+            # Batch v2 delivers tiles to "AWS S3": here the stack's own object store
+            "SH_EMULATOR_S3_ENDPOINT": self.s3.endpoint_url,
         }
+        env.update({k: v for k, v in self.config.extra_env.items() if k.startswith("SH_EMULATOR_")})
         url = self.emulator_url + "/auth/realms/main/protocol/openid-connect/certs"
         self._spawn(
             "emulator",

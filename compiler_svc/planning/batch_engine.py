@@ -30,8 +30,10 @@ BATCH_FACTOR_MIN_PX = 10_000
 
 
 def load_resolution_m(load: compiler_pb2.SentinelHubLoad) -> float:
-    """Pixel size of the load's grid in metres (degrees at the equator's scale)."""
-    res = min((load.bbox.east - load.bbox.west) / load.width, (load.bbox.north - load.bbox.south) / load.height)
+    """The pixel size the load was planned at, in metres (degrees at the equator's scale): its grid
+    has whole pixels covering the extent, so the largest size that gives this many pixels."""
+    res = min((load.bbox.east - load.bbox.west) / max(1, load.width - 1),
+              (load.bbox.north - load.bbox.south) / max(1, load.height - 1))
     return res * METRES_PER_DEGREE if (load.bbox.epsg or 4326) == 4326 else res
 
 
