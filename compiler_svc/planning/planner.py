@@ -383,7 +383,9 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
         node_order=order, result_sources=sources, spatially_splittable=splittable, batch_api=engine,
         strategy=result_strategy(loads, sources, graph, order, result, output),
         output_if_not_raster=output_format("JSON") if output.defaulted else None,
-        estimated_pixels=total["pixels"], estimated_processing_units=round(total["pu"], 4),
+        estimated_pixels=total["pixels"],
+        # what Sentinel Hub bills the job: a Batch API task's rules when it runs there
+        estimated_processing_units=engine.estimated_processing_units if engine else round(total["pu"], 4),
         estimated_bytes=int(total["bytes"]), estimated_seconds=round(1.0 + total["pixels"] / 2e7 + total["pu"] * 0.05, 2),
         process_json=json.dumps(process), used_udps=used,
         single_image=purpose == compiler_pb2.PURPOSE_TILE,

@@ -46,6 +46,7 @@ async def test_continental_ndvi_composite_goes_to_the_batch_api_and_is_estimated
     # ~2000 km square in 10 km tiles
     assert 38_000 <= plan.batch_api.estimated_tiles <= 42_000
     assert plan.batch_api.estimated_processing_units > 100
+    assert plan.estimated_processing_units == plan.batch_api.estimated_processing_units  # GET /jobs/{id}/estimate
     assert elapsed < 5.0
 
 
