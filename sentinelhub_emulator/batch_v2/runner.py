@@ -54,7 +54,8 @@ class BatchRunner:
     def launch(self, task: Task, what: str) -> None:
         if what == "none":
             return
-        job = asyncio.create_task(self._drive(task, what), name=f"batch-{task.id}")
+        previous = self._jobs.get(task.id)  # a stopped run still finishing its in-flight tiles
+        job = asyncio.create_task(self._drive(task, what, previous), name=f"batch-{task.id}")
         self._jobs[task.id] = job
         job.add_done_callback(lambda j, tid=task.id: self._jobs.pop(tid, None) if self._jobs.get(tid) is j else None)
 
@@ -72,7 +73,9 @@ class BatchRunner:
             await bucket.put(f"{task.request.delivery.root()}request-{task.id}.json",
                              json.dumps(task.body).encode(), "application/json")
 
-    async def _drive(self, task: Task, what: str) -> None:
+    async def _drive(self, task: Task, what: str, previous: asyncio.Task | None = None) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
         try:
             if what in ("analyse", "analyse_then_process"):
                 if not await self._analyse(task):

@@ -230,3 +230,11 @@ async def test_other_accounts_tasks_are_not_found_and_listing_pages(batch_emu, s
     page2 = await (await call(emu, "GET", "/api/v2/batch/process?count=2&viewtoken=2")).json()
     assert [t["id"] for t in page2["data"]] == ids[2:] and "nextToken" not in page2["links"]
     await sh_error(await call(emu, "GET", "/api/v2/batch/process/00000000-0000-0000-0000-000000000000"), 404)
+
+
+async def test_an_account_with_less_than_1000_pu_left_cannot_create_a_task(make_emu, s3):
+    emu = await make_emu(pu_quota=900.0, batch=BatchSettings(s3_endpoint=s3.endpoint_url))
+    err = await sh_error(await call(emu, "POST", "/api/v2/batch/process", json=task_body(s3, "poor")), 403)
+    assert "1000 PU" in err["message"]
+    rich = await make_emu(pu_quota=5000.0, batch=BatchSettings(s3_endpoint=s3.endpoint_url))
+    assert (await call(rich, "POST", "/api/v2/batch/process", json=task_body(s3, "rich"))).status == 201
