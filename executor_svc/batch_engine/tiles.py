@@ -27,8 +27,45 @@ def tile_plan(plan, west: float, south: float, east: float, north: float, epsg: 
     return out
 
 
+def _georeferenced_fast(tiff: bytes):
+    """(data, nodata, bounds, epsg) read with tifffile (several times faster than a GDAL dataset) for a
+    plain north-up GeoTIFF with an EPSG code; None for anything else (rasterio reads it)."""
+    import io
+
+    import tifffile
+
+    from executor_svc.sentinelhub.decode import decode_image
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(tiff)) as tf:
+            geo = tf.geotiff_metadata or {}
+            page = tf.pages[0]
+            width, height = int(page.imagewidth), int(page.imagelength)
+        code = geo.get("ProjectedCSTypeGeoKey") or geo.get("GeographicTypeGeoKey")
+        scale, tie = geo.get("ModelPixelScale"), geo.get("ModelTiepoint")
+        if code is None or int(code) in (0, 32767) or not scale or not tie or any(tie[:3]) or "ModelTransformation" in geo:
+            return None
+        if int(geo.get("GTRasterTypeGeoKey", 1)) != 1:  # pixel-is-point shifts the grid by half a pixel
+            return None
+        data, nodata = decode_image(tiff)
+    except Exception:  # noqa: BLE001 - unusual layout: rasterio decides
+        return None
+    left, top = float(tie[3]), float(tie[4])
+    bounds = (left, top - height * float(scale[1]), left + width * float(scale[0]), top)
+    return data, nodata, bounds, int(code)
+
+
 def tile_load(plan, tiff: bytes, userdata: bytes, tile_name: str):
     """(the tile's plan, its LoadedCube) from the delivered `default.tif` and `userdata.json`."""
+    fast = _georeferenced_fast(tiff)
+    if fast is not None:
+        data, nodata, (left, bottom, right, top), epsg = fast
+        width, height = data.shape[-1], data.shape[-2]
+        meta = json.loads(userdata or b"null")
+        plan_t = tile_plan(plan, left, bottom, right, top, epsg, width, height)
+        load = plan_t.loads[0]
+        return plan_t, LoadedCube(load.node_id, load.result_node_id or load.node_id,
+                                  cube_from_raster(data, meta, load, nodata), 0.0, 1)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)

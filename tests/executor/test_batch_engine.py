@@ -165,3 +165,33 @@ async def test_cancel_stops_the_sentinel_hub_task(runner, storage, s3_config, em
                                      headers={"Authorization": f"Bearer {token}"})).json()
     assert task["status"] == "STOPPED" and task["stoppedStatusReason"] == "USER_ACTION"
     assert (await stats(emulator))["batch"]["stops"] == 1
+
+
+@pytest.mark.parametrize("epsg, origin, res", [(32633, (400000.0, 5200000.0), 10.0), (4326, (13.0, 46.0), 0.001)])
+def test_tile_decoding_fast_path_equals_rasterio(epsg, origin, res):
+    from rasterio.transform import from_origin
+
+    from executor_svc.batch_engine import tiles
+
+    data = np.random.default_rng(1).random((4, 30, 40)).astype("float32")
+    data[0, 0, 0] = np.nan
+    with rasterio.MemoryFile() as mem:
+        with mem.open(driver="GTiff", width=40, height=30, count=4, dtype="float32", crs=f"EPSG:{epsg}",
+                      transform=from_origin(*origin, res, res), interleave="pixel") as ds:
+            ds.write(data)
+        tif = mem.read()
+    userdata = b'{"dates": ["2024-05-01T00:00:00Z", "2024-05-06T00:00:00Z"], "bands": []}'
+    plan = batch_plan()
+    plan.loads[0].band_labels[:] = ["B04", "B08"]
+    fast_plan, fast = tiles.tile_load(plan, tif, userdata, "t")
+    original = tiles._georeferenced_fast
+    try:
+        tiles._georeferenced_fast = lambda _: None
+        slow_plan, slow = tiles.tile_load(plan, tif, userdata, "t")
+    finally:
+        tiles._georeferenced_fast = original
+    assert fast_plan.loads[0].bbox == slow_plan.loads[0].bbox and fast_plan.loads[0].bbox.epsg == epsg
+    assert fast.cube.dims == slow.cube.dims and fast.cube.shape == (2, 2, 30, 40)
+    np.testing.assert_array_equal(fast.cube.values, slow.cube.values)
+    np.testing.assert_array_equal(fast.cube.x.values, slow.cube.x.values)
+    assert not plan.loads[0].bbox == fast_plan.loads[0].bbox and not fast_plan.HasField("batch_api")
