@@ -105,7 +105,7 @@ async def test_job_on_the_batch_api_writes_a_cog_per_tile_and_date_equal_to_the_
     # the second tile arrives later: the job's progress stops in between
     await emulator.post("/_emulator/faults", json={"scope": "batch_tile", "tile": "33N_4_49", "delay_ms": 1500})
     rec = Recorder()
-    outcome, pu = await rec.run(runner, storage, s3_config, tmp_path, "job-ok").run()
+    outcome, pu = await rec.run(runner, storage, s3_config, tmp_path, "bapi-ok").run()
     assert pu >= 100.0  # Sentinel Hub's minimum per task
     dates = world.acquisition_dates("sentinel-2-l2a", datetime(2024, 5, 1, tzinfo=timezone.utc),
                                     datetime(2024, 5, 31, 23, 59, 59, tzinfo=timezone.utc))
@@ -131,13 +131,13 @@ async def test_failed_tile_is_reported_and_a_rerun_renders_only_it(runner, stora
     assert (await emulator.post("/_emulator/faults", json=fault)).status == 201
     rec = Recorder()
     with pytest.raises(OpenEOError) as info:
-        await rec.run(runner, storage, s3_config, tmp_path / "a", "job-fail").run()
+        await rec.run(runner, storage, s3_config, tmp_path / "a", "bapi-fail").run()
     assert "1 of 2 tile(s) failed" in info.value.message and "Tile exploded (injected)" in info.value.message
     assert ("error", "Tile 33N_4_49 failed on Sentinel Hub: Tile exploded (injected)") in rec.lines
     assert rec.partial and all("33N_3_49" in k for k in rec.uploaded)
     # the restart: a new task on the same paths skips the delivered tile
     again = Recorder()
-    outcome, pu = await again.run(runner, storage, s3_config, tmp_path / "b", "job-fail").run()
+    outcome, pu = await again.run(runner, storage, s3_config, tmp_path / "b", "bapi-fail").run()
     assert {k.split("_4_49")[0] != k for k in again.uploaded} == {True, False}  # both tiles' COGs again
     assert (await stats(emulator))["batch_tile_renders"] == {"33N_3_49": 1, "33N_4_49": 1}
     assert (await stats(emulator))["batch"]["tiles_skipped"] == 1
@@ -146,7 +146,7 @@ async def test_failed_tile_is_reported_and_a_rerun_renders_only_it(runner, stora
 async def test_cancel_stops_the_sentinel_hub_task(runner, storage, s3_config, emulator, tmp_path):
     await emulator.post("/_emulator/faults", json={"scope": "batch_tile", "delay_ms": 3000, "count": 4})
     rec = Recorder()
-    work = asyncio.create_task(rec.run(runner, storage, s3_config, tmp_path, "job-cancel").run())
+    work = asyncio.create_task(rec.run(runner, storage, s3_config, tmp_path, "bapi-cancel").run())
     for _ in range(200):
         created = [m for _, m in rec.lines if "created" in m]
         if created:
