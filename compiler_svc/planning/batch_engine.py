@@ -3,9 +3,9 @@ or Sentinel Hub's Batch Processing API v2, which tiles the area on its own grids
 tiles to the results bucket (pure).
 
 A batch job goes to the Batch API when its single load is larger than one Process API request
-serves (`PlanningSettings.batch_api_min_pixels`), the rest of the graph works pixel by pixel (so
-each tile can be finished on its own; no tile buffer is needed) and the result is a GeoTIFF (one
-COG per tile and date). Such a load has no size cap: Sentinel Hub's cluster does the work. The
+serves (`PlanningSettings.batch_api_min_pixels`), the rest of the graph works pixel by pixel or
+applies kernels written into the graph (each tile is then delivered with a buffer of the kernels'
+reach, so it can be finished on its own) and the result is a GeoTIFF (one COG per tile and date). Such a load has no size cap: Sentinel Hub's cluster does the work. The
 grid follows Sentinel Hub's openEO driver: among the UTM grids the finest resolution not above
 the load's (the smaller tiles on a tie), else the finest there is.
 """
@@ -16,6 +16,7 @@ import math
 
 from backend_proto.v1 import compiler_pb2
 from compiler_svc.config import PlanningSettings
+from compiler_svc.planning.execution_order import is_per_pixel
 from compiler_svc.problems import Problem, ProblemError
 
 #: Sentinel Hub's UTM tiling grids: id → (tile size in metres, resolutions in metres)
@@ -60,17 +61,38 @@ def batch_api_plan(load: compiler_pb2.SentinelHubLoad, load_pu: float) -> compil
                                      estimated_processing_units=round(max(BATCH_MIN_PU, pu), 4))
 
 
-def engine_for(loads: list, load_pu: float, *, batch: bool, splittable: bool, has_sources: bool,
+def kernel_buffer(graph: dict, order: list[str]) -> int | None:
+    """Pixels a tile needs around it to finish `order` on its own: 0 when every node works per
+    pixel, the kernels' half sizes added up along the graph when it also applies kernels written
+    into it; None when a node combines pixels in another way."""
+    buffer = 0
+    for nid in order:
+        if is_per_pixel(graph, [nid]):
+            continue
+        node = graph[nid]
+        kernel = (node.get("arguments") or {}).get("kernel")
+        if (node.get("process_id") == "apply_kernel" and isinstance(kernel, list) and kernel
+                and all(isinstance(row, list) and row for row in kernel)):
+            buffer += max(len(kernel), max(len(row) for row in kernel)) // 2
+            continue
+        return None
+    return buffer
+
+
+def engine_for(loads: list, load_pu: float, *, batch: bool, buffer: int | None, has_sources: bool,
                output_format: str, settings: PlanningSettings) -> compiler_pb2.BatchApiPlan | None:
-    """The Batch API plan when the job's load goes to the Batch API, else None."""
+    """The Batch API plan when the job's load goes to the Batch API, else None. `buffer`:
+    `kernel_buffer` of the rest of the graph."""
     if not batch or settings.batch_api_min_pixels <= 0 or len(loads) != 1 or has_sources:
         return None
     load = loads[0]
     if float(load.width) * load.height <= settings.batch_api_min_pixels:
         return None
-    if not splittable or output_format != "GTiff" or load.extra_inputs_json:
+    if buffer is None or output_format != "GTiff" or load.extra_inputs_json:
         return None
-    return batch_api_plan(load, load_pu)
+    engine = batch_api_plan(load, load_pu)
+    engine.buffer_px = buffer
+    return engine
 
 
 def check_load_sizes(loads: list, engine: compiler_pb2.BatchApiPlan | None, settings: PlanningSettings) -> None:

@@ -13,7 +13,7 @@ from compiler_svc.config import PlanningSettings
 from compiler_svc.graph import check_structure
 from compiler_svc.planning import spatial
 from compiler_svc.planning.band_names import unlabeled_band_name
-from compiler_svc.planning.batch_engine import check_load_sizes, engine_for
+from compiler_svc.planning.batch_engine import check_load_sizes, engine_for, kernel_buffer
 from compiler_svc.planning.extent_inference import restricted_areas, with_inferred_extents
 from compiler_svc.output_formats import RASTER_FORMATS, canonical_format, output_format
 from compiler_svc.planning.evalscript import build_evalscript, build_image_evalscript
@@ -375,8 +375,9 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
     sourced = {source.node_id for source in sources}
     order = [nid for nid in order if nid not in sourced]
     splittable = not sources and is_per_pixel(graph, order) and output.format in RASTER_FORMATS
-    engine = engine_for(loads, total["pu"], batch=purpose == compiler_pb2.PURPOSE_BATCH, splittable=splittable,
-                        has_sources=bool(sources), output_format=output.format, settings=settings)
+    engine = engine_for(loads, total["pu"], batch=purpose == compiler_pb2.PURPOSE_BATCH,
+                        buffer=kernel_buffer(graph, order), has_sources=bool(sources), output_format=output.format,
+                        settings=settings)
     check_load_sizes(loads, engine, settings)
     return compiler_pb2.ExecutionPlan(
         loads=loads, graph_json=json.dumps(executor_graph(graph, order)), result_node_id=result, output=output,

@@ -3,8 +3,8 @@
 Sentinel Hub runs the pushed-down load on its cluster, tile by tile of its grid, and writes each
 tile to the results bucket. The engine creates the task (`request.py`), starts it and polls its
 status and the per-tile execution DB it uploads. Each tile that arrives is read from S3, finished
-with the rest of the graph as a small load (`tiles.py`, the runner's cube strategy), encoded (one
-COG per date) and uploaded at once, so memory is bounded by one tile whatever the area. Failed
+with the rest of the graph as a small load (`tiles.py`, the runner's cube strategy), cut to the
+tile without the buffer its kernels needed, encoded (one COG per date) and uploaded at once, so memory is bounded by one tile whatever the area. Failed
 tiles' reasons go to the job log; the job ends in `error` when any tile failed, and a restart
 creates a task on the same paths whose `skipExisting` leaves the delivered tiles alone (not
 rendered, not billed again). A canceled run stops the Sentinel Hub task.
@@ -45,6 +45,13 @@ def estimate(plan) -> dict:
     engine = plan.batch_api
     return {"costs": engine.estimated_processing_units, "tiles": int(engine.estimated_tiles),
             "grid": {"id": int(engine.grid_id), "resolution": engine.resolution}}
+
+
+def without_buffer(value, buffer: int):
+    """The tile without the `buffer` pixels on each side that only fed the kernels."""
+    if buffer <= 0 or not hasattr(value, "dims") or "x" not in value.dims or "y" not in value.dims:
+        return value
+    return value.isel(x=slice(buffer, value.sizes["x"] - buffer), y=slice(buffer, value.sizes["y"] - buffer))
 
 
 @dataclass
@@ -166,6 +173,7 @@ class BatchApiRun:
         del tiff
         outcome = await self.runner.run(plan_t, self.owner, prefetched=[loaded], extra={"job_id": self.job_id})
         del loaded
+        outcome.value = without_buffer(outcome.value, int(self.plan.batch_api.buffer_px))
         options = dict(outcome.options)
         options["filename_prefix"] = f"{options.get('filename_prefix') or 'openEO'}_{name}"
         tile_dir = self.work_dir / name

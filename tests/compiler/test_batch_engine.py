@@ -61,11 +61,23 @@ async def test_small_jobs_and_sync_requests_stay_on_the_process_api():
                 ).HasField("batch_api")
 
 
-async def test_a_graph_the_batch_api_cannot_run_keeps_the_size_cap():
-    kernel = [[1, 1, 1], [1, 1, 1], [1, 1, 1]]
+async def test_kernels_get_a_tile_buffer_of_their_reach():
+    kernel3 = [[1, 1, 1], [1, 1, 1], [1, 1, 1]]
+    kernel5 = [[1] * 5 for _ in range(5)]
     g = {"l": load(extent=CONTINENT), "n": {"process_id": "ndvi", "arguments": {"data": {"from_node": "l"}}},
-         "k": {"process_id": "apply_kernel", "arguments": {"data": {"from_node": "n"}, "kernel": kernel}},
-         "s": save("k")}
+         "k": {"process_id": "apply_kernel", "arguments": {"data": {"from_node": "n"}, "kernel": kernel3}},
+         "k2": {"process_id": "apply_kernel", "arguments": {"data": {"from_node": "k"}, "kernel": kernel5}},
+         "s": save("k2")}
+    plan = await compile_(g)
+    assert plan.HasField("batch_api") and plan.batch_api.buffer_px == 1 + 2
+    assert plan.loads[0].width * plan.loads[0].height > 50_000 * 50_000  # no cap: the Batch API runs it
+
+
+async def test_a_graph_the_batch_api_cannot_run_keeps_the_size_cap():
+    g = {"l": load(extent=CONTINENT), "n": {"process_id": "ndvi", "arguments": {"data": {"from_node": "l"}}},
+         "m": {"process_id": "reduce_dimension", "arguments": {"data": {"from_node": "n"}, "dimension": "x",
+                                                               "reducer": reducer("max")}},
+         "s": save("m")}
     with pytest.raises(ProblemError) as info:
         await compile_(g)
     assert info.value.problem.code == "ProcessGraphComplexity" and "too large" in info.value.problem.message

@@ -195,3 +195,37 @@ def test_tile_decoding_fast_path_equals_rasterio(epsg, origin, res):
     np.testing.assert_array_equal(fast.cube.values, slow.cube.values)
     np.testing.assert_array_equal(fast.cube.x.values, slow.cube.x.values)
     assert not plan.loads[0].bbox == fast_plan.loads[0].bbox and not fast_plan.HasField("batch_api")
+
+
+async def test_kernel_tiles_get_their_buffer_and_equal_one_large_process_api_run(
+        runner, storage, s3_config, emulator, tmp_path):
+    """Edge pixels of a tile see the real neighbours (the buffer), like one run over both tiles."""
+    from .fakes import NDVI_GRAPH, plan_for_graph
+
+    kernel = [[1, 2, 1], [2, 4, 2], [1, 2, 1]]
+    graph = {**NDVI_GRAPH,
+             "k": {"process_id": "apply_kernel", "arguments": {"data": {"from_node": "ndvi"}, "kernel": kernel,
+                                                               "factor": 1 / 16}},
+             "save": {"process_id": "save_result", "arguments": {"data": {"from_node": "k"}, "format": "GTiff"},
+                      "result": True}}
+    base = batch_plan()
+    plan = plan_for_graph(graph, "save", list(base.loads), base.output)
+    plan.batch_api.CopyFrom(base.batch_api)
+    plan.batch_api.buffer_px = 1
+    rec = Recorder()
+    run = rec.run(runner, storage, s3_config, tmp_path, "bapi-kernel")
+    run.plan = plan
+    outcome, _ = await run.run()
+    tile3 = sorted(k for k in rec.uploaded if "33N_3_49" in k)[0]
+    with rasterio.MemoryFile(rec.uploaded[tile3]) as mem, mem.open() as ds:
+        got, label = ds.read(1), ds.tags()["datetime"]
+        assert (ds.width, ds.height) == (TILE_PX, TILE_PX) and ds.transform.c == 3 * GRID2
+    # the reference: one Process API run over both tiles plus one pixel around, cut to tile 3
+    reference = plan_for_graph(graph, "save", list(base.loads), base.output)
+    load = reference.loads[0]
+    load.bbox.CopyFrom(compiler_pb2.BoundingBox(west=3 * GRID2 - 360, south=49 * GRID2 - 360,
+                                                east=5 * GRID2 + 360, north=50 * GRID2 + 360, epsg=32633))
+    load.width, load.height = 2 * TILE_PX + 2, TILE_PX + 2
+    value = (await runner.run(reference, common_pb2.User(user_id="basic~demo"))).value
+    day = value.sel(t=np.datetime64(label.rstrip("Z"))).values
+    np.testing.assert_allclose(got, day[1:-1, 1:TILE_PX + 1], rtol=1e-5, atol=1e-6, equal_nan=True)
