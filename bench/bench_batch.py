@@ -197,7 +197,8 @@ def main() -> None:
     ap.add_argument("--env", action="append", default=[], help="extra service env KEY=VALUE (repeatable)")
     args = ap.parse_args()
 
-    extra_env = dict(kv.split("=", 1) for kv in args.env)
+    # the executor's own Process API path (larger jobs go to the Batch API otherwise: bench_batch_api.py)
+    extra_env = {"COMPILER_BATCH_API_MIN_PIXELS": "0", **dict(kv.split("=", 1) for kv in args.env)}
     print(f"load average before: {os.getloadavg()}  cpus: {os.cpu_count()}")
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         stack = Stack(StackConfig.free_ports(Path(tmp), executors=1, log_level="warning", extra_env=extra_env))

@@ -28,6 +28,9 @@ class PlanningSettings:
     #: raster path), and a batch job with at least this many geometries Batch Statistical
     statistical_api: bool = True
     batch_statistics_min_geometries: int = 1000
+    #: load pixels above which a batch job runs on Sentinel Hub's Batch Processing API (one
+    #: Process API request serves 2500 x 2500); 0 = never
+    batch_api_min_pixels: float = 2500 * 2500
 
     @classmethod
     def from_env(cls) -> "PlanningSettings":
@@ -39,7 +42,8 @@ class PlanningSettings:
                    max_kernel_elements=env_int("MAX_KERNEL_ELEMENTS", cls.max_kernel_elements),
                    statistical_api=env_bool("STATISTICAL_API", cls.statistical_api),
                    batch_statistics_min_geometries=env_int("BATCH_STATISTICS_MIN_GEOMETRIES",
-                                                           cls.batch_statistics_min_geometries))
+                                                           cls.batch_statistics_min_geometries),
+                   batch_api_min_pixels=env_float("COMPILER_BATCH_API_MIN_PIXELS", cls.batch_api_min_pixels))
 
 
 @dataclass(frozen=True)

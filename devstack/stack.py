@@ -384,7 +384,10 @@ class Stack:
             "SH_EMULATOR_PUBLIC_URL": self.emulator_url,
             "SH_EMULATOR_S3_ENDPOINT": self.s3.endpoint_url,  # Batch Statistical reads and writes s3:// URLs there
             "LOG_LEVEL": self.config.log_level,
+            # Batch v2 delivers tiles to "AWS S3": here the stack's own object store
+            "SH_EMULATOR_S3_ENDPOINT": self.s3.endpoint_url,
         }
+        env.update({k: v for k, v in self.config.extra_env.items() if k.startswith("SH_EMULATOR_")})
         url = self.emulator_url + "/auth/realms/main/protocol/openid-connect/certs"
         self._spawn(
             "emulator",

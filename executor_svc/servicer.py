@@ -15,6 +15,7 @@ from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2, executor_pb
 
 from .batch.results import asset_of
 from .costs.estimate import estimate_plan
+from .batch_engine.request import tiles_prefix as batch_tiles_prefix
 from .encoding import bundle, encode_result
 from .loading.job_results import JOB_ID, fetch_job
 from .runner import PlanRunner
@@ -219,5 +220,7 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         prefix = job_prefix(request.job_id)
         await self._job(request.user, request.job_id)
         deleted = await self._storage().delete_prefix(prefix)
+        # the tiles Sentinel Hub's Batch API delivered for the job (kept across its runs)
+        deleted += await self._storage().delete_prefix(batch_tiles_prefix(request.job_id))
         log.info("job_results_deleted", job_id=request.job_id, objects=deleted)
         return common_pb2.Empty()

@@ -9,6 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from . import catalog
+from .batch_v2.routes import RUNNER as BATCH_RUNNER
+from .batch_v2.routes import add_routes as add_batch_v2_routes
+from .batch_v2.runner import BatchRunner
 from .auth import REALM_PATH, KeyStore, TokenService, claimed_client, discovery_document, parse_basic
 from .config import EmulatorConfig
 from .errors import SHError, bad_request
@@ -452,6 +455,8 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
         spend=lambda client, pu: _spend(app, client, pu),
         available_pu=lambda client: None if config.pu_quota is None else config.pu_quota - app[STATS].pu_by_client[client])
 
+    app[BATCH_RUNNER] = BatchRunner(config.batch, app[RENDERER], app[EXECUTOR], app[STATS], app[FAULTS])
+
     r = app.router
     for path in TOKEN_PATHS[:2]:
         r.add_post(path, token, name="token" if path != "/oauth/token" else "token_legacy")
@@ -464,6 +469,7 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
     r.add_post("/api/v1/process", process, name="process")
     _statistics_routes(r)
     r.add_post("/_emulator/statistics-batch/faults", batch_statistics_faults, name="batch_statistics_faults")
+    add_batch_v2_routes(r)
     r.add_post("/_emulator/faults", faults_post, name="faults_post")
     r.add_delete("/_emulator/faults", faults_delete, name="faults_delete")
     r.add_get("/_emulator/faults", faults_get, name="faults_get")
@@ -477,6 +483,7 @@ def create_app(config: EmulatorConfig | None = None) -> web.Application:
         for task in app_[BATCH_STATISTICS].tasks.values():
             if task.runner is not None:
                 task.runner.cancel()
+        await app_[BATCH_RUNNER].close()
         app_[EXECUTOR].shutdown(wait=True, cancel_futures=True)
         app_[POOL].close()
 

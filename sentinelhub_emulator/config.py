@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from . import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from .batch_v2.runner import BatchSettings
 
 
 def parse_clients(text: str) -> dict[str, str]:
@@ -50,6 +51,7 @@ class EmulatorConfig:
     account_id: str = "00000000-0000-4000-8000-00000000e301"
     # the S3 endpoint behind s3:// URLs of Batch Statistical requests (None: AWS)
     s3_endpoint_url: str | None = None
+    batch: BatchSettings = field(default_factory=BatchSettings)  # Batch v2 (SH_EMULATOR_S3_ENDPOINT, ...)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "EmulatorConfig":
@@ -81,6 +83,11 @@ class EmulatorConfig:
         if env.get("SH_EMULATOR_WORKERS"):
             cfg.workers = int(env["SH_EMULATOR_WORKERS"])
             cfg.v8_pool_size = cfg.workers
+        cfg.batch = BatchSettings(
+            s3_endpoint=env.get("SH_EMULATOR_S3_ENDPOINT") or None,
+            tile_concurrency=int(env.get("SH_EMULATOR_BATCH_TILE_CONCURRENCY") or 2),
+            restart_lock_s=float(env.get("SH_EMULATOR_BATCH_RESTART_LOCK_S") or 1800),
+            execution_db_interval_s=float(env.get("SH_EMULATOR_BATCH_EXECUTION_DB_INTERVAL_S") or 2))
         if env.get("SH_EMULATOR_CHUNK_VALUES"):
             cfg.render_chunk_values = int(env["SH_EMULATOR_CHUNK_VALUES"])
         cfg.s3_endpoint_url = env.get("SH_EMULATOR_S3_ENDPOINT") or None

@@ -14,6 +14,10 @@ class Stats:
         # /api/* calls per client (the token's `azp`) and status, e.g. {"demo-client": {"process 200": 3}};
         # refused tokens count under the client they claim to belong to
         self.api_calls_by_client: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        # Batch v2: task events (created, analysed, tile_renders, tiles_done, tile_attempts_failed, tiles_fatal,
+        # tiles_skipped, stops) and renders per tile name over all tasks (a restart re-renders only some)
+        self.batch: Counter[str] = Counter()
+        self.batch_tile_renders: Counter[str] = Counter()
         # /api/* requests being answered right now (tests wait for 0 before they count)
         self.api_in_flight = 0
         # per deployment (main, uswest2, creodias, cdse): requests by endpoint and status, and the
@@ -36,7 +40,8 @@ class Stats:
                 "pu_spent": self.pu_spent, "pu_by_client": dict(self.pu_by_client),
                 "tokens_issued": self.tokens_issued,
                 "api_calls_by_client": {client: dict(calls) for client, calls in self.api_calls_by_client.items()},
-                "api_in_flight": self.api_in_flight}
+                "api_in_flight": self.api_in_flight, "batch": dict(self.batch),
+                "batch_tile_renders": dict(self.batch_tile_renders)}
 
     def deployments_dict(self) -> dict:
         """The per-deployment counters (part of /_emulator/stats)."""

@@ -26,7 +26,7 @@ from collections import Counter, deque
 
 from backend_common.logging import get_logger
 from backend_proto.v1 import store_pb2
-from store_svc import job_states
+from store_svc import job_results, job_states
 from store_svc.availability import DatabaseAvailability
 from store_svc.database import Database
 from store_svc.errors import bad_request, lease_lost
@@ -178,6 +178,8 @@ class JobQueue:
         changes = {"lease_expires": after_seconds(now, lease_seconds(request.lease_seconds)), "updated": now}
         if request.progress >= 0:
             changes["progress"] = min(float(request.progress), 100.0)
+        if request.HasField("partial_results"):
+            changes["results"] = job_results.to_document(job_results.check(request.partial_results))
         selector = {"_id": request.job_id, "status": "running", "lease_token": request.lease_token}
         result = await self.jobs.update_one(selector, {"$set": changes, "$inc": {"version": 1}})
         if result.matched_count != 1:

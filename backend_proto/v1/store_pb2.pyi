@@ -292,16 +292,18 @@ class ClaimJobResponse(_message.Message):
     def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ..., lease_token: _Optional[str] = ..., owner: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., run_id: _Optional[str] = ...) -> None: ...
 
 class RenewLeaseRequest(_message.Message):
-    __slots__ = ("job_id", "lease_token", "lease_seconds", "progress")
+    __slots__ = ("job_id", "lease_token", "lease_seconds", "progress", "partial_results")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     LEASE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_RESULTS_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     lease_token: str
     lease_seconds: int
     progress: float
-    def __init__(self, job_id: _Optional[str] = ..., lease_token: _Optional[str] = ..., lease_seconds: _Optional[int] = ..., progress: _Optional[float] = ...) -> None: ...
+    partial_results: JobResults
+    def __init__(self, job_id: _Optional[str] = ..., lease_token: _Optional[str] = ..., lease_seconds: _Optional[int] = ..., progress: _Optional[float] = ..., partial_results: _Optional[_Union[JobResults, _Mapping]] = ...) -> None: ...
 
 class RenewLeaseResponse(_message.Message):
     __slots__ = ("lease_held", "cancel_requested")

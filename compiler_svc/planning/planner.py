@@ -15,6 +15,7 @@ from compiler_svc.config import PlanningSettings
 from compiler_svc.graph import check_structure
 from compiler_svc.planning import spatial
 from compiler_svc.planning.band_names import unlabeled_band_name
+from compiler_svc.planning.batch_engine import check_load_sizes, engine_for, kernel_buffer
 from compiler_svc.planning.extent_inference import restricted_areas, with_inferred_extents
 from compiler_svc.output_formats import RASTER_FORMATS, canonical_format, output_format
 from compiler_svc.planning.evalscript import build_evalscript, build_image_evalscript
@@ -122,12 +123,7 @@ def build_load(cover: Cover, graph: dict, position: dict, tile, now: datetime,
     gsds = [g for b in sym.reads if b in coll.band_names and (g := coll.gsd(b)) is not None] or [10.0]
     res_m = min(gsds)
     grid = _grid(cover, args, coll, tile, res_m, primary, (areas or {}).get(primary))
-    max_pixels = settings.max_load_pixels
-    if grid.width * grid.height > max_pixels:
-        _fail(Problem("ProcessGraphComplexity",
-                      f"The extent of node '{primary}' is too large: {grid.width} x {grid.height} pixels at "
-                      f"{res_m:g} m exceeds the limit of {max_pixels:.0f} pixels. Reduce the spatial extent or "
-                      f"resample to a coarser resolution.", primary, "spatial_extent"))
+    # the size cap is checked once the engine is known (batch_engine.check_load_sizes)
     data_filter: dict = coll.data_filter_defaults
     property_filter, property_processing = property_options(args.get("properties"), coll, primary)
     dates = 1
@@ -334,13 +330,19 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
     sources = result_sources(graph, order, settings.public_url)
     sourced = {source.node_id for source in sources}
     order = [nid for nid in order if nid not in sourced]
+    splittable = not sources and is_per_pixel(graph, order) and output.format in RASTER_FORMATS
+    engine = engine_for(loads, total["pu"], batch=purpose == compiler_pb2.PURPOSE_BATCH,
+                        buffer=kernel_buffer(graph, order), has_sources=bool(sources), output_format=output.format,
+                        settings=settings)
+    check_load_sizes(loads, engine, settings)
     return compiler_pb2.ExecutionPlan(
         loads=loads, graph_json=json.dumps(executor_graph(graph, order)), result_node_id=result, output=output,
-        node_order=order, result_sources=sources,
-        spatially_splittable=not sources and is_per_pixel(graph, order) and output.format in RASTER_FORMATS,
+        node_order=order, result_sources=sources, spatially_splittable=splittable, batch_api=engine,
         strategy=result_strategy(loads, sources, graph, order, result, output),
         output_if_not_raster=output_format("JSON") if output.defaulted else None,
-        estimated_pixels=total["pixels"], estimated_processing_units=round(total["pu"], 4),
+        estimated_pixels=total["pixels"],
+        # what Sentinel Hub bills the job: a Batch API task's rules when it runs there
+        estimated_processing_units=engine.estimated_processing_units if engine else round(total["pu"], 4),
         estimated_bytes=int(total["bytes"]), estimated_seconds=round(1.0 + total["pixels"] / 2e7 + total["pu"] * 0.05, 2),
         process_json=json.dumps(process), used_udps=used,
         single_image=purpose == compiler_pb2.PURPOSE_TILE, statistical_aggregations=statistical,

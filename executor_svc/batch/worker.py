@@ -70,6 +70,8 @@ class WorkerSettings:
 class _State:
     def __init__(self):
         self.progress = 0.0
+        #: results of the finished part while the job runs (`?partial=true`), sent with the lease renewal
+        self.partial_results: store_pb2.JobResults | None = None
         self.stop_reason: str | None = None  # "canceled" | "lease_lost"
 
 
@@ -290,7 +292,8 @@ class BatchWorker:
             try:
                 response = await self.store.RenewLease(
                     store_pb2.RenewLeaseRequest(job_id=job.id, lease_token=lease_token,
-                                                lease_seconds=s.lease_seconds, progress=state.progress)
+                                                lease_seconds=s.lease_seconds, progress=state.progress,
+                                                partial_results=state.partial_results)
                 )
             except grpc.aio.AioRpcError as err:
                 if is_transient(err):
@@ -319,6 +322,57 @@ class BatchWorker:
         if not work.done():
             state.stop_reason = reason
             work.cancel()
+
+    async def _seal(self, job, run_id: str, state: _State, files: list, extent, total_pu: float,
+                    partial: str | None = None):
+        """The STAC metadata and the completion manifest after the last upload: (results, PUs), or
+        for a run stopped by its budget (`partial`: why) the metadata only: (results, PUs, why)."""
+        prefix = f"jobs/{job.id}/"
+        draft = build_results(job.id, files, extent)
+        metadata = stac_metadata(job, draft, total_pu)
+        metadata_key = prefix + METADATA_NAME
+        await self._retry(lambda: self.storage.put_bytes(metadata_key, metadata, "application/json"),
+                          "uploading the STAC metadata", "the result storage")
+        log.info("result_object_written", job_id=job.id, key=metadata_key, size=len(metadata))
+        results = build_results(job.id, files, extent, metadata_key=metadata_key, metadata_size=len(metadata))
+        if partial is not None:  # no completion manifest: a restart runs the whole job
+            return results, total_pu, partial
+        # written last: from here on, the run's results are complete and are never paid again
+        record = manifest.encode(run_id, results, total_pu, job.attempts)
+        await self._retry(lambda: self.storage.put_bytes(manifest.manifest_key(job.id), record, "application/json"),
+                          "writing the completion manifest", "the result storage")
+        state.progress = 100.0
+        return results, total_pu
+
+    async def _execute_on_batch_api(self, job, owner, run_id: str, plan, state: _State, job_log: JobLog):
+        """The load on Sentinel Hub's Batch Processing API, the rest per delivered tile (`batch_engine`)."""
+        from executor_svc.batch_engine.engine import BatchApiRun
+        from executor_svc.batch_engine.request import DeliveryTarget
+
+        config = self.storage.config
+        target = DeliveryTarget(self.storage.bucket if hasattr(self.storage, "bucket") else config.bucket,
+                                config.access_key or "", config.secret_key or "", config.region or None)
+        tmp = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=self.settings.work_dir))
+
+        async def upload(key: str, path, media_type: str) -> None:
+            await self._retry(lambda: self.storage.upload_file(key, path, media_type), f"uploading {key}",
+                              "the result storage")
+            log.info("result_object_written", job_id=job.id, key=key)
+
+        def on_tile(outcome) -> None:
+            state.partial_results = build_results(job.id, outcome.files, merge_extents(outcome.extents))
+
+        def on_progress(value: float) -> None:
+            state.progress = max(state.progress, value)
+
+        run = BatchApiRun(plan, job.id, owner, self.runner, self.storage, self.pool, target, tmp,
+                          lambda level, message, data=None: job_log.add(level, message, data),
+                          upload, on_progress, on_tile, description=job.title)
+        try:
+            outcome, pu = await run.run()
+            return await self._seal(job, run_id, state, outcome.files, merge_extents(outcome.extents), pu)
+        finally:
+            await asyncio.get_running_loop().run_in_executor(self.pool, shutil.rmtree, tmp, True)
 
     async def _execute(self, job, owner: common_pb2.User, run_id: str, state: _State, job_log: JobLog):
         s = self.settings
@@ -363,6 +417,9 @@ class BatchWorker:
         job_log.add("info", f"Fetching {len(plan.loads)} Sentinel Hub load(s){statistical}.",
                     {"estimated_processing_units": plan.estimated_processing_units,
                      "estimated_pixels": plan.estimated_pixels})
+
+        if plan.HasField("batch_api"):
+            return await self._execute_on_batch_api(job, owner, run_id, plan, state, job_log)
 
         chunks = split_plan(plan, s.chunk_pixels)
         if len(chunks) > 1:
@@ -415,23 +472,9 @@ class BatchWorker:
                 state.progress = max(state.progress, 5.0 + (index + 1) * share)
                 if stop is not None:
                     break
-            files = all_files
-            extent = merge_extents(extents)
-            draft = build_results(job.id, files, extent)
-            metadata = stac_metadata(job, draft, total_pu)
-            metadata_key = prefix + METADATA_NAME
-            await self._retry(lambda: self.storage.put_bytes(metadata_key, metadata, "application/json"),
-                              "uploading the STAC metadata", "the result storage")
-            log.info("result_object_written", job_id=job.id, key=metadata_key, size=len(metadata))
-            results = build_results(job.id, files, extent, metadata_key=metadata_key, metadata_size=len(metadata))
             if stop is not None:  # partial: no completion manifest, a restart runs the whole job
-                return results, total_pu, stop
-            # written last: from here on, the run's results are complete and are never paid again
-            record = manifest.encode(run_id, results, total_pu, job.attempts)
-            await self._retry(lambda: self.storage.put_bytes(manifest.manifest_key(job.id), record, "application/json"),
-                              "writing the completion manifest", "the result storage")
-            state.progress = 100.0
-            return results, total_pu
+                return await self._seal(job, run_id, state, all_files, merge_extents(extents), total_pu, partial=stop)
+            return await self._seal(job, run_id, state, all_files, merge_extents(extents), total_pu)
         finally:
             if pending is not None:  # the job failed or was stopped while the next chunk ran
                 pending.cancel()

@@ -152,6 +152,22 @@ class SentinelHubClient:
             raise RuntimeError("SentinelHubClient used before start() / outside `async with`")
         return self._transport
 
+    async def call_json(self, method: str, path: str, *, token: str | None = None,
+                        deployment: Deployment | None = None, json_body: dict | None = None,
+                        what: str = "request") -> dict | None:
+        """One call of another Sentinel Hub API (e.g. Batch v2, `path` under the deployment's base
+        URL) with the same auth, retries and error mapping; its JSON answer, None when empty."""
+        deployment = deployment or self.config.deployment
+        response = await self._ready().request(
+            method, f"{deployment.base_url}{path}", auth=self._auth(token, deployment), json_body=json_body,
+            headers={"Accept": "application/json"}, what=what)
+        if not response.body:
+            return None
+        try:
+            return json.loads(response.body)
+        except ValueError:
+            raise OpenEOError("SentinelHubError", f"Sentinel Hub answered the {what} with invalid JSON.", 502) from None
+
     # ---------------------------------------------------------------- Process API
 
     async def process(

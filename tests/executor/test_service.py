@@ -109,11 +109,14 @@ async def test_read_job_asset_and_delete(executor):
             await collect(stub.ReadJobAsset(ref))
         assert from_rpc_error(info.value).code == code
 
+    await storage.put_bytes("batch-api/job-done/33N_3_49/default.tif", b"tile")  # Batch API deliveries
+    await storage.put_bytes("batch-api/job-done-2/33N_3_49/default.tif", b"other job")
     with pytest.raises(grpc.aio.AioRpcError):
         await stub.DeleteJobResults(executor_pb2.JobAssetRef(user=common_pb2.User(user_id="basic:mallory"), job_id="job-done"))
     assert await storage.list_keys("jobs/job-done/") == ["jobs/job-done/a.tif"]
     await stub.DeleteJobResults(executor_pb2.JobAssetRef(user=user(), job_id="job-done"))
     assert await storage.list_keys("jobs/job-done/") == []
+    assert await storage.list_keys("batch-api/job-done") == ["batch-api/job-done-2/33N_3_49/default.tif"]
 
 
 async def test_read_job_asset_ranges_and_metadata(executor):

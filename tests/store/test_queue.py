@@ -114,6 +114,29 @@ async def test_renewal_keeps_the_job_and_records_progress(store):
     assert (await store.stub.GetJob(store_pb2.JobRef(user=alice, job_id=job.id))).progress == 40
 
 
+async def test_renewal_records_partial_results_of_the_running_job(store):
+    alice = user()
+    job = await store.queued_job(alice)
+    held = await store.stub.ClaimJob(claim("worker-a"))
+    partial = store_pb2.JobResults(bbox=[1, 2, 3, 4])
+    partial.assets.add(name="openEO_33N_3_49.tif", key=f"jobs/{job.id}/openEO_33N_3_49.tif", roles=["data"])
+    await store.stub.RenewLease(store_pb2.RenewLeaseRequest(job_id=job.id, lease_token=held.lease_token,
+                                                            progress=50, partial_results=partial))
+    current = await store.stub.GetJob(store_pb2.JobRef(user=alice, job_id=job.id))
+    assert [a.name for a in current.results.assets] == ["openEO_33N_3_49.tif"] and current.status == "running"
+    # a renewal without partial results leaves them
+    await store.stub.RenewLease(store_pb2.RenewLeaseRequest(job_id=job.id, lease_token=held.lease_token, progress=60))
+    assert len((await store.stub.GetJob(store_pb2.JobRef(user=alice, job_id=job.id))).results.assets) == 1
+    # a stale lease writes nothing
+    other = store_pb2.JobResults()
+    other.assets.add(name="x.tif", key=f"jobs/{job.id}/x.tif", roles=["data"])
+    reply = await store.stub.RenewLease(store_pb2.RenewLeaseRequest(job_id=job.id, lease_token="stale",
+                                                                    partial_results=other))
+    assert not reply.lease_held
+    assert [a.name for a in (await store.stub.GetJob(store_pb2.JobRef(user=alice, job_id=job.id))).results.assets] \
+        == ["openEO_33N_3_49.tif"]
+
+
 async def test_max_attempts_then_error_with_reason(store_runner):
     store = await store_runner.start(job_max_attempts=2)
     alice = user()
