@@ -58,7 +58,7 @@ DEV_CALLS = {
     ("executor", "s3"), ("s3-init", "s3"),
     ("executor", "seaweedfs"), ("s3-init", "seaweedfs"),
     ("executor", "sentinelhub-emulator"), ("tiles", "sentinelhub-emulator"),
-    ("gateway", "sentinelhub-emulator"),
+    ("gateway", "sentinelhub-emulator"), ("compiler", "sentinelhub-emulator"),
 }
 
 

@@ -228,7 +228,9 @@ def test_secrets_are_referenced_not_inlined(render: m.Render) -> None:
         assert not secret_keys & set(cm.get("data", {})), f"secret values in ConfigMap {cm['metadata']['name']}"
     needs = {"executor": {"SH_CLIENT_ID", "SH_CLIENT_SECRET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
              "tiles": {"SH_CLIENT_ID", "SH_CLIENT_SECRET"},
-             "store": {"MONGODB_URI"}, "gateway": {"RESULT_SIGNING_SECRET"}, "compiler": set()}
+             "store": {"MONGODB_URI"}, "gateway": {"RESULT_SIGNING_SECRET"},
+             # the compiler looks up BYOC collections in Sentinel Hub's BYOC API (OIDC users: this account)
+             "compiler": {"SH_CLIENT_ID", "SH_CLIENT_SECRET"}}
     secrets = {s["metadata"]["name"]: s for s in render.of_kind("Secret")}
     for component, wanted in needs.items():
         (container,) = m.app_deployment(render, component)["spec"]["template"]["spec"]["containers"]
@@ -236,7 +238,7 @@ def test_secrets_are_referenced_not_inlined(render: m.Render) -> None:
         for key in secret_keys & set(env):
             assert "secretKeyRef" in env[key].get("valueFrom", {}), f"{component}: {key} not from a Secret"
         assert wanted <= set(env), f"{component}: missing {wanted - set(env)}"
-        # least privilege: e.g. compiler gets no credentials, store no S3 keys
+        # least privilege: e.g. the compiler and tiles get no S3 keys, the store no Sentinel Hub account
         extra = (secret_keys & set(env)) - wanted
         assert not extra, f"{component}: gets secrets it does not need: {extra}"
         if render.is_dev:

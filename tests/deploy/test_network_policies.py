@@ -69,7 +69,7 @@ def test_external_egress_only_where_needed(render: m.Render) -> None:
     policies = render.of_kind("NetworkPolicy")
     pods = _pods(render)
     ext = {c: m.external_egress_ports(policies, pods[c][0]) - {53} for c in m.COMPONENTS}
-    assert ext["compiler"] == set()
+    assert ext["compiler"] == {443}  # Sentinel Hub's BYOC API
     assert ext["executor"] == {443}  # Sentinel Hub + S3
     assert ext["tiles"] == {443}
     assert ext["store"] == {27017}  # MongoDB

@@ -68,7 +68,7 @@ compiler:
   listenEnv: COMPILER_LISTEN
   healthService: openeo.backend.v1.CompilerService
   addrEnv: COMPILER_ADDR
-  secrets: []
+  secrets: [sh]
 executor:
   module: executor_svc
   port: 50052
