@@ -30,6 +30,7 @@ from .raster import (
     transform_of,
 )
 from .vector import encode_csv, encode_geojson, encode_json
+from .zarr_store import write_zarr
 
 
 @dataclass
@@ -139,9 +140,10 @@ def encode_result(
     labels_t = t_labels(cube)  # file names
     dates = date_labels(cube)  # the same where a label is a date-time, else None (no datetime tag)
 
-    if fmt == "netCDF":
+    if fmt in ("netCDF", "ZARR"):
         name = f"{prefix}.{extension}"
-        write_netcdf(out_dir / name, value, datatype=datatype, nodata=options.get("nodata"))
+        writer = write_netcdf if fmt == "netCDF" else write_zarr
+        writer(out_dir / name, value, datatype=datatype, nodata=options.get("nodata"))
         first, fill = cast_for_file(cube.isel(t=0).values, datatype, options.get("nodata"))
         add(name, media_type, lambda: _raster_metadata(cube, first, names, fill))
         return files
@@ -192,6 +194,6 @@ def bundle(files: list[EncodedFile], out_dir: str | os.PathLike, name: str = "op
     path = Path(out_dir) / name
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for f in files:
-            already = f.media_type.startswith(("image/", "application/x-netcdf"))
+            already = f.media_type.startswith(("image/", "application/x-netcdf", "application/zip"))
             archive.write(f.path, f.name, compress_type=zipfile.ZIP_STORED if already else zipfile.ZIP_DEFLATED)
     return EncodedFile(name, path, "application/zip", path.stat().st_size)

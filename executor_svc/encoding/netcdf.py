@@ -55,6 +55,20 @@ def _time_values(values: np.ndarray) -> tuple[np.ndarray, bool]:
 
 def write_netcdf(path: str | os.PathLike, cube: xr.DataArray, *, title: str = "openEO result",
                  datatype: str | None = None, nodata: float | None = None) -> None:
+    """Writes the cube; a dask-backed cube is computed and written chunk by chunk."""
+    ds, encoding = cf_dataset(cube, title=title, datatype=datatype, nodata=nodata)
+    for name in ds.data_vars:
+        encoding[name].update({"zlib": True, "complevel": 4})
+        data = ds[name].data
+        if hasattr(data, "chunks"):  # the file's HDF5 chunks are the cube's (at most one date deep)
+            encoding[name]["chunksizes"] = tuple(max(c) for c in data.chunks)
+    ds.to_netcdf(os.fspath(path), engine="h5netcdf", encoding=encoding)
+
+
+def cf_dataset(cube: xr.DataArray, *, title: str = "openEO result", datatype: str | None = None,
+               nodata: float | None = None) -> tuple[xr.Dataset, dict]:
+    """(the cube as a CF dataset, its encoding without compression): the layout of the module's
+    docstring, shared by the netCDF and ZARR writers; lazy when the cube is dask-backed."""
     cube = canonical(cube)
     has_time = "t" in cube.coords
     epsg = epsg_of(cube)
@@ -71,11 +85,11 @@ def write_netcdf(path: str | os.PathLike, cube: xr.DataArray, *, title: str = "o
     variables = {}
     encoding: dict = {}
     for i, name in enumerate(names):
-        values = cube.isel(bands=i).values
+        values = cube.isel(bands=i).data
         values = values if has_time else values[0]
         values, fill = cast_for_file(values, datatype, nodata)
         variables[name] = (dims, values)
-        encoding[name] = {"dtype": values.dtype, "_FillValue": fill, "zlib": True, "complevel": 4}
+        encoding[name] = {"dtype": values.dtype, "_FillValue": fill}
     ds = xr.Dataset(variables, coords=coords)
     geographic = False
     if epsg is not None:
@@ -111,4 +125,4 @@ def write_netcdf(path: str | os.PathLike, cube: xr.DataArray, *, title: str = "o
         else:
             ds.t.attrs.update({"long_name": "t (labels of the temporal dimension)"})
     ds.attrs.update({"Conventions": "CF-1.9", "title": title, "source": "openEO backend for Sentinel Hub"})
-    ds.to_netcdf(os.fspath(path), engine="h5netcdf", encoding=encoding)
+    return ds, encoding
