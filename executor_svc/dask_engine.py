@@ -173,8 +173,62 @@ def _dates_hint(load) -> int:
     return max(1, days // 5 + 1)
 
 
+class FileRaster:
+    """A (bands, rows, cols) raster in a .npy file, read window by window with `os.pread`:
+    chunks read this way are the process's own memory only while a task holds them (a memory
+    map would keep every page read resident in the process until the end of the run)."""
+
+    def __init__(self, fd: int, offset: int, shape: tuple[int, ...], dtype):
+        self.fd, self.offset, self.shape, self.dtype = fd, offset, tuple(shape), np.dtype(dtype)
+        self.ndim = len(self.shape)
+
+    @classmethod
+    def open(cls, path: str) -> "FileRaster":
+        fd = os.open(path, os.O_RDONLY)
+        with open(path, "rb") as handle:
+            major, _ = np.lib.format.read_magic(handle)
+            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read_header(handle)
+            offset = handle.tell()
+        if fortran or len(shape) != 3:
+            os.close(fd)
+            raise ValueError("a raster file holds a C-ordered (bands, rows, cols) array")
+        return cls(fd, offset, shape, dtype)
+
+    def __getitem__(self, key) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        key = key + (slice(None),) * (3 - len(key))
+        bands, rows, cols = (range(*k.indices(n)) if isinstance(k, slice) else range(k, k + 1)
+                             for k, n in zip(key, self.shape))
+        if not all(isinstance(k, slice) for k in key) or any(r.step != 1 for r in (bands, rows, cols)):
+            raise IndexError("a raster file is read in windows (slices with step 1)")
+        out = np.empty((len(bands), len(rows), len(cols)), dtype=self.dtype)
+        item, (_, height, width) = self.dtype.itemsize, self.shape
+        size = len(cols) * item
+        if size:
+            for bi, b in enumerate(bands):
+                for ri, r in enumerate(rows):
+                    start = self.offset + ((b * height + r) * width + cols.start) * item
+                    out[bi, ri] = np.frombuffer(os.pread(self.fd, size, start), dtype=self.dtype)
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        values = self[:, :, :]
+        return values if dtype is None else values.astype(dtype)
+
+    def astype(self, dtype, copy=True):
+        return np.asarray(self).astype(dtype)
+
+    def __del__(self):
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
 class _UnlinkingMemmapSink:
-    """`MemmapSink` whose file is unlinked once the raster is mapped (the mapping keeps it)."""
+    """`MemmapSink` whose result is a `FileRaster` of its file, unlinked at once (the open file
+    keeps it until the raster is collected)."""
 
     def __init__(self, path: str):
         from executor_svc.sentinelhub.sinks import MemmapSink
@@ -187,8 +241,10 @@ class _UnlinkingMemmapSink:
 
     def result(self):
         array = self._sink.result()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-        return array
+        if array is None:
+            return None
+        del array
+        self._sink.array = None  # unmapped: what is read later is read by window
+        raster = FileRaster.open(self.path)
+        os.unlink(self.path)
+        return raster

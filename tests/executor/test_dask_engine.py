@@ -140,3 +140,16 @@ def test_the_graph_runs_on_a_cluster_of_two_workers(tmp_path, eager):
     assert len(workers) == 2 and all(n > 0 for n in workers.values())  # both workers computed tasks
     for name in eager.data_vars:
         np.testing.assert_allclose(result[name].values, eager[name].values, rtol=2e-6, atol=1e-7)
+
+
+def test_a_raster_file_is_read_by_window(tmp_path):
+    from executor_svc.dask_engine import FileRaster
+
+    values = np.arange(3 * 17 * 23, dtype=np.float32).reshape(3, 17, 23)
+    np.save(tmp_path / "r.npy", values)
+    raster = FileRaster.open(str(tmp_path / "r.npy"))
+    assert raster.shape == (3, 17, 23) and raster.dtype == np.float32
+    np.testing.assert_array_equal(raster[1:3, 4:11, 20:30], values[1:3, 4:11, 20:30])
+    np.testing.assert_array_equal(np.asarray(raster), values)
+    with pytest.raises(IndexError):
+        raster[0, ::2]
