@@ -50,7 +50,7 @@ JOB_GRAPH = {
     "bands": {"process_id": "reduce_dimension", "arguments": {
         "data": {"from_node": "kernel"}, "dimension": "bands",
         "reducer": {"process_graph": {"m": {"process_id": "mean", "arguments": {"data": {"from_parameter": "data"}},
-                                            "result": True}}}}},
+                                            "result": True}}}}, "result": True},
 }
 
 
