@@ -44,6 +44,8 @@ class DaskSettings:
     chunk_px: int = 1024
     #: output values (pixels x dates x bands of the loads) from which a run is chunked
     min_values: int = 4096 * 4096 * 4
+    #: how long the executor tries to reach the cluster at start
+    connect_seconds: float = 30.0
 
 
 class _BudgetedArray:
@@ -76,7 +78,13 @@ class DaskEngine:
         if self.settings.scheduler_address:
             from distributed import Client
 
-            self.client = Client(self.settings.scheduler_address, set_as_default=False, timeout=30)
+            try:
+                self.client = Client(self.settings.scheduler_address, set_as_default=False,
+                                     timeout=self.settings.connect_seconds)
+            except (OSError, TimeoutError) as exc:
+                # the executor still serves: chunked runs use the local scheduler meanwhile
+                log.warning("dask_cluster_unreachable", address=self.settings.scheduler_address, error=str(exc)[:200])
+                return
             log.info("dask_cluster_connected", address=self.settings.scheduler_address,
                      workers=len(self.client.scheduler_info().get("workers", {})))
 

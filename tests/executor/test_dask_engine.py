@@ -153,3 +153,13 @@ def test_a_raster_file_is_read_by_window(tmp_path):
     np.testing.assert_array_equal(np.asarray(raster), values)
     with pytest.raises(IndexError):
         raster[0, ::2]
+
+
+def test_an_unreachable_cluster_leaves_the_local_scheduler(tmp_path):
+    from devstack.processes import free_port
+
+    engine = DaskEngine(DaskSettings(scheduler_address=f"tcp://127.0.0.1:{free_port()}", min_values=0,
+                                     connect_seconds=2), str(tmp_path))
+    engine.start()
+    assert engine.client is None
+    assert engine.localize(xr.DataArray(np.zeros((2, 2)), dims=("y", "x")).chunk(1)).chunks is not None
