@@ -55,16 +55,15 @@ def apply_kernel(args: dict, ctx: Any) -> xr.DataArray:
         padded = np.pad(values, pad, mode="constant", constant_values=border)
     else:
         padded = np.pad(values, pad, mode=_BORDER_MODES[border])
-    weights = kernel
-    check = lambda: ctx.budget.check(ctx.node_id)  # noqa: E731  (a long kernel stops when cancelled)
     if lazy:
         # each chunk with a margin of half the kernel from its neighbours: the same sums in the
         # same order as on the whole array, so values are identical across chunk borders
         depth = {values.ndim - 2: py, values.ndim - 1: px}
-        out = padded.map_overlap(_same, depth=depth, boundary="none", dtype=dtype, kernel=weights)
+        out = padded.map_overlap(_same, depth=depth, boundary="none", dtype=dtype, kernel=kernel)
         out = out[..., py:py + values.shape[-2], px:px + values.shape[-1]].rechunk(values.chunks)
     else:
-        out = _valid(padded, weights, values.shape[-2], values.shape[-1], check)
+        # a long kernel stops between rows of weights when the run is cancelled or overdue
+        out = _valid(padded, kernel, values.shape[-2], values.shape[-1], lambda: ctx.budget.check(ctx.node_id))
     out = out * dtype.type(factor) if factor != 1 else out
     res = cube.copy(data=out).transpose(*data.dims)
     return with_attrs(res, data)
