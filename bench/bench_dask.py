@@ -15,7 +15,7 @@ memory is that step's:
    openeo-processes-dask openeo-pg-parser-networkx dask-geopandas xvec odc-stac
    stac-validator scipy psutil`).
 
-Usage: .venv/bin/python bench/bench_dask.py job [--sizes 2000 4000] [--chunk 1024]
+Usage: .venv/bin/python bench/bench_dask.py [job [--sizes 2000 4000] [--chunk 1024]]
        .venv/bin/python bench/bench_dask.py peer --peer-python /tmp/opd/bin/python [--size 1024]
 """
 
@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_dask_common import GRAPHS, PeakRss, cube_coords, make_cube_values  # noqa: E402
+from dask_bench_common import GRAPHS, PeakRss, cube_coords, make_cube_values  # noqa: E402
 
 DATES = 12
 JOB_BANDS = ["B04", "B08"]
@@ -221,7 +221,7 @@ def main() -> None:
         print(json.dumps(ours_step(graph, cube_path, out_path, mode, int(threads))))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="part", required=True)
+    sub = parser.add_subparsers(dest="part")  # none (make bench): the job at its default sizes
     job = sub.add_parser("job")
     job.add_argument("--sizes", type=int, nargs="+", default=[2000, 4000])
     job.add_argument("--eager-max", type=int, default=4000)
@@ -233,7 +233,9 @@ def main() -> None:
     peer.add_argument("--threads", type=int, default=2)
     peer.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    run_job(args) if args.part == "job" else run_peer(args)
+    if args.part is None:
+        args = job.parse_args([], namespace=argparse.Namespace(part="job"))
+    run_job(args) if args.part != "peer" else run_peer(args)
 
 
 if __name__ == "__main__":

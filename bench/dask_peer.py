@@ -12,7 +12,7 @@ import sys
 import dask
 import numpy as np
 
-from bench_dask_common import GRAPHS, PeakRss, cube_coords
+from dask_bench_common import GRAPHS, PeakRss, cube_coords
 
 
 def main() -> None:
