@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 from pyproj import CRS
 
+from .blocks import write_blocks
 from .datatypes import cast_for_file
 from .raster import band_labels, canonical, epsg_of, transform_of
 
@@ -55,14 +56,27 @@ def _time_values(values: np.ndarray) -> tuple[np.ndarray, bool]:
 
 def write_netcdf(path: str | os.PathLike, cube: xr.DataArray, *, title: str = "openEO result",
                  datatype: str | None = None, nodata: float | None = None) -> None:
-    """Writes the cube; a dask-backed cube is computed and written chunk by chunk."""
+    """Writes the cube; a dask-backed cube is computed and written a few chunks at a time
+    (`blocks.write_blocks`)."""
     ds, encoding = cf_dataset(cube, title=title, datatype=datatype, nodata=nodata)
+    lazy = {}
     for name in ds.data_vars:
         encoding[name].update({"zlib": True, "complevel": 4})
         data = ds[name].data
-        if hasattr(data, "chunks"):  # the file's HDF5 chunks are the cube's (at most one date deep)
+        if hasattr(data, "dask"):  # the file's HDF5 chunks are the cube's (at most one date deep)
             encoding[name]["chunksizes"] = tuple(max(c) for c in data.chunks)
-    ds.to_netcdf(os.fspath(path), engine="h5netcdf", encoding=encoding)
+            lazy[name] = data
+    if not lazy:
+        ds.to_netcdf(os.fspath(path), engine="h5netcdf", encoding=encoding)
+        return
+    # the layout, coordinates and attributes now; the chunked variables a few blocks at a time
+    pending = ds.to_netcdf(os.fspath(path), engine="h5netcdf", encoding=encoding, compute=False)
+    del pending
+    import h5py
+
+    with h5py.File(os.fspath(path), "r+") as handle:
+        for name, data in lazy.items():
+            write_blocks(data, handle[name])
 
 
 def cf_dataset(cube: xr.DataArray, *, title: str = "openEO result", datatype: str | None = None,

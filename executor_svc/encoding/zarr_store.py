@@ -6,8 +6,8 @@ One zip (stored, not deflated: the chunks are compressed already) is one asset t
 client downloads whole and opens without unpacking: `xarray.open_zarr(zarr.storage.ZipStore(path,
 mode="r"))` or `xarray.open_zarr("zip::path")` (fsspec). The store is Zarr format 2 with
 consolidated metadata, which both the zarr 2 and zarr 3 libraries (and GDAL) read. A dask-backed
-cube is written chunk by chunk (its chunks are the store's, at most one date deep), so a result
-larger than memory fits; the store is written to a directory first because a zip entry cannot be
+cube is written a few chunks at a time (`blocks.write_blocks`; its chunks are the store's, one
+date deep), so a result larger than memory fits; the store is written to a directory first because a zip entry cannot be
 rewritten (xarray writes the metadata more than once).
 """
 
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from .blocks import write_blocks
 from .netcdf import cf_dataset
 
 #: spatial chunk side of an eager (numpy) cube's store
@@ -39,16 +40,26 @@ def _chunks(data, dims: tuple[str, ...]) -> tuple[int, ...]:
 def write_zarr(path: str | os.PathLike, cube: xr.DataArray, *, datatype: str | None = None,
                nodata: float | None = None) -> None:
     ds, encoding = cf_dataset(cube, datatype=datatype, nodata=nodata)
+    lazy = {}
     for name in ds.data_vars:
         chunks = _chunks(ds[name].data, ds[name].dims)
         encoding[name]["chunks"] = chunks
         if hasattr(ds[name].data, "dask"):
             ds[name] = ds[name].chunk(dict(zip(ds[name].dims, chunks)))
+            lazy[name] = ds[name].data
     path = Path(path)
     staging = Path(tempfile.mkdtemp(prefix="zarr-", dir=path.parent))
     try:
         store = staging / "store.zarr"
-        ds.to_zarr(os.fspath(store), mode="w", encoding=encoding, zarr_format=2, consolidated=True)
+        pending = ds.to_zarr(os.fspath(store), mode="w", encoding=encoding, zarr_format=2, consolidated=True,
+                             compute=not lazy)
+        if lazy:  # the layout and coordinates are written; the chunked variables a few blocks at a time
+            del pending
+            import zarr
+
+            group = zarr.open_group(os.fspath(store), mode="r+", zarr_format=2)
+            for name, data in lazy.items():
+                write_blocks(data, group[name])
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
             for file in sorted(store.rglob("*")):
                 if file.is_file():
