@@ -123,7 +123,10 @@ def run_job(args) -> None:
             modes = ["chunked"] + (["eager"] if size <= args.eager_max else [])
             for mode in modes:
                 out = subprocess.run([sys.executable, __file__, "_job", path, str(size), mode, str(args.chunk),
-                                      str(args.threads), tmp], capture_output=True, text=True, check=True)
+                                      str(args.threads), tmp], capture_output=True, text=True)
+                if out.returncode != 0:
+                    print(f"{size} {mode} failed: {out.stderr.strip()[-2000:]}")
+                    continue
                 figures = json.loads(out.stdout.strip().splitlines()[-1])
                 mpx = size * size * DATES / 1e6
                 rows.append((size, mode, figures["seconds"], mpx / figures["seconds"], figures["peak_rss_mb"]))

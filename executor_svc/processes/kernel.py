@@ -27,8 +27,10 @@ def apply_kernel(args: dict, ctx: Any) -> xr.DataArray:
     kh, kw = kernel.shape
     if kh % 2 == 0 or kw % 2 == 0:
         raise ProcessError("KernelDimensionsUneven", "Each dimension of the kernel must have an uneven number of elements.")
-    ctx.budget.check_kernel(int(np.count_nonzero(kernel)), int(data.size), pid)
     lazy = is_lazy(data)
+    # a chunked cube's kernel runs chunk by chunk (and on a cluster's workers): its largest chunk counts
+    elements = int(np.prod([max(c) for c in data.chunks])) if lazy else int(data.size)
+    ctx.budget.check_kernel(int(np.count_nonzero(kernel)), elements, pid)
     if not lazy:  # a chunked cube holds one padded chunk at a time
         padded_elements = data.size / max(1, data.sizes["y"] * data.sizes["x"]) * (data.sizes["y"] + kh) * (data.sizes["x"] + kw) \
             if "x" in data.dims and "y" in data.dims else data.size

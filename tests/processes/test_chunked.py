@@ -65,3 +65,17 @@ def test_the_budget_counts_a_chunked_cubes_chunks():
     budget.check_result(big.chunk({"t": 1, "y": 500, "x": 500}), "n")  # 1 MB chunks
     with pytest.raises(ProcessError):
         budget.check_result(big.chunk({"t": 1, "y": 1000, "x": 1000}), "n")  # 4 MB chunks
+
+
+def test_the_kernel_budget_counts_a_chunked_cubes_largest_chunk():
+    big = xr.DataArray(np.zeros((4, 200, 200), dtype=np.float32), dims=("t", "y", "x"),
+                       coords={"y": -np.arange(200.0), "x": np.arange(200.0)})
+    from executor_svc.processes.kernel import apply_kernel  # directly: not chunked by the conftest's wrapper
+
+    ctx = ExecutionContext(budget=RunBudget(RunLimits(max_kernel_operations=25 * 50_000)))
+    kernel = np.ones((5, 5)).tolist()
+    with pytest.raises(ProcessError) as info:  # 25 x 160,000 px
+        apply_kernel({"data": big, "kernel": kernel}, ctx)
+    assert info.value.code == "ProcessGraphComplexity"
+    out = apply_kernel({"data": big.chunk({"t": 1, "y": 100, "x": 100}), "kernel": kernel}, ctx)
+    assert out.chunks is not None  # 25 x 10,000 px per chunk
