@@ -11,12 +11,12 @@ memory is that step's:
    `apply_dimension` over time (cumsum; and x - mean(x), which the peer cannot run)) with the
    same threads: time, peak memory over the loaded cube, and whether the values are equal.
    openeo-processes-dask is never a project dependency: `--peer-python` is a separate venv's
-   python with it installed (e.g. `python -m venv /tmp/opd && /tmp/opd/bin/pip install
+   python with it installed (e.g. `python -m venv OPD && OPD/bin/pip install
    openeo-processes-dask openeo-pg-parser-networkx dask-geopandas xvec odc-stac
    stac-validator scipy psutil`).
 
 Usage: .venv/bin/python bench/bench_dask.py [job [--sizes 2000 4000] [--chunk 1024]]
-       .venv/bin/python bench/bench_dask.py peer --peer-python /tmp/opd/bin/python [--size 1024]
+       .venv/bin/python bench/bench_dask.py peer --peer-python OPD/bin/python [--size 1024]
 """
 
 from __future__ import annotations
