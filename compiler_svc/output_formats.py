@@ -17,6 +17,7 @@ CANONICAL = {
     "cog": "GTiff",
     "netcdf": "netCDF",
     "nc": "netCDF",
+    "zarr": "ZARR",
     "png": "PNG",
     "jpeg": "JPEG",
     "jpg": "JPEG",
@@ -28,6 +29,8 @@ CANONICAL = {
 MEDIA_TYPES = {
     "GTiff": "image/tiff; application=geotiff; profile=cloud-optimized",
     "netCDF": "application/x-netcdf",
+    # a zipped Zarr store (executor_svc/encoding/zarr_store.py): a zip, whose content the profile names
+    "ZARR": "application/zip; profile=zarr",
     "PNG": "image/png",
     "JPEG": "image/jpeg",
     "JSON": "application/json",
@@ -35,9 +38,9 @@ MEDIA_TYPES = {
     "CSV": "text/csv",
 }
 
-EXTENSIONS = {"GTiff": "tif", "netCDF": "nc", "PNG": "png", "JPEG": "jpg", "JSON": "json", "GeoJSON": "geojson", "CSV": "csv"}
+EXTENSIONS = {"GTiff": "tif", "netCDF": "nc", "ZARR": "zarr.zip", "PNG": "png", "JPEG": "jpg", "JSON": "json", "GeoJSON": "geojson", "CSV": "csv"}
 
-RASTER_FORMATS = ("GTiff", "netCDF", "PNG", "JPEG")
+RASTER_FORMATS = ("GTiff", "netCDF", "ZARR", "PNG", "JPEG")
 
 
 def canonical_format(name) -> str | None:
@@ -112,6 +115,22 @@ OUTPUT_FORMATS: dict[str, dict] = {
                          "datatype). Must fit the datatype."),
             "filename_prefix": _p("string", "Prefix of the file name.", "openEO"),
         },
+    },
+    "ZARR": {
+        "title": "Zarr (zipped store)",
+        "description": "A Zarr store (format 2, consolidated metadata) in one zip file, with the netCDF "
+        "format's CF layout: one variable per band over (t, y, x), a CF time coordinate and the CRS in "
+        "spatial_ref. Chunked one date deep; written chunk by chunk. Open it without unpacking: "
+        "xarray.open_zarr(zarr.storage.ZipStore(path, mode='r')) or xarray.open_zarr('zip::' + path).",
+        "gis_data_types": ["raster"],
+        "parameters": {
+            "datatype": _p("string", _DATATYPE_RULES + " The no-data value is the variable's _FillValue.",
+                           "float32", RASTER_DATATYPES),
+            "nodata": _p("number", "Value written for no-data pixels (default NaN; for integer datatypes see "
+                         "datatype). Must fit the datatype."),
+            "filename_prefix": _p("string", "Prefix of the file name.", "openEO"),
+        },
+        "links": [{"href": "https://zarr.dev/", "rel": "about", "title": "Zarr"}],
     },
     "PNG": {
         "title": "Portable Network Graphics",

@@ -106,6 +106,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def tcp_open(port: int, timeout: float = 1.0) -> bool:
+    """Something accepts connections on 127.0.0.1:`port` (a dask scheduler or worker)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 @dataclass
 class ChildProcess(PopenHandle):
     """A service process of the stack, logging to `log_path` (appended to across restarts).

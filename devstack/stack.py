@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.health import grpc_serving, http_ok
-from devstack.processes import ChildProcess, free_port, python_module, wait_until
+from devstack.processes import ChildProcess, free_port, python_module, tcp_open, wait_until
 from devstack.supervisor import Part, RestartPolicy, Supervisor
 
 SERVICES = ("store", "compiler", "executor", "tiles")
@@ -69,6 +69,9 @@ class StackConfig:
     mongo_port: int = 27018
     s3_port: int = 8333
     executors: int = 1
+    #: dask.distributed workers (with a scheduler) for the executors' chunked runs; 0: none, the
+    #: executors compute on their local scheduler
+    dask_workers: int = 0
     log_level: str = "info"
     extra_env: dict[str, str] = field(default_factory=dict)
     #: restart crashed parts (make up); off for the shared e2e stack, whose tests kill on purpose
@@ -96,6 +99,7 @@ class StackConfig:
             mongo_port=port("MONGO_PORT", 27018),
             s3_port=port("S3_PORT", 8333),
             executors=port("EXECUTORS", 1),
+            dask_workers=port("DASK_WORKERS", 0),
             log_level=os.environ.get("LOG_LEVEL", "info"),
             supervise=True,
             restart_policy=RestartPolicy(
@@ -194,6 +198,7 @@ class Stack:
                 self._start_oidc_provider()
             self._start_service("store")
             self._start_service("compiler")
+            self._start_dask()
             self._start_executors()
             self._start_service("tiles")
             self._start_gateway()
@@ -422,6 +427,31 @@ class Stack:
         return self._spawn(
             name or service, python_module(f"{service}_svc"), env, lambda: grpc_serving(target), f"{name or service} service"
         )
+
+    def _start_dask(self) -> None:
+        """A dask scheduler and `dask_workers` workers (one thread each, 1 GiB with spilling to
+        their directory under the run dir), named in the executors' DASK_SCHEDULER_ADDRESS."""
+        if self.config.dask_workers <= 0:
+            return
+        port = free_port()
+        address = f"tcp://127.0.0.1:{port}"
+        self._spawn("dask-scheduler", python_module("distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+                                                    str(port), "--no-dashboard"),
+                    {"PYTHONUNBUFFERED": "1"}, lambda: tcp_open(port), "dask scheduler")
+        spill = {  # spill to disk from 60 % of the limit, pause at 80 %, restart at 95 %
+            "DASK_DISTRIBUTED__WORKER__MEMORY__TARGET": "0.6", "DASK_DISTRIBUTED__WORKER__MEMORY__SPILL": "0.7",
+            "DASK_DISTRIBUTED__WORKER__MEMORY__PAUSE": "0.8", "DASK_DISTRIBUTED__WORKER__MEMORY__TERMINATE": "0.95",
+            "PYTHONUNBUFFERED": "1",
+        }
+        for index in range(self.config.dask_workers):
+            worker_port = free_port()
+            name = f"dask-worker-{index + 1}"
+            self._spawn(name, python_module(
+                "distributed.cli.dask_worker", address, "--name", name, "--nthreads", "1", "--memory-limit", "1GiB",
+                "--listen-address", f"tcp://127.0.0.1:{worker_port}", "--no-dashboard", "--no-nanny",
+                "--local-directory", str(self.config.run_dir / "dask" / name)),
+                spill, lambda worker_port=worker_port: tcp_open(worker_port), name)
+        self.env["DASK_SCHEDULER_ADDRESS"] = address
 
     def _start_executors(self) -> None:
         """One executor process per configured replica; clients balance over all of them."""

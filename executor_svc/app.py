@@ -12,6 +12,7 @@ from backend_proto.v1 import compiler_pb2_grpc, executor_pb2, executor_pb2_grpc,
 
 from .batch import BatchWorker, WorkerSettings
 from .config import ExecutorConfig
+from .dask_engine import DaskEngine
 from .loading.job_results import JobResultLoader
 from .runner import PlanRunner
 from .servicer import ExecutorServicer
@@ -30,6 +31,7 @@ class ExecutorApp:
         self.compiler_channel = channel_for("compiler")
         self.store = store_pb2_grpc.StoreServiceStub(self.store_channel)
         self.compiler = compiler_pb2_grpc.CompilerServiceStub(self.compiler_channel)
+        self.engine = DaskEngine(config.dask, config.work_dir)
         self.runner: PlanRunner | None = None
         self.servicer: ExecutorServicer | None = None
         self._stop = asyncio.Event()
@@ -41,7 +43,7 @@ class ExecutorApp:
         self.sh = SentinelHubClient(self.config.sentinelhub, executor=self.pool)
         results = JobResultLoader(self.store, self.storage, self.pool, self.config.work_dir)
         self.runner = PlanRunner(self.sh, self.pool, max_concurrent_loads=self.config.max_concurrent_loads, results=results,
-                                 limits=self.config.limits, storage=self.storage)
+                                 limits=self.config.limits, storage=self.storage, engine=self.engine)
         self.servicer = ExecutorServicer(self.runner, self.storage, self.store, self.pool, self.config.work_dir,
                                          sync_max_seconds=self.config.sync_max_seconds or None,
                                          chunk_pixels=self.config.chunk_pixels)
@@ -49,6 +51,7 @@ class ExecutorApp:
         return [executor_pb2.DESCRIPTOR.services_by_name["ExecutorService"].full_name]
 
     async def on_start(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.engine.start)
         await self.sh.start()
         await self.storage.start()
         try:
@@ -81,4 +84,5 @@ class ExecutorApp:
         await self.storage.close()
         await self.store_channel.close()
         await self.compiler_channel.close()
+        await asyncio.get_running_loop().run_in_executor(None, self.engine.close)
         self.pool.shutdown(wait=False)

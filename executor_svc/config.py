@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass
 
 from backend_common.config import env_float, env_int, env_str, service_listen
+from executor_svc.dask_engine import DaskSettings
 from executor_svc.sentinelhub.config import ClientConfig
 from executor_svc.processes.limits import RunLimits
 from executor_svc.storage.s3 import S3Config
@@ -36,6 +37,8 @@ class ExecutorConfig:
     #: what one run may build and how long a synchronous one may take (processes/limits.py)
     limits: RunLimits
     sync_max_seconds: float
+    #: the dask engine of large cube runs (dask_engine.py)
+    dask: DaskSettings = DaskSettings()
 
     @classmethod
     def from_env(cls) -> "ExecutorConfig":
@@ -63,4 +66,10 @@ class ExecutorConfig:
                 max_kernel_operations=env_float("EXECUTOR_MAX_KERNEL_OPERATIONS", RunLimits.max_kernel_operations),
             ),
             sync_max_seconds=env_float("SYNC_MAX_SECONDS", 300.0),
+            dask=DaskSettings(
+                threads=env_int("DASK_THREADS", min(8, os.cpu_count() or 2)),
+                scheduler_address=env_str("DASK_SCHEDULER_ADDRESS", ""),
+                chunk_px=env_int("DASK_CHUNK_PX", DaskSettings.chunk_px),
+                min_values=env_int("DASK_MIN_VALUES", DaskSettings.min_values),
+            ),
         )

@@ -97,6 +97,21 @@ def evaluate_plan_graph(plan, graph: dict, seeded: dict, ctx) -> Any:
                           "too deeply to be evaluated.", 400) from None
 
 
+def computing(fn: Callable, *args) -> Any:
+    """`fn(*args)` where it computes a chunked result (the encoders): the processes' errors that
+    surface only when the chunks are computed, and a cancellation or deadline seen by the chunk
+    reads, become the same openEO errors as during the evaluation."""
+    from executor_svc.processes.errors import ProcessError
+    from executor_svc.processes.limits import Cancelled
+
+    try:
+        return fn(*args)
+    except Cancelled:
+        raise OpenEOError("Cancelled", "The processing was cancelled.", 400) from None
+    except ProcessError as exc:
+        raise OpenEOError(exc.code, exc.message, 400) from None
+
+
 async def _all_or_nothing(*coros) -> list:
     """Runs the coroutines concurrently; the first failure cancels the others and is raised."""
     tasks = [asyncio.ensure_future(c) for c in coros]
@@ -122,7 +137,9 @@ class PlanRunner:
     `loading.job_results.JobResultLoader`) makes `load_result` available."""
 
     def __init__(self, sh_client, pool: Executor, *, max_concurrent_loads: int = 4, results=None,
-                 limits: RunLimits | None = None, storage=None):
+                 limits: RunLimits | None = None, storage=None, engine=None):
+        #: the dask engine (`dask_engine.DaskEngine`) of large cube runs; None: every run is eager
+        self.engine = engine
         self.sh = sh_client
         #: S3 (`storage.s3.S3Storage`) for Batch Statistical's input and output; None: no Batch Statistical
         self.storage = storage
@@ -154,7 +171,7 @@ class PlanRunner:
         return None, None
 
     async def fetch_loads(self, plan, token: str | None, on_load: Callable[[LoadedCube], None] | None = None,
-                          prefetched: list[LoadedCube] | None = None) -> list[LoadedCube]:
+                          prefetched: list[LoadedCube] | None = None, to_dask=None) -> list[LoadedCube]:
         semaphore = asyncio.Semaphore(self.max_concurrent_loads)
         ready = {item.node_id: item for item in prefetched or []}
 
@@ -163,7 +180,9 @@ class PlanRunner:
                 loaded = ready[load.node_id]
             else:
                 async with semaphore:
-                    loaded = await fetch_load(load, self.sh, token=token, executor=self.pool)
+                    sink = self.engine.sink() if to_dask is not None else None
+                    loaded = await fetch_load(load, self.sh, token=token, executor=self.pool, sink=sink,
+                                              to_dask=to_dask)
             if on_load is not None:
                 on_load(loaded)
             return loaded
@@ -225,17 +244,30 @@ class PlanRunner:
         graph = _graph_of(plan)
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        loads, sourced, statistical = await _all_or_nothing(self.fetch_loads(plan, _token(user), loaded, prefetched),
-                                                            self._fetch_sources(plan, user),
-                                                            self.fetch_statistical(plan, _token(user), advanced))
+        budget = budget or self.budget()
+        # a large cube run is chunked (dask); small ones stay eager and pay nothing for it
+        chunked = self.engine is not None and self.engine.wants(plan)
+        to_dask = self.engine.to_dask(budget) if chunked else None
+        loads, sourced, statistical = await _all_or_nothing(
+            self.fetch_loads(plan, _token(user), loaded, prefetched, to_dask),
+            self._fetch_sources(plan, user),
+            self.fetch_statistical(plan, _token(user), advanced))
         fetched = time.perf_counter()
-        seeded = {item.result_node_id: item.cube for item in loads} | sourced | {s.node_id: s.cube for s in statistical}
+        seeded = {item.result_node_id: item.cube for item in loads} | sourced
+        if chunked:  # cubes fetched before the choice (a fast path's response) or from results
+            seeded = {key: self.engine.chunk(cube) for key, cube in seeded.items()}
+        seeded |= {s.node_id: s.cube for s in statistical}  # vector cubes: small, never chunked
         hook = ResultLoads(self.results, user, loop) if self.results is not None else None
-        ctx = ExecutionContext(load_result=hook, extra=dict(extra or {}), budget=budget or self.budget())
+        ctx = ExecutionContext(load_result=hook, extra=dict(extra or {}), budget=budget)
         timings = {"fetch_ms": _ms(fetched - started)}
+        if chunked:
+            log.info("run_chunked", chunk_px=self.engine.settings.chunk_px,
+                     cluster=bool(self.engine.settings.scheduler_address))
 
         def evaluate_and_finish():
             value = evaluate_plan_graph(plan, graph, seeded, ctx)
+            if chunked:
+                value = self.engine.localize(value)
             if plan.single_image:  # a tile: one image of a cube with several dates
                 value = most_recent_mosaic(value)
             evaluated = time.perf_counter()
@@ -243,7 +275,7 @@ class PlanRunner:
             output, options = output_for(plan, value)
             if finish is None:
                 return value, output, options, None
-            finished = finish(value, output, options)
+            finished = computing(finish, value, output, options)
             timings["finish_ms"] = _ms(time.perf_counter() - evaluated)
             return value, output, options, finished
 

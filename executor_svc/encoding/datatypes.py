@@ -36,9 +36,11 @@ def default_nodata(dtype: np.dtype) -> float | int:
 
 def cast_for_file(values: np.ndarray, datatype: str | None, nodata: float | None = None
                   ) -> tuple[np.ndarray, float | int]:
-    """(values in the file's type, its no-data value): see the module's rules."""
+    """(values in the file's type, its no-data value): see the module's rules. A dask array stays
+    lazy (numpy's functions dispatch to dask), so a chunked cube is cast chunk by chunk."""
     dtype = numpy_type(datatype)
-    values = np.asarray(values)
+    if not hasattr(values, "dask"):
+        values = np.asarray(values)
     if np.issubdtype(dtype, np.floating):
         fill = float("nan") if nodata is None else float(nodata)
         out = values.astype(dtype, copy=False)
@@ -51,7 +53,7 @@ def cast_for_file(values: np.ndarray, datatype: str | None, nodata: float | None
     if nodata is None:  # the default no-data value is at one end of the range: keep values off it
         lo, hi = (lo + 1, hi) if fill == info.min else (lo, hi - 1)
     with np.errstate(invalid="ignore"):
-        valid = np.isfinite(values) if np.issubdtype(values.dtype, np.floating) else np.ones(values.shape, bool)
+        valid = np.isfinite(values) if np.issubdtype(values.dtype, np.floating) else np.ones_like(values, dtype=bool)
         # float64 holds every value of the 32-bit integer types exactly (float32 does not)
         rounded = np.clip(np.rint(np.where(valid, values, 0).astype(np.float64)), lo, hi)
     out = np.where(valid, rounded, float(fill)).astype(dtype)

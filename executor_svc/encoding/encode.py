@@ -14,10 +14,11 @@ from backend_common.errors import OpenEOError
 from backend_proto.v1 import store_pb2
 
 from .datatypes import cast_for_file
-from .gtiff import write_cog
+from .gtiff import write_cog, write_cog_chunked
 from .image import encode_image
 from .netcdf import write_netcdf
 from .raster import (
+    StatisticsAccumulator,
     band_labels,
     band_statistics,
     bounds_of,
@@ -30,6 +31,7 @@ from .raster import (
     transform_of,
 )
 from .vector import encode_csv, encode_geojson, encode_json
+from .zarr_store import write_zarr
 
 
 @dataclass
@@ -64,9 +66,11 @@ def _valid(values: np.ndarray, nodata: float) -> np.ndarray:
     return out
 
 
-def _raster_metadata(cube: xr.DataArray, values: np.ndarray, names: list[str], nodata: float = float("nan")
-                     ) -> store_pb2.ResultAsset:
-    """The grid and bands of a raster file, as the fields of its result asset."""
+def _raster_metadata(cube: xr.DataArray, values, names: list[str], nodata: float = float("nan"),
+                     stats: StatisticsAccumulator | None = None) -> store_pb2.ResultAsset:
+    """The grid and bands of a raster file, as the fields of its result asset; the band
+    statistics from `stats` when the file was written a block at a time (a chunked cube), else
+    from `values`."""
     epsg = epsg_of(cube)
     projection = store_pb2.Projection(shape=[int(cube.sizes["y"]), int(cube.sizes["x"])])
     if epsg is not None:
@@ -77,14 +81,28 @@ def _raster_metadata(cube: xr.DataArray, values: np.ndarray, names: list[str], n
     known = {m.get("name"): m for m in cube.attrs.get("band_metadata") or [] if isinstance(m, dict)}
     bands = []
     for i, name in enumerate(names):
+        numbers = stats.statistics(i) if stats is not None else band_statistics(_valid(values[i], nodata))
         band = store_pb2.Band(name=name, data_type=str(values.dtype), nodata=float(nodata),
-                              statistics=store_pb2.BandStatistics(**band_statistics(_valid(values[i], nodata))))
+                              statistics=store_pb2.BandStatistics(**numbers))
         if isinstance(known.get(name, {}).get("common_name"), str):
             band.common_name = known[name]["common_name"]
         if isinstance(known.get(name, {}).get("center_wavelength"), (int, float)):
             band.center_wavelength = float(known[name]["center_wavelength"])
         bands.append(band)
     return store_pb2.ResultAsset(projection=projection, bands=bands)
+
+
+def _block_statistics(data, nodata) -> StatisticsAccumulator:
+    """Statistics of a dask array (bands, rows, cols), computed a window (all bands) at a time."""
+    import dask
+
+    data = data.rechunk({0: -1})
+    stats = StatisticsAccumulator(data.shape[0], None if np.isnan(float(nodata)) else nodata)
+    blocks = [data.blocks[0, r, c] for r in range(data.numblocks[1]) for c in range(data.numblocks[2])]
+    for start in range(0, len(blocks), 2):
+        for block in dask.compute(*blocks[start:start + 2]):
+            stats.add(np.asarray(block))
+    return stats
 
 
 def file_prefix(options: dict) -> str:
@@ -135,13 +153,19 @@ def encode_result(
     if any(cube.sizes[d] == 0 for d in ("t", "bands", "y", "x")):
         raise OpenEOError("NoDataAvailable", "The result is empty: no data for the requested extent and time.", 400)
     names = band_labels(cube)
+    lazy = cube.chunks is not None  # a chunked cube: files written chunk by chunk
     datatype = options.get("datatype")  # checked by the compiler (output_formats.py)
     labels_t = t_labels(cube)  # file names
     dates = date_labels(cube)  # the same where a label is a date-time, else None (no datetime tag)
 
-    if fmt == "netCDF":
+    if fmt in ("netCDF", "ZARR"):
         name = f"{prefix}.{extension}"
-        write_netcdf(out_dir / name, value, datatype=datatype, nodata=options.get("nodata"))
+        writer = write_netcdf if fmt == "netCDF" else write_zarr
+        writer(out_dir / name, value, datatype=datatype, nodata=options.get("nodata"))
+        if lazy:  # the first date's statistics a chunk at a time (not the whole date in memory)
+            first, fill = cast_for_file(cube.isel(t=0).data, datatype, options.get("nodata"))
+            add(name, media_type, lambda: _raster_metadata(cube, first, names, fill, _block_statistics(first, fill)))
+            return files
         first, fill = cast_for_file(cube.isel(t=0).values, datatype, options.get("nodata"))
         add(name, media_type, lambda: _raster_metadata(cube, first, names, fill))
         return files
@@ -161,9 +185,16 @@ def encode_result(
             add(name, media_type, lambda: _raster_metadata(cube, data, labels, fill))
             return files
         for ti, date in enumerate(dates):
-            data, fill = cast_for_file(cube.isel(t=ti).values, datatype, options.get("nodata"))
             suffix = f"_{file_date(labels_t[ti]) or ti}" if len(dates) > 1 else ""
             name = f"{prefix}{suffix}.{extension}"
+            if lazy:
+                data, fill = cast_for_file(cube.isel(t=ti).data, datatype, options.get("nodata"))
+                stats = write_cog_chunked(out_dir / name, data, transform=transform, epsg=epsg, band_names=names,
+                                          compression=compression, overviews=overviews, nodata=_declared(fill),
+                                          tags={"datetime": date} if date else None)
+                add(name, media_type, lambda: _raster_metadata(cube, data, names, fill, stats), date)
+                continue
+            data, fill = cast_for_file(cube.isel(t=ti).values, datatype, options.get("nodata"))
             write_cog(out_dir / name, data, transform=transform, epsg=epsg, band_names=names,
                       compression=compression, overviews=overviews, nodata=_declared(fill),
                       tags={"datetime": date} if date else None)
@@ -192,6 +223,6 @@ def bundle(files: list[EncodedFile], out_dir: str | os.PathLike, name: str = "op
     path = Path(out_dir) / name
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for f in files:
-            already = f.media_type.startswith(("image/", "application/x-netcdf"))
+            already = f.media_type.startswith(("image/", "application/x-netcdf", "application/zip"))
             archive.write(f.path, f.name, compress_type=zipfile.ZIP_STORED if already else zipfile.ZIP_DEFLATED)
     return EncodedFile(name, path, "application/zip", path.stat().st_size)

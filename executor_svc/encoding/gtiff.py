@@ -20,7 +20,7 @@ from rasterio.crs import CRS
 from rasterio.io import MemoryFile
 
 from ..sentinelhub.decode import decode_image
-from .raster import gdal_statistics
+from .raster import StatisticsAccumulator, gdal_statistics
 from .small_cog import MAX_SIDE, small_cog
 
 COMPRESSION = {"deflate": "DEFLATE", "lzw": "LZW", "zstd": "ZSTD", "none": "NONE"}
@@ -110,6 +110,69 @@ def write_cog(
     # and its CRS on each call, a third of a small raster's encoding time.
     with rasterio.Env(GDAL_VALIDATE_CREATION_OPTIONS="NO", QUIET_DELETE_ON_CREATE_COPY="NO"):
         _write_cog(path, data, profile, options, band_names, tags, band_tags)
+
+
+def write_cog_chunked(
+    path: str | os.PathLike,
+    data,
+    *,
+    transform,
+    epsg: int | None,
+    band_names: list[str],
+    compression: str = "deflate",
+    overviews: bool = True,
+    nodata: float | None = None,
+    tags: dict | None = None,
+    parallel: int = 2,
+) -> StatisticsAccumulator:
+    """`write_cog` of a dask array (bands, rows, cols) that never holds it whole: its chunks
+    (all bands of one window) are computed `parallel` at a time and written into a tiled GeoTIFF
+    on disk beside `path`, their statistics accumulated on the way; GDAL's COG driver then copies
+    that file block by block (with overviews) to `path`. Returns the bands' statistics."""
+    import dask
+    from rasterio.windows import Window
+
+    bands, height, width = data.shape
+    dtype = np.dtype(data.dtype)
+    is_float = np.issubdtype(dtype, np.floating)
+    fill = np.nan if nodata is None else nodata
+    if nodata is not None and is_float:
+        data = np.where(np.isnan(data), dtype.type(nodata), data)
+    data = data.rechunk({0: -1})
+    stats = StatisticsAccumulator(bands, nodata)
+    staging = f"{os.fspath(path)}.staging.tif"
+    profile = {
+        "driver": "GTiff", "width": width, "height": height, "count": bands, "dtype": dtype,
+        "transform": transform, "crs": CRS.from_epsg(epsg) if epsg else None,
+        "nodata": fill if is_float or nodata is not None else None,
+        "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "NONE", "BIGTIFF": "IF_SAFER",
+    }
+    row_edges = np.cumsum((0,) + data.chunks[1])
+    col_edges = np.cumsum((0,) + data.chunks[2])
+    windows = [(r, c) for r in range(len(data.chunks[1])) for c in range(len(data.chunks[2]))]
+    try:
+        with rasterio.Env(GDAL_VALIDATE_CREATION_OPTIONS="NO"), rasterio.open(staging, "w", **profile) as dst:
+            for start in range(0, len(windows), max(1, parallel)):
+                batch = windows[start:start + max(1, parallel)]
+                blocks = dask.compute(*(data.blocks[0, r, c] for r, c in batch))
+                for (r, c), block in zip(batch, blocks):
+                    block = np.asarray(block, dtype=dtype)
+                    stats.add(block)
+                    dst.write(block, window=Window(int(col_edges[c]), int(row_edges[r]), block.shape[2], block.shape[1]))
+            for i, name in enumerate(band_names, start=1):
+                dst.set_band_description(i, name)
+                if stats.gdal(i - 1):
+                    dst.update_tags(i, **stats.gdal(i - 1))
+            if tags:
+                dst.update_tags(**{k: str(v) for k, v in tags.items()})
+        options = cog_options(width, height, dtype, compression=compression, overviews=overviews)
+        with rasterio.Env(GDAL_VALIDATE_CREATION_OPTIONS="NO", QUIET_DELETE_ON_CREATE_COPY="NO"):
+            with rasterio.open(staging) as source:
+                rasterio.shutil.copy(source, os.fspath(path), driver="COG", **options)
+    finally:
+        if os.path.exists(staging):
+            os.unlink(staging)
+    return stats
 
 
 def _write_cog(path, data: np.ndarray, profile: dict, options: dict, band_names: list[str], tags: dict | None,

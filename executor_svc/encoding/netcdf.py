@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 from pyproj import CRS
 
+from .blocks import write_blocks
 from .datatypes import cast_for_file
 from .raster import band_labels, canonical, epsg_of, transform_of
 
@@ -55,6 +56,33 @@ def _time_values(values: np.ndarray) -> tuple[np.ndarray, bool]:
 
 def write_netcdf(path: str | os.PathLike, cube: xr.DataArray, *, title: str = "openEO result",
                  datatype: str | None = None, nodata: float | None = None) -> None:
+    """Writes the cube; a dask-backed cube is computed and written a few chunks at a time
+    (`blocks.write_blocks`)."""
+    ds, encoding = cf_dataset(cube, title=title, datatype=datatype, nodata=nodata)
+    lazy = {}
+    for name in ds.data_vars:
+        encoding[name].update({"zlib": True, "complevel": 4})
+        data = ds[name].data
+        if hasattr(data, "dask"):  # the file's HDF5 chunks are the cube's (at most one date deep)
+            encoding[name]["chunksizes"] = tuple(max(c) for c in data.chunks)
+            lazy[name] = data
+    if not lazy:
+        ds.to_netcdf(os.fspath(path), engine="h5netcdf", encoding=encoding)
+        return
+    # the layout, coordinates and attributes now; the chunked variables a few blocks at a time
+    pending = ds.to_netcdf(os.fspath(path), engine="h5netcdf", encoding=encoding, compute=False)
+    del pending
+    import h5py
+
+    with h5py.File(os.fspath(path), "r+") as handle:
+        for name, data in lazy.items():
+            write_blocks(data, handle[name])
+
+
+def cf_dataset(cube: xr.DataArray, *, title: str = "openEO result", datatype: str | None = None,
+               nodata: float | None = None) -> tuple[xr.Dataset, dict]:
+    """(the cube as a CF dataset, its encoding without compression): the layout of the module's
+    docstring, shared by the netCDF and ZARR writers; lazy when the cube is dask-backed."""
     cube = canonical(cube)
     has_time = "t" in cube.coords
     epsg = epsg_of(cube)
@@ -71,11 +99,11 @@ def write_netcdf(path: str | os.PathLike, cube: xr.DataArray, *, title: str = "o
     variables = {}
     encoding: dict = {}
     for i, name in enumerate(names):
-        values = cube.isel(bands=i).values
+        values = cube.isel(bands=i).data
         values = values if has_time else values[0]
         values, fill = cast_for_file(values, datatype, nodata)
         variables[name] = (dims, values)
-        encoding[name] = {"dtype": values.dtype, "_FillValue": fill, "zlib": True, "complevel": 4}
+        encoding[name] = {"dtype": values.dtype, "_FillValue": fill}
     ds = xr.Dataset(variables, coords=coords)
     geographic = False
     if epsg is not None:
@@ -111,4 +139,4 @@ def write_netcdf(path: str | os.PathLike, cube: xr.DataArray, *, title: str = "o
         else:
             ds.t.attrs.update({"long_name": "t (labels of the temporal dimension)"})
     ds.attrs.update({"Conventions": "CF-1.9", "title": title, "source": "openEO backend for Sentinel Hub"})
-    ds.to_netcdf(os.fspath(path), engine="h5netcdf", encoding=encoding)
+    return ds, encoding

@@ -178,6 +178,59 @@ def band_statistics(values: np.ndarray, nodata: float | None = None) -> dict:
 _BLOCK = 1 << 20
 
 
+class StatisticsAccumulator:
+    """`band_statistics` of bands seen a block at a time (a chunked cube's file, written window by
+    window): count, minimum and maximum exactly, mean and standard deviation by merging each
+    block's exact (two-pass, float64) mean and sum of squared deviations (Chan et al.); equal to
+    `band_statistics` up to rounding."""
+
+    def __init__(self, bands: int, nodata: float | None = None):
+        self.nodata = nodata
+        self.total = 0
+        self.count = np.zeros(bands, dtype=np.int64)
+        self.mean = np.zeros(bands)
+        self.m2 = np.zeros(bands)
+        self.minimum = np.full(bands, np.inf)
+        self.maximum = np.full(bands, -np.inf)
+
+    def add(self, block: np.ndarray) -> None:
+        """`block` is (bands, rows, cols)."""
+        self.total += block[0].size if block.shape[0] else 0
+        for band, values in enumerate(block):
+            valid = np.isfinite(values) if np.issubdtype(values.dtype, np.floating) else np.ones(values.shape, bool)
+            if self.nodata is not None and not np.isnan(float(self.nodata)):
+                valid &= values != self.nodata
+            finite = values[valid]
+            n = finite.size
+            if n == 0:
+                continue
+            mean = float(finite.mean(dtype=np.float64))
+            deviation = finite.astype(np.float64) - mean
+            m2 = float(np.dot(deviation, deviation))
+            count = int(self.count[band])
+            both = count + n
+            delta = mean - self.mean[band]
+            self.mean[band] += delta * n / both
+            self.m2[band] += m2 + delta * delta * count * n / both
+            self.count[band] = both
+            self.minimum[band] = min(self.minimum[band], float(finite.min()))
+            self.maximum[band] = max(self.maximum[band], float(finite.max()))
+
+    def statistics(self, band: int) -> dict:
+        count = int(self.count[band])
+        if count == 0:
+            return {"valid_percent": 0.0}
+        return {"minimum": float(self.minimum[band]), "maximum": float(self.maximum[band]),
+                "mean": float(self.mean[band]), "stddev": float(np.sqrt(self.m2[band] / count)),
+                "valid_percent": round(100.0 * count / self.total, 3)}
+
+    def gdal(self, band: int) -> dict[str, str]:
+        stats = self.statistics(band)
+        if "minimum" not in stats:
+            return {}
+        return {GDAL_STATISTICS[key]: repr(float(value)) for key, value in stats.items()}
+
+
 #: band_statistics' keys → GDAL's band metadata keys (what GDAL's ComputeStatistics writes and
 #: QGIS, GDAL and rasterio read to stretch a band)
 GDAL_STATISTICS = {"minimum": "STATISTICS_MINIMUM", "maximum": "STATISTICS_MAXIMUM", "mean": "STATISTICS_MEAN",

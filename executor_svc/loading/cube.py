@@ -47,8 +47,10 @@ def pixel_centres(load, width: int, height: int) -> tuple[np.ndarray, np.ndarray
     return xs, ys
 
 
-def cube_from_raster(data: np.ndarray, userdata, load, nodata: float | None = None) -> xr.DataArray:
-    """`data` is (packed bands, rows, cols) as returned by Sentinel Hub."""
+def cube_from_raster(data: np.ndarray, userdata, load, nodata: float | None = None, to_dask=None) -> xr.DataArray:
+    """`data` is (packed bands, rows, cols) as returned by Sentinel Hub. With `to_dask` (the dask
+    engine's, `executor_svc/dask_engine.py`) the cube is chunked: `to_dask(data)` cuts the raster
+    into chunks one band deep, and everything after (float32, no-data, reshape) stays lazy."""
     if data.ndim == 2:
         data = data[np.newaxis]
     dates, bands = parse_userdata(userdata, load)
@@ -60,15 +62,18 @@ def cube_from_raster(data: np.ndarray, userdata, load, nodata: float | None = No
         n_dates = 0
     expected = n_dates * n_bands
     _, height, width = data.shape
-    values = data.astype(np.float32, copy=False)
-    if expected == 0:
-        values = np.empty((0, height, width), dtype=np.float32)
-    elif data.shape[0] != expected:
+    if expected != 0 and data.shape[0] != expected:
         raise OpenEOError(
             "SentinelHubError",
             f"Sentinel Hub returned {data.shape[0]} bands where {n_dates} date(s) x {n_bands} band(s) were expected.",
             502,
         )
+    if expected == 0:
+        values = np.empty((0, height, width), dtype=np.float32)
+    elif to_dask is not None:
+        values = to_dask(data).astype(np.float32)
+    else:
+        values = data.astype(np.float32, copy=False)
     if nodata is not None and not np.isnan(nodata):
         values = np.where(values == nodata, np.float32(np.nan), values)
     values = values.reshape(n_dates, n_bands, height, width)

@@ -33,18 +33,23 @@ def deployment_for(load, sh_client):
     return sh_client.config.deployment_named(load.sh_deployment)
 
 
-async def fetch_load(load, sh_client, *, token: str | None, executor: Executor | None = None, sink=None) -> LoadedCube:
+async def fetch_load(load, sh_client, *, token: str | None, executor: Executor | None = None, sink=None,
+                     to_dask=None) -> LoadedCube:
+    """`sink` receives the assembled raster (default: an in-memory array); `to_dask` makes the
+    cube chunked (`loading.cube.cube_from_raster`)."""
     request = process_request(load)
     raster = await sh_client.process_raster(
         request, token=token or None, deployment=deployment_for(load, sh_client), output_id="default", sink=sink
     )
     loop = asyncio.get_running_loop()
-    cube = await loop.run_in_executor(executor, cube_from_raster, raster.data, raster.userdata, load, raster.nodata)
+    cube = await loop.run_in_executor(executor, cube_from_raster, raster.data, raster.userdata, load, raster.nodata,
+                                      to_dask)
     log.info(
         "load_fetched",
         node_id=load.node_id,
         collection=load.collection_id,
         shape=list(cube.shape),
+        chunked=cube.chunks is not None,
         dims=list(cube.dims),
         processing_units=raster.processing_units,
         tiles=raster.tiles,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._arrays import array_dim, to_list
+from ._arrays import array_dim, is_lazy, map_along, to_list
 from ._values import is_nodata_scalar, is_number
 from .datacube import ARRAY_DIM
 from .errors import ProcessError
@@ -200,16 +200,14 @@ def _order_indices(items: list, asc: bool, nodata: Any) -> list:
     return valid + missing if nodata else missing + valid
 
 
-def _order_along(da: xr.DataArray, dim: str, asc: bool, nodata: Any) -> np.ndarray:
-    axis = da.get_axis_num(dim)
-    values = np.asarray(da.values, dtype=float)
+def _order_values(values: np.ndarray, axis: int, asc: bool, nodata: Any) -> np.ndarray:
     key = values if asc else -values
     idx = np.argsort(key, axis=axis, kind="stable")  # NaN last
     if nodata is False:
         n_nan = np.isnan(values).sum(axis=axis, keepdims=True)
         n = values.shape[axis]
         shift = np.broadcast_to(n_nan, idx.shape)
-        pos = (np.arange(n).reshape([-1 if a == axis else 1 for a in range(values.ndim)]) - shift) % n
+        pos = (np.arange(n).reshape([-1 if a == axis % values.ndim else 1 for a in range(values.ndim)]) - shift) % n
         idx = np.take_along_axis(idx, pos, axis=axis)
     return idx
 
@@ -220,8 +218,9 @@ def order(args: dict, ctx: Any) -> Any:
     asc, nodata = args.get("asc", True), args.get("nodata")
     if isinstance(data, xr.DataArray):
         dim = array_dim(data)
-        idx = _order_along(data, dim, asc, nodata)
-        res = xr.DataArray(idx.astype(float), dims=data.dims, coords={k: v for k, v in data.coords.items() if dim not in v.dims})
+        res = map_along(data, dim, lambda v, axis: _order_values(v, axis, asc, nodata), dtype=np.float64)
+        res = res.drop_vars([k for k, v in res.coords.items() if dim in v.dims])
+        res.attrs = {}
         if nodata is None:
             n_valid = data.notnull().sum(dim=dim)
             pos = xr.DataArray(np.arange(data.sizes[dim]), dims=(dim,))
@@ -236,11 +235,12 @@ def sort(args: dict, ctx: Any) -> Any:
     asc, nodata = args.get("asc", True), args.get("nodata")
     if isinstance(data, xr.DataArray):
         dim = array_dim(data)
-        idx = _order_along(data, dim, asc, nodata)
-        axis = data.get_axis_num(dim)
-        values = np.take_along_axis(np.asarray(data.values, dtype=float), idx, axis=axis)
-        return xr.DataArray(values, dims=data.dims,
-                            coords={k: v for k, v in data.coords.items() if dim not in v.dims}, attrs=data.attrs)
+
+        def sorted_values(values: np.ndarray, axis: int) -> np.ndarray:
+            return np.take_along_axis(values, _order_values(values, axis, asc, nodata), axis=axis)
+
+        res = map_along(data, dim, sorted_values)
+        return res.drop_vars([k for k, v in res.coords.items() if dim in v.dims])
     items = to_list(data)
     return [items[i] if not is_nodata_scalar(items[i]) else None for i in _order_indices(items, asc, nodata)]
 
@@ -251,9 +251,13 @@ def rearrange(args: dict, ctx: Any) -> Any:
     if isinstance(data, xr.DataArray):
         dim = array_dim(data)
         if isinstance(order_, xr.DataArray):
-            return xr.DataArray(
-                np.take_along_axis(data.values, order_.fillna(0).astype(int).values, axis=data.get_axis_num(dim)),
-                dims=data.dims, coords={k: v for k, v in data.coords.items() if dim not in v.dims})
+            index = order_.fillna(0).astype(int)
+            if is_lazy(data) or is_lazy(index):  # the dimension in one chunk, aligned
+                data, index = data.chunk({dim: -1}), index.chunk({dim: -1})
+            res = xr.apply_ufunc(lambda v, i: np.take_along_axis(v, i, axis=-1), data, index,
+                                 input_core_dims=[[dim], [dim]], output_core_dims=[[dim]],
+                                 dask="parallelized", output_dtypes=[data.dtype])
+            return res.transpose(*data.dims).drop_vars([k for k, v in res.coords.items() if dim in v.dims])
         return data.isel({dim: [int(i) for i in order_]})
     items = to_list(data)
     try:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ._arrays import compute_small, is_lazy
 from ._values import is_arraylike, is_number, py
 from .datacube import (
     ARRAY_DIM,
@@ -109,7 +110,11 @@ def reduce_spatial(args: dict, ctx: Any) -> xr.DataArray:
     others = [d for d in data.dims if d not in ("x", "y")]
     ordered = data.transpose(*others, "y", "x")
     template = ordered.isel(x=0, y=0, drop=True)
-    flat = xr.DataArray(ordered.values.reshape(*template.shape, ordered.sizes["y"] * ordered.sizes["x"]), dims=(*others, ARRAY_DIM),
+    # lazy on a dask-backed cube (each combination of the other labels: its pixels in one chunk)
+    values = ordered.data
+    if is_lazy(ordered):
+        values = values.rechunk({i: -1 for i in range(len(others), values.ndim)})
+    flat = xr.DataArray(values.reshape(*template.shape, ordered.sizes["y"] * ordered.sizes["x"]), dims=(*others, ARRAY_DIM),
                         coords={k: v for k, v in template.coords.items()}, attrs=data.attrs)
     res = reducer(data=flat, context=args.get("context"))
     res = _single_value(res, pid)
@@ -178,7 +183,11 @@ def aggregate_spatial_window(args: dict, ctx: Any) -> xr.DataArray:
     ordered = fitted.transpose(*others, "y", "x")
     ny, nx = ordered.sizes["y"] // sy, ordered.sizes["x"] // sx
     lead = [ordered.sizes[d] for d in others]
-    blocks = ordered.values.reshape(*lead, ny, sy, nx, sx)
+    values = ordered.data
+    if is_lazy(ordered):  # chunks of whole windows, so that the reshape stays chunk-wise
+        chunk_y, chunk_x = (max(1, -(-max(c) // s)) * s for c, s in zip(ordered.chunks[-2:], (sy, sx)))
+        values = values.rechunk({len(lead): chunk_y, len(lead) + 1: chunk_x})
+    blocks = values.reshape(*lead, ny, sy, nx, sx)
     blocks = np.moveaxis(blocks, len(lead) + 1, len(lead) + 2).reshape(*lead, ny, nx, sy * sx)
     centres = {
         "y": ordered.coords["y"].values.astype(float).reshape(ny, sy).mean(axis=1),
@@ -462,9 +471,10 @@ def ndvi(args: dict, ctx: Any) -> xr.DataArray:
 def trim_cube(args: dict, ctx: Any) -> xr.DataArray:
     data = require_cube(required(args, "data", "trim_cube"), "trim_cube")
     out = data
-    for d in data.dims:
-        others = [o for o in out.dims if o != d]
-        has = out.notnull().any(dim=others).values if others else out.notnull().values
+    # slices without data add nothing to the others' any(): every mask from the input, in one pass
+    masks = compute_small(*(data.notnull().any(dim=[o for o in data.dims if o != d]) for d in data.dims))
+    for d, has in zip(data.dims, masks):
+        has = np.asarray(has)
         if dimension_type(data, d) in (SPATIAL, TEMPORAL):
             idx = np.flatnonzero(has)
             keep = np.arange(idx[0], idx[-1] + 1) if idx.size else np.array([], dtype=int)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ._arrays import float_type, is_lazy
 from .cubes import as_like
 from .datacube import require_cube, with_attrs
 from .errors import ProcessError
@@ -26,42 +27,72 @@ def apply_kernel(args: dict, ctx: Any) -> xr.DataArray:
     kh, kw = kernel.shape
     if kh % 2 == 0 or kw % 2 == 0:
         raise ProcessError("KernelDimensionsUneven", "Each dimension of the kernel must have an uneven number of elements.")
-    ctx.budget.check_kernel(int(np.count_nonzero(kernel)), int(data.size), pid)
-    padded_elements = data.size / max(1, data.sizes["y"] * data.sizes["x"]) * (data.sizes["y"] + kh) * (data.sizes["x"] + kw) \
-        if "x" in data.dims and "y" in data.dims else data.size
-    ctx.budget.check_bytes(padded_elements * 8 * 3, pid)  # padded input, values, output (float64)
+    lazy = is_lazy(data)
+    # a chunked cube's kernel runs chunk by chunk (and on a cluster's workers): its largest chunk counts
+    elements = int(np.prod([max(c) for c in data.chunks])) if lazy else int(data.size)
+    ctx.budget.check_kernel(int(np.count_nonzero(kernel)), elements, pid)
+    if not lazy:  # a chunked cube holds one padded chunk at a time
+        padded_elements = data.size / max(1, data.sizes["y"] * data.sizes["x"]) * (data.sizes["y"] + kh) * (data.sizes["x"] + kw) \
+            if "x" in data.dims and "y" in data.dims else data.size
+        ctx.budget.check_bytes(padded_elements * 8 * 3, pid)  # padded input, values, output (float64)
     factor = args.get("factor", 1)
     border = args.get("border", 0)
     replace_invalid = args.get("replace_invalid", 0)
     for d in ("x", "y"):
         if d not in data.dims:
             raise ProcessError("DimensionNotAvailable", f"{pid}: the data cube has no {d!r} dimension.")
+    if not (isinstance(border, (int, float)) and not isinstance(border, bool)) and border not in _BORDER_MODES:
+        raise invalid(pid, "border", f"unsupported border mode {border!r}.")
     # Kernel rows run north -> south; flip when y increases along the array.
     y = data.coords["y"].values if "y" in data.coords else None
     if y is not None and len(y) > 1 and y[1] > y[0]:
         kernel = kernel[::-1]
     cube = data.transpose(..., "y", "x")
-    values = np.asarray(cube.values, dtype=float)
-    values = np.where(np.isfinite(values), values, replace_invalid)
+    dtype = float_type(cube.dtype)
+    values = cube.data.astype(dtype)
+    values = np.where(np.isfinite(values), values, dtype.type(replace_invalid))
     py, px = kh // 2, kw // 2
     pad = [(0, 0)] * (values.ndim - 2) + [(py, py), (px, px)]
-    if isinstance(border, (int, float)) and not isinstance(border, bool):
+    if isinstance(border, (int, float)):
         padded = np.pad(values, pad, mode="constant", constant_values=border)
-    elif border in _BORDER_MODES:
-        padded = np.pad(values, pad, mode=_BORDER_MODES[border])
     else:
-        raise invalid(pid, "border", f"unsupported border mode {border!r}.")
-    out = np.zeros_like(values)
-    ny, nx = values.shape[-2:]
+        padded = np.pad(values, pad, mode=_BORDER_MODES[border])
+    if lazy:
+        # each chunk with a margin of half the kernel from its neighbours: the same sums in the
+        # same order as on the whole array, so values are identical across chunk borders
+        depth = {values.ndim - 2: py, values.ndim - 1: px}
+        out = padded.map_overlap(_same, depth=depth, boundary="none", dtype=dtype, kernel=kernel)
+        out = out[..., py:py + values.shape[-2], px:px + values.shape[-1]].rechunk(values.chunks)
+    else:
+        # a long kernel stops between rows of weights when the run is cancelled or overdue
+        out = _valid(padded, kernel, values.shape[-2], values.shape[-1], lambda: ctx.budget.check(ctx.node_id))
+    out = out * dtype.type(factor) if factor != 1 else out
+    res = cube.copy(data=out).transpose(*data.dims)
+    return with_attrs(res, data)
+
+
+def _valid(padded: np.ndarray, kernel: np.ndarray, ny: int, nx: int, check=None) -> np.ndarray:
+    """The kernel's weighted sums over `padded` (a margin of half the kernel on each side of
+    the (ny, nx) result), one shifted multiply-add per non-zero weight."""
+    kh, kw = kernel.shape
+    out = np.zeros(padded.shape[:-2] + (ny, nx), dtype=padded.dtype)
     for i in range(kh):
-        ctx.budget.check(ctx.node_id)  # a long kernel stops when the run is cancelled or overdue
+        if check is not None:
+            check()
         for j in range(kw):
             w = kernel[i, j]
             if w != 0:
-                out += w * padded[..., i:i + ny, j:j + nx]
-    out *= factor
-    res = cube.copy(data=out).transpose(*data.dims)
-    return with_attrs(res, data)
+                out += padded.dtype.type(w) * padded[..., i:i + ny, j:j + nx]
+    return out
+
+
+def _same(block: np.ndarray, kernel: np.ndarray, check=None) -> np.ndarray:
+    """`_valid` of a block with its overlap, keeping its shape (the outer margin, zeros here, is
+    trimmed away by map_overlap and the final slice)."""
+    kh, kw = kernel.shape
+    py, px = kh // 2, kw // 2
+    pad = [(0, 0)] * (block.ndim - 2) + [(py, py), (px, px)]
+    return _valid(np.pad(block, pad), kernel, block.shape[-2], block.shape[-1], check)
 
 
 def _size_px(spec: list | None, dims: tuple, pid: str, name: str) -> dict:
@@ -92,8 +123,9 @@ def apply_neighborhood(args: dict, ctx: Any) -> xr.DataArray:
     ox, oy = overlap.get("x", 0), overlap.get("y", 0)
     if sx <= 0 or sy <= 0:
         raise invalid(pid, "size", "must be positive.")
-    out = xr.full_like(data, np.nan, dtype=float)
+    rows = []
     for y0 in range(0, ny, sy):
+        row = []
         for x0 in range(0, nx, sx):
             sel = {}
             if "y" in data.dims:
@@ -105,14 +137,16 @@ def apply_neighborhood(args: dict, ctx: Any) -> xr.DataArray:
             if res.shape != chunk.shape:
                 raise ProcessError("DataCubePropertiesMismatch", f"{pid}: the process must keep the chunk's dimensions and labels.")
             core_sel = {}
-            core_out = {}
             if "y" in data.dims:
                 a = y0 - sel["y"].start
                 core_sel["y"] = slice(a, a + min(sy, ny - y0))
-                core_out["y"] = slice(y0, y0 + min(sy, ny - y0))
             if "x" in data.dims:
                 a = x0 - sel["x"].start
                 core_sel["x"] = slice(a, a + min(sx, nx - x0))
-                core_out["x"] = slice(x0, x0 + min(sx, nx - x0))
-            out[core_out] = res.isel(core_sel).values
-    return with_attrs(out, data)
+            # the neighbourhood's core with the cube's labels (lazy on a chunked cube)
+            row.append(res.isel(core_sel).transpose(*data.dims).assign_coords(
+                {d: data.coords[d].isel({d: slice(core_sel[d].start + sel[d].start, core_sel[d].stop + sel[d].start)})
+                 for d in core_sel if d in data.coords}))
+        rows.append(xr.concat(row, dim="x") if len(row) > 1 else row[0])
+    out = xr.concat(rows, dim="y") if len(rows) > 1 else rows[0]
+    return with_attrs(out.astype(float_type(out.dtype)), data)

@@ -89,8 +89,14 @@ class RunBudget:
                                f"{self.limits.max_kernel_operations:.3g}; use a smaller kernel or extent.")
 
     def check_result(self, value: Any, node_id: str) -> None:
-        """After a node: its result (a cube, an array or a list) must fit the limits."""
+        """After a node: its result (a cube, an array or a list) must fit the limits. A chunked
+        (dask-backed) cube is never held whole: only its chunks count, against the same limit."""
         nbytes = getattr(value, "nbytes", None)
+        chunks = getattr(value, "chunks", None)
+        if chunks and not isinstance(value, list) and nbytes is not None:
+            import math
+
+            nbytes = math.prod(max(c) if c else 0 for c in chunks) * value.dtype.itemsize
         if isinstance(nbytes, (int, float)) and nbytes > self.limits.max_result_bytes:
             raise _too_complex(f"The result of node {node_id!r} takes {_gib(nbytes)}, more than the limit of "
                                f"{_gib(self.limits.max_result_bytes)}; reduce the extent or the resolution.", node_id)

@@ -27,6 +27,11 @@ def _calc(fn: Callable, *xs: Any, integral: bool = False) -> Any:
     return py(res, integral=integral)
 
 
+def _clip(v: Any, lo: Any, hi: Any) -> Any:
+    """np.clip, lazily on a dask-backed DataArray (xarray does not dispatch np.clip)."""
+    return v.clip(lo, hi) if hasattr(v, "clip") and not isinstance(v, np.ndarray) else np.clip(v, lo, hi)
+
+
 def _unary(pid: str, fn: Callable, param: str = "x", integral: bool = False) -> None:
     @process(pid)
     def impl(args: dict, ctx: Any) -> Any:
@@ -123,7 +128,7 @@ def round_(args: dict, ctx: Any) -> Any:
 @process("clip")
 def clip(args: dict, ctx: Any) -> Any:
     x, lo, hi = (required(args, k, "clip") for k in ("x", "min", "max"))
-    return _calc(lambda v: np.clip(v, lo, hi), x, integral=all_ints(x, lo, hi))
+    return _calc(lambda v: _clip(v, lo, hi), x, integral=all_ints(x, lo, hi))
 
 
 @process("linear_scale_range")
@@ -138,7 +143,7 @@ def linear_scale_range(args: dict, ctx: Any) -> Any:
     lo, hi = min(imin, imax), max(imin, imax)  # an inverted input range maps in reverse
 
     def fn(v: Any) -> Any:
-        v = np.clip(v, lo, hi)
+        v = _clip(v, lo, hi)
         return (v - imin) / (imax - imin) * (omax - omin) + omin
 
     return _calc(fn, x)

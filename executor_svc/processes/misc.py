@@ -33,6 +33,10 @@ def load_result(args: dict, ctx: ExecutionContext) -> Any:
 
 
 def _summary(data: Any) -> Any:
+    if isinstance(data, xr.DataArray) and data.chunks is not None:
+        # a chunked cube is not computed for a log line (its statistics would cost a second pass)
+        return {"dims": list(data.dims), "shape": list(data.shape), "dtype": str(data.dtype),
+                "chunks": [max(c) for c in data.chunks]}
     if isinstance(data, xr.DataArray):
         with np.errstate(all="ignore"):
             finite = data.values[np.isfinite(data.values)] if np.issubdtype(data.dtype, np.number) else np.array([])

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 import xarray as xr
 
-from ._arrays import as_xarray, output, to_list
+from ._arrays import as_xarray, float_type, map_along, output, reduce_along, to_list
 from ._values import is_nodata_scalar
 from .datacube import ARRAY_DIM
 from .errors import ProcessError
@@ -22,13 +22,8 @@ from .registry import invalid, process, required
 
 
 def _apply_along(da: xr.DataArray, dim: str, fn: Callable[[np.ndarray, int], np.ndarray]) -> xr.DataArray:
-    axis = da.get_axis_num(dim)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        values = fn(np.asarray(da.values, dtype=float), axis)
-    out = xr.DataArray(values, dims=[d for d in da.dims if d != dim],
-                       coords={k: v for k, v in da.coords.items() if dim not in v.dims and k != dim}, attrs=da.attrs)
-    return out
+    out = reduce_along(da, dim, fn)
+    return out.drop_vars([k for k, v in out.coords.items() if dim in v.dims or k == dim])
 
 
 def _stat(pid: str, nan_fn: Callable, fn: Callable, min_count: int = 1) -> Callable:
@@ -224,18 +219,17 @@ def _cumulative(pid: str, fn: Any) -> None:
         if conv is None:
             raise invalid(pid, "data", "expected an array of numbers.")
         da, dim = conv
-        axis = da.get_axis_num(dim)
-        values = np.asarray(da.values, dtype=float)
-        nan = np.isnan(values)
-        if ignore:
-            neutral = {"cumsum": 0.0, "cumproduct": 1.0, "cummax": -np.inf, "cummin": np.inf}[pid]
-            res = fn(np.where(nan, neutral, values), axis=axis)
-            res = np.where(nan, np.nan, res)  # no-data stays no-data, others accumulate over valid values
-        else:
+
+        def accumulate(values: np.ndarray, axis: int) -> np.ndarray:
+            nan = np.isnan(values)
+            if ignore:
+                neutral = {"cumsum": 0.0, "cumproduct": 1.0, "cummax": -np.inf, "cummin": np.inf}[pid]
+                res = fn(np.where(nan, neutral, values), axis=axis)
+                return np.where(nan, np.nan, res)  # no-data stays no-data, others accumulate over valid values
             res = fn(values, axis=axis)
-            res = np.where(np.maximum.accumulate(nan, axis=axis), np.nan, res)
-        out = da.copy(data=res)
-        return output(out, not isinstance(data, xr.DataArray))
+            return np.where(np.maximum.accumulate(nan, axis=axis), np.nan, res)
+
+        return output(map_along(da, dim, accumulate), not isinstance(data, xr.DataArray))
 
     impl.__name__ = pid
 
@@ -259,7 +253,7 @@ def array_interpolate_linear(args: dict, ctx: Any) -> Any:
     if conv is None:
         raise invalid("array_interpolate_linear", "data", "expected an array of numbers and no-data values.")
     da, dim = conv
-    da = da.astype(float)
+    da = da.astype(float_type(da.dtype))
     coord = da.coords.get(dim)
     by_label = coord is not None and (np.issubdtype(coord.dtype, np.number) or np.issubdtype(coord.dtype, np.datetime64))
     if by_label:
@@ -272,7 +266,8 @@ def array_interpolate_linear(args: dict, ctx: Any) -> Any:
             else coord.values
     else:
         x = np.arange(da.sizes[dim])
-    filled = da.copy(data=interpolate_gaps(da.values, np.asarray(x, dtype=np.float64), da.get_axis_num(dim)))
+    x = np.asarray(x, dtype=np.float64)
+    filled = map_along(da, dim, lambda values, axis: interpolate_gaps(values, x, axis))
     return output(filled, not isinstance(data, xr.DataArray))
 
 

@@ -15,6 +15,7 @@ from rasterio.crs import CRS as RioCRS
 from rasterio.enums import Resampling
 from rasterio.warp import calculate_default_transform, reproject
 
+from ._arrays import float_type, is_lazy
 from .datacube import TEMPORAL, date_values, pixel_size, require_cube, require_pixels, single_dimension, with_attrs
 from .errors import ProcessError
 from .registry import invalid, process, required
@@ -62,19 +63,31 @@ def warp(data: xr.DataArray, dst_crs: Any, dst_transform: Affine, width: int, he
     if cube.sizes["x"] > 1 and cube.x.values[1] < cube.x.values[0]:
         cube = cube.isel(x=slice(None, None, -1))
     src_transform, _, _ = grid_of(cube)
-    lead = cube.shape[:-2]
-    src = np.asarray(cube.values, dtype="float64").reshape((-1,) + cube.shape[-2:])
-    dst = np.full((src.shape[0], height, width), np.nan, dtype="float64")
-    if src.shape[0]:
-        reproject(
-            source=src, destination=dst, src_transform=src_transform, src_crs=_rio_crs(src_crs),
-            dst_transform=dst_transform, dst_crs=_rio_crs(dst_crs), resampling=METHODS[method],
-            src_nodata=np.nan, dst_nodata=np.nan,
-        )
+    dtype = float_type(cube.dtype)
+
+    def reproject_planes(values: np.ndarray) -> np.ndarray:
+        """(..., h, w) → (..., height, width): all planes of a block in one GDAL call."""
+        src = np.asarray(values, dtype=dtype).reshape((-1,) + values.shape[-2:])
+        dst = np.full((src.shape[0], height, width), np.nan, dtype=dtype)
+        if src.shape[0]:
+            reproject(
+                source=src, destination=dst, src_transform=src_transform, src_crs=_rio_crs(src_crs),
+                dst_transform=dst_transform, dst_crs=_rio_crs(dst_crs), resampling=METHODS[method],
+                src_nodata=np.nan, dst_nodata=np.nan,
+            )
+        return dst.reshape(values.shape[:-2] + (height, width))
+
+    if is_lazy(cube):
+        # one block per chunk of the other dimensions, with the whole grid (aligned chunks)
+        values = cube.data.rechunk({cube.ndim - 2: -1, cube.ndim - 1: -1})
+        warped = values.map_blocks(reproject_planes, dtype=dtype,
+                                   chunks=values.chunks[:-2] + ((height,), (width,)))
+    else:
+        warped = reproject_planes(cube.values)
     xs, ys = _coords(dst_transform, width, height)
     coords = {k: v for k, v in cube.coords.items() if "x" not in v.dims and "y" not in v.dims and k not in ("x", "y")}
     coords.update({"x": xs, "y": ys})
-    out = xr.DataArray(dst.reshape(lead + (height, width)), dims=cube.dims, coords=coords)
+    out = xr.DataArray(warped, dims=cube.dims, coords=coords)
     out = out.transpose(*data.dims)
     return with_attrs(out, data, crs=_crs_attr(dst_crs), res_x=abs(dst_transform.a), res_y=abs(dst_transform.e),
                       resolution=[abs(dst_transform.a), abs(dst_transform.e)])

@@ -51,6 +51,9 @@ APP_CALLS = {
     ("compiler", "store"),
     ("executor", "store"),
     ("tiles", "compiler"), ("tiles", "executor"), ("tiles", "store"),
+    # the dask cluster of the executors' chunked runs
+    ("executor", "dask-scheduler"), ("executor", "dask-worker"),
+    ("dask-worker", "dask-scheduler"), ("dask-scheduler", "dask-worker"),
 }
 # Extra in-cluster calls when the dev dependencies are rendered.
 DEV_CALLS = {

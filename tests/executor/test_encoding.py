@@ -236,7 +236,7 @@ def test_format_names_and_errors(tmp_path):
 def test_file_formats_document():
     doc = file_formats()
     assert doc["input"] == {}
-    assert set(doc["output"]) == {"GTiff", "netCDF", "PNG", "JPEG", "JSON", "GeoJSON", "CSV"}
+    assert set(doc["output"]) == {"GTiff", "netCDF", "ZARR", "PNG", "JPEG", "JSON", "GeoJSON", "CSV"}
     for entry in doc["output"].values():
         assert entry["title"] and entry["gis_data_types"] and isinstance(entry["parameters"], dict)
 

@@ -1,0 +1,36 @@
+"""Writing a dask array a few blocks at a time (CPU work: run in an executor).
+
+Handing a whole graph to a writer (`dask.array.store`, xarray's `to_netcdf`/`to_zarr`) lets the
+scheduler start many blocks at once: with neighbourhoods (kernels) and temporal groups between the
+load and the file, it held several times the memory of one block, growing with the area. Here
+`parallel` blocks are computed at a time and written before the next ones start, so memory is
+bounded by a few blocks and their neighbours whatever the area."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+
+def block_windows(array) -> Iterator[tuple[tuple[int, ...], tuple[slice, ...]]]:
+    """(block index, slices of the whole array) of every block, in C order."""
+    edges = [np.cumsum((0,) + tuple(chunks)) for chunks in array.chunks]
+    for index in np.ndindex(*array.numblocks):
+        yield index, tuple(slice(int(e[k]), int(e[k + 1])) for e, k in zip(edges, index))
+
+
+def write_blocks(array, target, *, parallel: int = 2, on_block: Callable[[np.ndarray], None] | None = None) -> None:
+    """`target[slices] = block` for every block of the dask `array`, `parallel` computed at once."""
+    import dask
+
+    windows = list(block_windows(array))
+    step = max(1, parallel)
+    for start in range(0, len(windows), step):
+        batch = windows[start:start + step]
+        blocks = dask.compute(*(array.blocks[index] for index, _ in batch))
+        for (_, window), block in zip(batch, blocks):
+            block = np.asarray(block)
+            target[window] = block
+            if on_block is not None:
+                on_block(block)
