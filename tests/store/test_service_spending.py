@@ -53,3 +53,13 @@ async def test_negative_or_empty_entries_change_nothing(store):
     assert (await store.stub.GetService(store_pb2.ServiceRef(user=alice, service_id=service.id))).costs == 0.0
     month = await store.stub.GetUserSpending(store_pb2.UserSpendingRequest(user_id=alice.user_id))
     assert month.processing_units == 0.0
+
+
+async def test_first_increments_of_a_month_racing_are_all_counted(store):
+    owners = [user() for _ in range(10)]  # the race of a month's first upserts is not hit every time
+    services = [await create_service(store, owner) for owner in owners]
+    await asyncio.gather(*(store.stub.AddServiceSpending(store_pb2.ServiceSpendingBatch(entries=[entry(service, 0.5)]))
+                           for service in services for _ in range(32)))
+    for owner in owners:
+        month = await store.stub.GetUserSpending(store_pb2.UserSpendingRequest(user_id=owner.user_id))
+        assert month.processing_units == 16.0
