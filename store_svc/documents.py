@@ -118,6 +118,8 @@ def service_to_proto(doc: dict) -> store_pb2.Service:
         budget=float(doc.get("budget") or 0.0),
         plan=doc.get("plan") or "",
         log_level=doc.get("log_level") or DEFAULT_LOG_LEVEL,
+        costs=float(doc.get("costs") or 0.0),
+        tiles_rendered=int(doc.get("tiles_rendered") or 0),
     )
 
 

@@ -58,12 +58,21 @@ class Quotas:
         now = now or utc_now()
         if processing_units <= 0 or not user_id:
             return await self.spent(user_id, now)
-        doc = await self.spending.find_one_and_update(
-            {"_id": f"{user_id}|{month_of(now)}"},
-            {"$inc": {"processing_units": float(processing_units)},
-             "$setOnInsert": {"user_id": user_id, "month": month_of(now)}},
-            upsert=True, return_document=ReturnDocument.AFTER)
-        return float(doc["processing_units"])
+        for attempt in range(3):
+            try:
+                doc = await self.spending.find_one_and_update(
+                    {"_id": f"{user_id}|{month_of(now)}"},
+                    {"$inc": {"processing_units": float(processing_units)},
+                     "$setOnInsert": {"user_id": user_id, "month": month_of(now)}},
+                    upsert=True, return_document=ReturnDocument.AFTER)
+                break
+            except DuplicateKeyError:
+                # two first increments of a month raced to insert the document: the loser's
+                # increment was not applied; the document exists now, so the next attempt is an update
+                if attempt == 2:
+                    raise
+        # concurrent upserts may answer without the document (SecantusDB): the increment is applied
+        return float(doc["processing_units"]) if doc else await self.spent(user_id, now)
 
     async def user_spending(self, user_id: str) -> store_pb2.UserSpending:
         now = utc_now()

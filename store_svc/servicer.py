@@ -20,6 +20,7 @@ from store_svc.jobs import JobStore
 from store_svc.quotas import Quotas
 from store_svc import logs
 from store_svc.web_services import ServiceStore
+from store_svc.service_spending import ServiceSpending
 from store_svc.udps import ProcessGraphStore
 
 SERVICE_NAME = store_pb2.DESCRIPTOR.services_by_name["StoreService"].full_name
@@ -57,6 +58,7 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self.queue = JobQueue(database, max_attempts=config.job_max_attempts, availability=self.availability,
                               on_costs=self.quotas.add_spending)
         self.services = ServiceStore(database)
+        self.service_spending = ServiceSpending(database, self.quotas)
         self.process_graphs = ProcessGraphStore(database)
 
     async def wait_schema_ready(self) -> None:
@@ -206,3 +208,7 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     @database_outage_is_unavailable
     async def GetUserSpending(self, request, context):
         return await self.quotas.user_spending(request.user_id)
+
+    @database_outage_is_unavailable
+    async def AddServiceSpending(self, request, context):
+        return await self.service_spending.add(request)

@@ -22,6 +22,7 @@ async def main() -> None:
         TileCache(config.cache_size),
         max_age=config.max_age_seconds,
         service_ttl=config.service_ttl_seconds,
+        spending_interval=config.spending_flush_seconds,
     )
 
     def register(server):
@@ -29,6 +30,7 @@ async def main() -> None:
         return [tiles_pb2.DESCRIPTOR.services_by_name["TilesService"].full_name]
 
     async def close():
+        await servicer.close()  # the tiles' processing units are sent before the channels close
         for channel in channels.values():
             await channel.close()
 

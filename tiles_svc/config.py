@@ -17,6 +17,8 @@ class TilesConfig:
     max_age_seconds: int
     #: how long a service document is reused before the store is asked again
     service_ttl_seconds: float
+    #: how often the processing units of rendered tiles are sent to the store (summed per service)
+    spending_flush_seconds: float
 
     @classmethod
     def from_env(cls) -> "TilesConfig":
@@ -26,4 +28,5 @@ class TilesConfig:
             cache_size=env_int("TILE_CACHE_SIZE", 4096),
             max_age_seconds=env_int("TILE_MAX_AGE_SECONDS", 300),
             service_ttl_seconds=env_float("TILES_SERVICE_TTL_SECONDS", 2.0),
+            spending_flush_seconds=env_float("TILES_SPENDING_FLUSH_SECONDS", 2.0),
         )

@@ -23,6 +23,7 @@ from backend_proto.v1 import (
 from tiles_svc.cache import RenderedTile, TileCache
 from tiles_svc.empty_tile import empty_tile
 from tiles_svc.plan_templates import PlanTemplates
+from tiles_svc.spending import SpendingTally
 from tiles_svc.tile_settings import TileSettings, settings_for
 from tiles_svc.tile_math import check_tile, intersects, lonlat_bounds, mercator_bounds
 
@@ -84,8 +85,11 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
 
 
 class TilesServicer(tiles_pb2_grpc.TilesServiceServicer):
-    def __init__(self, channels: dict[str, grpc.aio.Channel], cache: TileCache, *, max_age: int, service_ttl: float):
-        self.services = ServiceLookup(store_pb2_grpc.StoreServiceStub(channels["store"]), service_ttl)
+    def __init__(self, channels: dict[str, grpc.aio.Channel], cache: TileCache, *, max_age: int, service_ttl: float,
+                 spending_interval: float = 2.0):
+        store = store_pb2_grpc.StoreServiceStub(channels["store"])
+        self.services = ServiceLookup(store, service_ttl)
+        self.spending = SpendingTally(store, spending_interval)
         self.compiler = compiler_pb2_grpc.CompilerServiceStub(channels["compiler"])
         self.executor = executor_pb2_grpc.ExecutorServiceStub(channels["executor"])
         self.cache = cache
@@ -109,6 +113,8 @@ class TilesServicer(tiles_pb2_grpc.TilesServiceServicer):
             rendered, hit = RenderedTile(empty_tile(settings.tile_size, settings.format), settings.content_type), True
         else:
             key = (service.id, service.version, settings.tile_size, settings.format, tile.z, tile.x, tile.y)
+            if self.cache.get(key) is None:
+                self._check_budget(service)  # cached tiles cost nothing and are still served
             rendered, hit = await self.cache.get_or_render(key, lambda: self._render(service, settings, tile))
         # renders are logged at info; cache hits (the gateway's access log has each request) at debug
         (log.debug if hit else log.info)(
@@ -122,6 +128,22 @@ class TilesServicer(tiles_pb2_grpc.TilesServiceServicer):
                 etag=etag if first else "",
                 max_age=self.max_age if first else 0,
                 cache_hit=hit if first else False,
+            )
+
+    async def close(self) -> None:
+        await self.spending.close()
+
+    def _check_budget(self, service: store_pb2.Service) -> None:
+        if service.budget <= 0:
+            return
+        spent = self.spending.spent(service)
+        if spent >= service.budget:
+            raise OpenEOError(
+                "PaymentRequired",
+                f"The service's budget of {service.budget:g} processing units is spent: its tiles have used "
+                f"{spent:.4g} processing units. Raise the budget (PATCH /services/{service.id}) to render "
+                "further tiles.",
+                402,
             )
 
     async def _render(self, service: store_pb2.Service, settings: TileSettings, tile) -> RenderedTile:
@@ -149,10 +171,14 @@ class TilesServicer(tiles_pb2_grpc.TilesServiceServicer):
                 self.templates.learn(template_key, bounds, plan)
             parts: list[bytes] = []
             content_type = settings.content_type
+            processing_units = 0.0
             async for chunk in self.executor.Execute(executor_pb2.ExecuteRequest(user=owner, plan=plan)):
                 if chunk.content_type:
                     content_type = chunk.content_type
+                processing_units = max(processing_units, chunk.processing_units)
                 parts.append(chunk.data)
         except grpc.RpcError as err:
             raise from_rpc_error(err) from None
+        # counted once per render: requests coalesced onto it and cache hits spend nothing
+        self.spending.add(service.id, service.user_id, processing_units)
         return RenderedTile(b"".join(parts), content_type)

@@ -7,6 +7,37 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ServiceSpendingEntry(_message.Message):
+    __slots__ = ("service_id", "user_id", "processing_units", "tiles")
+    SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_UNITS_FIELD_NUMBER: _ClassVar[int]
+    TILES_FIELD_NUMBER: _ClassVar[int]
+    service_id: str
+    user_id: str
+    processing_units: float
+    tiles: int
+    def __init__(self, service_id: _Optional[str] = ..., user_id: _Optional[str] = ..., processing_units: _Optional[float] = ..., tiles: _Optional[int] = ...) -> None: ...
+
+class ServiceSpendingBatch(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[ServiceSpendingEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[ServiceSpendingEntry, _Mapping]]] = ...) -> None: ...
+
+class ServiceSpendingTotals(_message.Message):
+    __slots__ = ("costs",)
+    class CostsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    COSTS_FIELD_NUMBER: _ClassVar[int]
+    costs: _containers.ScalarMap[str, float]
+    def __init__(self, costs: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
 class SyncAdmissionRequest(_message.Message):
     __slots__ = ("user_id", "requests_per_minute", "in_flight", "processing_units_per_month", "slot_seconds", "shared_capacity")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -392,7 +423,7 @@ class ListJobLogsResponse(_message.Message):
     def __init__(self, logs: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ..., next_offset: _Optional[str] = ...) -> None: ...
 
 class Service(_message.Message):
-    __slots__ = ("id", "user_id", "title", "description", "process_json", "type", "enabled", "configuration_json", "created", "updated", "version", "budget", "plan", "log_level")
+    __slots__ = ("id", "user_id", "title", "description", "process_json", "type", "enabled", "configuration_json", "created", "updated", "version", "budget", "plan", "log_level", "costs", "tiles_rendered")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -407,6 +438,8 @@ class Service(_message.Message):
     BUDGET_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
     LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    COSTS_FIELD_NUMBER: _ClassVar[int]
+    TILES_RENDERED_FIELD_NUMBER: _ClassVar[int]
     id: str
     user_id: str
     title: str
@@ -421,7 +454,9 @@ class Service(_message.Message):
     budget: float
     plan: str
     log_level: str
-    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., type: _Optional[str] = ..., enabled: _Optional[bool] = ..., configuration_json: _Optional[str] = ..., created: _Optional[str] = ..., updated: _Optional[str] = ..., version: _Optional[int] = ..., budget: _Optional[float] = ..., plan: _Optional[str] = ..., log_level: _Optional[str] = ...) -> None: ...
+    costs: float
+    tiles_rendered: int
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., type: _Optional[str] = ..., enabled: _Optional[bool] = ..., configuration_json: _Optional[str] = ..., created: _Optional[str] = ..., updated: _Optional[str] = ..., version: _Optional[int] = ..., budget: _Optional[float] = ..., plan: _Optional[str] = ..., log_level: _Optional[str] = ..., costs: _Optional[float] = ..., tiles_rendered: _Optional[int] = ...) -> None: ...
 
 class ServiceRef(_message.Message):
     __slots__ = ("user", "service_id")

@@ -170,6 +170,11 @@ class StoreServiceStub:
                 request_serializer=backend__proto_dot_v1_dot_store__pb2.UserSpendingRequest.SerializeToString,
                 response_deserializer=backend__proto_dot_v1_dot_store__pb2.UserSpending.FromString,
                 _registered_method=True)
+        self.AddServiceSpending = channel.unary_unary(
+                '/openeo.backend.v1.StoreService/AddServiceSpending',
+                request_serializer=backend__proto_dot_v1_dot_store__pb2.ServiceSpendingBatch.SerializeToString,
+                response_deserializer=backend__proto_dot_v1_dot_store__pb2.ServiceSpendingTotals.FromString,
+                _registered_method=True)
 
 
 class StoreServiceServicer:
@@ -363,6 +368,14 @@ class StoreServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddServiceSpending(self, request, context):
+        """Adds the processing units tiles spent to each service's `costs` and to its owner's spending
+        of this month (atomic increments; tiles_svc sends its tally every few seconds).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StoreServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -500,6 +513,11 @@ def add_StoreServiceServicer_to_server(servicer, server):
                     servicer.GetUserSpending,
                     request_deserializer=backend__proto_dot_v1_dot_store__pb2.UserSpendingRequest.FromString,
                     response_serializer=backend__proto_dot_v1_dot_store__pb2.UserSpending.SerializeToString,
+            ),
+            'AddServiceSpending': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddServiceSpending,
+                    request_deserializer=backend__proto_dot_v1_dot_store__pb2.ServiceSpendingBatch.FromString,
+                    response_serializer=backend__proto_dot_v1_dot_store__pb2.ServiceSpendingTotals.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1231,6 +1249,33 @@ class StoreService:
             '/openeo.backend.v1.StoreService/GetUserSpending',
             backend__proto_dot_v1_dot_store__pb2.UserSpendingRequest.SerializeToString,
             backend__proto_dot_v1_dot_store__pb2.UserSpending.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddServiceSpending(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.backend.v1.StoreService/AddServiceSpending',
+            backend__proto_dot_v1_dot_store__pb2.ServiceSpendingBatch.SerializeToString,
+            backend__proto_dot_v1_dot_store__pb2.ServiceSpendingTotals.FromString,
             options,
             channel_credentials,
             insecure,

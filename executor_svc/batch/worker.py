@@ -39,6 +39,7 @@ from executor_svc.storage.s3 import S3Storage
 from . import manifest, owner as owners
 from .budget import STOP_CODE, budget_stop
 from .chunking import split_plan
+from .cpu_usage import PROCESS_CPU
 from .job_log import JobLog
 from .results import METADATA_NAME, build_results, extent_of, merge_extents, stac_metadata
 from .retry import DependencyDown, is_transient, retry_for
@@ -173,6 +174,7 @@ class BatchWorker:
         "released", "store_unavailable")."""
         owner = owner if owner is not None else common_pb2.User(user_id=job.user_id)
         started = time.monotonic()
+        cpu = PROCESS_CPU.start()  # see cpu_usage.py for what it covers
         state = _State()
         job_log = JobLog(self.store, job.id, base_delay=self.settings.retry_base_delay,
                          max_delay=min(5.0, self.settings.retry_max_delay), scrub=self.scrub)
@@ -190,11 +192,12 @@ class BatchWorker:
             # what stopped the run is decided now; the heartbeat keeps the lease while the
             # logs and the final state are written
             stop_reason = state.stop_reason
-            return await self._finish(job, lease_token, owner, work, stop_reason, job_log, started)
+            return await self._finish(job, lease_token, owner, work, stop_reason, job_log, started, cpu)
         except asyncio.CancelledError:
             flush_seconds = 2.0  # the executor is stopping: the lease expires, a later attempt goes on
             raise
         finally:
+            cpu.stop()
             heartbeat.cancel()
             try:
                 await heartbeat
@@ -202,8 +205,11 @@ class BatchWorker:
                 pass
             await job_log.close(timeout=flush_seconds)
 
-    async def _finish(self, job, lease_token, owner, work, stop_reason, job_log: JobLog, started: float) -> str:
+    async def _finish(self, job, lease_token, owner, work, stop_reason, job_log: JobLog, started: float, cpu) -> str:
         usage = {"duration": {"value": round(time.monotonic() - started, 3), "unit": "seconds"}}
+        cpu_seconds = cpu.stop()
+        if cpu_seconds is not None:
+            usage["cpu"] = cpu_seconds
         if stop_reason == "lease_lost":
             log.warning("job_lease_lost", job_id=job.id)
             return "lease_lost"

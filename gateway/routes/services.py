@@ -47,8 +47,13 @@ def service_json(request: web.Request, svc: store_pb2.Service, *, full: bool) ->
         "plan": billing.plans_of(request).get(svc.plan).name,
         "budget": svc.budget or None,
         "log_level": svc.log_level or "info",
+        # processing units its rendered tiles spent so far (cached tiles are free)
+        "costs": round(svc.costs, 6),
     }
     if full:
+        usage = billing.pu_usage(round(svc.costs, 6))
+        usage["tiles"] = {"value": svc.tiles_rendered, "unit": "tiles rendered"}
+        body["usage"] = usage
         body["process"] = loads_or(svc.process_json, {})
         body["attributes"] = {}
     return body

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -81,6 +82,12 @@ async def test_job_runs_to_finished_with_outputs_in_s3(storage, pool, tmp_path):
     assert stac["assets"][asset.name]["href"] == asset.key and stac["assets"][asset.name]["proj:code"] == "EPSG:32633"
     assert stac["properties"]["start_datetime"] == DATES[0] and stac["properties"]["openeo:status"] == "finished"
     assert json.loads(done.usage_json)["sentinelhub"]["value"] == 1.5 and done.costs == 1.5
+    usage = json.loads(done.usage_json)
+    assert usage["duration"]["unit"] == "seconds" and usage["duration"]["value"] > 0
+    # the run evaluated, encoded and wrote a COG alone in this process: some CPU, at most its
+    # wall time on every core
+    assert usage["cpu"]["unit"] == "cpu-seconds"
+    assert 0 < usage["cpu"]["value"] <= usage["duration"]["value"] * (os.cpu_count() or 1) + 0.01
     # heartbeat renewed with progress and logs were written
     assert store.renewals and all(r.lease_token == "lease-job-ok-1" for r in store.renewals)
     messages = [entry.message for entry in store.logs]

@@ -114,3 +114,19 @@ async def test_tiles_bad_coordinates_and_unknown_service(client, auth):
         assert body["code"] == "TileInvalid" and body["message"]
     unknown = await client.get("/services/xyz/s-nope/tiles/1/1/1")
     assert unknown.status == 404 and (await unknown.json())["code"] == "ServiceNotFound"
+
+
+async def test_service_costs_and_usage_show_what_its_tiles_spent(client, auth, fakes):
+    service_id = await create_service(client, auth, budget=3)
+    fresh = await (await client.get(f"/services/{service_id}", headers=auth)).json()
+    assert fresh["costs"] == 0 and fresh["budget"] == 3
+    assert fresh["usage"]["tiles"] == {"value": 0, "unit": "tiles rendered"}
+    fakes.store.services[service_id].costs = 1.25  # as AddServiceSpending leaves it
+    fakes.store.services[service_id].tiles_rendered = 5
+    svc = await (await client.get(f"/services/{service_id}", headers=auth)).json()
+    assert svc["costs"] == 1.25
+    assert svc["usage"]["sentinelhub"]["value"] == 1.25 and svc["usage"]["tiles"]["value"] == 5
+    listing = await (await client.get("/services", headers=auth)).json()
+    assert listing["services"][0]["costs"] == 1.25 and "usage" not in listing["services"][0]
+    refused = await client.patch(f"/services/{service_id}", json={"costs": 0}, headers=auth)
+    assert refused.status == 400 and (await refused.json())["code"] == "PropertyNotEditable"

@@ -53,6 +53,20 @@ class FakeStore(store_pb2_grpc.StoreServiceServicer):
             ),
             "s-off": store_pb2.Service(id="s-off", user_id="u1", enabled=False, version=1, process_json=json.dumps(GRAPH)),
         }
+        self.spending_batches: list[store_pb2.ServiceSpendingBatch] = []
+        self.spending_down = False
+
+    async def AddServiceSpending(self, request, context):
+        if self.spending_down:
+            raise OpenEOError("ServiceUnavailable", "the database is down", 503)
+        self.spending_batches.append(request)
+        totals = store_pb2.ServiceSpendingTotals()
+        for entry in request.entries:
+            service = self.services[entry.service_id]
+            service.costs += entry.processing_units
+            service.tiles_rendered += entry.tiles
+            totals.costs[entry.service_id] = service.costs
+        return totals
 
     async def GetServiceForTiles(self, request, context):
         if request.service_id not in self.services:
@@ -88,6 +102,7 @@ class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer):
         self.calls = 0
         self.formats = []
         self.plans = []
+        self.processing_units = 0.25
 
     async def Execute(self, request, context):
         self.calls += 1
@@ -100,7 +115,8 @@ class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer):
             yield common_pb2.DataChunk(data=buffer.getvalue(), content_type="image/jpeg")
             return
         Image.new("RGBA", (256, 256), (self.calls % 256, 0, 0, 255)).save(buffer, format="PNG")
-        yield common_pb2.DataChunk(data=buffer.getvalue(), content_type="image/png")
+        yield common_pb2.DataChunk(data=buffer.getvalue(), content_type="image/png",
+                                   processing_units=self.processing_units)
 
 
 @pytest.fixture
@@ -118,7 +134,7 @@ async def tiles():
     backend_channel = open_channel(f"127.0.0.1:{backend_port}")
     servicer = TilesServicer(
         {"store": backend_channel, "compiler": backend_channel, "executor": backend_channel},
-        TileCache(100), max_age=60, service_ttl=0.0,
+        TileCache(100), max_age=60, service_ttl=0.0, spending_interval=0.2,
     )
 
     def register_tiles(server):
