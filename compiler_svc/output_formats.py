@@ -77,6 +77,14 @@ _DATATYPE_RULES = (
     "valid values are clipped so that they never equal it. float32/float64 keep NaN as no-data unless "
     "`nodata` is given."
 )
+# netCDF and ZARR: the same CF layout, the same options
+_CF_PARAMETERS = {
+    "datatype": _p("string", _DATATYPE_RULES + " The no-data value is the variable's _FillValue.",
+                   "float32", RASTER_DATATYPES),
+    "nodata": _p("number", "Value written for no-data pixels (default NaN; for integer datatypes see "
+                 "datatype). Must fit the datatype."),
+    "filename_prefix": _p("string", "Prefix of the file name.", "openEO"),
+}
 
 
 _SCALE = {
@@ -108,13 +116,7 @@ OUTPUT_FORMATS: dict[str, dict] = {
         "not dates, e.g. aggregate_temporal_period's periods) and the CRS in the grid-mapping variable spatial_ref "
         "(named by every band's grid_mapping attribute).",
         "gis_data_types": ["raster"],
-        "parameters": {
-            "datatype": _p("string", _DATATYPE_RULES + " The no-data value is the variable's _FillValue.",
-                           "float32", RASTER_DATATYPES),
-            "nodata": _p("number", "Value written for no-data pixels (default NaN; for integer datatypes see "
-                         "datatype). Must fit the datatype."),
-            "filename_prefix": _p("string", "Prefix of the file name.", "openEO"),
-        },
+        "parameters": _CF_PARAMETERS,
     },
     "ZARR": {
         "title": "Zarr (zipped store)",
@@ -123,13 +125,7 @@ OUTPUT_FORMATS: dict[str, dict] = {
         "spatial_ref. Chunked one date deep; written chunk by chunk. Open it without unpacking: "
         "xarray.open_zarr(zarr.storage.ZipStore(path, mode='r')) or xarray.open_zarr('zip::' + path).",
         "gis_data_types": ["raster"],
-        "parameters": {
-            "datatype": _p("string", _DATATYPE_RULES + " The no-data value is the variable's _FillValue.",
-                           "float32", RASTER_DATATYPES),
-            "nodata": _p("number", "Value written for no-data pixels (default NaN; for integer datatypes see "
-                         "datatype). Must fit the datatype."),
-            "filename_prefix": _p("string", "Prefix of the file name.", "openEO"),
-        },
+        "parameters": _CF_PARAMETERS,
         "links": [{"href": "https://zarr.dev/", "rel": "about", "title": "Zarr"}],
     },
     "PNG": {
