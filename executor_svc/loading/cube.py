@@ -101,8 +101,7 @@ def cube_from_raster(data: np.ndarray, userdata, load, nodata: float | None = No
         dims=dims,
         coords=indexed_coords(coords),
         attrs=attrs,
-        name=load.node_id or None,
-    )
+    )  # unnamed: a node id never labels a band (nor a vector cube's value column)
 
 
 def indexed_coords(coords: dict[str, np.ndarray]) -> xr.Coordinates:
