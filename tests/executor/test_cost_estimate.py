@@ -132,3 +132,50 @@ async def test_job_estimate_equals_the_emulator_accounting(setup):
     spent = await _spent(admin) - before
     assert reported == pytest.approx(spent, rel=1e-6)
     assert estimate.processing_units == pytest.approx(spent, rel=0.01)
+
+
+def test_a_collection_the_catalog_does_not_list_is_counted_once_a_day_as_an_upper_bound():
+    """E.g. a BYOC collection without Catalog entries: the Catalog answers 400, the request itself
+    may still work, so the estimate counts one acquisition a day and says it is not exact."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from backend_common.errors import OpenEOError
+    from executor_svc.costs.estimate import estimate_plan
+
+    plan = _plan(600, 300, bands=("B04",))
+    plan.loads[0].time_from, plan.loads[0].time_to = "2024-07-01T00:00:00Z", "2024-07-10T23:59:59Z"
+    asked = []
+
+    class CatalogWithoutTheCollection:
+        config = SimpleNamespace(split_threshold=2500, effective_tile_size=2048, deployment=None)
+
+        async def acquisition_dates(self, collection, *args, **kwargs):
+            asked.append(collection)
+            raise OpenEOError("SentinelHubError", f"Illegal collection '{collection}'.", 400)
+
+    estimate = asyncio.run(estimate_plan(plan, CatalogWithoutTheCollection(), token=None, chunk_pixels=None))
+    assert asked == ["sentinel-2-l2a"]
+    assert estimate.processing_units == pytest.approx(request_pu(600, 300, 1, samples=10))
+    assert not estimate.exact and "one acquisition a day" in estimate.reason
+
+
+def test_other_catalog_failures_are_not_hidden_by_the_estimate():
+    import asyncio
+    from types import SimpleNamespace
+
+    from backend_common.errors import OpenEOError
+    from executor_svc.costs.estimate import estimate_plan
+
+    plan = _plan(600, 300, bands=("B04",))
+    plan.loads[0].time_from, plan.loads[0].time_to = "2024-07-01T00:00:00Z", "2024-07-10T23:59:59Z"
+
+    class RefusingCatalog:
+        config = SimpleNamespace(split_threshold=2500, effective_tile_size=2048, deployment=None)
+
+        async def acquisition_dates(self, *args, **kwargs):
+            raise OpenEOError("SentinelHubError", "Sentinel Hub refused the token.", 403)
+
+    with pytest.raises(OpenEOError) as raised:
+        asyncio.run(estimate_plan(plan, RefusingCatalog(), token=None, chunk_pixels=None))
+    assert raised.value.status == 403
