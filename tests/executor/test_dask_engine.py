@@ -127,7 +127,7 @@ def test_a_cancelled_chunked_run_stops_between_chunks(tmp_path):
 
 
 def test_the_graph_runs_on_a_cluster_of_two_workers(tmp_path, eager):
-    distributed = pytest.importorskip("distributed")
+    import distributed  # an executor dependency: its absence is a failure, not a skip
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   memory_limit="1GiB") as cluster:
         engine = local_engine(tmp_path, scheduler_address=cluster.scheduler_address)
