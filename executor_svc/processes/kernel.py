@@ -1,4 +1,4 @@
-"""Focal processes: apply_kernel (2D weighted convolution on x/y, pure numpy) and
+"""Focal processes: apply_kernel (2D weighted sums on x/y, scipy.ndimage's correlation) and
 apply_neighborhood (callback on overlapping chunks of the cube)."""
 
 from __future__ import annotations
@@ -58,13 +58,13 @@ def apply_kernel(args: dict, ctx: Any) -> xr.DataArray:
     else:
         padded = np.pad(values, pad, mode=_BORDER_MODES[border])
     if lazy:
-        # each chunk with a margin of half the kernel from its neighbours: the same sums in the
-        # same order as on the whole array, so values are identical across chunk borders
+        # each chunk with a margin of half the kernel from its neighbours: every output pixel is
+        # the same sum in the same order as on the whole array, so values are identical across
+        # chunk borders
         depth = {values.ndim - 2: py, values.ndim - 1: px}
         out = padded.map_overlap(_same, depth=depth, boundary="none", dtype=dtype, kernel=kernel)
         out = out[..., py:py + values.shape[-2], px:px + values.shape[-1]].rechunk(values.chunks)
     else:
-        # a long kernel stops between rows of weights when the run is cancelled or overdue
         out = _valid(padded, kernel, values.shape[-2], values.shape[-1], lambda: ctx.budget.check(ctx.node_id))
     out = out * dtype.type(factor) if factor != 1 else out
     res = cube.copy(data=out).transpose(*data.dims)
@@ -73,26 +73,32 @@ def apply_kernel(args: dict, ctx: Any) -> xr.DataArray:
 
 def _valid(padded: np.ndarray, kernel: np.ndarray, ny: int, nx: int, check=None) -> np.ndarray:
     """The kernel's weighted sums over `padded` (a margin of half the kernel on each side of
-    the (ny, nx) result), one shifted multiply-add per non-zero weight."""
+    the (ny, nx) result). Kernel rows and columns are not mirrored: openEO's apply_kernel weights
+    the pixel north-west of the centre with the kernel's first element. The sums run in float64
+    (scipy's accumulator) and are stored in the data's float type; a stack of 2D slices is
+    computed slice by slice, so a cancelled or overdue run stops between slices."""
+    from scipy.ndimage import correlate
+
     kh, kw = kernel.shape
-    out = np.zeros(padded.shape[:-2] + (ny, nx), dtype=padded.dtype)
-    for i in range(kh):
+    py, px = kh // 2, kw // 2
+    out = np.empty(padded.shape[:-2] + (ny, nx), dtype=padded.dtype)
+    full = np.empty(padded.shape[-2:], dtype=padded.dtype)
+    for index in np.ndindex(padded.shape[:-2]):
         if check is not None:
             check()
-        for j in range(kw):
-            w = kernel[i, j]
-            if w != 0:
-                out += padded.dtype.type(w) * padded[..., i:i + ny, j:j + nx]
+        # the margin is already there: the border mode only fills the part sliced away
+        correlate(padded[index], kernel, output=full, mode="constant", cval=0.0)
+        out[index] = full[py:py + ny, px:px + nx]
     return out
 
 
-def _same(block: np.ndarray, kernel: np.ndarray, check=None) -> np.ndarray:
-    """`_valid` of a block with its overlap, keeping its shape (the outer margin, zeros here, is
-    trimmed away by map_overlap and the final slice)."""
+def _same(block: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """`_valid` of a block with its overlap, keeping its shape (the outer margin is trimmed away
+    by map_overlap and the final slice)."""
     kh, kw = kernel.shape
     py, px = kh // 2, kw // 2
     pad = [(0, 0)] * (block.ndim - 2) + [(py, py), (px, px)]
-    return _valid(np.pad(block, pad), kernel, block.shape[-2], block.shape[-1], check)
+    return _valid(np.pad(block, pad), kernel, block.shape[-2], block.shape[-1])
 
 
 def _size_px(spec: list | None, dims: tuple, pid: str, name: str) -> dict:
