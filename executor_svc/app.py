@@ -45,8 +45,7 @@ class ExecutorApp:
         self.runner = PlanRunner(self.sh, self.pool, max_concurrent_loads=self.config.max_concurrent_loads, results=results,
                                  limits=self.config.limits, storage=self.storage, engine=self.engine)
         self.servicer = ExecutorServicer(self.runner, self.storage, self.store, self.pool, self.config.work_dir,
-                                         sync_max_seconds=self.config.sync_max_seconds or None,
-                                         chunk_pixels=self.config.chunk_pixels)
+                                         sync_max_seconds=self.config.sync_max_seconds or None)
         executor_pb2_grpc.add_ExecutorServiceServicer_to_server(self.servicer, server)
         return [executor_pb2.DESCRIPTOR.services_by_name["ExecutorService"].full_name]
 
@@ -68,7 +67,6 @@ class ExecutorApp:
                 io_retries=self.config.io_retries,
                 outage_seconds=self.config.outage_seconds,
                 retry_max_delay=self.config.retry_max_delay,
-                chunk_pixels=self.config.chunk_pixels,
             )
             worker = BatchWorker(settings, self.store, self.compiler, self.runner, self.storage, self.pool)
             self._workers.append(asyncio.create_task(worker.run(self._stop), name=settings.worker_id))

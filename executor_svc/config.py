@@ -30,7 +30,6 @@ class ExecutorConfig:
     outage_seconds: float
     retry_max_delay: float
     max_concurrent_loads: int
-    chunk_pixels: int
     log_level: str
     sentinelhub: ClientConfig
     s3: S3Config
@@ -55,7 +54,6 @@ class ExecutorConfig:
             outage_seconds=env_float("EXECUTOR_OUTAGE_SECONDS", 600.0),
             retry_max_delay=env_float("EXECUTOR_RETRY_MAX_DELAY_SECONDS", 15.0),
             max_concurrent_loads=env_int("EXECUTOR_MAX_CONCURRENT_LOADS", 4),
-            chunk_pixels=env_int("EXECUTOR_CHUNK_PIXELS", 4096 * 4096),
             log_level=env_str("LOG_LEVEL", "info"),
             sentinelhub=ClientConfig.from_env(),
             s3=S3Config.from_env(),

@@ -171,7 +171,8 @@ class PlanRunner:
         return None, None
 
     async def fetch_loads(self, plan, token: str | None, on_load: Callable[[LoadedCube], None] | None = None,
-                          prefetched: list[LoadedCube] | None = None, to_dask=None) -> list[LoadedCube]:
+                          prefetched: list[LoadedCube] | None = None, to_dask=None,
+                          spending=None) -> list[LoadedCube]:
         semaphore = asyncio.Semaphore(self.max_concurrent_loads)
         ready = {item.node_id: item for item in prefetched or []}
 
@@ -182,7 +183,7 @@ class PlanRunner:
                 async with semaphore:
                     sink = self.engine.sink() if to_dask is not None else None
                     loaded = await fetch_load(load, self.sh, token=token, executor=self.pool, sink=sink,
-                                              to_dask=to_dask)
+                                              to_dask=to_dask, spending=spending)
             if on_load is not None:
                 on_load(loaded)
             return loaded
@@ -220,12 +221,14 @@ class PlanRunner:
 
     async def run(self, plan, user, *, on_progress: Callable[[float], None] | None = None, extra: dict | None = None,
                   finish: Callable[[Any, compiler_pb2.OutputFormat, dict], Any] | None = None,
-                  prefetched: list[LoadedCube] | None = None, budget: RunBudget | None = None) -> RunOutcome:
+                  prefetched: list[LoadedCube] | None = None, budget: RunBudget | None = None,
+                  spending=None) -> RunOutcome:
         """The cube strategy: fetches the loads (but those `prefetched`) and the result sources, and
         evaluates the graph within `budget` (default: this runner's limits, no deadline; its
         cancellation flag stops the evaluation at the next node). `finish(value, output, options)`
         (e.g. the encoder) runs in the same CPU-pool call as the evaluation; its result is
-        `outcome.finished`."""
+        `outcome.finished`. `spending` (`sentinelhub.spending.SpendingLimit`) stops the loads'
+        requests before the one that would exceed a job's budget."""
         from executor_svc.processes import ExecutionContext
 
         # fetching is the first 60 %: each load and each statistical aggregation an equal share
@@ -249,7 +252,7 @@ class PlanRunner:
         chunked = self.engine is not None and self.engine.wants(plan)
         to_dask = self.engine.to_dask(budget) if chunked else None
         loads, sourced, statistical = await _all_or_nothing(
-            self.fetch_loads(plan, _token(user), loaded, prefetched, to_dask),
+            self.fetch_loads(plan, _token(user), loaded, prefetched, to_dask, spending),
             self._fetch_sources(plan, user),
             self.fetch_statistical(plan, _token(user), advanced))
         fetched = time.perf_counter()

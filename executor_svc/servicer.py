@@ -107,7 +107,7 @@ def _fallback_etag(key: str, info) -> str:
 
 class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
     def __init__(self, runner: PlanRunner, storage: S3Storage | None, store_stub, pool: Executor, work_dir: str,
-                 *, sync_max_seconds: float | None = None, chunk_pixels: int = 4096 * 4096):
+                 *, sync_max_seconds: float | None = None):
         self.runner = runner
         self.storage = storage
         self.store = store_stub
@@ -115,8 +115,6 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         self.work_dir = work_dir
         #: Evaluation time a synchronous request may take (None: unlimited).
         self.sync_max_seconds = sync_max_seconds
-        #: Output pixels above which a batch job runs in spatial chunks (as the batch workers do).
-        self.chunk_pixels = chunk_pixels
 
     async def Execute(self, request, context):
         loop = asyncio.get_running_loop()
@@ -161,7 +159,7 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
     async def EstimateCosts(self, request, context):
         token = request.user.sh_access_token or None
         estimate = await estimate_plan(request.plan, self.runner.sh, token=token,
-                                       chunk_pixels=self.chunk_pixels if request.batch_job else None)
+                                       batch_job=request.batch_job)
         return executor_pb2.CostEstimate(processing_units=estimate.processing_units, requests=estimate.requests,
                                          exact=estimate.exact, reason=estimate.reason)
 

@@ -181,7 +181,7 @@ class ResultSource(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., job_id: _Optional[str] = ..., spatial_extent_json: _Optional[str] = ..., temporal_extent_json: _Optional[str] = ..., bands_json: _Optional[str] = ...) -> None: ...
 
 class ExecutionPlan(_message.Message):
-    __slots__ = ("loads", "graph_json", "result_node_id", "output", "estimated_pixels", "estimated_processing_units", "estimated_bytes", "estimated_seconds", "process_json", "used_udps", "node_order", "strategy", "result_sources", "spatially_splittable", "output_if_not_raster", "single_image", "batch_api", "statistical_aggregations")
+    __slots__ = ("loads", "graph_json", "result_node_id", "output", "estimated_pixels", "estimated_processing_units", "estimated_bytes", "estimated_seconds", "process_json", "used_udps", "node_order", "strategy", "result_sources", "output_if_not_raster", "single_image", "batch_api", "statistical_aggregations")
     LOADS_FIELD_NUMBER: _ClassVar[int]
     GRAPH_JSON_FIELD_NUMBER: _ClassVar[int]
     RESULT_NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -195,7 +195,6 @@ class ExecutionPlan(_message.Message):
     NODE_ORDER_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     RESULT_SOURCES_FIELD_NUMBER: _ClassVar[int]
-    SPATIALLY_SPLITTABLE_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_IF_NOT_RASTER_FIELD_NUMBER: _ClassVar[int]
     SINGLE_IMAGE_FIELD_NUMBER: _ClassVar[int]
     BATCH_API_FIELD_NUMBER: _ClassVar[int]
@@ -213,12 +212,11 @@ class ExecutionPlan(_message.Message):
     node_order: _containers.RepeatedScalarFieldContainer[str]
     strategy: ResultStrategy
     result_sources: _containers.RepeatedCompositeFieldContainer[ResultSource]
-    spatially_splittable: bool
     output_if_not_raster: OutputFormat
     single_image: bool
     batch_api: BatchApiPlan
     statistical_aggregations: _containers.RepeatedCompositeFieldContainer[StatisticalAggregation]
-    def __init__(self, loads: _Optional[_Iterable[_Union[SentinelHubLoad, _Mapping]]] = ..., graph_json: _Optional[str] = ..., result_node_id: _Optional[str] = ..., output: _Optional[_Union[OutputFormat, _Mapping]] = ..., estimated_pixels: _Optional[float] = ..., estimated_processing_units: _Optional[float] = ..., estimated_bytes: _Optional[int] = ..., estimated_seconds: _Optional[float] = ..., process_json: _Optional[str] = ..., used_udps: _Optional[_Iterable[str]] = ..., node_order: _Optional[_Iterable[str]] = ..., strategy: _Optional[_Union[ResultStrategy, str]] = ..., result_sources: _Optional[_Iterable[_Union[ResultSource, _Mapping]]] = ..., spatially_splittable: _Optional[bool] = ..., output_if_not_raster: _Optional[_Union[OutputFormat, _Mapping]] = ..., single_image: _Optional[bool] = ..., batch_api: _Optional[_Union[BatchApiPlan, _Mapping]] = ..., statistical_aggregations: _Optional[_Iterable[_Union[StatisticalAggregation, _Mapping]]] = ...) -> None: ...
+    def __init__(self, loads: _Optional[_Iterable[_Union[SentinelHubLoad, _Mapping]]] = ..., graph_json: _Optional[str] = ..., result_node_id: _Optional[str] = ..., output: _Optional[_Union[OutputFormat, _Mapping]] = ..., estimated_pixels: _Optional[float] = ..., estimated_processing_units: _Optional[float] = ..., estimated_bytes: _Optional[int] = ..., estimated_seconds: _Optional[float] = ..., process_json: _Optional[str] = ..., used_udps: _Optional[_Iterable[str]] = ..., node_order: _Optional[_Iterable[str]] = ..., strategy: _Optional[_Union[ResultStrategy, str]] = ..., result_sources: _Optional[_Iterable[_Union[ResultSource, _Mapping]]] = ..., output_if_not_raster: _Optional[_Union[OutputFormat, _Mapping]] = ..., single_image: _Optional[bool] = ..., batch_api: _Optional[_Union[BatchApiPlan, _Mapping]] = ..., statistical_aggregations: _Optional[_Iterable[_Union[StatisticalAggregation, _Mapping]]] = ...) -> None: ...
 
 class StatisticalAggregation(_message.Message):
     __slots__ = ("node_id", "load_node_id", "collection_id", "sh_type", "sh_deployment", "geometries", "geometries_json", "time_from", "time_to", "interval", "temporal", "evalscript", "data_filter_json", "processing_json", "band_labels", "reducer", "probability", "batch")

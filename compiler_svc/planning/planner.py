@@ -17,9 +17,9 @@ from compiler_svc.planning import spatial
 from compiler_svc.planning.band_names import unlabeled_band_name
 from compiler_svc.planning.batch_engine import check_load_sizes, engine_for, kernel_buffer
 from compiler_svc.planning.extent_inference import restricted_areas, with_inferred_extents
-from compiler_svc.output_formats import RASTER_FORMATS, canonical_format, output_format
+from compiler_svc.output_formats import canonical_format, output_format
 from compiler_svc.planning.evalscript import build_evalscript, build_image_evalscript
-from compiler_svc.planning.execution_order import executor_graph, is_per_pixel, needed_order
+from compiler_svc.planning.execution_order import executor_graph, needed_order
 from compiler_svc.planning.inline import flatten
 from compiler_svc.planning.result_sources import result_sources
 from compiler_svc.planning.sar import s1_pu_factor, sar_processing
@@ -330,14 +330,13 @@ def plan(process: dict, *, udps: dict, parameter_values: dict, purpose: int, til
     sources = result_sources(graph, order, settings.public_url)
     sourced = {source.node_id for source in sources}
     order = [nid for nid in order if nid not in sourced]
-    splittable = not sources and is_per_pixel(graph, order) and output.format in RASTER_FORMATS
     engine = engine_for(loads, total["pu"], batch=purpose == compiler_pb2.PURPOSE_BATCH,
                         buffer=kernel_buffer(graph, order), has_sources=bool(sources), output_format=output.format,
                         settings=settings)
     check_load_sizes(loads, engine, settings)
     return compiler_pb2.ExecutionPlan(
         loads=loads, graph_json=json.dumps(executor_graph(graph, order)), result_node_id=result, output=output,
-        node_order=order, result_sources=sources, spatially_splittable=splittable, batch_api=engine,
+        node_order=order, result_sources=sources, batch_api=engine,
         strategy=result_strategy(loads, sources, graph, order, result, output),
         output_if_not_raster=output_format("JSON") if output.defaulted else None,
         estimated_pixels=total["pixels"],

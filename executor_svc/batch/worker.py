@@ -34,11 +34,10 @@ from backend_common.errors import OpenEOError, from_rpc_error
 from backend_common.logging import get_logger
 from backend_proto.v1 import common_pb2, compiler_pb2, store_pb2
 from executor_svc.encoding import encode_result
+from executor_svc.sentinelhub.spending import STOP_CODE, BudgetReached, SpendingLimit
 from executor_svc.storage.s3 import S3Storage
 
 from . import manifest, owner as owners
-from .budget import STOP_CODE, budget_stop
-from .chunking import split_plan
 from .cpu_usage import PROCESS_CPU
 from .job_log import JobLog
 from .results import METADATA_NAME, build_results, extent_of, merge_extents, stac_metadata
@@ -64,8 +63,6 @@ class WorkerSettings:
     #: `retry_max_delay`) before the job is given back for another attempt
     outage_seconds: float = 600.0
     retry_max_delay: float = 15.0
-    #: Output pixels above which a per-pixel graph is processed in spatial chunks.
-    chunk_pixels: int = 4096 * 4096
 
 
 class _State:
@@ -102,12 +99,6 @@ def _remove_payloads(files) -> None:
             f.path.unlink()
         except FileNotFoundError:
             pass
-
-
-def _retrieve(task: asyncio.Task) -> None:
-    """Marks an abandoned task's outcome as seen (no 'exception was never retrieved' warning)."""
-    if not task.cancelled():
-        task.exception()
 
 
 def _is_transient_openeo(exc: OpenEOError) -> bool:
@@ -226,7 +217,7 @@ class BatchWorker:
             results, pu, *stopped = work.result()
             usage["sentinelhub"] = {"value": pu, "unit": "sentinelhub_processing_unit"}
             usage["storage"] = {"value": round(sum(a.size for a in results.assets) / 1e6, 6), "unit": "mb"}
-            if stopped and stopped[0]:  # the budget is reached: partial results
+            if stopped and stopped[0]:  # stopped before the request that would exceed the budget
                 job_log.add("warning", stopped[0], {"processing_units": pu, "budget": job.budget}, code=STOP_CODE)
                 return await self._complete(job, lease_token, "error", job_log, results=results,
                                             error_json=json.dumps({"code": STOP_CODE, "message": stopped[0]}),
@@ -329,10 +320,8 @@ class BatchWorker:
             state.stop_reason = reason
             work.cancel()
 
-    async def _seal(self, job, run_id: str, state: _State, files: list, extent, total_pu: float,
-                    partial: str | None = None):
-        """The STAC metadata and the completion manifest after the last upload: (results, PUs), or
-        for a run stopped by its budget (`partial`: why) the metadata only: (results, PUs, why)."""
+    async def _seal(self, job, run_id: str, state: _State, files: list, extent, total_pu: float):
+        """The STAC metadata and the completion manifest after the last upload: (results, PUs)."""
         prefix = f"jobs/{job.id}/"
         draft = build_results(job.id, files, extent)
         metadata = stac_metadata(job, draft, total_pu)
@@ -341,8 +330,6 @@ class BatchWorker:
                           "uploading the STAC metadata", "the result storage")
         log.info("result_object_written", job_id=job.id, key=metadata_key, size=len(metadata))
         results = build_results(job.id, files, extent, metadata_key=metadata_key, metadata_size=len(metadata))
-        if partial is not None:  # no completion manifest: a restart runs the whole job
-            return results, total_pu, partial
         # written last: from here on, the run's results are complete and are never paid again
         record = manifest.encode(run_id, results, total_pu, job.attempts)
         await self._retry(lambda: self.storage.put_bytes(manifest.manifest_key(job.id), record, "application/json"),
@@ -427,62 +414,37 @@ class BatchWorker:
         if plan.HasField("batch_api"):
             return await self._execute_on_batch_api(job, owner, run_id, plan, state, job_log)
 
-        chunks = split_plan(plan, s.chunk_pixels)
-        if len(chunks) > 1:
-            job_log.add("info", f"Large area: processing {len(chunks)} spatial chunks one after another.")
+        # one run: a large cube is chunked by the dask engine (`dask_engine.py`), fetched tile by
+        # tile and encoded chunk by chunk, so memory does not grow with the area
         loop = asyncio.get_running_loop()
         tmp = Path(tempfile.mkdtemp(prefix=f"job-{job.id}-", dir=s.work_dir))
-        share = 90.0 / len(chunks)
+        spending = SpendingLimit(job.budget) if job.budget > 0 else None
 
-        def start_run(index: int) -> asyncio.Task:
-            def on_progress(value: float) -> None:
-                state.progress = max(state.progress, 5.0 + index * share + share * value / 100.0)
+        def on_progress(value: float) -> None:
+            state.progress = max(state.progress, 5.0 + 0.85 * value)
 
-            return asyncio.create_task(
-                self.runner.run(chunks[index][1], owner, on_progress=on_progress, extra={"job_id": job.id})
-            )
-
-        # Pipelined: chunk i+1 is fetched and evaluated while chunk i is encoded and uploaded, so
-        # Sentinel Hub keeps rendering during the (CPU-bound) encoding; at most two chunks are held.
-        pending: asyncio.Task | None = None
         try:
-            all_files = []
-            extents = []
-            total_pu = largest_pu = 0.0
-            stop = None
-            pending = start_run(0)
-            for index, (suffix, _chunk_plan) in enumerate(chunks):
-                outcome = await pending
-                total_pu += outcome.processing_units
-                largest_pu = max(largest_pu, outcome.processing_units)
-                stop = budget_stop(job.budget, total_pu, largest_pu, index + 1, len(chunks))
-                pending = start_run(index + 1) if index + 1 < len(chunks) and stop is None else None
-                for record in outcome.inspections:
-                    job_log.add(record.get("level", "info"), str(record.get("message", "")),
-                                {"data": record.get("data")} if record.get("data") is not None else None,
-                                code=str(record.get("code") or ""))
-                options = dict(outcome.options)
-                if suffix:
-                    options["filename_prefix"] = str(options.get("filename_prefix") or "openEO") + suffix
-                chunk_dir = tmp / f"chunk{index}"
-                files = await loop.run_in_executor(self.pool, encode_result, outcome.value, outcome.output, options, chunk_dir)
-                extents.append(extent_of(outcome.value))
-                del outcome  # free the chunk's cubes before the next one
-                for f in files:
-                    key = prefix + f.name
-                    await self._retry(lambda f=f, key=key: self.storage.upload_file(key, f.path, f.media_type),
-                                      f"uploading {key}", "the result storage")
-                    log.info("result_object_written", job_id=job.id, key=key, size=f.size)
-                await loop.run_in_executor(self.pool, _remove_payloads, files)
-                all_files.extend(files)
-                state.progress = max(state.progress, 5.0 + (index + 1) * share)
-                if stop is not None:
-                    break
-            if stop is not None:  # partial: no completion manifest, a restart runs the whole job
-                return await self._seal(job, run_id, state, all_files, merge_extents(extents), total_pu, partial=stop)
-            return await self._seal(job, run_id, state, all_files, merge_extents(extents), total_pu)
+            try:
+                outcome = await self.runner.run(plan, owner, on_progress=on_progress, extra={"job_id": job.id},
+                                                spending=spending)
+            except BudgetReached as stop:  # nothing written: a restart runs the whole job
+                return store_pb2.JobResults(), stop.spent, stop.message
+            for record in outcome.inspections:
+                job_log.add(record.get("level", "info"), str(record.get("message", "")),
+                            {"data": record.get("data")} if record.get("data") is not None else None,
+                            code=str(record.get("code") or ""))
+            files = await loop.run_in_executor(self.pool, encode_result, outcome.value, outcome.output,
+                                               dict(outcome.options), tmp / "result")
+            extent = extent_of(outcome.value)
+            total_pu = outcome.processing_units
+            del outcome  # the cubes are not needed for the upload
+            state.progress = max(state.progress, 92.0)
+            for f in files:
+                key = prefix + f.name
+                await self._retry(lambda f=f, key=key: self.storage.upload_file(key, f.path, f.media_type),
+                                  f"uploading {key}", "the result storage")
+                log.info("result_object_written", job_id=job.id, key=key, size=f.size)
+            await loop.run_in_executor(self.pool, _remove_payloads, files)
+            return await self._seal(job, run_id, state, files, merge_extents([extent]), total_pu)
         finally:
-            if pending is not None:  # the job failed or was stopped while the next chunk ran
-                pending.cancel()
-                pending.add_done_callback(_retrieve)
             await loop.run_in_executor(self.pool, shutil.rmtree, tmp, True)

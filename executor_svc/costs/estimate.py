@@ -47,11 +47,11 @@ def _catalog_query(load) -> tuple[tuple, str] | None:
     return (load.sh_type, bbox, load.bbox.epsg or 4326, load.time_from, load.time_to, flt, load.sh_deployment), reason
 
 
-async def estimate_plan(plan, sh_client, *, token: str | None, chunk_pixels: int | None) -> Estimate:
-    """PUs of every request `plan` sends (a batch job's when `chunk_pixels` is set)."""
+async def estimate_plan(plan, sh_client, *, token: str | None, batch_job: bool) -> Estimate:
+    """PUs of every request `plan` sends (as a batch job's or as a synchronous request's)."""
     config = sh_client.config
     requests = planned_requests(plan, split_threshold=config.split_threshold, tile_size=config.effective_tile_size,
-                                chunk_pixels=chunk_pixels)
+                                batch_job=batch_job)
     costs = [load_cost(load) for load in plan.loads]
     queries: dict[tuple, asyncio.Future] = {}
     reasons: list[str] = []

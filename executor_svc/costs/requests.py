@@ -1,9 +1,9 @@
 """The Process API requests a plan will really send, and their processing units (pure).
 
 Sentinel Hub charges each request separately (its own minimums, §2.6), so the estimate follows
-what the executor sends: a batch job's spatial chunks (`batch.chunking.split_plan`), then the
-client's split of any request larger than its threshold into tiles (`sentinelhub.grid`), and the
-image fast path's PNG (format factor 1) instead of the FLOAT32 GeoTIFF (factor 2)."""
+what the executor sends: each load as one request, split by the client into tiles when larger than
+its threshold (`sentinelhub.grid`), and a synchronous request's image fast path as a PNG (format
+factor 1) instead of the FLOAT32 GeoTIFF (factor 2)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from backend_common.processing_units import FLOAT32_TIFF, OTHER_FORMAT, input_band_count, request_pu
 from backend_proto.v1 import compiler_pb2
 
-from ..batch.chunking import split_plan
 from ..sentinelhub.grid import PixelGrid, needs_split, split_grid
 
 _SETUP_PREFIX = "function setup(){return "
@@ -87,17 +86,15 @@ def _load_requests(index: int, load, *, split_threshold: int, tile_size: int, im
     return [PlannedRequest(index, t.width, t.height, factor) for t in split_grid(grid, tile_size)]
 
 
-def planned_requests(plan, *, split_threshold: int, tile_size: int, chunk_pixels: int | None) -> list[PlannedRequest]:
-    """Every request the plan sends: a job's (`chunk_pixels` set) chunk by chunk, a synchronous
-    request's image fast path as one PNG when it applies."""
-    image = (chunk_pixels is None and plan.strategy == compiler_pb2.RESULT_STRATEGY_IMAGE and len(plan.loads) == 1
+def planned_requests(plan, *, split_threshold: int, tile_size: int, batch_job: bool) -> list[PlannedRequest]:
+    """Every request the plan sends; a synchronous request's image fast path as one PNG when it
+    applies (jobs encode their files themselves)."""
+    image = (not batch_job and plan.strategy == compiler_pb2.RESULT_STRATEGY_IMAGE and len(plan.loads) == 1
              and bool(plan.loads[0].image_evalscript)
              and max(plan.loads[0].width, plan.loads[0].height) <= split_threshold)
-    chunks = [plan] if chunk_pixels is None else [chunk for _, chunk in split_plan(plan, chunk_pixels)]
     out: list[PlannedRequest] = []
-    for chunk in chunks:
-        for index, load in enumerate(chunk.loads):
-            out.extend(_load_requests(index, load, split_threshold=split_threshold, tile_size=tile_size, image=image))
+    for index, load in enumerate(plan.loads):
+        out.extend(_load_requests(index, load, split_threshold=split_threshold, tile_size=tile_size, image=image))
     return out
 
 

@@ -34,12 +34,14 @@ def deployment_for(load, sh_client):
 
 
 async def fetch_load(load, sh_client, *, token: str | None, executor: Executor | None = None, sink=None,
-                     to_dask=None) -> LoadedCube:
+                     to_dask=None, spending=None) -> LoadedCube:
     """`sink` receives the assembled raster (default: an in-memory array); `to_dask` makes the
-    cube chunked (`loading.cube.cube_from_raster`)."""
+    cube chunked (`loading.cube.cube_from_raster`); `spending` (`sentinelhub.spending`) holds
+    the run's requests within its budget."""
     request = process_request(load)
     raster = await sh_client.process_raster(
-        request, token=token or None, deployment=deployment_for(load, sh_client), output_id="default", sink=sink
+        request, token=token or None, deployment=deployment_for(load, sh_client), output_id="default", sink=sink,
+        spending=spending,
     )
     loop = asyncio.get_running_loop()
     cube = await loop.run_in_executor(executor, cube_from_raster, raster.data, raster.userdata, load, raster.nodata,

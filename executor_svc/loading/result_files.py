@@ -226,7 +226,7 @@ def read_result_cube(
 
     `bounds` = (west, south, east, north, crs) limits the pixels read (a one-pixel margin is kept;
     the exact filter is `filter_result_cube`); `bands` limits the bands read when all are present.
-    Files of the same date are mosaicked (spatial chunks of one grid). No `t` dimension when no
+    Files of the same date are mosaicked (spatial tiles of one grid). No `t` dimension when no
     file has a date."""
     if not files:
         raise invalid_results(job_id, "contain no GeoTIFF raster files.")

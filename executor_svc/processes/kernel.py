@@ -71,24 +71,40 @@ def apply_kernel(args: dict, ctx: Any) -> xr.DataArray:
     return with_attrs(res, data)
 
 
+#: Kernel weights correlated in one scipy call: a larger kernel runs in blocks of its rows, so a
+#: cancelled or overdue run stops between blocks (the blocks depend on the kernel only, so a chunk
+#: and the whole array sum in the same order).
+WEIGHTS_PER_CALL = 1024
+
+
 def _valid(padded: np.ndarray, kernel: np.ndarray, ny: int, nx: int, check=None) -> np.ndarray:
     """The kernel's weighted sums over `padded` (a margin of half the kernel on each side of
     the (ny, nx) result). Kernel rows and columns are not mirrored: openEO's apply_kernel weights
     the pixel north-west of the centre with the kernel's first element. The sums run in float64
-    (scipy's accumulator) and are stored in the data's float type; a stack of 2D slices is
-    computed slice by slice, so a cancelled or overdue run stops between slices."""
+    and are stored in the data's float type, slice by slice."""
     from scipy.ndimage import correlate
 
     kh, kw = kernel.shape
-    py, px = kh // 2, kw // 2
+    px = kw // 2
+    rows = max(1, WEIGHTS_PER_CALL // kw)
     out = np.empty(padded.shape[:-2] + (ny, nx), dtype=padded.dtype)
-    full = np.empty(padded.shape[-2:], dtype=padded.dtype)
+    acc = np.empty((ny, nx), dtype=np.float64)
     for index in np.ndindex(padded.shape[:-2]):
-        if check is not None:
-            check()
-        # the margin is already there: the border mode only fills the part sliced away
-        correlate(padded[index], kernel, output=full, mode="constant", cval=0.0)
-        out[index] = full[py:py + ny, px:px + nx]
+        plane = padded[index]
+        for i0 in range(0, kh, rows):
+            if check is not None:
+                check()
+            block = kernel[i0:i0 + rows]
+            b = block.shape[0]
+            # rows i0.. of the kernel see rows i0.. of the margin; scipy centres the block on its
+            # row b // 2, and the margin outside is sliced away, so its border mode does not matter
+            full = correlate(plane[i0:i0 + ny + b - 1], block, output=np.float64, mode="constant", cval=0.0)
+            part = full[b // 2:b // 2 + ny, px:px + nx]
+            if i0 == 0:
+                acc[...] = part
+            else:
+                acc += part
+        out[index] = acc
     return out
 
 

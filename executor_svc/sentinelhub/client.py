@@ -22,6 +22,7 @@ from .config import ClientConfig, Deployment
 from .decode import decode_response
 from .grid import PixelGrid, needs_split, split_grid
 from .sinks import ArraySink, RasterSink
+from .spending import SpendingLimit
 from .transport import ShResponse, Transport
 
 log = get_logger(__name__)
@@ -205,12 +206,14 @@ class SentinelHubClient:
         deployment: Deployment | None = None,
         output_id: str = "default",
         sink: RasterSink | None = None,
+        spending: SpendingLimit | None = None,
     ) -> RasterResult:
         """A Process API request decoded to numpy (via rasterio, in the executor pool).
 
         Requests larger than `config.split_threshold` px per side are split into pixel-aligned
         tiles (≤ `config.tile_size` px), fetched concurrently (≤ `config.tiles_in_flight` held at
-        once) and written into `sink` (default: one preallocated in-memory array).
+        once) and written into `sink` (default: one preallocated in-memory array). With
+        `spending`, every request (each tile) first asks it whether the run's budget allows it.
         """
         grid = PixelGrid.of_request(request_json)
         caller_sink = sink
@@ -218,7 +221,7 @@ class SentinelHubClient:
         deployment = deployment or self.config.deployment
         loop = asyncio.get_running_loop()
         if not needs_split(grid, self.config.split_threshold):
-            response = await self._post_process(request_json, token=token, deployment=deployment)
+            response = await _spending_on(spending, self._post_process(request_json, token=token, deployment=deployment))
             decoded = await loop.run_in_executor(
                 self._executor, decode_response, response.body, response.content_type, output_id
             )
@@ -238,7 +241,7 @@ class SentinelHubClient:
         log.info("sh_split_request", width=grid.width, height=grid.height, tiles=len(tiles))
 
         async def fetch(sub: dict) -> tuple[bytes, str, float]:
-            response = await self._post_process(sub, token=auth_token, deployment=deployment)
+            response = await _spending_on(spending, self._post_process(sub, token=auth_token, deployment=deployment))
             return response.body, response.content_type, response.processing_units
 
         assembled = await fetch_tiles(
@@ -400,3 +403,21 @@ def _to_wgs84(bbox: list[float], epsg: int) -> list[float]:
 
     transformer = Transformer.from_crs(epsg, 4326, always_xy=True)
     return list(transformer.transform_bounds(*bbox, densify_pts=21))
+
+
+async def _spending_on(spending: SpendingLimit | None, request) -> ShResponse:
+    """`request` (a coroutine of one Process API call) sent when `spending` lets it through."""
+    if spending is None:
+        return await request
+    try:
+        await spending.before_request()
+    except BaseException:
+        request.close()  # never awaited: closed so that it is not reported as such
+        raise
+    try:
+        response = await request
+    except BaseException:
+        spending.abandoned()
+        raise
+    spending.spent_on(response.processing_units)
+    return response

@@ -54,7 +54,7 @@ async def test_plan_order_and_graph_hold_only_what_the_executor_evaluates():
     (ld,) = plan.loads
     assert ld.result_node_id == "n" and list(plan.node_order) == ["k", "s"]
     assert list(json.loads(plan.graph_json)) == ["k", "s"]
-    assert plan.strategy == compiler_pb2.RESULT_STRATEGY_CUBE and not plan.spatially_splittable
+    assert plan.strategy == compiler_pb2.RESULT_STRATEGY_CUBE
 
 
 async def test_strategies():
@@ -66,7 +66,7 @@ async def test_strategies():
     lzw = await compile_({"l": load(), "s": save("l", options={"compression": "lzw"})})
     assert lzw.strategy == compiler_pb2.RESULT_STRATEGY_CUBE
     netcdf = await compile_({"l": load(), "s": save("l", fmt="netCDF")})
-    assert netcdf.strategy == compiler_pb2.RESULT_STRATEGY_CUBE and netcdf.spatially_splittable
+    assert netcdf.strategy == compiler_pb2.RESULT_STRATEGY_CUBE
     assert (netcdf.output.format, netcdf.output.media_type, netcdf.output.extension) == ("netCDF", "application/x-netcdf", "nc")
 
 

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from compiler_svc.output_formats import RASTER_FORMATS, output_format
-from compiler_svc.planning.execution_order import executor_graph, is_per_pixel, needed_order
+from compiler_svc.output_formats import output_format
+from compiler_svc.planning.execution_order import executor_graph, needed_order
 from backend_proto.v1 import common_pb2, compiler_pb2, store_pb2
 
 DATES = ["2024-05-03T10:00:00Z", "2024-05-13T10:00:00Z"]
@@ -34,20 +34,34 @@ class FakeRaster:
 
 
 class FakeSentinelHub:
-    def __init__(self, delay: float = 0.0):
+    """Answers every request with synthetic bands at 1.5 PU; with `tile_px`, a wider request is
+    sent as columns of at most `tile_px` px, each a request of its own (recorded with its width)
+    and each first let through by the run's `spending`, as the real client's tiles are."""
+
+    def __init__(self, delay: float = 0.0, tile_px: int = 0):
         self.config = SimpleNamespace(deployment=SimpleNamespace(base_url="http://sh.invalid", token_url="http://sh.invalid/t"))
         self.delay = delay
+        self.tile_px = tile_px
         self.requests: list[tuple[dict, str | None]] = []
 
-    async def process_raster(self, request, *, token=None, deployment=None, output_id="default", sink=None):
-        self.requests.append((request, token))
-        if self.delay:
-            await asyncio.sleep(self.delay)
+    async def process_raster(self, request, *, token=None, deployment=None, output_id="default", sink=None,
+                             spending=None):
         h, w = request["output"]["height"], request["output"]["width"]
+        step = self.tile_px or w
+        for x0 in range(0, w, step):
+            if spending is not None:
+                await spending.before_request()
+            sub = json.loads(json.dumps(request))
+            sub["output"]["width"] = min(w, x0 + step) - x0
+            self.requests.append((sub if self.tile_px else request, token))
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            if spending is not None:
+                spending.spent_on(1.5)
         bands = ["B04", "B08"]
         data = np.stack([synthetic_band(b, d, h, w) for d in range(len(DATES)) for b in bands])
         data[:, 0, 0] = np.nan
-        return FakeRaster(data, {"dates": DATES, "bands": bands}, processing_units=1.5)
+        return FakeRaster(data, {"dates": DATES, "bands": bands}, processing_units=1.5 * len(range(0, w, step)))
 
 
 NDVI_GRAPH = {
@@ -83,8 +97,7 @@ def plan_for_graph(graph: dict, result: str, loads: list, output) -> compiler_pb
     order = needed_order(graph, result, {load.result_node_id or load.node_id for load in loads})
     return compiler_pb2.ExecutionPlan(loads=loads, graph_json=json.dumps(executor_graph(graph, order)),
                                       node_order=order, result_node_id=result, output=output,
-                                      strategy=compiler_pb2.RESULT_STRATEGY_CUBE,
-                                      spatially_splittable=is_per_pixel(graph, order) and output.format in RASTER_FORMATS)
+                                      strategy=compiler_pb2.RESULT_STRATEGY_CUBE)
 
 
 EVALSCRIPT = """//VERSION=3

@@ -159,41 +159,29 @@ async def test_worker_loop_drains_queue_and_stops(storage, pool, tmp_path):
     assert assets["openEO.nc"].media_type == "application/x-netcdf"
 
 
-def test_split_plan_is_pixel_exact_and_only_for_per_pixel_graphs():
-    from executor_svc.batch.chunking import split_plan
+async def test_large_job_runs_once_on_the_dask_engine_into_one_file_per_date(storage, pool, tmp_path):
+    """A job above the engine's threshold is one chunked run (no spatial parts): its load is
+    fetched tile by tile, processed in chunks, and each date is one GeoTIFF of the whole area."""
+    from executor_svc.dask_engine import DaskEngine, DaskSettings
 
-    plan = ndvi_plan(width=700, height=300)
-    chunks = split_plan(plan, 256 * 256)
-    assert [suffix for suffix, _ in chunks] == ["_r0c0", "_r0c1", "_r0c2", "_r1c0", "_r1c1", "_r1c2"]
-    loads = [p.loads[0] for _, p in chunks]
-    assert sum(l.width * l.height for l in loads) == 700 * 300
-    assert [l.width for l in loads[:3]] == [256, 256, 188] and [l.height for l in loads[::3]] == [256, 44]
-    assert loads[1].bbox.west == pytest.approx(500000 + 256 * 640 / 700)
-    assert loads[5].bbox.east == 500640 and loads[5].bbox.south == pytest.approx(5199520)
-    assert plan.loads[0].width == 700  # original untouched
-    assert len(split_plan(plan, 10_000_000)) == 1
-    kernel = {**NDVI_GRAPH, "k": {"process_id": "apply_kernel", "arguments": {"data": {"from_node": "ndvi"}}},
-              "save": {**NDVI_GRAPH["save"], "arguments": {"data": {"from_node": "k"}, "format": "GTiff"}}}
-    kernel_plan = ndvi_plan(width=700, height=300, graph=kernel)
-    assert not kernel_plan.spatially_splittable and len(split_plan(kernel_plan, 256 * 256)) == 1
-    # an unused node does not make a per-pixel plan unsplittable
-    unused = {**NDVI_GRAPH, "k": {"process_id": "apply_kernel", "arguments": {"data": {"from_node": "ndvi"}}}}
-    assert len(split_plan(ndvi_plan(width=700, height=300, graph=unused), 256 * 256)) == 6
-
-
-async def test_large_job_is_processed_in_chunks(storage, pool, tmp_path):
     store = FakeStore([make_job("job-big")])
-    sh = FakeSentinelHub()
-    worker = worker_for(store, FakeCompiler(ndvi_plan(width=600, height=300)), sh, storage, pool, tmp_path,
-                        chunk_pixels=300 * 300)
+    sh = FakeSentinelHub(tile_px=300)
+    engine = DaskEngine(DaskSettings(threads=2, chunk_px=128, min_values=1), str(tmp_path / "dask"))
+    engine.start()
+    settings = WorkerSettings(worker_id="w-test", work_dir=str(tmp_path), lease_seconds=5, renew_seconds=0.05,
+                              poll_seconds=0.05, io_retries=2, retry_base_delay=0.01)
+    worker = BatchWorker(settings, store, FakeCompiler(ndvi_plan(width=600, height=300)),
+                         PlanRunner(sh, pool, engine=engine), storage, pool)
     await worker.claim_and_run()
     assert [c.status for c in store.completed] == ["finished"]
-    assert [r[0]["output"]["width"] for r in sh.requests] == [300, 300]
+    assert [r[0]["output"]["width"] for r in sh.requests] == [300, 300]  # the client's tiles
     assets = {a.name: a for a in store.completed[0].results.assets}
     data = sorted(name for name, a in assets.items() if "data" in a.roles)
-    assert data == [f"openEO_r0c{c}_{d}.tif" for c in (0, 1) for d in ("2024-05-03T100000Z", "2024-05-13T100000Z")]
-    right = assets["openEO_r0c1_2024-05-03T100000Z.tif"].projection
-    assert right.bbox[0] == pytest.approx(500320) and right.bbox[2] == pytest.approx(500640)
+    assert data == [f"openEO_{d}.tif" for d in ("2024-05-03T100000Z", "2024-05-13T100000Z")]
+    whole = assets["openEO_2024-05-03T100000Z.tif"].projection
+    assert list(whole.shape) == [300, 600]
+    assert whole.bbox[0] == pytest.approx(500000) and whole.bbox[2] == pytest.approx(500640)
+    assert json.loads(store.completed[0].usage_json)["sentinelhub"]["value"] == pytest.approx(3.0)
 
 
 class LostReplyStore(FakeStore):

@@ -7,7 +7,7 @@ from executor_svc.config import ExecutorConfig
 
 def test_one_config_object_holds_the_executor_sentinel_hub_and_s3_settings(monkeypatch):
     for name, value in {
-        "EXECUTOR_WORKERS": "3", "EXECUTOR_CHUNK_PIXELS": "1024",
+        "EXECUTOR_WORKERS": "3", "DASK_CHUNK_PX": "512",
         "SH_BASE_URL": "https://sh.dataspace.copernicus.eu", "SH_CLIENT_ID": "id", "SH_MAX_RETRIES": "2",
         "S3_BUCKET": "results", "S3_ENDPOINT_URL": "http://127.0.0.1:9000",
         "EXECUTOR_OUTAGE_SECONDS": "120", "EXECUTOR_RETRY_MAX_DELAY_SECONDS": "4",
@@ -15,7 +15,7 @@ def test_one_config_object_holds_the_executor_sentinel_hub_and_s3_settings(monke
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("SH_TOKEN_URL", raising=False)
     config = ExecutorConfig.from_env()
-    assert (config.workers, config.chunk_pixels) == (3, 1024)
+    assert (config.workers, config.dask.chunk_px) == (3, 512)
     assert (config.outage_seconds, config.retry_max_delay) == (120.0, 4.0)
     assert config.sentinelhub.deployment.name == "cdse"
     assert (config.sentinelhub.client_id, config.sentinelhub.max_retries) == ("id", 2)

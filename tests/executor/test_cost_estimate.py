@@ -14,7 +14,6 @@ from backend_common.processing_units import request_pu
 from backend_proto.v1 import common_pb2, compiler_pb2, executor_pb2
 from compiler_svc import compilation
 from devstack.emulator import running_emulator
-from executor_svc.batch.chunking import split_plan
 from executor_svc.costs.requests import load_cost, planned_requests, requests_pu
 from executor_svc.runner import PlanRunner
 from executor_svc.servicer import ExecutorServicer
@@ -31,30 +30,27 @@ def _plan(width=600, height=300, bands=("B04", "B08")):
     ld = compiler_pb2.SentinelHubLoad(
         node_id="l", sh_type="sentinel-2-l2a", width=width, height=height, evalscript=evalscript,
         bbox=compiler_pb2.BoundingBox(west=0, south=0, east=width * 10.0, north=height * 10.0, epsg=32633))
-    return compiler_pb2.ExecutionPlan(loads=[ld], spatially_splittable=True)
+    return compiler_pb2.ExecutionPlan(loads=[ld])
 
 
-def test_requests_follow_the_client_split_and_the_job_chunks():
+def test_requests_follow_the_client_split():
     plan = _plan(600, 300)
-    assert [(r.width, r.height) for r in planned_requests(plan, split_threshold=2500, tile_size=2048,
-                                                           chunk_pixels=None)] == [(600, 300)]
-    # the client splits above its threshold into near-equal tiles
-    tiles = planned_requests(plan, split_threshold=250, tile_size=250, chunk_pixels=None)
-    assert sorted((r.width, r.height) for r in tiles) == [(200, 150)] * 6
-    # a job runs in chunks of 256 px (edges 88 and 44 px), each its own request
-    chunks = planned_requests(plan, split_threshold=2500, tile_size=2048, chunk_pixels=256 * 256)
-    assert sorted((r.width, r.height) for r in chunks) == sorted(
-        [(256, 256), (256, 256), (88, 256), (256, 44), (256, 44), (88, 44)])
+    for batch_job in (False, True):  # a job sends each load as one request too, split the same way
+        assert [(r.width, r.height) for r in planned_requests(plan, split_threshold=2500, tile_size=2048,
+                                                               batch_job=batch_job)] == [(600, 300)]
+        # the client splits above its threshold into near-equal tiles
+        tiles = planned_requests(plan, split_threshold=250, tile_size=250, batch_job=batch_job)
+        assert sorted((r.width, r.height) for r in tiles) == [(200, 150)] * 6
 
 
 def test_per_request_minimums_add_up():
     plan = _plan(600, 300, bands=("B04",))
     costs = [load_cost(plan.loads[0])]
     assert costs[0].n_input_bands == 1 and costs[0].orbit
-    one = requests_pu(planned_requests(plan, split_threshold=2500, tile_size=2048, chunk_pixels=None), costs, [3])
+    one = requests_pu(planned_requests(plan, split_threshold=2500, tile_size=2048, batch_job=False), costs, [3])
     assert one == pytest.approx(request_pu(600, 300, 1, samples=3))
     # 12 × 6 tiles of 50 × 50 px: each below the 0.01 area minimum of one request
-    tiny = planned_requests(plan, split_threshold=50, tile_size=50, chunk_pixels=None)
+    tiny = planned_requests(plan, split_threshold=50, tile_size=50, batch_job=False)
     assert len(tiny) == 72
     assert requests_pu(tiny, costs, [3]) == pytest.approx(72 * 0.01 * (1 / 3) * 2 * 3)
     assert requests_pu(tiny, costs, [3]) > one
@@ -75,7 +71,7 @@ async def setup(emulator_url, tmp_path):
                           client_secret="demo-secret", split_threshold=200, tile_size=200)
     async with SentinelHubClient(config, executor=pool) as sh, aiohttp.ClientSession(emulator_url) as admin:
         runner = PlanRunner(sh, pool)
-        yield ExecutorServicer(runner, None, None, pool, str(tmp_path), chunk_pixels=256 * 256), runner, admin
+        yield ExecutorServicer(runner, None, None, pool, str(tmp_path)), runner, admin
     pool.shutdown()
 
 
@@ -119,16 +115,12 @@ async def test_job_estimate_equals_the_emulator_accounting(setup):
                        temporal=("2024-05-01", "2024-05-15")),
              "n": {"process_id": "ndvi", "arguments": {"data": {"from_node": "l"}}}, "s": save("n")}
     plan = await compilation.compile_process(as_json(graph), FakeStore(), purpose=compiler_pb2.PURPOSE_BATCH)
-    chunks = split_plan(plan, servicer.chunk_pixels)
-    assert len(chunks) > 1  # the job runs in chunks, each split into tiles by the client
+    assert max(plan.loads[0].width, plan.loads[0].height) > 200  # split into tiles by the client
     estimate = await servicer.EstimateCosts(executor_pb2.CostEstimateRequest(user=USER, plan=plan, batch_job=True),
                                             None)
-    sync_estimate = await servicer.EstimateCosts(executor_pb2.CostEstimateRequest(user=USER, plan=plan), None)
-    assert estimate.requests > sync_estimate.requests
+    assert estimate.exact and estimate.requests > 1
     before = await _spent(admin)
-    reported = 0.0
-    for _, chunk in chunks:  # what the batch worker runs
-        reported += (await runner.run(chunk, USER)).processing_units
+    reported = (await runner.run(plan, USER)).processing_units  # what the batch worker runs
     spent = await _spent(admin) - before
     assert reported == pytest.approx(spent, rel=1e-6)
     assert estimate.processing_units == pytest.approx(spent, rel=0.01)
@@ -154,7 +146,7 @@ def test_a_collection_the_catalog_does_not_list_is_counted_once_a_day_as_an_uppe
             asked.append(collection)
             raise OpenEOError("SentinelHubError", f"Illegal collection '{collection}'.", 400)
 
-    estimate = asyncio.run(estimate_plan(plan, CatalogWithoutTheCollection(), token=None, chunk_pixels=None))
+    estimate = asyncio.run(estimate_plan(plan, CatalogWithoutTheCollection(), token=None, batch_job=False))
     assert asked == ["sentinel-2-l2a"]
     assert estimate.processing_units == pytest.approx(request_pu(600, 300, 1, samples=10))
     assert not estimate.exact and "one acquisition a day" in estimate.reason
@@ -177,5 +169,5 @@ def test_other_catalog_failures_are_not_hidden_by_the_estimate():
             raise OpenEOError("SentinelHubError", "Sentinel Hub refused the token.", 403)
 
     with pytest.raises(OpenEOError) as raised:
-        asyncio.run(estimate_plan(plan, RefusingCatalog(), token=None, chunk_pixels=None))
+        asyncio.run(estimate_plan(plan, RefusingCatalog(), token=None, batch_job=False))
     assert raised.value.status == 403

@@ -47,7 +47,7 @@ class SixDates:
         self.config = None
         self.sinks = []
 
-    async def process_raster(self, request, *, token=None, deployment=None, output_id="default", sink=None):
+    async def process_raster(self, request, *, token=None, deployment=None, output_id="default", sink=None, spending=None):
         h, w = request["output"]["height"], request["output"]["width"]
         data = np.stack([synthetic_band(b, d, h, w) for d in range(len(DATES)) for b in ("B04", "B08")])
         data[:, 3:9, 5:12] = -9999.0

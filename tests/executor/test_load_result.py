@@ -14,7 +14,6 @@ import xarray as xr
 
 from backend_common.errors import OpenEOError
 from backend_proto.v1 import common_pb2, compiler_pb2, store_pb2
-from executor_svc.batch import BatchWorker, WorkerSettings
 from executor_svc.batch.results import build_results
 from compiler_svc.output_formats import output_format
 from executor_svc.encoding import encode_result
@@ -28,7 +27,7 @@ from executor_svc.loading.result_files import (
 from executor_svc.processes import REGISTRY
 from executor_svc.runner import PlanRunner
 
-from .fakes import FakeCompiler, FakeSentinelHub, FakeStore, make_job, ndvi_plan, synthetic_band
+from .fakes import FakeSentinelHub, FakeStore, make_job, ndvi_plan, synthetic_band
 
 DATES = ["2024-05-03T00:00:00", "2024-05-13T10:15:00", "2024-05-23T00:00:00"]
 
@@ -194,18 +193,32 @@ def times_two_plan(job_id, **args):
     return compiled(graph)
 
 
+async def tiled_job(job_id: str, store: FakeStore, storage, pool, tmp_path) -> None:
+    """A finished job whose results are spatial tiles (one GeoTIFF per tile and date, as a job on
+    Sentinel Hub's Batch Processing API writes them): 300x260 px in 256 px tiles, 2x2 tiles."""
+    files = []
+    for r, (y0, y1) in enumerate([(0, 256), (256, 260)]):
+        for c, (x0, x1) in enumerate([(0, 256), (256, 300)]):
+            bbox = compiler_pb2.BoundingBox(west=500000 + 10 * x0, east=500000 + 10 * x1, north=5200000 - 10 * y0,
+                                            south=5200000 - 10 * y1, epsg=32633)
+            outcome = await PlanRunner(FakeSentinelHub(), pool).run(ndvi_plan(width=x1 - x0, height=y1 - y0, bbox=bbox),
+                                                                    alice())
+            options = dict(outcome.options, filename_prefix=f"openEO_r{r}c{c}")
+            written = encode_result(outcome.value, outcome.output, options, tmp_path / f"tile-{r}-{c}")
+            for f in written:
+                await storage.upload_file(f"jobs/{job_id}/{f.name}", f.path, f.media_type)
+            files.extend(written)
+    job = store.jobs[job_id]
+    job.status = "finished"
+    job.results.CopyFrom(build_results(job_id, files, store_pb2.JobResults()))
+
+
 async def test_batch_results_load_back_through_the_plan_runner(storage, pool, tmp_path):
     job = make_job("job-src")
     store = FakeStore([job, make_job("job-queued"), make_job("job-bob", user_id="basic:bob")])
-    settings = WorkerSettings(worker_id="w", work_dir=str(tmp_path), renew_seconds=0.05, poll_seconds=0.05,
-                              io_retries=2, retry_base_delay=0.01, chunk_pixels=256 * 256)  # 300x260 → 2x2 chunks
-    bbox = compiler_pb2.BoundingBox(west=500000, south=5197400, east=503000, north=5200000, epsg=32633)
-    plan = ndvi_plan(width=300, height=260, bbox=bbox)
-    worker = BatchWorker(settings, store, FakeCompiler(plan), PlanRunner(FakeSentinelHub(), pool), storage, pool)
-    assert await worker.claim_and_run() is True
-    assert store.completed[0].status == "finished"
-    results = store.completed[0].results
-    assert len([a for a in results.assets if a.name.startswith("openEO_r")]) == 8  # 4 chunks x 2 dates
+    await tiled_job("job-src", store, storage, pool, tmp_path)
+    results = store.jobs["job-src"].results
+    assert len([a for a in results.assets if a.name.startswith("openEO_r")]) == 8  # 4 tiles x 2 dates
 
     loader = JobResultLoader(store, storage, pool, str(tmp_path / "work"))
     runner = PlanRunner(FakeSentinelHub(), pool, results=loader)
@@ -279,20 +292,3 @@ async def test_result_sources_are_fetched_once_before_evaluation(pool):
     outcome = await PlanRunner(FakeSentinelHub(), pool, results=Loader()).run(plan, alice())
     assert outcome.value.sizes["bands"] == 1 and len(calls) == 1
     assert calls[0] == ("j-1", {k: args[k] for k in ("spatial_extent", "temporal_extent", "bands")})
-
-
-def test_plans_with_load_result_are_not_split_into_chunks():
-    from executor_svc.batch.chunking import split_plan
-
-    extent = {"west": 500000, "south": 5170000, "east": 530000, "north": 5200000, "crs": 32633}  # 3000 x 3000 px
-    load = {"process_id": "load_collection", "arguments": {"id": "SENTINEL2_L2A", "spatial_extent": extent,
-                                                          "temporal_extent": ["2024-05-01", "2024-05-10"], "bands": ["B04"]}}
-    alone = compiled({"load1": load, "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "load1"},
-                                                                                      "format": "GTiff"}, "result": True}})
-    assert alone.spatially_splittable and len(split_plan(alone, 256 * 256)) > 1
-    graph = {"l": {"process_id": "load_result", "arguments": {"id": "j-1"}},
-             "load1": load,
-             "m": {"process_id": "merge_cubes", "arguments": {"cube1": {"from_node": "l"}, "cube2": {"from_node": "load1"}}},
-             "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "m"}, "format": "GTiff"}, "result": True}}
-    plan = compiled(graph)
-    assert not plan.spatially_splittable and split_plan(plan, 256 * 256) == [("", plan)]
