@@ -1,6 +1,6 @@
 """Exact PU estimates: the requests a plan really sends (pure), and the estimate of compiled graphs
 against the Sentinel Hub emulator's own PU accounting (`/_emulator/stats`), synchronously and as a
-chunked batch job."""
+batch job; a job's budget held request by request."""
 
 from __future__ import annotations
 
@@ -171,3 +171,33 @@ def test_other_catalog_failures_are_not_hidden_by_the_estimate():
     with pytest.raises(OpenEOError) as raised:
         asyncio.run(estimate_plan(plan, RefusingCatalog(), token=None, batch_job=False))
     assert raised.value.status == 403
+
+
+async def test_a_budget_stops_the_client_before_the_tile_that_would_exceed_it(emulator_url):
+    """The real client's split request, tile by tile against the emulator's accounting: with a
+    budget of 2.5 tiles, two tiles are sent and paid, the third never leaves."""
+    from executor_svc.loading.request import process_request
+    from executor_svc.sentinelhub import ClientConfig, Deployment, SentinelHubClient
+    from executor_svc.sentinelhub.spending import BudgetReached, SpendingLimit
+
+    graph = {"l": load(extent=SMALL, temporal=("2024-05-01", "2024-05-20")), "s": save("l")}
+    plan = await compilation.compile_process(as_json(graph), FakeStore(), purpose=compiler_pb2.PURPOSE_BATCH)
+    request = process_request(plan.loads[0])
+    width, height = request["output"]["width"], request["output"]["height"]
+    tile = -(-width // 3)
+    config = ClientConfig(deployment=Deployment.emulator(emulator_url), client_id="demo-client",
+                          client_secret="demo-secret", split_threshold=tile, tile_size=tile, max_tiles_in_flight=1)
+    pool = ThreadPoolExecutor(2)
+    async with SentinelHubClient(config, executor=pool) as sh, aiohttp.ClientSession(emulator_url) as admin:
+        whole = await sh.process_raster(request)  # what each tile costs, unlimited
+        assert whole.tiles >= 3
+        per_tile = whole.processing_units / whole.tiles
+        before = await _spent(admin)
+        spending = SpendingLimit(2.5 * per_tile)
+        with pytest.raises(BudgetReached) as info:
+            await sh.process_raster(request, spending=spending)
+        spent = await _spent(admin) - before
+    pool.shutdown()
+    assert spending.answered == 2 and spending.pending == 0
+    assert info.value.spent == pytest.approx(spending.spent) and spending.spent == pytest.approx(spent, rel=1e-6)
+    assert spent <= 2.5 * per_tile
