@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy.ndimage import correlate
 
 from ._arrays import float_type, is_lazy
 from .cubes import as_like
@@ -82,8 +83,6 @@ def _valid(padded: np.ndarray, kernel: np.ndarray, ny: int, nx: int, check=None)
     the (ny, nx) result). Kernel rows and columns are not mirrored: openEO's apply_kernel weights
     the pixel north-west of the centre with the kernel's first element. The sums run in float64
     and are stored in the data's float type, slice by slice."""
-    from scipy.ndimage import correlate
-
     kh, kw = kernel.shape
     px = kw // 2
     rows = max(1, WEIGHTS_PER_CALL // kw)
