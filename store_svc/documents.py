@@ -98,6 +98,7 @@ def new_service_document(service_id: str, user_id: str, request: store_pb2.Creat
         "version": 1,
         "budget": budget,
         "plan": request.plan,
+        "processing_units_per_month": max(0.0, float(request.processing_units_per_month)),
         "log_level": log_level,
     }
 
@@ -120,6 +121,7 @@ def service_to_proto(doc: dict) -> store_pb2.Service:
         log_level=doc.get("log_level") or DEFAULT_LOG_LEVEL,
         costs=float(doc.get("costs") or 0.0),
         tiles_rendered=int(doc.get("tiles_rendered") or 0),
+        processing_units_per_month=float(doc.get("processing_units_per_month") or 0.0),
     )
 
 

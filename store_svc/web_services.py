@@ -24,7 +24,10 @@ _PATCHABLE = {
 
 
 def patch_changes(request: store_pb2.UpdateServiceRequest) -> dict:
-    return validation.patch_changes(request, _PATCHABLE)
+    changes = validation.patch_changes(request, _PATCHABLE)
+    if "plan" in changes:  # the plan's monthly limit travels with it (the gateway knows the plans)
+        changes["processing_units_per_month"] = max(0.0, float(request.processing_units_per_month))
+    return changes
 
 
 class ServiceStore:

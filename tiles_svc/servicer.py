@@ -22,6 +22,7 @@ from backend_proto.v1 import (
 )
 from tiles_svc.cache import RenderedTile, TileCache
 from tiles_svc.empty_tile import empty_tile
+from tiles_svc.owner_month import OwnerMonths
 from tiles_svc.plan_templates import PlanTemplates
 from tiles_svc.spending import SpendingTally
 from tiles_svc.tile_settings import TileSettings, settings_for
@@ -89,7 +90,8 @@ class TilesServicer(tiles_pb2_grpc.TilesServiceServicer):
                  spending_interval: float = 2.0):
         store = store_pb2_grpc.StoreServiceStub(channels["store"])
         self.services = ServiceLookup(store, service_ttl)
-        self.spending = SpendingTally(store, spending_interval)
+        self.owner_months = OwnerMonths(store)
+        self.spending = SpendingTally(store, spending_interval, on_confirmed=self.owner_months.forget)
         self.compiler = compiler_pb2_grpc.CompilerServiceStub(channels["compiler"])
         self.executor = executor_pb2_grpc.ExecutorServiceStub(channels["executor"])
         self.cache = cache
@@ -115,6 +117,7 @@ class TilesServicer(tiles_pb2_grpc.TilesServiceServicer):
             key = (service.id, service.version, settings.tile_size, settings.format, tile.z, tile.x, tile.y)
             if self.cache.get(key) is None:
                 self._check_budget(service)  # cached tiles cost nothing and are still served
+                await self._check_owner_month(service)
             rendered, hit = await self.cache.get_or_render(key, lambda: self._render(service, settings, tile))
         # renders are logged at info; cache hits (the gateway's access log has each request) at debug
         (log.debug if hit else log.info)(
@@ -144,6 +147,24 @@ class TilesServicer(tiles_pb2_grpc.TilesServiceServicer):
                 f"{spent:.4g} processing units. Raise the budget (PATCH /services/{service.id}) to render "
                 "further tiles.",
                 402,
+            )
+
+    async def _check_owner_month(self, service: store_pb2.Service) -> None:
+        limit = service.processing_units_per_month
+        if limit <= 0:
+            return
+        month = await self.owner_months.get(service.user_id)
+        if month is None:
+            return
+        spent = month.processing_units + self.spending.unconfirmed_of(service.user_id)
+        if spent >= limit:
+            days = max(1, round(month.seconds_to_next_month / 86400))
+            raise OpenEOError(
+                "QuotaExceeded",
+                f"The monthly limit of {limit:g} processing units of this service's billing plan is reached: its "
+                f"owner has spent {spent:.4g} processing units this month. New tiles are rendered again from the "
+                f"next month (in about {days} day(s)); tiles already rendered are still served.",
+                429,
             )
 
     async def _render(self, service: store_pb2.Service, settings: TileSettings, tile) -> RenderedTile:

@@ -28,9 +28,11 @@ class _Pending:
 
 
 class SpendingTally:
-    def __init__(self, store, interval: float = 2.0):
+    def __init__(self, store, interval: float = 2.0, on_confirmed=None):
         self.store = store
         self.interval = interval
+        #: called with the owners whose amounts the store just confirmed (their months changed)
+        self.on_confirmed = on_confirmed
         self._pending: dict[str, _Pending] = {}
         self._sending: dict[str, _Pending] = {}
         #: each service's costs as the store last confirmed them (covers what was sent)
@@ -50,6 +52,11 @@ class SpendingTally:
         document, or a newer confirmed total) plus what is not confirmed yet."""
         unsent = sum(p.processing_units for p in (self._pending.get(service.id), self._sending.get(service.id)) if p)
         return max(service.costs, self._confirmed.get(service.id, 0.0)) + unsent
+
+    def unconfirmed_of(self, user_id: str) -> float:
+        """PUs of the owner's services' tiles the store has not confirmed yet."""
+        return sum(p.processing_units for entries in (self._pending, self._sending)
+                   for p in entries.values() if p.user_id == user_id)
 
     async def flush(self) -> bool:
         """Sends what is pending; True when nothing is left unconfirmed."""
@@ -76,7 +83,10 @@ class SpendingTally:
         if len(self._confirmed) > 10_000:
             self._confirmed.clear()
         self._confirmed.update(totals.costs)
+        owners = {p.user_id for p in self._sending.values()}
         self._sending = {}
+        if self.on_confirmed is not None:
+            self.on_confirmed(owners)
         return not self._pending
 
     async def _run(self) -> None:

@@ -423,7 +423,7 @@ class ListJobLogsResponse(_message.Message):
     def __init__(self, logs: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ..., next_offset: _Optional[str] = ...) -> None: ...
 
 class Service(_message.Message):
-    __slots__ = ("id", "user_id", "title", "description", "process_json", "type", "enabled", "configuration_json", "created", "updated", "version", "budget", "plan", "log_level", "costs", "tiles_rendered")
+    __slots__ = ("id", "user_id", "title", "description", "process_json", "type", "enabled", "configuration_json", "created", "updated", "version", "budget", "plan", "log_level", "costs", "tiles_rendered", "processing_units_per_month")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -440,6 +440,7 @@ class Service(_message.Message):
     LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
     COSTS_FIELD_NUMBER: _ClassVar[int]
     TILES_RENDERED_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_UNITS_PER_MONTH_FIELD_NUMBER: _ClassVar[int]
     id: str
     user_id: str
     title: str
@@ -456,7 +457,8 @@ class Service(_message.Message):
     log_level: str
     costs: float
     tiles_rendered: int
-    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., type: _Optional[str] = ..., enabled: _Optional[bool] = ..., configuration_json: _Optional[str] = ..., created: _Optional[str] = ..., updated: _Optional[str] = ..., version: _Optional[int] = ..., budget: _Optional[float] = ..., plan: _Optional[str] = ..., log_level: _Optional[str] = ..., costs: _Optional[float] = ..., tiles_rendered: _Optional[int] = ...) -> None: ...
+    processing_units_per_month: float
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., type: _Optional[str] = ..., enabled: _Optional[bool] = ..., configuration_json: _Optional[str] = ..., created: _Optional[str] = ..., updated: _Optional[str] = ..., version: _Optional[int] = ..., budget: _Optional[float] = ..., plan: _Optional[str] = ..., log_level: _Optional[str] = ..., costs: _Optional[float] = ..., tiles_rendered: _Optional[int] = ..., processing_units_per_month: _Optional[float] = ...) -> None: ...
 
 class ServiceRef(_message.Message):
     __slots__ = ("user", "service_id")
@@ -467,7 +469,7 @@ class ServiceRef(_message.Message):
     def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., service_id: _Optional[str] = ...) -> None: ...
 
 class CreateServiceRequest(_message.Message):
-    __slots__ = ("user", "title", "description", "process_json", "type", "enabled", "configuration_json", "budget", "plan", "log_level")
+    __slots__ = ("user", "title", "description", "process_json", "type", "enabled", "configuration_json", "budget", "plan", "log_level", "processing_units_per_month")
     USER_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -478,6 +480,7 @@ class CreateServiceRequest(_message.Message):
     BUDGET_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
     LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_UNITS_PER_MONTH_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.User
     title: str
     description: str
@@ -488,10 +491,11 @@ class CreateServiceRequest(_message.Message):
     budget: float
     plan: str
     log_level: str
-    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., type: _Optional[str] = ..., enabled: _Optional[bool] = ..., configuration_json: _Optional[str] = ..., budget: _Optional[float] = ..., plan: _Optional[str] = ..., log_level: _Optional[str] = ...) -> None: ...
+    processing_units_per_month: float
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., type: _Optional[str] = ..., enabled: _Optional[bool] = ..., configuration_json: _Optional[str] = ..., budget: _Optional[float] = ..., plan: _Optional[str] = ..., log_level: _Optional[str] = ..., processing_units_per_month: _Optional[float] = ...) -> None: ...
 
 class UpdateServiceRequest(_message.Message):
-    __slots__ = ("user", "service_id", "update_mask", "title", "description", "process_json", "enabled", "configuration_json", "plan", "budget", "log_level", "expected_version")
+    __slots__ = ("user", "service_id", "update_mask", "title", "description", "process_json", "enabled", "configuration_json", "plan", "budget", "log_level", "expected_version", "processing_units_per_month")
     USER_FIELD_NUMBER: _ClassVar[int]
     SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
@@ -504,6 +508,7 @@ class UpdateServiceRequest(_message.Message):
     BUDGET_FIELD_NUMBER: _ClassVar[int]
     LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_UNITS_PER_MONTH_FIELD_NUMBER: _ClassVar[int]
     user: _common_pb2.User
     service_id: str
     update_mask: _containers.RepeatedScalarFieldContainer[str]
@@ -516,7 +521,8 @@ class UpdateServiceRequest(_message.Message):
     budget: float
     log_level: str
     expected_version: int
-    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., service_id: _Optional[str] = ..., update_mask: _Optional[_Iterable[str]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., enabled: _Optional[bool] = ..., configuration_json: _Optional[str] = ..., plan: _Optional[str] = ..., budget: _Optional[float] = ..., log_level: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+    processing_units_per_month: float
+    def __init__(self, user: _Optional[_Union[_common_pb2.User, _Mapping]] = ..., service_id: _Optional[str] = ..., update_mask: _Optional[_Iterable[str]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., enabled: _Optional[bool] = ..., configuration_json: _Optional[str] = ..., plan: _Optional[str] = ..., budget: _Optional[float] = ..., log_level: _Optional[str] = ..., expected_version: _Optional[int] = ..., processing_units_per_month: _Optional[float] = ...) -> None: ...
 
 class ListServicesResponse(_message.Message):
     __slots__ = ("services", "next_token")

@@ -110,12 +110,19 @@ async def create_service(request: web.Request) -> web.Response:
             configuration_json=json.dumps(configuration),
             budget=budget or 0.0,
             plan=billing_plan or "",
+            processing_units_per_month=_monthly_limit(request, billing_plan),
             log_level=log_level or "",
         )
     )
     return web.Response(
         status=201, headers={"Location": public_url(request, f"/services/{svc.id}"), "OpenEO-Identifier": svc.id}
     )
+
+
+def _monthly_limit(request: web.Request, plan_name: str | None) -> float:
+    """The plan's monthly processing-unit limit, stored with the service: the tiles service
+    enforces it on the owner's spending (it does not read the plans file)."""
+    return float(billing.plans_of(request).get(plan_name).limits.processing_units_per_month or 0.0)
 
 
 async def list_services(request: web.Request) -> web.Response:
@@ -159,6 +166,7 @@ async def update_service(request: web.Request) -> web.Response:
         update.configuration_json = json.dumps(check_configuration(body["configuration"]))
     if "plan" in body:
         update.plan = billing.normalize_billing_plan(request, body["plan"]) or ""
+        update.processing_units_per_month = _monthly_limit(request, update.plan or None)
     if "budget" in body:
         update.budget = billing.budget_of(body) or 0.0
     if "log_level" in body:

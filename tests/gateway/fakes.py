@@ -194,6 +194,7 @@ class FakeStore(store_pb2_grpc.StoreServiceServicer, Recorder):
             description=request.description, process_json=request.process_json, type=request.type,
             enabled=request.enabled, configuration_json=request.configuration_json, created=NOW, updated=NOW,
             version=1, budget=request.budget, plan=request.plan, log_level=request.log_level,
+            processing_units_per_month=request.processing_units_per_month,
         )
         self.services[svc.id] = svc
         return svc
@@ -215,6 +216,8 @@ class FakeStore(store_pb2_grpc.StoreServiceServicer, Recorder):
                   "configuration": "configuration_json", "plan": "plan", "budget": "budget", "log_level": "log_level"}
         for name in request.update_mask:
             setattr(svc, fields[name], getattr(request, fields[name]))
+        if "plan" in request.update_mask:
+            svc.processing_units_per_month = request.processing_units_per_month
         return svc
 
     async def DeleteService(self, request, context):

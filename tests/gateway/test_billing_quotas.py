@@ -146,3 +146,17 @@ async def test_a_job_stopped_at_its_budget_lists_its_partial_results(client, aut
     assert item["properties"]["openeo:status"] == "error" and "result.tif" in item["assets"]
     fakes.store.jobs[job_id].ClearField("results")  # a failed job without results: still the error
     assert (await client.get(f"/jobs/{job_id}/results?partial=true", headers=auth)).status == 424
+
+
+async def test_a_service_carries_its_plans_monthly_limit_for_the_tiles_service(client, auth, fakes):
+    resp = await client.post("/services", json={"type": "XYZ", "process": PROCESS, "plan": "free"}, headers=auth)
+    assert resp.status == 201
+    service_id = resp.headers["OpenEO-Identifier"]
+    assert fakes.store.services[service_id].processing_units_per_month == 300
+    resp = await client.patch(f"/services/{service_id}", json={"plan": "standard"}, headers=auth)
+    assert resp.status == 204
+    assert fakes.store.services[service_id].processing_units_per_month == 100000
+    resp = await client.patch(f"/services/{service_id}", json={"title": "renamed"}, headers=auth)
+    assert fakes.store.services[service_id].processing_units_per_month == 100000  # unchanged without "plan"
+    default = await client.post("/services", json={"type": "XYZ", "process": PROCESS}, headers=auth)
+    assert fakes.store.services[default.headers["OpenEO-Identifier"]].processing_units_per_month == 100000

@@ -35,6 +35,20 @@ async def test_service_crud(store):
     assert openeo_error(err.value) == ("ServiceNotFound", 404)
 
 
+async def test_a_services_plan_carries_its_monthly_limit(store):
+    alice = user()
+    service = await create_service(store, alice, plan="free", processing_units_per_month=300)
+    assert (service.plan, service.processing_units_per_month) == ("free", 300)
+    renamed = await store.stub.UpdateService(store_pb2.UpdateServiceRequest(
+        user=alice, service_id=service.id, update_mask=["title"], title="t", processing_units_per_month=5))
+    assert renamed.processing_units_per_month == 300  # only a new plan brings a new limit
+    moved = await store.stub.UpdateService(store_pb2.UpdateServiceRequest(
+        user=alice, service_id=service.id, update_mask=["plan"], plan="", processing_units_per_month=0))
+    assert (moved.plan, moved.processing_units_per_month) == ("", 0)
+    for_tiles = await store.stub.GetServiceForTiles(store_pb2.ServiceRef(service_id=service.id))
+    assert for_tiles.processing_units_per_month == 0
+
+
 async def test_services_are_private_but_readable_for_tiles_by_id(store):
     alice, bob = user(), user()
     service = await create_service(store, alice)

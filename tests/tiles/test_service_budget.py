@@ -82,3 +82,26 @@ async def test_amounts_survive_a_store_outage_and_are_sent_at_shutdown():
     assert [(e.service_id, e.user_id, e.tiles) for e in batch.entries] == [("s-a", "u", 2)]
     assert batch.entries[0].processing_units == pytest.approx(0.6)
     assert tally.spent(service) == pytest.approx(0.6)  # now the store's confirmed figure
+
+
+async def test_the_owners_monthly_limit_refuses_new_tiles_with_429_but_serves_cached_ones(tiles):
+    stub, store, _, executor = tiles
+    store.services["s-1"].processing_units_per_month = 1.0  # the service's billing plan
+    store.month_spent["u1"] = 0.6  # jobs and synchronous requests of the owner this month
+    executor.processing_units = 0.3
+    first, second, third = inside_tile(6), inside_tile(7), inside_tile(8)
+    await fetch(stub, "s-1", first.z, first.x, first.y)  # 0.6 + 0.3: under the limit
+    await fetch(stub, "s-1", second.z, second.x, second.y)  # 0.9 < 1.0: rendered, now 1.2
+    for _ in range(2):  # before the tiles' spending reaches the store, and after
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await fetch(stub, "s-1", third.z, third.x, third.y)
+        error = from_rpc_error(err.value)
+        assert (error.code, error.status) == ("QuotaExceeded", 429)
+        assert "monthly limit of 1 processing units" in error.message and "spent 1.2" in error.message
+        await wait_for(lambda: store.services["s-1"].costs == pytest.approx(0.6))
+    cached, _ = await fetch(stub, "s-1", first.z, first.x, first.y)
+    assert cached.cache_hit and executor.calls == 2
+    # a plan without a monthly limit renders again
+    store.services["s-1"].processing_units_per_month = 0.0
+    again, _ = await fetch(stub, "s-1", third.z, third.x, third.y)
+    assert not again.cache_hit and executor.calls == 3

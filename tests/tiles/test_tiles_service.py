@@ -55,6 +55,8 @@ class FakeStore(store_pb2_grpc.StoreServiceServicer):
         }
         self.spending_batches: list[store_pb2.ServiceSpendingBatch] = []
         self.spending_down = False
+        #: each owner's spending this month apart from the services' tiles
+        self.month_spent: dict[str, float] = {}
 
     async def AddServiceSpending(self, request, context):
         if self.spending_down:
@@ -67,6 +69,11 @@ class FakeStore(store_pb2_grpc.StoreServiceServicer):
             service.tiles_rendered += entry.tiles
             totals.costs[entry.service_id] = service.costs
         return totals
+
+    async def GetUserSpending(self, request, context):
+        tiles = sum(s.costs for s in self.services.values() if s.user_id == request.user_id)
+        return store_pb2.UserSpending(month="2026-12", processing_units=self.month_spent.get(request.user_id, 0.0) + tiles,
+                                      seconds_to_next_month=20 * 86400)
 
     async def GetServiceForTiles(self, request, context):
         if request.service_id not in self.services:
