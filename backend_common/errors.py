@@ -1,8 +1,9 @@
 """openEO errors carried across gRPC.
 
 A service raises `OpenEOError`; the server plumbing turns it into a gRPC status with trailing
-metadata `openeo-error-code` and `openeo-http-status`. The gateway turns any failed call back into
-an `OpenEOError` with `from_rpc_error`, so the client sees the same code and message.
+metadata `openeo-error-code` and `openeo-http-status` (and `openeo-processing-units`: what a run
+spent at Sentinel Hub before it failed). The gateway turns any failed call back into an
+`OpenEOError` with `from_rpc_error`, so the client sees the same code and message.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import grpc
 
 CODE_METADATA = "openeo-error-code"
 STATUS_METADATA = "openeo-http-status"
+PU_METADATA = "openeo-processing-units"
 
 _HTTP_TO_GRPC = {
     400: grpc.StatusCode.INVALID_ARGUMENT,
@@ -30,6 +32,9 @@ _HTTP_TO_GRPC = {
 class OpenEOError(Exception):
     """An error with an openEO error code, a user-facing message and an HTTP status."""
 
+    #: processing units a run spent at Sentinel Hub before this error stopped it
+    processing_units: float = 0.0
+
     def __init__(self, code: str, message: str, status: int = 400):
         super().__init__(message)
         self.code = code
@@ -40,7 +45,17 @@ class OpenEOError(Exception):
         return _HTTP_TO_GRPC.get(self.status, grpc.StatusCode.INTERNAL)
 
     def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
-        return ((CODE_METADATA, self.code), (STATUS_METADATA, str(self.status)))
+        metadata = ((CODE_METADATA, self.code), (STATUS_METADATA, str(self.status)))
+        if self.processing_units > 0:
+            metadata += ((PU_METADATA, repr(float(self.processing_units))),)
+        return metadata
+
+    @property
+    def billable(self) -> bool:
+        """Whether the work spent before this error is the caller's to pay: a refusal of the
+        caller's own graph or input (4xx), not a failure of the backend or of Sentinel Hub (a
+        retry would pay the same work again)."""
+        return 400 <= self.status < 500
 
     def to_json(self, request_id: str | None = None) -> dict:
         body = {"code": self.code, "message": self.message, "links": []}
@@ -67,7 +82,12 @@ def from_rpc_error(err: grpc.RpcError) -> OpenEOError:
             status = int(metadata.get(STATUS_METADATA, "500"))
         except ValueError:
             status = 500
-        return OpenEOError(oeo_code, err.details() or oeo_code, status)
+        error = OpenEOError(oeo_code, err.details() or oeo_code, status)
+        try:
+            error.processing_units = max(0.0, float(metadata.get(PU_METADATA, "0")))
+        except ValueError:
+            pass
+        return error
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         # gRPC's own refusal: a message above MAX_MESSAGE_BYTES (a request or a plan too large),
         # or a server over its limits. Neither is an internal failure.

@@ -29,6 +29,7 @@ from .loading.result_sources import ResultLoads, fetch_sources
 from .loading.statistics import fetch_statistics
 from .loading.statistics_batch import BatchStatisticalRun
 from .processes.limits import RunBudget, RunLimits
+from .sentinelhub.spending import SpendingLimit
 
 log = get_logger(__name__)
 
@@ -228,7 +229,17 @@ class PlanRunner:
         cancellation flag stops the evaluation at the next node). `finish(value, output, options)`
         (e.g. the encoder) runs in the same CPU-pool call as the evaluation; its result is
         `outcome.finished`. `spending` (`sentinelhub.spending.SpendingLimit`) stops the loads'
-        requests before the one that would exceed a job's budget."""
+        requests before the one that would exceed a job's budget. A run that fails after it
+        spent processing units says how many on its error (`OpenEOError.processing_units`)."""
+        spending = spending if spending is not None else SpendingLimit(0.0)
+        try:
+            return await self._run(plan, user, on_progress=on_progress, extra=extra, finish=finish,
+                                   prefetched=prefetched, budget=budget, spending=spending)
+        except OpenEOError as exc:
+            exc.processing_units = spending.spent + sum(item.processing_units for item in prefetched or [])
+            raise
+
+    async def _run(self, plan, user, *, on_progress, extra, finish, prefetched, budget, spending) -> RunOutcome:
         from executor_svc.processes import ExecutionContext
 
         # fetching is the first 60 %: each load and each statistical aggregation an equal share

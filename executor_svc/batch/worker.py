@@ -239,8 +239,12 @@ class BatchWorker:
             log.error("job_internal_error", job_id=job.id, error=repr(exc)[:500])
             error = {"code": "Internal", "message": "Server error: the job failed unexpectedly."}
         job_log.add("error", error["message"], code=error["code"])
+        # the graph's own failure pays what it spent; a failure of ours or of Sentinel Hub does not
+        spent = exc.processing_units if isinstance(exc, OpenEOError) and exc.billable else 0.0
+        if spent > 0:
+            usage["sentinelhub"] = {"value": spent, "unit": "sentinelhub_processing_unit"}
         return await self._complete(job, lease_token, "error", job_log, error_json=json.dumps(error),
-                                    usage_json=json.dumps(usage))
+                                    usage_json=json.dumps(usage), costs=spent)
 
     async def _release(self, job, lease_token: str, exc: BaseException, job_log: JobLog) -> str:
         """Gives the job back for another attempt after a transient infrastructure failure."""

@@ -23,6 +23,8 @@ class BudgetReached(OpenEOError):
 
 
 class SpendingLimit:
+    """`budget` 0: no limit, the requests' PUs are only counted (a failed run's spending)."""
+
     def __init__(self, budget: float):
         self.budget = float(budget)
         self.spent = 0.0
@@ -32,7 +34,7 @@ class SpendingLimit:
         self._first = asyncio.Event()
 
     async def before_request(self) -> None:
-        while self.answered == 0 and self.pending > 0:
+        while self.budget > 0 and self.answered == 0 and self.pending > 0:
             await self._first.wait()  # nothing known yet about a request's cost
         expected = self.spent + self.largest * (self.pending + 1)
         if self.budget > 0 and self.answered and expected > self.budget:

@@ -15,6 +15,7 @@ import json
 import grpc
 from aiohttp import web
 
+from backend_common.errors import from_rpc_error
 from backend_common.logging import get_logger
 from backend_proto.v1 import compiler_pb2, executor_pb2, store_pb2
 from gateway import billing, costs, quotas, routing, streaming
@@ -58,6 +59,12 @@ async def run_sync(request: web.Request) -> web.StreamResponse:
             call.cancel()
             log.info("sync_processing_cancelled", reason="client disconnected")
             raise
+        except grpc.RpcError as err:
+            error = from_rpc_error(err)
+            # the graph's own failure pays what it spent; a failure of ours or of Sentinel Hub does not
+            if error.billable and error.processing_units > 0:
+                await _record_spending(clients, user, error.processing_units)
+            raise error from None
         response = web.StreamResponse(status=200)
         response.headers["Content-Type"] = (first.content_type if first is not None else "") or "application/octet-stream"
         spent = first.processing_units if first is not None else 0.0

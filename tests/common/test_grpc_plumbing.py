@@ -26,6 +26,10 @@ class EchoStore(store_pb2_grpc.StoreServiceServicer):
             raise OpenEOError("JobNotFound", "The batch job 'missing' does not exist.", 404)
         if request.job_id == "crash":
             raise RuntimeError("secret internal detail /etc/passwd")
+        if request.job_id == "spent":
+            error = OpenEOError("KernelDimensionsUneven", "failed after its loads", 400)
+            error.processing_units = 12.25
+            raise error
         if request.job_id == "huge":
             return store_pb2.Job(id="huge", process_json="x" * (MAX_MESSAGE_BYTES + 1))
         if request.job_id == "slow":
@@ -78,6 +82,17 @@ async def test_openeo_error_crosses_the_hop(echo_server):
     err = from_rpc_error(info.value)
     assert (err.code, err.status) == ("JobNotFound", 404)
     assert "missing" in err.message
+
+
+async def test_a_failed_runs_spending_crosses_the_hop(echo_server):
+    channel, _ = echo_server
+    with pytest.raises(grpc.RpcError) as info:
+        await store_pb2_grpc.StoreServiceStub(channel).GetJob(job_ref("spent"))
+    err = from_rpc_error(info.value)
+    assert (err.code, err.status, err.processing_units, err.billable) == ("KernelDimensionsUneven", 400, 12.25, True)
+    with pytest.raises(grpc.RpcError) as info:
+        await store_pb2_grpc.StoreServiceStub(channel).GetJob(job_ref("missing"))
+    assert from_rpc_error(info.value).processing_units == 0.0
 
 
 async def test_internal_errors_do_not_leak(echo_server):

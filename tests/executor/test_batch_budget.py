@@ -81,3 +81,42 @@ async def test_job_over_budget_stops_before_the_request_that_would_exceed_it(sto
     assert "jobs/job-budget/_completion-manifest.json" not in keys  # a restart runs the whole job
     warnings = [e for e in store.logs if e.level == "warning"]
     assert warnings and "reached its budget" in warnings[-1].message
+
+
+async def test_a_job_failing_in_its_own_graph_pays_what_it_spent(storage, pool, tmp_path):
+    from .fakes import NDVI_GRAPH
+
+    uneven = {**NDVI_GRAPH, "k": {"process_id": "apply_kernel", "arguments": {"data": {"from_node": "ndvi"},
+                                                                          "kernel": [[1, 1]]}},
+              "save": {**NDVI_GRAPH["save"], "arguments": {"data": {"from_node": "k"}, "format": "GTiff"}}}
+    store = FakeStore([make_job("job-uneven")])
+    sh = FakeSentinelHub(tile_px=300)
+    worker = worker_for(store, FakeCompiler(ndvi_plan(width=600, height=300, graph=uneven)), sh, storage, pool,
+                        tmp_path)
+    await worker.claim_and_run()
+    (done,) = store.completed
+    assert done.status == "error" and json.loads(done.error_json)["code"] == "KernelDimensionsUneven"
+    assert done.costs == pytest.approx(3.0) and len(sh.requests) == 2
+    assert json.loads(done.usage_json)["sentinelhub"]["value"] == pytest.approx(3.0)
+
+
+class FailingSentinelHub(FakeSentinelHub):
+    """Answers the first tile, then fails like Sentinel Hub when it cannot render (not the
+    user's fault: a retry would pay the first tile again)."""
+
+    async def process_raster(self, request, *, spending=None, **kwargs):
+        from backend_common.errors import OpenEOError
+
+        await spending.before_request()
+        spending.spent_on(1.5)
+        raise OpenEOError("SentinelHubError", "Sentinel Hub failed to render the request.", 502)
+
+
+async def test_a_job_failing_at_sentinel_hub_pays_nothing(storage, pool, tmp_path):
+    store = FakeStore([make_job("job-sh-down")])
+    worker = worker_for(store, FakeCompiler(ndvi_plan(width=600, height=300)), FailingSentinelHub(), storage, pool,
+                        tmp_path)
+    await worker.claim_and_run()
+    (done,) = store.completed
+    assert done.status == "error" and json.loads(done.error_json)["code"] == "SentinelHubError"
+    assert done.costs == 0 and "sentinelhub" not in json.loads(done.usage_json)

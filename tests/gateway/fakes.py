@@ -344,9 +344,13 @@ class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer, Recorder):
         self.result_chunks = [b"II*\x00" + b"a" * 1000, b"b" * 1000, b"c" * 500]
         self.assets: dict[tuple[str, str], bytes] = {}
         self.estimate = 2.5  # PUs EstimateCosts answers
+        #: an error Execute raises before its first chunk (a run failing after it spent PUs)
+        self.fail_with: OpenEOError | None = None
 
     async def Execute(self, request, context):
         self.record(context, "Execute", request)
+        if self.fail_with is not None:
+            raise self.fail_with
         for i, data in enumerate(self.result_chunks):
             if i == 0:
                 yield common_pb2.DataChunk(data=data, content_type="image/tiff; application=geotiff",

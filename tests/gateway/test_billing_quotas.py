@@ -160,3 +160,20 @@ async def test_a_service_carries_its_plans_monthly_limit_for_the_tiles_service(c
     assert fakes.store.services[service_id].processing_units_per_month == 100000  # unchanged without "plan"
     default = await client.post("/services", json={"type": "XYZ", "process": PROCESS}, headers=auth)
     assert fakes.store.services[default.headers["OpenEO-Identifier"]].processing_units_per_month == 100000
+
+
+@pytest.mark.parametrize("code, status, charged", [
+    ("KernelDimensionsUneven", 400, 4.5),  # the graph's own failure: its spending is the user's
+    ("SentinelHubError", 502, 0.0),  # Sentinel Hub's failure: not the user's to pay
+])
+async def test_a_failed_sync_request_counts_what_it_spent_only_when_the_graph_failed(client, auth, fakes, code,
+                                                                                    status, charged):
+    from backend_common.errors import OpenEOError
+
+    error = OpenEOError(code, "failed after its loads", status)
+    error.processing_units = 4.5
+    fakes.executor.fail_with = error
+    resp = await client.post("/result", json={"process": PROCESS, "plan": "free"}, headers=auth)
+    assert resp.status == status and (await resp.json())["code"] == code
+    _, admission = [c for c in fakes.store.calls if c[0] == "AdmitSyncRequest"][-1]
+    assert fakes.store.spent.get(admission.user_id, 0.0) == charged
