@@ -15,7 +15,7 @@ from backend_proto.v1 import store_pb2
 
 from .datatypes import cast_for_file
 from .gtiff import write_cog, write_cog_chunked
-from .image import encode_image
+from .image import encode_image, write_image_chunked
 from .netcdf import write_netcdf
 from .raster import (
     StatisticsAccumulator,
@@ -176,10 +176,16 @@ def encode_result(
         compression = options.get("compression") or "deflate"
         overviews = bool(options.get("overviews", True))
         if options.get("time_as_bands") and len(dates) > 1:
-            data, fill = cast_for_file(cube.values.reshape(-1, cube.sizes["y"], cube.sizes["x"]), datatype,
-                                       options.get("nodata"))
             labels = [f"{file_date(d) or i}_{b}" for i, d in enumerate(labels_t) for b in names]
             name = f"{prefix}.{extension}"
+            stacked = cube.data if lazy else cube.values
+            data, fill = cast_for_file(stacked.reshape(-1, cube.sizes["y"], cube.sizes["x"]), datatype,
+                                       options.get("nodata"))
+            if lazy:
+                stats = write_cog_chunked(out_dir / name, data, transform=transform, epsg=epsg, band_names=labels,
+                                          compression=compression, overviews=overviews, nodata=_declared(fill))
+                add(name, media_type, lambda: _raster_metadata(cube, data, labels, fill, stats))
+                return files
             write_cog(out_dir / name, data, transform=transform, epsg=epsg, band_names=labels,
                       compression=compression, overviews=overviews, nodata=_declared(fill))
             add(name, media_type, lambda: _raster_metadata(cube, data, labels, fill))
@@ -204,6 +210,15 @@ def encode_result(
     if fmt not in ("PNG", "JPEG"):
         raise OpenEOError("FormatUnsupported", f"The executor cannot write {fmt!r} files.", 400)
     for ti, date in enumerate(dates):
+        if lazy:
+            suffix = f"_{file_date(labels_t[ti]) or ti}" if len(dates) > 1 else ""
+            name = f"{prefix}{suffix}.{extension}"
+            data = cube.isel(t=ti).data
+            stats = write_image_chunked(out_dir / name, data, fmt, scale_min=options.get("scale_min"),
+                                        scale_max=options.get("scale_max"),
+                                        quality=int(options.get("quality") or 90), datatype=datatype)
+            add(name, media_type, lambda: _raster_metadata(cube, data.astype(np.float32), names, stats=stats), date)
+            continue
         data = cube.isel(t=ti).values
         blob = encode_image(
             data, fmt, scale_min=options.get("scale_min"), scale_max=options.get("scale_max"),

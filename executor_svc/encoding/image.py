@@ -82,3 +82,65 @@ def encode_image(data: np.ndarray, fmt: str, *, scale_min=None, scale_max=None, 
             image = Image.fromarray(np.dstack([values[0], values[1], values[2]]))
         image.save(out, format="JPEG", quality=int(quality))
     return out.getvalue()
+
+
+def write_image_chunked(path, data, fmt: str, *, scale_min=None, scale_max=None, quality: int = 90,
+                        datatype: str | None = None, parallel: int = 2):
+    """`encode_image` of a dask array (bands, rows, cols) written to `path` without holding it
+    whole: its windows (all bands) are converted to 8 (or 16) bits `parallel` at a time into a
+    tiled GeoTIFF beside `path`, and GDAL's PNG or JPEG driver copies that file row by row. The
+    pixels equal `encode_image`'s (the same conversion; JPEG compression may round differently).
+    Returns the statistics of the float bands (`StatisticsAccumulator`)."""
+    import os
+    import warnings
+
+    import dask
+    import rasterio
+    import rasterio.shutil
+    from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.windows import Window
+
+    from .raster import StatisticsAccumulator
+
+    bands, height, width = data.shape
+    if bands not in (1, 3):
+        raise OpenEOError(
+            "FormatUnsuitable",
+            f"{fmt} needs 1 (grey) or 3 (RGB) bands, the result has {bands}; use filter_bands first.",
+            400,
+        )
+    wide = fmt == "PNG" and datatype == "uint16"
+    convert, dtype, opaque = (to_uint16, "uint16", 65535) if wide else (to_uint8, "uint8", 255)
+    alpha = fmt == "PNG"
+    data = data.rechunk({0: -1})
+    stats = StatisticsAccumulator(bands)
+    staging = f"{os.fspath(path)}.staging.tif"
+    profile = {"driver": "GTiff", "width": width, "height": height, "count": bands + int(alpha), "dtype": dtype,
+               "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "NONE", "BIGTIFF": "IF_SAFER"}
+    row_edges = np.cumsum((0,) + data.chunks[1])
+    col_edges = np.cumsum((0,) + data.chunks[2])
+    windows = [(r, c) for r in range(len(data.chunks[1])) for c in range(len(data.chunks[2]))]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a PNG or JPEG has no georeferencing
+            with rasterio.open(staging, "w", **profile) as dst:
+                for start in range(0, len(windows), max(1, parallel)):
+                    batch = windows[start:start + max(1, parallel)]
+                    for (r, c), block in zip(batch, dask.compute(*(data.blocks[0, r, c] for r, c in batch))):
+                        block = np.asarray(block, dtype=np.float32)
+                        stats.add(block)
+                        values, valid = convert(block, scale_min, scale_max)
+                        if alpha:
+                            planes = np.concatenate([values, np.where(valid, opaque, 0).astype(dtype)[np.newaxis]])
+                        else:
+                            planes = np.where(valid, values, 0).astype(dtype)
+                        dst.write(planes, window=Window(int(col_edges[c]), int(row_edges[r]), block.shape[2],
+                                                        block.shape[1]))
+            options = {"ZLEVEL": 1} if fmt == "PNG" else {"QUALITY": int(quality)}
+            with rasterio.Env(QUIET_DELETE_ON_CREATE_COPY="NO"), rasterio.open(staging) as source:
+                rasterio.shutil.copy(source, os.fspath(path), driver=fmt, **options)
+    finally:
+        for leftover in (staging, f"{os.fspath(path)}.aux.xml"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+    return stats

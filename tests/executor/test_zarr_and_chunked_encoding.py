@@ -104,3 +104,57 @@ def test_a_chunked_cube_is_written_as_a_valid_cog_window_by_window(tmp_path):
         np.testing.assert_array_equal(ds.read(), cube.isel(t=0).values)
         assert float(ds.tags(1)["STATISTICS_MAXIMUM"]) == pytest.approx(float(np.nanmax(cube.isel(t=0, bands=0))))
     assert not list(tmp_path.glob("*.staging.tif"))
+
+
+def _pixels(path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image)
+
+
+@pytest.mark.parametrize("fmt, options, bands", [
+    ("PNG", {}, ("B04",)),
+    ("PNG", {"scale_min": 0, "scale_max": 1}, ("B04", "B03", "B02")),
+    ("PNG", {"datatype": "uint16", "scale_min": 0, "scale_max": 1}, ("B04",)),
+    ("JPEG", {"scale_min": 0, "scale_max": 1, "quality": 95}, ("B04", "B03", "B02")),
+])
+def test_chunked_png_and_jpeg_equal_eager(tmp_path, fmt, options, bands):
+    cube = raster_cube(h=70, w=90, bands=bands) * 255 if not options else raster_cube(h=70, w=90, bands=bands)
+    if fmt == "JPEG":  # a photograph-like, smooth picture: JPEG's own loss stays small
+        y, x = np.meshgrid(np.arange(70), np.arange(90), indexing="ij")
+        smooth = [0.5 + 0.4 * np.sin(y / (9.0 + b) + x / 13.0) for b in range(len(bands))]
+        cube = cube.copy(data=np.broadcast_to(np.stack(smooth), cube.shape).astype(np.float32).copy())
+    eager = encode_result(cube, fmt, options, tmp_path / "eager")
+    chunked = encode_result(cube.chunk({"y": 32, "x": 32}) * 1, fmt, options, tmp_path / "chunked")
+    assert [f.name for f in chunked] == [f.name for f in eager] and len(eager) == 2  # one file per date
+    for a, b in zip(eager, chunked):
+        pa, pb = _pixels(a.path), _pixels(b.path)
+        assert pa.shape == pb.shape and pa.dtype == pb.dtype
+        if fmt == "PNG":
+            np.testing.assert_array_equal(pa, pb)  # values and alpha
+        else:  # two JPEG encoders (Pillow, GDAL) of the same 8-bit pixels round differently, by a little
+            assert np.abs(pa.astype(int) - pb.astype(int)).mean() < 1.0
+        for band_a, band_b in zip(a.metadata.bands, b.metadata.bands):
+            for field in ("minimum", "maximum", "mean", "valid_percent"):
+                assert getattr(band_a.statistics, field) == pytest.approx(getattr(band_b.statistics, field), rel=1e-6)
+    assert not [p for p in (tmp_path / "chunked").iterdir() if p.suffix in (".tif", ".xml")]  # staging removed
+
+
+def test_a_chunked_image_with_two_bands_is_refused(tmp_path):
+    from backend_common.errors import OpenEOError
+
+    with pytest.raises(OpenEOError) as info:
+        encode_result(raster_cube(h=20, w=20).chunk({"y": 8, "x": 8}), "PNG", {}, tmp_path)
+    assert (info.value.code, info.value.status) == ("FormatUnsuitable", 400)
+
+
+def test_chunked_gtiff_with_time_as_bands_equals_eager(tmp_path):
+    cube = raster_cube(h=40, w=50)
+    options = {"time_as_bands": True}
+    eager = encode_result(cube, "GTiff", options, tmp_path / "eager")
+    chunked = encode_result(cube.chunk({"t": 1, "bands": 1, "y": 16, "x": 16}) * 1, "GTiff", options, tmp_path / "c")
+    assert [f.name for f in chunked] == [f.name for f in eager] == ["openEO.tif"]
+    with rasterio.open(eager[0].path) as ra, rasterio.open(chunked[0].path) as rb:
+        assert ra.count == rb.count == 4 and ra.descriptions == rb.descriptions
+        np.testing.assert_array_equal(ra.read(), rb.read())
