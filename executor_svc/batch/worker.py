@@ -427,18 +427,22 @@ class BatchWorker:
         def on_progress(value: float) -> None:
             state.progress = max(state.progress, 5.0 + 0.85 * value)
 
+        def encode(value, output, options):
+            return encode_result(value, output, dict(options), tmp / "result")
+
         try:
             try:
+                # encoded in the run: a chunked cube's process errors surface while its chunks are
+                # computed, and become the run's openEO errors (with what it spent)
                 outcome = await self.runner.run(plan, owner, on_progress=on_progress, extra={"job_id": job.id},
-                                                spending=spending)
+                                                finish=encode, spending=spending)
             except BudgetReached as stop:  # nothing written: a restart runs the whole job
                 return store_pb2.JobResults(), stop.spent, stop.message
             for record in outcome.inspections:
                 job_log.add(record.get("level", "info"), str(record.get("message", "")),
                             {"data": record.get("data")} if record.get("data") is not None else None,
                             code=str(record.get("code") or ""))
-            files = await loop.run_in_executor(self.pool, encode_result, outcome.value, outcome.output,
-                                               dict(outcome.options), tmp / "result")
+            files = outcome.finished
             extent = extent_of(outcome.value)
             total_pu = outcome.processing_units
             del outcome  # the cubes are not needed for the upload

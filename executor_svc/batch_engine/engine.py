@@ -171,14 +171,20 @@ class BatchApiRun:
             userdata = b"null"
         plan_t, loaded = await loop.run_in_executor(self.pool, tile_load, self.plan, tiff, userdata, name)
         del tiff
-        outcome = await self.runner.run(plan_t, self.owner, prefetched=[loaded], extra={"job_id": self.job_id})
-        del loaded
-        outcome.value = without_buffer(outcome.value, int(self.plan.batch_api.buffer_px))
-        options = dict(outcome.options)
-        options["filename_prefix"] = f"{options.get('filename_prefix') or 'openEO'}_{name}"
         tile_dir = self.work_dir / name
-        files = await loop.run_in_executor(self.pool, encode_result, outcome.value, outcome.output, options, tile_dir)
-        self.outcome.extents.append(extent_of(outcome.value))
+        buffer = int(self.plan.batch_api.buffer_px)
+
+        def encode(value, output, options):
+            options = dict(options)
+            options["filename_prefix"] = f"{options.get('filename_prefix') or 'openEO'}_{name}"
+            return encode_result(without_buffer(value, buffer), output, options, tile_dir)
+
+        # encoded in the run: a chunked tile's process errors become the run's openEO errors
+        outcome = await self.runner.run(plan_t, self.owner, prefetched=[loaded], extra={"job_id": self.job_id},
+                                        finish=encode)
+        del loaded
+        files = outcome.finished
+        self.outcome.extents.append(extent_of(without_buffer(outcome.value, buffer)))
         del outcome
         for f in files:
             await self.upload(f"jobs/{self.job_id}/{f.name}", f.path, f.media_type)
