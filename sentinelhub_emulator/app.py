@@ -176,12 +176,20 @@ def _hosted(request: web.Request) -> set[str]:
     return set(deployments.HOSTED[deployments.split(request.path)[0]])
 
 
+def _byoc_visible(request: web.Request):
+    """Whether the caller may search a BYOC collection on this deployment (it owns it, and the
+    collection lives here)."""
+    here = deployments.split(request.path)[0] == byoc.LOCATION_DEPLOYMENT
+    account = request[PRINCIPAL].account
+    return lambda cid: here and byoc_api.owns(request.app[TOKENS].account_of, account, cid)
+
+
 async def catalog_search_post(request: web.Request) -> web.Response:
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise bad_request("Request body is not valid JSON.") from None
-    result = catalog.search(body, base_url(request), _hosted(request))
+    result = catalog.search(body, base_url(request), _hosted(request), _byoc_visible(request))
     return web.json_response(result, content_type="application/geo+json")
 
 
@@ -206,7 +214,7 @@ async def catalog_search_get(request: web.Request) -> web.Response:
     for key in ("filter", "filter-lang", "distinct"):
         if key in q:
             body[key] = q[key]
-    return web.json_response(catalog.search(body, base_url(request), _hosted(request)),
+    return web.json_response(catalog.search(body, base_url(request), _hosted(request), _byoc_visible(request)),
                              content_type="application/geo+json")
 
 

@@ -175,7 +175,12 @@ def _utm_epsg(lon: float, lat: float) -> int:
 
 def make_item(collection: str, date: datetime, cell, base_url: str) -> dict:
     spec = world.collection_spec(collection)
-    if cell is None:
+    if spec.id.startswith("byoc-"):  # one tile per sensing time, covering the collection's extent
+        from .byoc import EXTENT
+
+        minx, miny, maxx, maxy = EXTENT
+        cell_name = "TILE"
+    elif cell is None:
         minx, miny, maxx, maxy = -180.0, -90.0, 180.0, 90.0
         cell_name = "GLOBAL"
     else:
@@ -195,14 +200,20 @@ def make_item(collection: str, date: datetime, cell, base_url: str) -> dict:
             "links": [{"rel": "self", "href": items_url, "type": "application/geo+json"}], "assets": {}}
 
 
-def search(body: dict, base_url: str, hosted: set[str] | None = None) -> dict:
-    """A STAC search; `hosted`: the collections of the deployment searched (None: all)."""
+def search(body: dict, base_url: str, hosted: set[str] | None = None, byoc_visible=None) -> dict:
+    """A STAC search; `hosted`: the collections of the deployment searched (None: all);
+    `byoc_visible(collection)`: whether the caller may search a `byoc-<id>` collection here (its
+    account owns it and the deployment hosts it)."""
     if not isinstance(body, dict):
         raise bad_request("Search body must be a JSON object.")
     cols = body.get("collections")
     if not isinstance(cols, list) or len(cols) != 1:
         raise bad_request("Parameter 'collections' must contain exactly one collection.")
     collection = cols[0]
+    if isinstance(collection, str) and collection.startswith("byoc-"):
+        if byoc_visible is None or not byoc_visible(collection):
+            raise bad_request(f"Illegal collection '{collection}'.")
+        return _search_byoc(body, collection, base_url)
     if collection not in CATALOG_COLLECTIONS or (hosted is not None and collection not in hosted):
         raise bad_request(f"Illegal collection '{collection}'.")
     start, end = parse_interval(body.get("datetime"))
@@ -250,6 +261,46 @@ def search(body: dict, base_url: str, hosted: set[str] | None = None) -> dict:
         d = dates[k // per_date]
         feats.append(make_item(collection, d, None if cells is None else cells[k % per_date], base_url))
     return _collection(feats, offset, limit, total, base_url)
+
+
+def _search_byoc(body: dict, collection: str, base_url: str) -> dict:
+    """A BYOC collection's search: one item per tile (sensing time), covering the collection's
+    extent; no queryable properties; `distinct` only by `date` (§5.6)."""
+    from shapely.geometry import box, shape
+
+    from .byoc import EXTENT
+
+    start, end = parse_interval(body.get("datetime"))
+    limit = body.get("limit", DEFAULT_LIMIT)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise bad_request("Parameter 'limit' must be an integer >= 1.")
+    limit = min(limit, MAX_LIMIT)
+    offset = body.get("next", 0)
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise bad_request("Parameter 'next' must be a non-negative integer.")
+    conds = parse_filter(body.get("filter"), body.get("filter-lang"))
+    if conds:
+        raise bad_request(f"Property '{conds[0][0]}' is not queryable for {collection}.")
+    dates = world.acquisition_dates(collection, start, end)
+    area = None
+    if body.get("intersects") is not None:
+        try:
+            area = shape(body["intersects"])
+        except Exception as exc:  # noqa: BLE001
+            raise bad_request(f"Invalid intersects geometry: {exc}") from None
+    elif body.get("bbox") is not None:
+        _cells(body["bbox"], None)  # validation only
+        area = box(*body["bbox"])
+    if area is not None and not area.intersects(box(*EXTENT)):
+        dates = []
+    distinct = body.get("distinct")
+    if distinct is not None:
+        if distinct != "date":
+            raise bad_request(f"Unsupported distinct '{distinct}'.")
+        values = sorted({d.strftime("%Y-%m-%d") for d in dates})
+        return _collection(values[offset: offset + limit], offset, limit, len(values), base_url)
+    feats = [make_item(collection, d, None, base_url) for d in dates[offset: offset + limit]]
+    return _collection(feats, offset, limit, len(dates), base_url)
 
 
 def _collection(features, offset, limit, total, base_url) -> dict:

@@ -70,3 +70,25 @@ function evaluatePixel(s) { return [s.SM, s.dataMask]; }
     land = data[1] == 1
     assert land.any() and (~land).any()
     assert np.isnan(data[0][~land]).all() and (0 < data[0][land]).all() and (data[0][land] < 0.6).all()
+
+
+async def test_the_catalog_lists_a_byoc_collections_tiles_for_its_owner_only(make_emu):
+    owner = await _emu_with_token(make_emu, "demo-client-2")
+    search = "/api/v1/catalog/1.0.0/search"
+    body = {"collections": [SM], "datetime": "2022-03-01T00:00:00Z/2022-08-31T23:59:59Z", "bbox": [10, 45, 11, 46]}
+    found = await (await owner.client.post(search, json=body, headers=await owner.auth())).json()
+    expected = [t["sensingTime"][:10] for t in byoc.tiles(byoc.SOIL_MOISTURE_ID)
+                if "2022-03-01" <= t["sensingTime"][:10] <= "2022-08-31"]
+    assert [f["properties"]["datetime"][:10] for f in found["features"]] == expected and len(expected) == 6
+    assert found["features"][0]["collection"] == SM
+    assert found["features"][0]["bbox"] == list(byoc.EXTENT)
+    days = await (await owner.client.post(search, json={**body, "distinct": "date"}, headers=await owner.auth())).json()
+    assert days["features"] == expected
+    outside = await (await owner.client.post(search, json={**body, "bbox": [100, 10, 101, 11]},
+                                             headers=await owner.auth())).json()
+    assert outside["features"] == []
+    await sh_error(await owner.client.post(search, json={**body, "filter": "eo:cloud_cover < 10"},
+                                           headers=await owner.auth()), 400)
+    other = await _emu_with_token(make_emu, "demo-client")
+    await sh_error(await other.client.post(search, json=body, headers=await other.auth()), 400)
+    await sh_error(await owner.client.post("/uswest2" + search, json=body, headers=await owner.auth()), 400)

@@ -201,3 +201,34 @@ async def test_a_budget_stops_the_client_before_the_tile_that_would_exceed_it(em
     assert spending.answered == 2 and spending.pending == 0
     assert info.value.spent == pytest.approx(spending.spent) and spending.spent == pytest.approx(spent, rel=1e-6)
     assert spent <= 2.5 * per_tile
+
+
+async def test_a_byoc_load_is_priced_exactly_from_the_catalog(emulator_url):
+    """The Catalog lists the caller's own BYOC tiles: the estimate counts their dates (exact).
+    (Another account's collection is refused by the Catalog, tests/emulator/test_byoc.py, and
+    then priced at one acquisition a day, test_a_collection_the_catalog_does_not_list_...)."""
+    from executor_svc.costs.estimate import estimate_plan
+    from executor_svc.sentinelhub import ClientConfig, Deployment, SentinelHubClient
+    from sentinelhub_emulator import byoc
+
+    def byoc_plan(collection_id: str, band: str):
+        plan = _plan(300, 200, bands=(band,))
+        load = plan.loads[0]
+        load.sh_type = f"byoc-{collection_id}"
+        load.temporal, load.time_from, load.time_to = True, "2020-06-01T00:00:00Z", "2021-06-30T23:59:59Z"
+        load.bbox.CopyFrom(compiler_pb2.BoundingBox(west=500000, south=5198000, east=503000, north=5200000,
+                                                    epsg=32633))
+        return plan
+
+    own = byoc_plan(byoc.LANDCOVER_ID, "LC")
+    config = ClientConfig(deployment=Deployment.emulator(emulator_url), client_id="demo-client",
+                          client_secret="demo-secret")
+    pool = ThreadPoolExecutor(1)
+    async with SentinelHubClient(config, executor=pool) as sh:
+        estimate = await estimate_plan(own, sh, token=None, batch_job=True)
+    pool.shutdown()
+    sensing = [t["sensingTime"][:10] for t in byoc.tiles(byoc.LANDCOVER_ID)
+               if "2020-06-01" <= t["sensingTime"][:10] <= "2021-06-30"]
+    assert estimate.exact and not estimate.reason and len(sensing) == 1
+    requests = planned_requests(own, split_threshold=2500, tile_size=2048, batch_job=True)
+    assert estimate.processing_units == pytest.approx(requests_pu(requests, [load_cost(own.loads[0])], [1]))
