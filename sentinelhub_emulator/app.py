@@ -21,6 +21,7 @@ from .logs import configure_logging, get_logger
 from .process_request import parse_process_request
 from .ratelimit import RateLimiter
 from .render import Renderer
+from .request_body import read_body
 from .batch_statistics import BatchStatistics, FeatureFault
 from .stats import Stats
 from .statistics import compute as compute_statistics, parse_statistical_request
@@ -230,33 +231,10 @@ async def catalog_collections(request: web.Request) -> web.Response:
 
 
 async def _process_body(request: web.Request) -> dict:
-    ctype = request.content_type
-    if ctype.startswith("multipart/"):
-        reader = await request.multipart()
-        body: dict | None = None
-        script = None
-        while True:
-            part = await reader.next()
-            if part is None:
-                break
-            if part.name == "request":
-                try:
-                    body = json.loads(await part.text())
-                except json.JSONDecodeError:
-                    raise bad_request("The 'request' part is not valid JSON.") from None
-            elif part.name == "evalscript":
-                script = await part.text()
-        if body is None:
-            raise bad_request("Multipart request needs a 'request' part.")
-        if script is not None:
-            body["evalscript"] = script
-        return body
-    if ctype not in ("application/json", "text/plain", ""):
-        raise SHError(415, f"Unsupported content type {ctype}", "COMMON_UNSUPPORTED_MEDIA_TYPE")
-    try:
-        return json.loads(await request.read())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise bad_request("Request body is not valid JSON.") from None
+    body, script = await read_body(request, json_types=("application/json", "text/plain", ""))
+    if script is not None:
+        body["evalscript"] = script
+    return body
 
 
 def _checked_data(request: web.Request, data: list) -> str:

@@ -7,6 +7,7 @@ import json
 from aiohttp import web
 
 from ..errors import SHError, bad_request
+from ..request_body import read_body
 from .delivery import DeliveryError
 from .grids import GRIDS
 from .request import parse_task_request
@@ -40,26 +41,10 @@ def _stored_body(body: dict) -> dict:
 
 
 async def _body(request: web.Request) -> dict:
-    if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
-        body, script = None, None
-        while (part := await reader.next()) is not None:
-            if part.name == "request":
-                try:
-                    body = json.loads(await part.text())
-                except json.JSONDecodeError:
-                    raise bad_request("The 'request' part is not valid JSON.") from None
-            elif part.name == "evalscript":
-                script = await part.text()
-        if not isinstance(body, dict):
-            raise bad_request("Multipart request needs a 'request' part with a JSON object.")
-        if script is not None and isinstance(body.get("processRequest"), dict):
-            body["processRequest"]["evalscript"] = script
-        return body
-    try:
-        return json.loads(await request.read())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise bad_request("Request body is not valid JSON.") from None
+    body, script = await read_body(request)
+    if script is not None and isinstance(body.get("processRequest"), dict):
+        body["processRequest"]["evalscript"] = script
+    return body
 
 
 def _check_account_pu(request: web.Request) -> None:

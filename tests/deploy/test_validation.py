@@ -192,6 +192,8 @@ def test_dockerfile_groups_exist_in_pyproject() -> None:
 def test_dockerignore_keeps_the_context_small() -> None:
     entries = {line.strip() for line in (m.ROOT / ".dockerignore").read_text().splitlines()}
     assert {".git", ".venv", "tests"} <= entries
+    # the compiler stage runs the process-definitions script, which imports its sibling vendoring.py
+    assert {"scripts", "!scripts/vendor_process_definitions.py", "!scripts/vendoring.py"} <= entries
 
 
 def test_hadolint_accepts_the_dockerfile() -> None:

@@ -12,19 +12,12 @@ an edge (intersects vs contains)."""
 
 from __future__ import annotations
 
-import json
-from concurrent.futures import ThreadPoolExecutor
-
-import numpy as np
 import pytest
-import xarray as xr
 
-from backend_proto.v1 import common_pb2, compiler_pb2
-from compiler_svc import compilation
 from compiler_svc.config import PlanningSettings
-from devstack.emulator import running_emulator
 from executor_svc.encoding.vector import cube_to_json
-from executor_svc.runner import PlanRunner
+
+from .stack import assert_same_cube, compile_twice, ref, run
 
 MONTH = ["2024-06-01", "2024-07-01"]
 # three fields in UTM 33N (EPSG:4326 in the graph, as users write them), one without any pixel
@@ -36,10 +29,6 @@ FIELDS = {"type": "FeatureCollection", "features": [
     {"type": "Feature", "properties": {"name": "tiny"}, "geometry": {"type": "Polygon", "coordinates": [[
         [15.003001, 45.006001], [15.003003, 45.006001], [15.003003, 45.006003], [15.003001, 45.006001]]]}},
 ]}
-
-
-def ref(node):
-    return {"from_node": node}
 
 
 def reducer(pid, **args):
@@ -72,65 +61,18 @@ CASES["ndvi_max_over_time_mean"] = graph("mean", reduce_t="max")
 CASES["single_polygon_median"] = graph("median", geometries=FIELDS["features"][1]["geometry"])
 
 
-@pytest.fixture(scope="module")
-def emulator_url(tmp_path_factory):
-    with running_emulator(tmp_path_factory.mktemp("emulator") / "emulator.log") as emulator:
-        yield emulator.url
-
-
-@pytest.fixture(scope="module")
-def pool():
-    with ThreadPoolExecutor(4) as p:
-        yield p
-
-
-@pytest.fixture
-async def runner(emulator_url, pool):
-    from executor_svc.sentinelhub import ClientConfig, Deployment, SentinelHubClient
-
-    config = ClientConfig(deployment=Deployment.emulator(emulator_url), client_id="demo-client", client_secret="demo-secret")
-    async with SentinelHubClient(config, executor=pool) as sh:
-        yield PlanRunner(sh, pool)
-
-
-async def _no_udps(_udp_id):
-    return None
-
-
-async def compile_both(g: dict):
-    process_json = json.dumps({"process_graph": g})
-    kw = dict(purpose=compiler_pb2.PURPOSE_SYNC)
-    stats = await compilation.compile_process(process_json, _no_udps, **kw)
-    raster = await compilation.compile_process(process_json, _no_udps, settings=PlanningSettings(statistical_api=False), **kw)
-    return stats, raster
-
-
-async def run(runner: PlanRunner, plan):
-    outcome = await runner.run(plan, common_pb2.User(user_id="basic~differential"))
-    assert isinstance(outcome.value, xr.DataArray)
-    return outcome
-
-
 @pytest.mark.parametrize("name", list(CASES))
-async def test_statistical_api_equals_raster_path(name, runner, emulator_url):
-    stats_plan, raster_plan = await compile_both(CASES[name])
+async def test_statistical_api_equals_raster_path(name, runner):
+    stats_plan, raster_plan = await compile_twice(CASES[name], {}, {"settings": PlanningSettings(statistical_api=False)})
     assert not stats_plan.loads and len(stats_plan.statistical_aggregations) == 1
     assert len(raster_plan.loads) == 1 and not raster_plan.statistical_aggregations
 
     got_outcome, want_outcome = await run(runner, stats_plan), await run(runner, raster_plan)
     got, want = got_outcome.value, want_outcome.value
     assert got_outcome.processing_units > 0
-    assert got.dims == want.dims, (got.dims, want.dims)
-    assert got.shape == want.shape
-    for dim in want.dims:
-        np.testing.assert_array_equal(got.coords[dim].values, want.coords[dim].values, err_msg=f"labels of {dim}")
     assert got.attrs["crs"] == want.attrs["crs"] and got.attrs["properties"] == want.attrs["properties"]
     assert [g.wkt for g in got.attrs["geometries"]] == [g.wkt for g in want.attrs["geometries"]]
-    g = np.asarray(got.values, dtype=np.float64)
-    w = np.asarray(want.values, dtype=np.float64)
-    np.testing.assert_array_equal(np.isnan(g), np.isnan(w), err_msg="NaN positions differ")
-    assert np.isfinite(w).any(), "the case compares real values"
-    np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6, equal_nan=True)
+    assert_same_cube(got, want, rtol=1e-5, atol=1e-6)
     # the JSON users get has the same structure
     got_doc, want_doc = cube_to_json(got), cube_to_json(want)
     assert {k: v for k, v in got_doc.items() if k != "data"} == {k: v for k, v in want_doc.items() if k != "data"}

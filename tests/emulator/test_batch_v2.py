@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
+
+import aiohttp
 
 import numpy as np
 import pytest
@@ -124,6 +127,18 @@ async def test_create_with_wrong_bucket_credentials_is_refused(batch_emu, s3):
     resp = await call(emu, "POST", "/api/v2/batch/process", json=task_body(s3, "creds", secret="wrong"))
     err = await sh_error(resp, 400)
     assert "Could not write" in err["message"]
+
+
+async def test_create_as_multipart_puts_the_evalscript_part_into_the_process_request(batch_emu, s3):
+    emu = await batch_emu()
+    body = task_body(s3, "multipart")
+    script = body["processRequest"].pop("evalscript")
+    form = aiohttp.FormData()
+    form.add_field("request", json.dumps(body), content_type="application/json")
+    form.add_field("evalscript", script, content_type="text/plain")
+    resp = await call(emu, "POST", "/api/v2/batch/process", data=form)
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["request"]["processRequest"]["evalscript"] == script
 
 
 async def test_task_runs_tiles_into_the_bucket_equal_to_the_process_api(batch_emu, s3):
