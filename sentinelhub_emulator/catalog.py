@@ -217,13 +217,7 @@ def search(body: dict, base_url: str, hosted: set[str] | None = None, byoc_visib
     if collection not in CATALOG_COLLECTIONS or (hosted is not None and collection not in hosted):
         raise bad_request(f"Illegal collection '{collection}'.")
     start, end = parse_interval(body.get("datetime"))
-    limit = body.get("limit", DEFAULT_LIMIT)
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise bad_request("Parameter 'limit' must be an integer >= 1.")
-    limit = min(limit, MAX_LIMIT)
-    offset = body.get("next", 0)
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise bad_request("Parameter 'next' must be a non-negative integer.")
+    limit, offset = _page(body)
     conds = parse_filter(body.get("filter"), body.get("filter-lang"))
     spec = world.collection_spec(collection)
     dates = world.acquisition_dates(collection, start, end)
@@ -271,13 +265,7 @@ def _search_byoc(body: dict, collection: str, base_url: str) -> dict:
     from .byoc import EXTENT
 
     start, end = parse_interval(body.get("datetime"))
-    limit = body.get("limit", DEFAULT_LIMIT)
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise bad_request("Parameter 'limit' must be an integer >= 1.")
-    limit = min(limit, MAX_LIMIT)
-    offset = body.get("next", 0)
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise bad_request("Parameter 'next' must be a non-negative integer.")
+    limit, offset = _page(body)
     conds = parse_filter(body.get("filter"), body.get("filter-lang"))
     if conds:
         raise bad_request(f"Property '{conds[0][0]}' is not queryable for {collection}.")
@@ -301,6 +289,17 @@ def _search_byoc(body: dict, collection: str, base_url: str) -> dict:
         return _collection(values[offset: offset + limit], offset, limit, len(values), base_url)
     feats = [make_item(collection, d, None, base_url) for d in dates[offset: offset + limit]]
     return _collection(feats, offset, limit, len(dates), base_url)
+
+
+def _page(body: dict) -> tuple[int, int]:
+    """(limit, offset) of a search's page (`limit` capped, `next` as an offset)."""
+    limit = body.get("limit", DEFAULT_LIMIT)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise bad_request("Parameter 'limit' must be an integer >= 1.")
+    offset = body.get("next", 0)
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise bad_request("Parameter 'next' must be a non-negative integer.")
+    return min(limit, MAX_LIMIT), offset
 
 
 def _collection(features, offset, limit, total, base_url) -> dict:
