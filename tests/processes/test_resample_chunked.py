@@ -30,13 +30,14 @@ def cube(ny=NY, nx=NX, res=10.0, x0=500000.0, y0=5000000.0, seed=5):
 
 
 def assert_same_values(lazy: xr.DataArray, eager: xr.DataArray, exact: bool) -> None:
+    """The same labels and NaNs; values equal, or within one float32 ulp."""
     assert lazy.dims == eager.dims and lazy.shape == eager.shape
     np.testing.assert_array_equal(lazy.x.values, eager.x.values)
     np.testing.assert_array_equal(lazy.y.values, eager.y.values)
     a, b = lazy.values, eager.values
     assert a.dtype == b.dtype == np.float32
     np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
-    assert np.isfinite(b).mean() > 0.5
+    assert np.isfinite(b).mean() > 0.3
     if exact:
         np.testing.assert_array_equal(a, b)
     else:
@@ -66,7 +67,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("method", ["near", "bilinear", "average"])
+@pytest.mark.parametrize("method", ["near", "bilinear", "average", "sum"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_chunked_resample_spatial_equals_the_eager_warp_block_by_block(case, method, warps, cube_mode):
     data = cube()
@@ -85,9 +86,10 @@ def test_chunked_resample_spatial_equals_the_eager_warp_block_by_block(case, met
     assert max(h * w for h, w in warps) < NY * NX / 4
 
 
-def test_chunked_resample_cube_spatial_onto_a_shifted_grid(warps, cube_mode):
+@pytest.mark.parametrize("x0", [500007.0, 499000.0])  # inside the data; half of it west of the data
+def test_chunked_resample_cube_spatial_onto_a_shifted_grid(x0, warps, cube_mode):
     data = cube()
-    target = cube(ny=120, nx=170, res=15.0, x0=500007.0, y0=4999990.0, seed=1)
+    target = cube(ny=120, nx=170, res=15.0, x0=x0, y0=4999990.0, seed=1)
     eager = resample_cube_spatial({"data": data, "target": target, "method": "bilinear"}, ExecutionContext())
     warps.clear()
     lazy = REGISTRY.call("resample_cube_spatial", {"data": data.chunk({"y": CHUNK, "x": CHUNK}),
@@ -96,8 +98,11 @@ def test_chunked_resample_cube_spatial_onto_a_shifted_grid(warps, cube_mode):
     assert lazy.chunks is not None and warps == []
     assert max(lazy.chunks[-1]) < target.sizes["x"]
     np.testing.assert_array_equal(lazy.x.values, target.x.values)
-    assert_same_values(lazy, eager, exact=False)
+    assert_same_values(lazy, eager, exact=False)  # computes the blocks once
     assert max(h * w for h, w in warps) < NY * NX / 4
+    if x0 < 500000:  # the blocks west of the data are NaN without a warp
+        assert len(warps) < np.prod(lazy.data.numblocks)
+        assert np.isnan(lazy.values[..., : int((500000 - x0) // 15)]).all()
 
 
 def test_merge_cubes_of_a_resampled_cube_and_a_cube_chunked_otherwise_stays_lazy(cube_mode):
