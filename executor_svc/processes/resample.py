@@ -114,26 +114,34 @@ def _warp_lazy(values: Any, grid: _Grid, dst_transform: Affine, width: int, heig
     return da.block(rows)
 
 
-def warp(data: xr.DataArray, dst_crs: Any, dst_transform: Affine, width: int, height: int, method: str) -> xr.DataArray:
+def warp(data: xr.DataArray, dst_crs: Any, dst_transform: Affine, width: int, height: int, method: str,
+         ctx: Any, pid: str) -> xr.DataArray:
+    """`data` warped onto the grid `dst_transform` (width x height) in `dst_crs`; the run budget is
+    checked before anything is allocated: the whole result, or a chunked cube's largest block."""
     if method not in METHODS:
-        raise invalid("resample_spatial", "method", f"unsupported method {method!r}.")
+        raise invalid(pid, "method", f"unsupported method {method!r}.")
     src_crs = data.attrs.get("crs")
     if src_crs is None:
         raise ProcessError("ProcessParameterInvalid", "The data cube has no CRS (attrs['crs']).")
-    require_pixels(data, "resample_spatial")
+    require_pixels(data, pid)
     cube = data.transpose(..., "y", "x")
     if cube.sizes["y"] > 1 and cube.y.values[1] > cube.y.values[0]:
         cube = cube.isel(y=slice(None, None, -1))  # north-up for GDAL
     if cube.sizes["x"] > 1 and cube.x.values[1] < cube.x.values[0]:
         cube = cube.isel(x=slice(None, None, -1))
     src_transform, _, _ = grid_of(cube)
-    dtype = float_type(cube.dtype)
+    dtype = np.dtype(float_type(cube.dtype))
     src_rio, dst_rio = _rio_crs(src_crs), _rio_crs(dst_crs)
     scale = grid_scale(src_transform, src_rio, dst_transform, dst_rio, width, height)
     grid = _Grid(src_transform, src_rio, dst_rio, METHODS[method], scale, dtype)
     if is_lazy(cube):
+        by, bx = _block_sides(cube.data, scale)
+        planes = float(np.prod([max(c) if c else 0 for c in cube.data.chunks[:-2]]))
+        ctx.budget.check_bytes(min(by, height) * min(bx, width) * planes * dtype.itemsize, pid)
         warped = _warp_lazy(cube.data, grid, dst_transform, width, height)
     else:
+        planes = cube.size / max(1, cube.sizes["y"] * cube.sizes["x"])  # dates x bands
+        ctx.budget.check_bytes(float(width) * float(height) * planes * dtype.itemsize, pid)
         warped = grid.warp(np.asarray(cube.values), dst_transform, width, height)
     xs, ys = _coords(dst_transform, width, height)
     coords = {k: v for k, v in cube.coords.items() if "x" not in v.dims and "y" not in v.dims and k not in ("x", "y")}
@@ -177,9 +185,7 @@ def resample_spatial(args: dict, ctx: Any) -> xr.DataArray:
     else:
         dst_transform, width, height = calculate_default_transform(
             _rio_crs(src_crs), _rio_crs(dst_crs), w, h, left=left, bottom=bottom, right=right, top=top, **kwargs)
-    planes = data.size / max(1, w * h)  # dates x bands
-    ctx.budget.check_bytes(float(width) * float(height) * planes * max(4, data.dtype.itemsize), pid)
-    return warp(data, dst_crs, dst_transform, width, height, method)
+    return warp(data, dst_crs, dst_transform, width, height, method, ctx, pid)
 
 
 @process("resample_cube_spatial")
@@ -189,7 +195,7 @@ def resample_cube_spatial(args: dict, ctx: Any) -> xr.DataArray:
     target = require_cube(required(args, "target", pid), pid, "target")
     method = args.get("method", "near")
     transform, w, h = grid_of(require_pixels(target, pid))
-    out = warp(data, target.attrs.get("crs"), transform, w, h, method)
+    out = warp(data, target.attrs.get("crs"), transform, w, h, method, ctx, pid)
     # Use the target's exact labels (and orientation) so that the cubes align label-by-label.
     out = out.reindex(y=out.y.values[::-1]) if (target.sizes["y"] > 1 and target.y.values[1] > target.y.values[0]) else out
     return out.assign_coords(x=target.x.values, y=target.y.values)

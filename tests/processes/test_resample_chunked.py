@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from executor_svc.processes import REGISTRY, ExecutionContext
+from executor_svc.processes import REGISTRY, ExecutionContext, ProcessError
+from executor_svc.processes.limits import RunBudget, RunLimits
 from executor_svc.processes import resample as resample_module
 from executor_svc.processes.resample import resample_cube_spatial, resample_spatial
 
@@ -116,3 +117,18 @@ def test_merge_cubes_of_a_resampled_cube_and_a_cube_chunked_otherwise_stays_lazy
                          ExecutionContext())
     assert lazy.chunks is not None and list(lazy.bands.values) == ["B04", "B08", "B11"]
     np.testing.assert_array_equal(lazy.values, eager.values)
+
+
+def test_the_budget_counts_a_chunked_resamples_largest_block():
+    data = cube(ny=250, nx=250)  # 4 planes of 2000 x 2000 px at 1.25 m: 64 MB
+    ctx = ExecutionContext(budget=RunBudget(RunLimits(max_result_bytes=8_000_000)))
+    with pytest.raises(ProcessError) as info:
+        resample_spatial({"data": data, "resolution": 1.25}, ctx)
+    assert info.value.code == "ProcessGraphComplexity"
+    out = resample_spatial({"data": data.chunk({"t": 1, "bands": 1, "y": 100, "x": 100}), "resolution": 1.25}, ctx)
+    assert max(out.chunks[-1]) == 100 and out.shape[-1] == 2000  # 40 KB blocks
+    # blocks as large as the input's chunks (upsampling): 2 x 2 planes of 250 x 250 px, 1 MB
+    small = ExecutionContext(budget=RunBudget(RunLimits(max_result_bytes=800_000)))
+    with pytest.raises(ProcessError):
+        resample_spatial({"data": data.chunk({"y": 250, "x": 250}), "resolution": 1.25}, small)
+    resample_spatial({"data": data.chunk({"t": 1, "y": 250, "x": 250}), "resolution": 1.25}, small)
