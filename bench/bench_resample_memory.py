@@ -5,7 +5,8 @@ lazily generated float32 cube of `--size` x `--size` px x `--bands` bands in UTM
 `--chunk` px (the dask engine's default), resampled to `--factor` times the pixel size (same CRS)
 or to EPSG:4326 (`--projection 4326`), then computed block by block into a preallocated result
 with the threaded scheduler (`--threads`). Printed per checkout: peak RSS (VmHWM), the RSS after
-the imports and the input's generation setup (baseline), their difference, and the wall time.
+the imports and the input's generation setup (baseline), their difference (which includes the
+computed result, its size printed too), and the wall time.
 
 Usage: .venv/bin/python bench/bench_resample_memory.py [--size 4000] [--factor 2] [--projection 4326]
            [--method average] [--repeat 3] CHECKOUT [CHECKOUT ...]
@@ -52,7 +53,7 @@ with dask.config.set(scheduler="threads", num_workers=a["threads"]):
     result = np.empty(out.shape, dtype=out.dtype)
     da.store(out.data, result, lock=False)
 elapsed = time.perf_counter() - start
-print(json.dumps({"peak": rss("VmHWM"), "baseline": baseline, "seconds": elapsed, "shape": list(out.shape),
+print(json.dumps({"peak": rss("VmHWM"), "baseline": baseline, "seconds": elapsed, "result": result.nbytes / 2**20,
                   "chunks": [max(c) for c in out.chunks], "finite": float(np.isfinite(result).mean())}))
 """
 
@@ -85,12 +86,13 @@ def main() -> None:
     for _ in range(a.repeat):
         for checkout in a.checkouts:
             results[checkout].append(run(checkout, params))
-    print(f"{'checkout':40s} {'peak MB':>9s} {'base MB':>9s} {'peak-base':>10s} {'seconds':>8s}  out chunk")
+    print(f"{'checkout':40s} {'peak MB':>9s} {'base MB':>9s} {'peak-base':>10s} {'result MB':>10s} {'seconds':>8s}  out chunk")
     for checkout, runs in results.items():
         peak = statistics.median(r["peak"] for r in runs)
         base = statistics.median(r["baseline"] for r in runs)
         secs = statistics.median(r["seconds"] for r in runs)
-        print(f"{str(checkout)[-40:]:40s} {peak:9.0f} {base:9.0f} {peak - base:10.0f} {secs:8.2f}  {runs[0]['chunks']}")
+        print(f"{str(checkout)[-40:]:40s} {peak:9.0f} {base:9.0f} {peak - base:10.0f} {runs[0]['result']:10.0f} "
+              f"{secs:8.2f}  {runs[0]['chunks']}")
 
 
 if __name__ == "__main__":
