@@ -38,6 +38,7 @@ _FOOTPRINT_MARGIN = 2
 #: 0.06 per value; 512-514 px or 569+ px give the whole-grid values): sum windows are widened by
 #: this fraction of the footprint on each side
 _SUM_SLACK = 0.125
+_MAX_PLANES = 65535
 
 
 def _footprint(src_transform: Affine, src_crs: RioCRS, dst_transform: Affine, dst_crs: RioCRS,
@@ -97,18 +98,21 @@ def source_window(src_transform: Affine, src_crs: RioCRS, src_shape: tuple[int, 
 
 def warp_planes(src: np.ndarray, src_transform: Affine, src_crs: RioCRS, dst_transform: Affine, dst_crs: RioCRS,
                 width: int, height: int, method: Resampling, scale: tuple[float, float]) -> np.ndarray:
-    """(n, h, w) float planes → (n, height, width), NaN as no-data, in one GDAL warp."""
+    """(n, h, w) float planes → (n, height, width), NaN as no-data, in one GDAL warp (per
+    `_MAX_PLANES` planes: a GeoTIFF's band limit)."""
     n, h, w = src.shape
     dst = np.full((n, height, width), np.nan, dtype=src.dtype)
     if not (n and h and w and height and width):
         return dst
-    with MemoryFile() as mem:
-        with mem.open(driver="GTiff", width=w, height=h, count=n, dtype=src.dtype, crs=src_crs,
-                      transform=src_transform, nodata=np.nan, interleave="band", BIGTIFF="IF_SAFER") as ds:
-            ds.write(src)
-        with mem.open() as ds, WarpedVRT(
-                ds, crs=dst_crs, transform=dst_transform, width=width, height=height, resampling=method,
-                tolerance=EXACT, src_nodata=np.nan, nodata=np.nan,
-                XSCALE=repr(float(scale[0])), YSCALE=repr(float(scale[1]))) as vrt:
-            vrt.read(out=dst)
+    for first in range(0, n, _MAX_PLANES):
+        planes = src[first:first + _MAX_PLANES]
+        with MemoryFile() as mem:
+            with mem.open(driver="GTiff", width=w, height=h, count=len(planes), dtype=src.dtype, crs=src_crs,
+                          transform=src_transform, nodata=np.nan, interleave="band", BIGTIFF="IF_SAFER") as ds:
+                ds.write(planes)
+            with mem.open() as ds, WarpedVRT(
+                    ds, crs=dst_crs, transform=dst_transform, width=width, height=height, resampling=method,
+                    tolerance=EXACT, src_nodata=np.nan, nodata=np.nan,
+                    XSCALE=repr(float(scale[0])), YSCALE=repr(float(scale[1]))) as vrt:
+                vrt.read(out=dst[first:first + len(planes)])
     return dst

@@ -132,3 +132,14 @@ def test_the_budget_counts_a_chunked_resamples_largest_block():
     with pytest.raises(ProcessError):
         resample_spatial({"data": data.chunk({"y": 250, "x": 250}), "resolution": 1.25}, small)
     resample_spatial({"data": data.chunk({"t": 1, "y": 250, "x": 250}), "resolution": 1.25}, small)
+
+
+def test_planes_beyond_a_geotiffs_band_limit_are_warped_in_batches(monkeypatch):
+    from executor_svc.processes import _warp
+
+    data = cube(ny=40, nx=60)  # 4 planes
+    whole = resample_spatial({"data": data, "resolution": 20, "method": "bilinear"}, ExecutionContext())
+    monkeypatch.setattr(_warp, "_MAX_PLANES", 3)
+    batched = resample_spatial({"data": data, "resolution": 20, "method": "bilinear"}, ExecutionContext())
+    np.testing.assert_array_equal(batched.values, whole.values)
+    assert np.isfinite(batched.values[1, 1]).all()  # the fourth plane, warped in the second batch
