@@ -1,8 +1,10 @@
-"""Resampling: resample_spatial / resample_cube_spatial (rasterio.warp.reproject on in-memory
-numpy arrays, all non-spatial slices in one call) and resample_cube_temporal."""
+"""Resampling: resample_spatial / resample_cube_spatial (GDAL warps through rasterio, all
+non-spatial slices of a block in one warp; a chunked cube destination block by destination block,
+each from only the source window it reads: `_warp.py`) and resample_cube_temporal."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,9 +15,10 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 from rasterio.crs import CRS as RioCRS
 from rasterio.enums import Resampling
-from rasterio.warp import calculate_default_transform, reproject
+from rasterio.warp import calculate_default_transform
 
 from ._arrays import float_type, is_lazy
+from ._warp import grid_scale, source_window, warp_planes
 from .datacube import TEMPORAL, date_values, pixel_size, require_cube, require_pixels, single_dimension, with_attrs
 from .errors import ProcessError
 from .registry import invalid, process, required
@@ -50,40 +53,96 @@ def _coords(transform: Affine, width: int, height: int) -> tuple[np.ndarray, np.
     return xs, ys
 
 
-def warp(data: xr.DataArray, dst_crs: Any, dst_transform: Affine, width: int, height: int, method: str) -> xr.DataArray:
+@dataclass(frozen=True)
+class _Grid:
+    """What every block of one warp shares."""
+
+    src_transform: Affine
+    src_crs: RioCRS
+    dst_crs: RioCRS
+    method: Resampling
+    scale: tuple[float, float]
+    dtype: np.dtype
+
+    def warp(self, values: np.ndarray, dst_transform: Affine, width: int, height: int,
+             offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """(..., h, w) source values whose first pixel is the source grid's pixel `offset` (row,
+        col) → (..., height, width) on the destination grid `dst_transform`: all planes in one warp."""
+        src = np.asarray(values, dtype=self.dtype).reshape((-1,) + values.shape[-2:])
+        src_transform = self.src_transform @ Affine.translation(offset[1], offset[0])
+        dst = warp_planes(src, src_transform, self.src_crs, dst_transform, self.dst_crs, width, height,
+                          self.method, self.scale)
+        return dst.reshape(values.shape[:-2] + (height, width))
+
+
+def _block_sides(values: Any, scale: tuple[float, float]) -> tuple[int, int]:
+    """Destination block sides (rows, cols): the input's chunk sides, shrunk by the scale when
+    downsampling so that a block reads about one input chunk."""
+    rows, cols = max(values.chunks[-2]), max(values.chunks[-1])
+    return max(1, int(rows * min(1.0, scale[1]))), max(1, int(cols * min(1.0, scale[0])))
+
+
+def _warp_lazy(values: Any, grid: _Grid, dst_transform: Affine, width: int, height: int) -> Any:
+    """A dask array warped destination block by destination block, each block from the lazily
+    sliced source window it reads (the other dimensions keep their chunks); nothing computes."""
+    import dask.array as da
+    from dask.base import tokenize
+
+    lead_shape, lead_chunks = values.shape[:-2], values.chunks[:-2]
+    src_shape = values.shape[-2:]
+    by, bx = _block_sides(values, grid.scale)
+    meta = np.empty((0,) * values.ndim, dtype=grid.dtype)
+    rows = []
+    for y0 in range(0, height, by):
+        row = []
+        for x0 in range(0, width, bx):
+            bh, bw = min(by, height - y0), min(bx, width - x0)
+            block_transform = dst_transform @ Affine.translation(x0, y0)
+            chunks = lead_chunks + ((bh,), (bw,))
+            window = None if 0 in lead_shape else source_window(
+                grid.src_transform, grid.src_crs, src_shape, block_transform, grid.dst_crs, bw, bh,
+                grid.method, grid.scale)
+            if window is None:
+                row.append(da.full(lead_shape + (bh, bw), np.nan, dtype=grid.dtype, chunks=chunks))
+                continue
+            r0, r1, c0, c1 = window
+            source = values[..., r0:r1, c0:c1].rechunk({values.ndim - 2: -1, values.ndim - 1: -1})
+            name = "resample-" + tokenize(source.name, grid, block_transform, bw, bh)
+            row.append(source.map_blocks(grid.warp, block_transform, bw, bh, (r0, c0), chunks=chunks,
+                                         dtype=grid.dtype, meta=meta, name=name))
+        rows.append(row)
+    return da.block(rows)
+
+
+def warp(data: xr.DataArray, dst_crs: Any, dst_transform: Affine, width: int, height: int, method: str,
+         ctx: Any, pid: str) -> xr.DataArray:
+    """`data` warped onto the grid `dst_transform` (width x height) in `dst_crs`; the run budget is
+    checked before anything is allocated: the whole result, or a chunked cube's largest block."""
     if method not in METHODS:
-        raise invalid("resample_spatial", "method", f"unsupported method {method!r}.")
+        raise invalid(pid, "method", f"unsupported method {method!r}.")
     src_crs = data.attrs.get("crs")
     if src_crs is None:
         raise ProcessError("ProcessParameterInvalid", "The data cube has no CRS (attrs['crs']).")
-    require_pixels(data, "resample_spatial")
+    require_pixels(data, pid)
     cube = data.transpose(..., "y", "x")
     if cube.sizes["y"] > 1 and cube.y.values[1] > cube.y.values[0]:
         cube = cube.isel(y=slice(None, None, -1))  # north-up for GDAL
     if cube.sizes["x"] > 1 and cube.x.values[1] < cube.x.values[0]:
         cube = cube.isel(x=slice(None, None, -1))
     src_transform, _, _ = grid_of(cube)
-    dtype = float_type(cube.dtype)
-
-    def reproject_planes(values: np.ndarray) -> np.ndarray:
-        """(..., h, w) → (..., height, width): all planes of a block in one GDAL call."""
-        src = np.asarray(values, dtype=dtype).reshape((-1,) + values.shape[-2:])
-        dst = np.full((src.shape[0], height, width), np.nan, dtype=dtype)
-        if src.shape[0]:
-            reproject(
-                source=src, destination=dst, src_transform=src_transform, src_crs=_rio_crs(src_crs),
-                dst_transform=dst_transform, dst_crs=_rio_crs(dst_crs), resampling=METHODS[method],
-                src_nodata=np.nan, dst_nodata=np.nan,
-            )
-        return dst.reshape(values.shape[:-2] + (height, width))
-
+    dtype = np.dtype(float_type(cube.dtype))
+    src_rio, dst_rio = _rio_crs(src_crs), _rio_crs(dst_crs)
+    scale = grid_scale(src_transform, src_rio, dst_transform, dst_rio, width, height)
+    grid = _Grid(src_transform, src_rio, dst_rio, METHODS[method], scale, dtype)
     if is_lazy(cube):
-        # one block per chunk of the other dimensions, with the whole grid (aligned chunks)
-        values = cube.data.rechunk({cube.ndim - 2: -1, cube.ndim - 1: -1})
-        warped = values.map_blocks(reproject_planes, dtype=dtype,
-                                   chunks=values.chunks[:-2] + ((height,), (width,)))
+        by, bx = _block_sides(cube.data, scale)
+        planes = float(np.prod([max(c) if c else 0 for c in cube.data.chunks[:-2]]))
+        ctx.budget.check_bytes(min(by, height) * min(bx, width) * planes * dtype.itemsize, pid)
+        warped = _warp_lazy(cube.data, grid, dst_transform, width, height)
     else:
-        warped = reproject_planes(cube.values)
+        planes = cube.size / max(1, cube.sizes["y"] * cube.sizes["x"])  # dates x bands
+        ctx.budget.check_bytes(float(width) * float(height) * planes * dtype.itemsize, pid)
+        warped = grid.warp(np.asarray(cube.values), dst_transform, width, height)
     xs, ys = _coords(dst_transform, width, height)
     coords = {k: v for k, v in cube.coords.items() if "x" not in v.dims and "y" not in v.dims and k not in ("x", "y")}
     coords.update({"x": xs, "y": ys})
@@ -126,9 +185,7 @@ def resample_spatial(args: dict, ctx: Any) -> xr.DataArray:
     else:
         dst_transform, width, height = calculate_default_transform(
             _rio_crs(src_crs), _rio_crs(dst_crs), w, h, left=left, bottom=bottom, right=right, top=top, **kwargs)
-    planes = data.size / max(1, w * h)  # dates x bands
-    ctx.budget.check_bytes(float(width) * float(height) * planes * max(4, data.dtype.itemsize), pid)
-    return warp(data, dst_crs, dst_transform, width, height, method)
+    return warp(data, dst_crs, dst_transform, width, height, method, ctx, pid)
 
 
 @process("resample_cube_spatial")
@@ -138,7 +195,7 @@ def resample_cube_spatial(args: dict, ctx: Any) -> xr.DataArray:
     target = require_cube(required(args, "target", pid), pid, "target")
     method = args.get("method", "near")
     transform, w, h = grid_of(require_pixels(target, pid))
-    out = warp(data, target.attrs.get("crs"), transform, w, h, method)
+    out = warp(data, target.attrs.get("crs"), transform, w, h, method, ctx, pid)
     # Use the target's exact labels (and orientation) so that the cubes align label-by-label.
     out = out.reindex(y=out.y.values[::-1]) if (target.sizes["y"] > 1 and target.y.values[1] > target.y.values[0]) else out
     return out.assign_coords(x=target.x.values, y=target.y.values)
