@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from dask_bench_common import GRAPHS, PeakRss, cube_coords, make_cube_values  # noqa: E402
+from dask_bench_common import GRAPHS, PeakRss, cube_coords, make_cube_values, warm_up  # noqa: E402
 
 DATES = 12
 JOB_BANDS = ["B04", "B08"]
@@ -154,6 +154,7 @@ def ours_step(graph: str, cube_path: str, out_path: str, mode: str, threads: int
     last = GRAPHS[graph][result_node]["arguments"]["data"]["from_node"]
     nodes[last] = dict(nodes[last], result=True)
     run = prepare(nodes, {"load": cube})
+    warm_up()
     with dask.config.set(scheduler="threads", num_workers=threads), PeakRss() as peak:
         result = run()
         out = np.asarray(result.transpose(*[d for d in ("t", "bands", "y", "x") if d in result.dims]).values)

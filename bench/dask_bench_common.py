@@ -1,5 +1,5 @@
-"""What both sides of bench_dask.py's comparison share (numpy, pandas and psutil only): the
-graphs, the cube's labels and the peak-memory sampler."""
+"""What both sides of bench_dask.py's comparison share (numpy, pandas and psutil; dask inside
+`warm_up`): the graphs, the cube's labels, the warm-up and the peak-memory sampler."""
 
 from __future__ import annotations
 
@@ -87,6 +87,16 @@ GRAPHS = {
                  "result": True},
     },
 }
+
+
+def warm_up() -> None:
+    """One tiny dask computation before anything is timed: dask's first `compute` imports the
+    schedulers (and dask.distributed where it is installed, as in the project's venv: 0.3 s),
+    a one-time cost of a process that a long-running executor has paid before its first job."""
+    import dask
+    import dask.array
+
+    dask.compute(dask.array.ones(4, chunks=2).sum(), scheduler="threads", num_workers=2)
 
 
 class PeakRss:

@@ -26,7 +26,8 @@ def _apply_along(da: xr.DataArray, dim: str, fn: Callable[[np.ndarray, int], np.
     return out.drop_vars([k for k, v in out.coords.items() if dim in v.dims or k == dim])
 
 
-def _stat(pid: str, nan_fn: Callable, fn: Callable, min_count: int = 1) -> Callable:
+def _stat(pid: str, reduce_fn: Callable[[np.ndarray, int, bool], np.ndarray]) -> Callable:
+    """A reducer process: `reduce_fn(values, axis, ignore_nodata)` reduces a non-empty axis."""
     @process(pid)
     def impl(args: dict, ctx: Any) -> Any:
         data = required(args, "data", pid)
@@ -37,14 +38,9 @@ def _stat(pid: str, nan_fn: Callable, fn: Callable, min_count: int = 1) -> Calla
         da, dim = conv
 
         def reduce(values: np.ndarray, axis: int) -> np.ndarray:
-            n_valid = np.sum(~np.isnan(values), axis=axis)
             if values.shape[axis] == 0:
-                return np.full(n_valid.shape, np.nan)
-            if ignore:
-                res = nan_fn(values, axis=axis)
-                return np.where(n_valid >= min_count, res, np.nan)
-            res = fn(values, axis=axis)
-            return np.where(n_valid >= min_count, res, np.nan)
+                return np.full(np.delete(values.shape, axis), np.nan)
+            return reduce_fn(values, axis, ignore)
 
         return output(_apply_along(da, dim, reduce), not isinstance(data, xr.DataArray))
 
@@ -52,26 +48,84 @@ def _stat(pid: str, nan_fn: Callable, fn: Callable, min_count: int = 1) -> Calla
     return impl
 
 
-def _accumulating_in_float64(fn: Callable) -> Callable:
-    """`fn` summing in a float64 accumulator (the output's size, not the input's) and answering
-    in the input's float type: a float32 sum over many pixels drifts by up to n * 6e-8."""
-    def reduce(values: np.ndarray, axis: int) -> np.ndarray:
-        out = fn(values, axis=axis, dtype=np.float64)
-        if np.issubdtype(values.dtype, np.floating):
-            return np.asarray(out).astype(values.dtype, copy=False)
-        return out
+def _nan_planes(values: np.ndarray, axis: int):
+    """Each slice of `values` along `axis` with its NaN mask (one mask buffer of the output's
+    size, reused: no temporary of the input's size)."""
+    nan = np.empty(np.delete(values.shape, axis), dtype=bool)
+    for plane in np.moveaxis(values, axis, 0):
+        np.isnan(plane, out=nan)
+        yield plane, nan
+
+
+def _counter(values: np.ndarray, axis: int) -> np.ndarray:
+    """Zeros of the output's shape in the smallest unsigned type that counts to the axis' length
+    (one byte per pixel for a few bands or dates)."""
+    return np.zeros(np.delete(values.shape, axis), dtype=np.min_scalar_type(values.shape[axis]))
+
+
+def valid_count(values: np.ndarray, axis: int) -> np.ndarray:
+    """How many values along `axis` are not NaN."""
+    nan_count = _counter(values, axis)
+    for _, nan in _nan_planes(values, axis):
+        nan_count += nan
+    return values.shape[axis] - nan_count
+
+
+def _numpy_stat(nan_fn: Callable, fn: Callable, min_count: int = 1) -> Callable:
+    """NumPy's reduction (`nan_fn` ignoring no-data, `fn` not), NaN where fewer than `min_count`
+    values are valid."""
+    def reduce(values: np.ndarray, axis: int, ignore_nodata: bool) -> np.ndarray:
+        res = (nan_fn if ignore_nodata else fn)(values, axis=axis)
+        return np.where(valid_count(values, axis) >= min_count, res, np.nan)
 
     return reduce
 
 
-_stat("sum", _accumulating_in_float64(np.nansum), _accumulating_in_float64(np.sum))
-_stat("product", np.nanprod, np.prod)
-_stat("mean", _accumulating_in_float64(np.nanmean), _accumulating_in_float64(np.mean))
-_stat("median", np.nanmedian, np.median)
-_stat("min", np.nanmin, np.min)
-_stat("max", np.nanmax, np.max)
-_stat("sd", lambda v, axis: np.nanstd(v, axis=axis, ddof=1), lambda v, axis: np.std(v, axis=axis, ddof=1), min_count=2)
-_stat("variance", lambda v, axis: np.nanvar(v, axis=axis, ddof=1), lambda v, axis: np.var(v, axis=axis, ddof=1), min_count=2)
+def sum_and_count(values: np.ndarray, axis: int, ignore_nodata: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The sum along `axis` in a float64 accumulator of the output's size (a float32 sum over many
+    values drifts by up to n * 6e-8) and how many values are not NaN. One slice of the axis at a
+    time, so every temporary has the output's size: NumPy's nansum/nanmean copy the whole input
+    to zero its NaN and a float64 `dtype` converts it again. Without `ignore_nodata` a NaN makes
+    the sum NaN."""
+    total = np.zeros(np.delete(values.shape, axis), dtype=np.float64)
+    nan_count = _counter(values, axis)
+    for plane, nan in _nan_planes(values, axis):
+        nan_count += nan
+        if ignore_nodata:
+            np.add(total, plane, out=total, where=~nan)
+        else:
+            total += plane
+    return total, values.shape[axis] - nan_count
+
+
+def _in_float_type(values: np.ndarray, result: np.ndarray) -> np.ndarray:
+    """A float64 result in the input's float type (float32 stays float32)."""
+    return result.astype(values.dtype, copy=False) if np.issubdtype(values.dtype, np.floating) else result
+
+
+def _sum(values: np.ndarray, axis: int, ignore_nodata: bool) -> np.ndarray:
+    total, valid = sum_and_count(values, axis, ignore_nodata)
+    total[valid == 0] = np.nan  # nothing to add up: no-data, not 0
+    return _in_float_type(values, total)
+
+
+def _mean(values: np.ndarray, axis: int, ignore_nodata: bool) -> np.ndarray:
+    total, valid = sum_and_count(values, axis, ignore_nodata)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.divide(total, valid, out=total)  # 0 / 0 is NaN: no value valid
+    return _in_float_type(values, total)
+
+
+_stat("sum", _sum)
+_stat("product", _numpy_stat(np.nanprod, np.prod))
+_stat("mean", _mean)
+_stat("median", _numpy_stat(np.nanmedian, np.median))
+_stat("min", _numpy_stat(np.nanmin, np.min))
+_stat("max", _numpy_stat(np.nanmax, np.max))
+_stat("sd", _numpy_stat(lambda v, axis: np.nanstd(v, axis=axis, ddof=1), lambda v, axis: np.std(v, axis=axis, ddof=1),
+                        min_count=2))
+_stat("variance", _numpy_stat(lambda v, axis: np.nanvar(v, axis=axis, ddof=1),
+                              lambda v, axis: np.var(v, axis=axis, ddof=1), min_count=2))
 
 
 def _stack(results: list[xr.DataArray], labels: list, was_python: bool) -> Any:
