@@ -39,7 +39,7 @@ def main() -> None:
         result = run()
         out = np.asarray(result.transpose(*[d for d in ("t", "bands", "y", "x") if d in result.dims]).values)
     np.save(out_path, out)
-    print(json.dumps({"seconds": peak.seconds, "peak_mb": peak.extra_mb, "dims": list(result.dims),
+    print(json.dumps({"seconds": peak.seconds, "cpu_seconds": peak.cpu_seconds, "peak_mb": peak.extra_mb, "dims": list(result.dims),
                       "dtype": str(out.dtype)}))
 
 
