@@ -119,7 +119,33 @@ def _mean(values: np.ndarray, axis: int, ignore_nodata: bool) -> np.ndarray:
 _stat("sum", _sum)
 _stat("product", _numpy_stat(np.nanprod, np.prod))
 _stat("mean", _mean)
-_stat("median", _numpy_stat(np.nanmedian, np.median))
+_median_with_nodata = _numpy_stat(np.nanmedian, np.median)
+
+
+def _median(values: np.ndarray, axis: int, ignore_nodata: bool) -> np.ndarray:
+    """The median of the valid values: the axis sorted (NaN last) in one copy laid out along it,
+    then the middle one or two values by each pixel's valid count. NumPy's nanmedian goes
+    through masked arrays for short axes (argsort and fancy indexing: 4-6x slower)."""
+    if not ignore_nodata:
+        return _median_with_nodata(values, axis, ignore_nodata)
+    moved = np.moveaxis(values, axis, -1)
+    n = moved.shape[-1]
+    ordered = np.array(moved, order="C").reshape(-1, n)  # one row per pixel (a copy: sorted in place)
+    ordered.sort(axis=-1)
+    valid = np.full(len(ordered), n, dtype=np.intp)
+    has_nan = np.isnan(ordered[:, -1])  # NaN sort last: only these pixels have any
+    if has_nan.any():
+        valid[has_nan] = n - np.count_nonzero(np.isnan(ordered[has_nan]), axis=-1)
+    rows = np.arange(len(ordered))
+    lower = ordered[rows, np.maximum(valid - 1, 0) // 2]
+    upper = ordered[rows, np.minimum(valid // 2, n - 1)]
+    with np.errstate(invalid="ignore", over="ignore"):
+        median = (lower.astype(np.float64) + upper) * 0.5  # the midpoint of two float32, exactly rounded
+    median[valid == 0] = np.nan
+    return _in_float_type(values, median.reshape(moved.shape[:-1]))
+
+
+_stat("median", _median)
 _stat("min", _numpy_stat(np.nanmin, np.min))
 _stat("max", _numpy_stat(np.nanmax, np.max))
 _stat("sd", _numpy_stat(lambda v, axis: np.nanstd(v, axis=axis, ddof=1), lambda v, axis: np.std(v, axis=axis, ddof=1),

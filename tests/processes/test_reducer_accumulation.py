@@ -1,9 +1,10 @@
-"""`sum` and `mean` over a cube's dimension: float64 accumulation at the output's size, float32
-answers for float32 input, openEO's no-data rules, and no temporary of the input's size."""
+"""`sum`, `mean` and `median` over a cube's dimension: float64 accumulation at the output's size,
+float32 answers for float32 input, openEO's no-data rules, and no temporary of the input's size."""
 
 from __future__ import annotations
 
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -91,3 +92,19 @@ def test_no_temporary_of_the_inputs_size(ignore):
     assert (valid[:10] == 15).all() and (valid[10:] == 16).all()
     assert np.isnan(total[:10]).all() != ignore
     assert peak < values.nbytes / 4, f"peak {peak / 2**20:.2f} MiB for a {values.nbytes / 2**20:.1f} MiB input"
+
+
+def test_median_matches_numpy_for_every_count_of_valid_values(cube_mode):
+    # 7 values per pixel, 0 to 7 of them no-data, infinities among them: odd and even counts
+    rng = np.random.default_rng(4)
+    values = rng.normal(size=(7, 8, 16)).astype(np.float32)
+    values[:, 0, :4] = [[np.inf], [-np.inf], [1.0], [np.inf], [2.0], [-3.0], [0.5]]
+    for x in range(16):
+        values[rng.permutation(7)[: x % 8], 1:, x] = np.nan
+    out = reduce(xr.DataArray(values, dims=("t", "y", "x")), "median", "t")
+    assert out.dtype == np.float32
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy warns of the all-no-data pixels
+        expected = np.nanmedian(values.astype(np.float64), axis=0).astype(np.float32)
+    np.testing.assert_array_equal(out.values, expected)
+    assert np.isnan(out.values[1:, 7]).all() and not np.isnan(out.values[1:, 6]).any()
