@@ -32,10 +32,9 @@ def apply_kernel(args: dict, ctx: Any) -> xr.DataArray:
     # a chunked cube's kernel runs chunk by chunk (and on a cluster's workers): its largest chunk counts
     elements = int(np.prod([max(c) for c in data.chunks])) if lazy else int(data.size)
     ctx.budget.check_kernel(int(np.count_nonzero(kernel)), elements, pid)
-    if not lazy:  # a chunked cube holds one padded chunk at a time
-        padded_elements = data.size / max(1, data.sizes["y"] * data.sizes["x"]) * (data.sizes["y"] + kh) * (data.sizes["x"] + kw) \
-            if "x" in data.dims and "y" in data.dims else data.size
-        ctx.budget.check_bytes(padded_elements * 8 * 3, pid)  # padded input, values, output (float64)
+    if not lazy:  # the result, and one padded 2D slice at a time (a chunked cube: one chunk at a time)
+        padded_slice = (data.sizes.get("y", 1) + kh) * (data.sizes.get("x", 1) + kw)
+        ctx.budget.check_bytes(data.size * float_type(data.dtype).itemsize + padded_slice * 8 * 3, pid)
     factor = args.get("factor", 1)
     if factor is None or isinstance(factor, bool) or not isinstance(factor, (int, float)):
         raise invalid(pid, "factor", "must be a number.")
@@ -79,11 +78,23 @@ def _eager(values: np.ndarray, kernel: np.ndarray, factor: float, border, replac
     """The kernel over a numpy cube slice by slice: every temporary is of one 2D slice's size
     (the whole-cube copies of cleaning and padding at once were most of the time and memory)."""
     py, px = kernel.shape[0] // 2, kernel.shape[1] // 2
+    ny, nx = values.shape[-2:]
+    # a cancelled or overdue run stops between bands of rows of about _BAND_OPERATIONS weighted
+    # sums, at least a margin high (each band also sums its margin of 2 x half the kernel: up to
+    # 3x the work, only for kernels so large that a band of one margin is over the operations);
+    # a band's pixels are the same sums as the whole slice's
+    rows = max(py, _BAND_OPERATIONS // max(1, (nx + 2 * px) * np.count_nonzero(kernel)), 1)
     out = np.empty(values.shape, dtype=values.dtype)
     for index in np.ndindex(values.shape[:-2]):
-        check()  # a cancelled or overdue run stops between slices
-        _valid(_pad_plane(_clean(values[index], replace_invalid), py, px, border), kernel, factor, out[index])
+        padded = _pad_plane(_clean(values[index], replace_invalid), py, px, border)
+        for top in range(0, ny, rows):
+            check()
+            bottom = min(ny, top + rows)
+            _valid(padded[top:bottom + 2 * py], kernel, factor, out[index][top:bottom])
     return out
+
+
+_BAND_OPERATIONS = 100_000_000  # about 0.1 s of scipy's correlation
 
 
 # the border modes dask's overlap fills the same way as np.pad (numbers: "constant")

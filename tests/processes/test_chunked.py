@@ -79,6 +79,17 @@ def test_kernel_equals_the_definitions_sum_in_every_border_mode(border, ny, nx, 
             np.testing.assert_allclose(out.values[t, b], expected, rtol=2e-6, atol=2e-6)
 
 
+def test_kernel_bands_of_rows_sum_what_the_whole_slice_sums(monkeypatch, cube_mode):
+    # an eager slice is computed in bands of rows (a run's deadline is checked between them)
+    from executor_svc.processes import kernel as kernel_module
+
+    data = cube(np.float32, nt=2)
+    whole = call("apply_kernel", data=data, kernel=KERNEL.tolist(), factor=0.5, border="reflect")
+    monkeypatch.setattr(kernel_module, "_BAND_OPERATIONS", 1)  # bands one margin (2 rows) high
+    banded = call("apply_kernel", data=data, kernel=KERNEL.tolist(), factor=0.5, border="reflect")
+    np.testing.assert_array_equal(banded.values, whole.values)
+
+
 def test_float32_stays_float32_through_a_graph(cube_mode):
     data = cube(np.float32).chunk({"y": 8, "x": 8})
     ndvi = call("ndvi", data=data)
