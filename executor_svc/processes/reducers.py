@@ -104,16 +104,21 @@ def _in_float_type(values: np.ndarray, result: np.ndarray) -> np.ndarray:
 
 
 def _sum(values: np.ndarray, axis: int, ignore_nodata: bool) -> np.ndarray:
+    if values.shape[axis] == 1:  # one value (e.g. one date in a period): itself, no-data stays no-data
+        return np.take(values, 0, axis=axis)
     total, valid = sum_and_count(values, axis, ignore_nodata)
     total[valid == 0] = np.nan  # nothing to add up: no-data, not 0
     return _in_float_type(values, total)
 
 
 def _mean(values: np.ndarray, axis: int, ignore_nodata: bool) -> np.ndarray:
+    if values.shape[axis] == 1:
+        return np.take(values, 0, axis=axis)
     total, valid = sum_and_count(values, axis, ignore_nodata)
+    out = np.empty(total.shape, dtype=values.dtype if np.issubdtype(values.dtype, np.floating) else np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        np.divide(total, valid, out=total)  # 0 / 0 is NaN: no value valid
-    return _in_float_type(values, total)
+        np.divide(total, valid, out=out, casting="same_kind")  # 0 / 0 is NaN: no value valid
+    return out
 
 
 _stat("sum", _sum)

@@ -108,3 +108,17 @@ def test_median_matches_numpy_for_every_count_of_valid_values(cube_mode):
         expected = np.nanmedian(values.astype(np.float64), axis=0).astype(np.float32)
     np.testing.assert_array_equal(out.values, expected)
     assert np.isnan(out.values[1:, 7]).all() and not np.isnan(out.values[1:, 6]).any()
+
+
+@pytest.mark.parametrize("pid", ["sum", "mean", "median"])
+def test_one_value_along_the_dimension_is_the_answer(pid, cube_mode):
+    # e.g. a period of aggregate_temporal_period with one date
+    out = reduce(cube([[[np.nan, 2.5, -0.0]]]), pid, "bands")
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.values, np.array([[np.nan, 2.5, -0.0]], dtype=np.float32))
+    monthly = call("aggregate_temporal_period", period="month", reducer=lambda data, context=None: call(pid, data=data),
+                   data=xr.DataArray(np.arange(4, dtype=np.float32).reshape(4, 1), dims=("t", "x"),
+                                     coords={"t": np.array(["2024-01-05", "2024-02-05", "2024-02-20", "2024-03-01"],
+                                                           dtype="datetime64[ns]")}))
+    expected = {"sum": [0, 3, 3], "mean": [0, 1.5, 3], "median": [0, 1.5, 3]}[pid]
+    np.testing.assert_array_equal(monthly.values[:, 0], np.array(expected, dtype=np.float32))
