@@ -318,13 +318,18 @@ def _cumulative(pid: str, fn: Any) -> None:
         da, dim = conv
 
         def accumulate(values: np.ndarray, axis: int) -> np.ndarray:
+            # one array of the input's size, accumulated and masked in place
             nan = np.isnan(values)
             if ignore:
                 neutral = {"cumsum": 0.0, "cumproduct": 1.0, "cummax": -np.inf, "cummin": np.inf}[pid]
-                res = fn(np.where(nan, neutral, values), axis=axis)
-                return np.where(nan, np.nan, res)  # no-data stays no-data, others accumulate over valid values
+                res = np.where(nan, values.dtype.type(neutral), values)
+                fn(res, axis=axis, out=res)
+                res[nan] = np.nan  # no-data stays no-data, others accumulate over valid values
+                return res
             res = fn(values, axis=axis)
-            return np.where(np.maximum.accumulate(nan, axis=axis), np.nan, res)
+            np.maximum.accumulate(nan, axis=axis, out=nan)
+            res[nan] = np.nan
+            return res
 
         return output(map_along(da, dim, accumulate), not isinstance(data, xr.DataArray))
 
