@@ -8,7 +8,6 @@ that dimension, computed for all pixels at once).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Callable
 
 import numpy as np
