@@ -63,7 +63,7 @@ def _counter(values: np.ndarray, axis: int) -> np.ndarray:
 
 
 def valid_count(values: np.ndarray, axis: int) -> np.ndarray:
-    """How many values along `axis` are not NaN."""
+    """How many values along `axis` are not NaN (in `_counter`'s unsigned type)."""
     nan_count = _counter(values, axis)
     for _, nan in _nan_planes(values, axis):
         nan_count += nan
@@ -180,16 +180,18 @@ def extrema(args: dict, ctx: Any) -> Any:
 def nanquantile(values: np.ndarray, p: float, axis: int) -> np.ndarray:
     """`np.nanquantile(values, p, axis)` (linear, type 7) vectorised: NumPy falls back to a
     Python loop over every other position as soon as one NaN is present (seconds for a cube)."""
-    v = np.moveaxis(np.asarray(values, dtype=np.float64), axis, -1)
+    v = np.moveaxis(np.asarray(values), axis, -1)
+    if not np.issubdtype(v.dtype, np.floating):
+        v = v.astype(np.float64)
     if v.shape[-1] == 0:
         return np.full(v.shape[:-1], np.nan)
-    ordered = np.sort(v, axis=-1)  # NaN sort last
-    valid = np.sum(~np.isnan(v), axis=-1)
+    ordered = np.sort(v, axis=-1)  # NaN sort last; in the input's float type (float64 at the output's size below)
+    valid = valid_count(ordered, -1).astype(np.intp)  # (its counter is unsigned: valid - 1 below)
     h = (np.maximum(valid, 1) - 1) * p
     lower = np.floor(h).astype(np.intp)
     upper = np.minimum(lower + 1, np.maximum(valid - 1, 0))
-    a = np.take_along_axis(ordered, lower[..., np.newaxis], axis=-1)[..., 0]
-    b = np.take_along_axis(ordered, upper[..., np.newaxis], axis=-1)[..., 0]
+    a = np.take_along_axis(ordered, lower[..., np.newaxis], axis=-1)[..., 0].astype(np.float64)
+    b = np.take_along_axis(ordered, upper[..., np.newaxis], axis=-1)[..., 0].astype(np.float64)
     with np.errstate(invalid="ignore"):
         result = a + (h - lower) * (b - a)
     result = np.where(h == lower, a, result)  # exact positions (also keeps infinities exact)
