@@ -9,7 +9,8 @@ memory is that step's:
 2. `peer`: the executor's process library against openeo-processes-dask on the same in-memory
    cube and graphs (NDVI + temporal median, band math + band mean, monthly mean, 5×5 kernel,
    `apply_dimension` over time (cumsum; and x - mean(x), which the peer cannot run)) with the
-   same threads: time, peak memory over the loaded cube, and whether the values are equal.
+   same threads: time (and CPU time, all threads: steadier on a shared host), peak memory over
+   the loaded cube, and whether the values are equal; the sides' runs interleaved.
    openeo-processes-dask is never a project dependency: `--peer-python` is a separate venv's
    python with it installed (e.g. `python -m venv OPD && OPD/bin/pip install
    openeo-processes-dask openeo-pg-parser-networkx dask-geopandas xvec odc-stac
@@ -36,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from dask_bench_common import GRAPHS, PeakRss, cube_coords, make_cube_values  # noqa: E402
+from dask_bench_common import GRAPHS, PeakRss, cube_coords, make_cube_values, warm_up  # noqa: E402
 
 DATES = 12
 JOB_BANDS = ["B04", "B08"]
@@ -154,11 +155,12 @@ def ours_step(graph: str, cube_path: str, out_path: str, mode: str, threads: int
     last = GRAPHS[graph][result_node]["arguments"]["data"]["from_node"]
     nodes[last] = dict(nodes[last], result=True)
     run = prepare(nodes, {"load": cube})
+    warm_up()
     with dask.config.set(scheduler="threads", num_workers=threads), PeakRss() as peak:
         result = run()
         out = np.asarray(result.transpose(*[d for d in ("t", "bands", "y", "x") if d in result.dims]).values)
     np.save(out_path, out)
-    return {"seconds": peak.seconds, "peak_mb": peak.extra_mb, "dims": list(result.dims), "dtype": str(out.dtype)}
+    return {"seconds": peak.seconds, "cpu_seconds": peak.cpu_seconds, "peak_mb": peak.extra_mb, "dims": list(result.dims), "dtype": str(out.dtype)}
 
 
 def compare(a: np.ndarray, b: np.ndarray) -> str:
@@ -177,13 +179,14 @@ def run_peer(args) -> None:
         np.save(cube_path, make_cube_values(DATES, args.size, args.size))
         print(f"cube: {DATES} dates x 3 bands x {args.size} x {args.size} px float32 "
               f"({os.path.getsize(cube_path) / 2**20:.0f} MB), {args.threads} threads, median of {args.repeat}")
-        print(f"{'graph':<26} {'ours eager s':>12} {'ours dask s':>12} {'peer s':>8} {'ours/peer':>9} "
-              f"{'ours MB':>8} {'dask MB':>8} {'peer MB':>8}  values (ours vs peer)")
+        print(f"{'graph':<26} {'ours eager s':>12} {'ours dask s':>12} {'peer s':>8} {'eager/peer':>10} {'dask/peer':>9} "
+              f"{'ours MB':>8} {'dask MB':>8} {'peer MB':>8} {'CPU s e/d/peer':>16}  values (ours vs peer)")
         for graph in GRAPHS:
-            figures = {}
-            for side in ("eager", "chunked", "peer"):
-                runs = []
-                for _ in range(args.repeat):
+            figures = {"eager": [], "chunked": [], "peer": []}
+            for _ in range(args.repeat):  # the sides interleaved: a change of the host's load hits all three
+                for side, runs in figures.items():
+                    if runs and "error" in runs[-1]:
+                        continue
                     out_path = os.path.join(tmp, f"{graph}-{side}.npy")
                     if side == "peer":
                         cmd = [args.peer_python, str(HERE / "dask_peer.py"), graph, cube_path, out_path, str(args.threads)]
@@ -192,23 +195,26 @@ def run_peer(args) -> None:
                     done = subprocess.run(cmd, capture_output=True, text=True, cwd=str(HERE))
                     if done.returncode != 0:
                         runs.append({"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:90]})
-                        break
+                        continue
                     runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-                figures[side] = runs
-            row = {}
+            row, cpu = {}, {}
             for side, runs in figures.items():
                 if "error" in runs[-1]:
-                    row[side] = None
+                    row[side], cpu[side] = None, "-"
                 else:
                     row[side] = (statistics.median(r["seconds"] for r in runs), statistics.median(r["peak_mb"] for r in runs))
+                    cpu[side] = f"{statistics.median(r['cpu_seconds'] for r in runs):.2f}"
             if row["peer"] is not None:
                 verdict = compare(np.load(os.path.join(tmp, f"{graph}-eager.npy")), np.load(os.path.join(tmp, f"{graph}-peer.npy")))
             else:
                 verdict = "peer failed: " + figures["peer"][-1]["error"]
             fmt = lambda v, i: f"{v[i]:.2f}" if v is not None and i == 0 else (f"{v[i]:.0f}" if v is not None else "-")  # noqa: E731
-            ratio = f"{row['eager'][0] / row['peer'][0]:.2f}" if row["peer"] and row["eager"] else "-"
-            print(f"{graph:<26} {fmt(row['eager'], 0):>12} {fmt(row['chunked'], 0):>12} {fmt(row['peer'], 0):>8} {ratio:>9} "
-                  f"{fmt(row['eager'], 1):>8} {fmt(row['chunked'], 1):>8} {fmt(row['peer'], 1):>8}  {verdict}")
+            ratio = {side: f"{row[side][0] / row['peer'][0]:.2f}" if row["peer"] and row[side] else "-"
+                     for side in ("eager", "chunked")}
+            print(f"{graph:<26} {fmt(row['eager'], 0):>12} {fmt(row['chunked'], 0):>12} {fmt(row['peer'], 0):>8} "
+                  f"{ratio['eager']:>10} {ratio['chunked']:>9} "
+                  f"{fmt(row['eager'], 1):>8} {fmt(row['chunked'], 1):>8} {fmt(row['peer'], 1):>8} "
+                  f"{cpu['eager'] + '/' + cpu['chunked'] + '/' + cpu['peer']:>16}  {verdict}")
             same = compare(np.load(os.path.join(tmp, f"{graph}-eager.npy")), np.load(os.path.join(tmp, f"{graph}-chunked.npy")))
             if same != "equal":
                 print(f"{'':<26} ours eager vs ours chunked: {same}")

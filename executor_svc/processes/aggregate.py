@@ -123,7 +123,8 @@ def _reduce_groups(data: xr.DataArray, dim: str, groups: list[np.ndarray], label
         if len(idx) == 0:
             results.append(xr.full_like(template, np.nan, dtype=float))
             continue
-        sub = data.isel({dim: idx}).rename({dim: ARRAY_DIM})
+        contiguous = idx[-1] - idx[0] + 1 == len(idx)  # dates in order: a view, not a copy of the group
+        sub = data.isel({dim: slice(idx[0], idx[-1] + 1) if contiguous else idx}).rename({dim: ARRAY_DIM})
         res = reducer(data=sub, context=context)
         if isinstance(res, xr.DataArray) and ARRAY_DIM in res.dims:
             res = res.isel({ARRAY_DIM: 0}, drop=True)

@@ -32,11 +32,12 @@ def apply_kernel(args: dict, ctx: Any) -> xr.DataArray:
     # a chunked cube's kernel runs chunk by chunk (and on a cluster's workers): its largest chunk counts
     elements = int(np.prod([max(c) for c in data.chunks])) if lazy else int(data.size)
     ctx.budget.check_kernel(int(np.count_nonzero(kernel)), elements, pid)
-    if not lazy:  # a chunked cube holds one padded chunk at a time
-        padded_elements = data.size / max(1, data.sizes["y"] * data.sizes["x"]) * (data.sizes["y"] + kh) * (data.sizes["x"] + kw) \
-            if "x" in data.dims and "y" in data.dims else data.size
-        ctx.budget.check_bytes(padded_elements * 8 * 3, pid)  # padded input, values, output (float64)
+    if not lazy:  # the result, and one padded 2D slice at a time (a chunked cube: one chunk at a time)
+        padded_slice = (data.sizes.get("y", 1) + kh) * (data.sizes.get("x", 1) + kw)
+        ctx.budget.check_bytes(data.size * float_type(data.dtype).itemsize + padded_slice * 8 * 3, pid)
     factor = args.get("factor", 1)
+    if factor is None or isinstance(factor, bool) or not isinstance(factor, (int, float)):
+        raise invalid(pid, "factor", "must be a number.")
     border = args.get("border", 0)
     replace_invalid = args.get("replace_invalid", 0)
     for d in ("x", "y"):
@@ -50,70 +51,115 @@ def apply_kernel(args: dict, ctx: Any) -> xr.DataArray:
         kernel = kernel[::-1]
     cube = data.transpose(..., "y", "x")
     dtype = float_type(cube.dtype)
-    values = cube.data.astype(dtype)
-    values = np.where(np.isfinite(values), values, dtype.type(replace_invalid))
-    py, px = kh // 2, kw // 2
-    pad = [(0, 0)] * (values.ndim - 2) + [(py, py), (px, px)]
-    if isinstance(border, (int, float)):
-        padded = np.pad(values, pad, mode="constant", constant_values=border)
-    else:
-        padded = np.pad(values, pad, mode=_BORDER_MODES[border])
+    values = cube.data.astype(dtype, copy=False)
+    factor = float(factor)
     if lazy:
-        # each chunk with a margin of half the kernel from its neighbours: every output pixel is
-        # the same sum in the same order as on the whole array, so values are identical across
-        # chunk borders
-        depth = {values.ndim - 2: py, values.ndim - 1: px}
-        out = padded.map_overlap(_same, depth=depth, boundary="none", dtype=dtype, kernel=kernel)
-        out = out[..., py:py + values.shape[-2], px:px + values.shape[-1]].rechunk(values.chunks)
+        out = _lazy(values, kernel, factor, border, replace_invalid, dtype)
     else:
-        out = _valid(padded, kernel, values.shape[-2], values.shape[-1], lambda: ctx.budget.check(ctx.node_id))
-    out = out * dtype.type(factor) if factor != 1 else out
+        out = _eager(values, kernel, factor, border, replace_invalid, lambda: ctx.budget.check(ctx.node_id))
     res = cube.copy(data=out).transpose(*data.dims)
     return with_attrs(res, data)
 
 
-#: Kernel weights correlated in one scipy call: a larger kernel runs in blocks of its rows, so a
-#: cancelled or overdue run stops between blocks (the blocks depend on the kernel only, so a chunk
-#: and the whole array sum in the same order).
-WEIGHTS_PER_CALL = 1024
+def _clean(plane: np.ndarray, replace_invalid) -> np.ndarray:
+    """No-data and infinities replaced by `replace_invalid`, as the definition asks (a slice
+    that has none is not copied)."""
+    finite = np.isfinite(plane)
+    return plane if finite.all() else np.where(finite, plane, plane.dtype.type(replace_invalid))
 
 
-def _valid(padded: np.ndarray, kernel: np.ndarray, ny: int, nx: int, check=None) -> np.ndarray:
-    """The kernel's weighted sums over `padded` (a margin of half the kernel on each side of
-    the (ny, nx) result). Kernel rows and columns are not mirrored: openEO's apply_kernel weights
-    the pixel north-west of the centre with the kernel's first element. The sums run in float64
-    and are stored in the data's float type, slice by slice."""
-    kh, kw = kernel.shape
-    px = kw // 2
-    rows = max(1, WEIGHTS_PER_CALL // kw)
-    out = np.empty(padded.shape[:-2] + (ny, nx), dtype=padded.dtype)
-    acc = np.empty((ny, nx), dtype=np.float64)
-    for index in np.ndindex(padded.shape[:-2]):
-        plane = padded[index]
-        for i0 in range(0, kh, rows):
-            if check is not None:
-                check()
-            block = kernel[i0:i0 + rows]
-            b = block.shape[0]
-            # rows i0.. of the kernel see rows i0.. of the margin; scipy centres the block on its
-            # row b // 2, and the margin outside is sliced away, so its border mode does not matter
-            full = correlate(plane[i0:i0 + ny + b - 1], block, output=np.float64, mode="constant", cval=0.0)
-            part = full[b // 2:b // 2 + ny, px:px + nx]
-            if i0 == 0:
-                acc[...] = part
-            else:
-                acc += part
-        out[index] = acc
+def _pad_plane(plane: np.ndarray, py: int, px: int, border) -> np.ndarray:
+    if isinstance(border, (int, float)):
+        return np.pad(plane, [(py, py), (px, px)], mode="constant", constant_values=border)
+    return np.pad(plane, [(py, py), (px, px)], mode=_BORDER_MODES[border])
+
+
+def _eager(values: np.ndarray, kernel: np.ndarray, factor: float, border, replace_invalid, check) -> np.ndarray:
+    """The kernel over a numpy cube slice by slice: every temporary is of one 2D slice's size
+    (the whole-cube copies of cleaning and padding at once were most of the time and memory)."""
+    py, px = kernel.shape[0] // 2, kernel.shape[1] // 2
+    ny, nx = values.shape[-2:]
+    # a cancelled or overdue run stops between bands of rows of about _BAND_OPERATIONS weighted
+    # sums, at least a margin high (each band also sums its margin of 2 x half the kernel: up to
+    # 3x the work, only for kernels so large that a band of one margin is over the operations);
+    # a band's pixels are the same sums as the whole slice's
+    rows = max(py, _BAND_OPERATIONS // max(1, (nx + 2 * px) * np.count_nonzero(kernel)), 1)
+    out = np.empty(values.shape, dtype=values.dtype)
+    for index in np.ndindex(values.shape[:-2]):
+        padded = _pad_plane(_clean(values[index], replace_invalid), py, px, border)
+        for top in range(0, ny, rows):
+            check()
+            bottom = min(ny, top + rows)
+            _valid(padded[top:bottom + 2 * py], kernel, factor, out[index][top:bottom])
     return out
 
 
-def _same(block: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """`_valid` of a block with its overlap, keeping its shape (the outer margin is trimmed away
-    by map_overlap and the final slice)."""
+_BAND_OPERATIONS = 100_000_000  # about 0.1 s of scipy's correlation
+
+
+# the border modes dask's overlap fills the same way as np.pad (numbers: "constant")
+_DASK_BOUNDARY = {"replicate": "nearest", "reflect": "reflect", "wrap": "periodic"}
+
+
+def _lazy(values, kernel: np.ndarray, factor: float, border, replace_invalid, dtype: np.dtype):
+    """The kernel over a dask cube: each chunk with a margin of half the kernel from its
+    neighbours (or the border at the cube's edges), so every output pixel is the same sum in
+    the same order as on the whole array and values are identical across chunk borders."""
+    import dask.array as da
+
+    py, px = kernel.shape[0] // 2, kernel.shape[1] // 2
+    ny, nx = values.shape[-2:]
+    numeric = isinstance(border, (int, float))
+    if (numeric or border in _DASK_BOUNDARY) and py < ny and px < nx:
+        boundary = {ax: "none" for ax in range(values.ndim - 2)}
+        boundary.update(dict.fromkeys((values.ndim - 2, values.ndim - 1), border if numeric else _DASK_BOUNDARY[border]))
+        depth = {ax: 0 for ax in range(values.ndim - 2)} | {values.ndim - 2: py, values.ndim - 1: px}
+        # chunks narrower than the margin are merged with a neighbour first (overlap would)
+        grid = values.rechunk({ax: da.overlap.ensure_minimum_chunksize(max(1, depth[ax]), values.chunks[ax])
+                               for ax in (values.ndim - 2, values.ndim - 1)})
+        margins = da.overlap.overlap(grid, depth=depth, boundary=boundary)
+        out = margins.map_blocks(_block_valid, kernel=kernel, factor=factor, replace_invalid=replace_invalid,
+                                 dtype=dtype, chunks=grid.chunks, meta=np.empty((0,) * values.ndim, dtype=dtype))
+        return out if out.chunks == values.chunks else out.rechunk(values.chunks)
+    # reflect_pixel (np.pad's "reflect", which dask's overlap has not) or a kernel wider than the
+    # cube: the border as np.pad makes it, then the chunks' margins from their neighbours
+    pad = [(0, 0)] * (values.ndim - 2) + [(py, py), (px, px)]
+    padded = da.pad(values, pad, mode="constant", constant_values=border) if numeric \
+        else da.pad(values, pad, mode=_BORDER_MODES[border])
+    depth = {values.ndim - 2: py, values.ndim - 1: px}
+    out = padded.map_overlap(_same, depth=depth, boundary="none", dtype=dtype, kernel=kernel, factor=factor,
+                             replace_invalid=replace_invalid)
+    return out[..., py:py + ny, px:px + nx].rechunk(values.chunks)
+
+
+def _valid(padded: np.ndarray, kernel: np.ndarray, factor: float, out: np.ndarray) -> None:
+    """The kernel's weighted sums over a 2D `padded` slice (a margin of half the kernel on each
+    side of `out`), times `factor`, into `out`. Kernel rows and columns are not mirrored:
+    openEO's apply_kernel weights the pixel north-west of the centre with the kernel's first
+    element. The sums and the factor run in float64 (scipy's accumulator); `out` has the data's
+    float type."""
+    py, px = kernel.shape[0] // 2, kernel.shape[1] // 2
+    sums = correlate(padded, kernel, output=np.float64, mode="constant", cval=0.0)  # the margin is there
+    np.multiply(sums[py:py + out.shape[0], px:px + out.shape[1]], factor, out=out, casting="same_kind")
+
+
+def _block_valid(block: np.ndarray, kernel: np.ndarray, factor: float, replace_invalid) -> np.ndarray:
+    """`_valid` of every 2D slice of a chunk with its margins (no-data replaced here, slice by
+    slice: elementwise, so the margins' values are those of the neighbours' chunks): the chunk
+    without its margins."""
+    py, px = kernel.shape[0] // 2, kernel.shape[1] // 2
+    out = np.empty(block.shape[:-2] + (block.shape[-2] - 2 * py, block.shape[-1] - 2 * px), dtype=block.dtype)
+    for index in np.ndindex(block.shape[:-2]):
+        _valid(_clean(block[index], replace_invalid), kernel, factor, out[index])
+    return out
+
+
+def _same(block: np.ndarray, kernel: np.ndarray, factor: float, replace_invalid) -> np.ndarray:
+    """`_block_valid` keeping the block's shape (map_overlap and the final slice trim the outer
+    margin away)."""
     kh, kw = kernel.shape
-    py, px = kh // 2, kw // 2
-    pad = [(0, 0)] * (block.ndim - 2) + [(py, py), (px, px)]
-    return _valid(np.pad(block, pad), kernel, block.shape[-2], block.shape[-1])
+    pad = [(0, 0)] * (block.ndim - 2) + [(kh // 2, kh // 2), (kw // 2, kw // 2)]
+    return _block_valid(np.pad(block, pad), kernel, factor, replace_invalid)
 
 
 def _size_px(spec: list | None, dims: tuple, pid: str, name: str) -> dict:

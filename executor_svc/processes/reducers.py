@@ -8,7 +8,6 @@ that dimension, computed for all pixels at once).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -26,7 +25,8 @@ def _apply_along(da: xr.DataArray, dim: str, fn: Callable[[np.ndarray, int], np.
     return out.drop_vars([k for k, v in out.coords.items() if dim in v.dims or k == dim])
 
 
-def _stat(pid: str, nan_fn: Callable, fn: Callable, min_count: int = 1) -> Callable:
+def _stat(pid: str, reduce_fn: Callable[[np.ndarray, int, bool], np.ndarray]) -> Callable:
+    """A reducer process: `reduce_fn(values, axis, ignore_nodata)` reduces a non-empty axis."""
     @process(pid)
     def impl(args: dict, ctx: Any) -> Any:
         data = required(args, "data", pid)
@@ -37,14 +37,9 @@ def _stat(pid: str, nan_fn: Callable, fn: Callable, min_count: int = 1) -> Calla
         da, dim = conv
 
         def reduce(values: np.ndarray, axis: int) -> np.ndarray:
-            n_valid = np.sum(~np.isnan(values), axis=axis)
             if values.shape[axis] == 0:
-                return np.full(n_valid.shape, np.nan)
-            if ignore:
-                res = nan_fn(values, axis=axis)
-                return np.where(n_valid >= min_count, res, np.nan)
-            res = fn(values, axis=axis)
-            return np.where(n_valid >= min_count, res, np.nan)
+                return np.full(np.delete(values.shape, axis), np.nan)
+            return reduce_fn(values, axis, ignore)
 
         return output(_apply_along(da, dim, reduce), not isinstance(data, xr.DataArray))
 
@@ -52,26 +47,115 @@ def _stat(pid: str, nan_fn: Callable, fn: Callable, min_count: int = 1) -> Calla
     return impl
 
 
-def _accumulating_in_float64(fn: Callable) -> Callable:
-    """`fn` summing in a float64 accumulator (the output's size, not the input's) and answering
-    in the input's float type: a float32 sum over many pixels drifts by up to n * 6e-8."""
-    def reduce(values: np.ndarray, axis: int) -> np.ndarray:
-        out = fn(values, axis=axis, dtype=np.float64)
-        if np.issubdtype(values.dtype, np.floating):
-            return np.asarray(out).astype(values.dtype, copy=False)
-        return out
+def _nan_planes(values: np.ndarray, axis: int):
+    """Each slice of `values` along `axis` with its NaN mask (one mask buffer of the output's
+    size, reused: no temporary of the input's size)."""
+    nan = np.empty(np.delete(values.shape, axis), dtype=bool)
+    for plane in np.moveaxis(values, axis, 0):
+        np.isnan(plane, out=nan)
+        yield plane, nan
+
+
+def _counter(values: np.ndarray, axis: int) -> np.ndarray:
+    """Zeros of the output's shape in the smallest unsigned type that counts to the axis' length
+    (one byte per pixel for a few bands or dates)."""
+    return np.zeros(np.delete(values.shape, axis), dtype=np.min_scalar_type(values.shape[axis]))
+
+
+def valid_count(values: np.ndarray, axis: int) -> np.ndarray:
+    """How many values along `axis` are not NaN (in `_counter`'s unsigned type)."""
+    nan_count = _counter(values, axis)
+    for _, nan in _nan_planes(values, axis):
+        nan_count += nan
+    return values.shape[axis] - nan_count
+
+
+def _numpy_stat(nan_fn: Callable, fn: Callable, min_count: int = 1) -> Callable:
+    """NumPy's reduction (`nan_fn` ignoring no-data, `fn` not), NaN where fewer than `min_count`
+    values are valid."""
+    def reduce(values: np.ndarray, axis: int, ignore_nodata: bool) -> np.ndarray:
+        res = (nan_fn if ignore_nodata else fn)(values, axis=axis)
+        return np.where(valid_count(values, axis) >= min_count, res, np.nan)
 
     return reduce
 
 
-_stat("sum", _accumulating_in_float64(np.nansum), _accumulating_in_float64(np.sum))
-_stat("product", np.nanprod, np.prod)
-_stat("mean", _accumulating_in_float64(np.nanmean), _accumulating_in_float64(np.mean))
-_stat("median", np.nanmedian, np.median)
-_stat("min", np.nanmin, np.min)
-_stat("max", np.nanmax, np.max)
-_stat("sd", lambda v, axis: np.nanstd(v, axis=axis, ddof=1), lambda v, axis: np.std(v, axis=axis, ddof=1), min_count=2)
-_stat("variance", lambda v, axis: np.nanvar(v, axis=axis, ddof=1), lambda v, axis: np.var(v, axis=axis, ddof=1), min_count=2)
+def sum_and_count(values: np.ndarray, axis: int, ignore_nodata: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The sum along `axis` in a float64 accumulator of the output's size (a float32 sum over many
+    values drifts by up to n * 6e-8) and how many values are not NaN. One slice of the axis at a
+    time, so every temporary has the output's size: NumPy's nansum/nanmean copy the whole input
+    to zero its NaN and a float64 `dtype` converts it again. Without `ignore_nodata` a NaN makes
+    the sum NaN."""
+    total = np.zeros(np.delete(values.shape, axis), dtype=np.float64)
+    nan_count = _counter(values, axis)
+    for plane, nan in _nan_planes(values, axis):
+        nan_count += nan
+        if ignore_nodata:
+            np.add(total, plane, out=total, where=~nan)
+        else:
+            total += plane
+    return total, values.shape[axis] - nan_count
+
+
+def _in_float_type(values: np.ndarray, result: np.ndarray) -> np.ndarray:
+    """A float64 result in the input's float type (float32 stays float32)."""
+    return result.astype(values.dtype, copy=False) if np.issubdtype(values.dtype, np.floating) else result
+
+
+def _sum(values: np.ndarray, axis: int, ignore_nodata: bool) -> np.ndarray:
+    if values.shape[axis] == 1:  # one value (e.g. one date in a period): itself, no-data stays no-data
+        return np.take(values, 0, axis=axis)
+    total, valid = sum_and_count(values, axis, ignore_nodata)
+    total[valid == 0] = np.nan  # nothing to add up: no-data, not 0
+    return _in_float_type(values, total)
+
+
+def _mean(values: np.ndarray, axis: int, ignore_nodata: bool) -> np.ndarray:
+    if values.shape[axis] == 1:
+        return np.take(values, 0, axis=axis)
+    total, valid = sum_and_count(values, axis, ignore_nodata)
+    out = np.empty(total.shape, dtype=values.dtype if np.issubdtype(values.dtype, np.floating) else np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.divide(total, valid, out=out, casting="same_kind")  # 0 / 0 is NaN: no value valid
+    return out
+
+
+_stat("sum", _sum)
+_stat("product", _numpy_stat(np.nanprod, np.prod))
+_stat("mean", _mean)
+_median_with_nodata = _numpy_stat(np.nanmedian, np.median)
+
+
+def _median(values: np.ndarray, axis: int, ignore_nodata: bool) -> np.ndarray:
+    """The median of the valid values: the axis sorted (NaN last) in one copy laid out along it,
+    then the middle one or two values by each pixel's valid count. NumPy's nanmedian goes
+    through masked arrays for short axes (argsort and fancy indexing: 4-6x slower)."""
+    if not ignore_nodata:
+        return _median_with_nodata(values, axis, ignore_nodata)
+    moved = np.moveaxis(values, axis, -1)
+    n = moved.shape[-1]
+    ordered = np.array(moved, order="C").reshape(-1, n)  # one row per pixel (a copy: sorted in place)
+    ordered.sort(axis=-1)
+    valid = np.full(len(ordered), n, dtype=np.intp)
+    has_nan = np.isnan(ordered[:, -1])  # NaN sort last: only these pixels have any
+    if has_nan.any():
+        valid[has_nan] = n - np.count_nonzero(np.isnan(ordered[has_nan]), axis=-1)
+    rows = np.arange(len(ordered))
+    lower = ordered[rows, np.maximum(valid - 1, 0) // 2]
+    upper = ordered[rows, np.minimum(valid // 2, n - 1)]
+    with np.errstate(invalid="ignore", over="ignore"):
+        median = (lower.astype(np.float64) + upper) * 0.5  # the midpoint of two float32, exactly rounded
+    median[valid == 0] = np.nan
+    return _in_float_type(values, median.reshape(moved.shape[:-1]))
+
+
+_stat("median", _median)
+_stat("min", _numpy_stat(np.nanmin, np.min))
+_stat("max", _numpy_stat(np.nanmax, np.max))
+_stat("sd", _numpy_stat(lambda v, axis: np.nanstd(v, axis=axis, ddof=1), lambda v, axis: np.std(v, axis=axis, ddof=1),
+                        min_count=2))
+_stat("variance", _numpy_stat(lambda v, axis: np.nanvar(v, axis=axis, ddof=1),
+                              lambda v, axis: np.var(v, axis=axis, ddof=1), min_count=2))
 
 
 def _stack(results: list[xr.DataArray], labels: list, was_python: bool) -> Any:
@@ -96,16 +180,18 @@ def extrema(args: dict, ctx: Any) -> Any:
 def nanquantile(values: np.ndarray, p: float, axis: int) -> np.ndarray:
     """`np.nanquantile(values, p, axis)` (linear, type 7) vectorised: NumPy falls back to a
     Python loop over every other position as soon as one NaN is present (seconds for a cube)."""
-    v = np.moveaxis(np.asarray(values, dtype=np.float64), axis, -1)
+    v = np.moveaxis(np.asarray(values), axis, -1)
+    if not np.issubdtype(v.dtype, np.floating):
+        v = v.astype(np.float64)
     if v.shape[-1] == 0:
         return np.full(v.shape[:-1], np.nan)
-    ordered = np.sort(v, axis=-1)  # NaN sort last
-    valid = np.sum(~np.isnan(v), axis=-1)
+    ordered = np.sort(v, axis=-1)  # NaN sort last; in the input's float type (float64 at the output's size below)
+    valid = valid_count(ordered, -1).astype(np.intp)  # (its counter is unsigned: valid - 1 below)
     h = (np.maximum(valid, 1) - 1) * p
     lower = np.floor(h).astype(np.intp)
     upper = np.minimum(lower + 1, np.maximum(valid - 1, 0))
-    a = np.take_along_axis(ordered, lower[..., np.newaxis], axis=-1)[..., 0]
-    b = np.take_along_axis(ordered, upper[..., np.newaxis], axis=-1)[..., 0]
+    a = np.take_along_axis(ordered, lower[..., np.newaxis], axis=-1)[..., 0].astype(np.float64)
+    b = np.take_along_axis(ordered, upper[..., np.newaxis], axis=-1)[..., 0].astype(np.float64)
     with np.errstate(invalid="ignore"):
         result = a + (h - lower) * (b - a)
     result = np.where(h == lower, a, result)  # exact positions (also keeps infinities exact)
@@ -233,13 +319,18 @@ def _cumulative(pid: str, fn: Any) -> None:
         da, dim = conv
 
         def accumulate(values: np.ndarray, axis: int) -> np.ndarray:
+            # one array of the input's size, accumulated and masked in place
             nan = np.isnan(values)
             if ignore:
                 neutral = {"cumsum": 0.0, "cumproduct": 1.0, "cummax": -np.inf, "cummin": np.inf}[pid]
-                res = fn(np.where(nan, neutral, values), axis=axis)
-                return np.where(nan, np.nan, res)  # no-data stays no-data, others accumulate over valid values
+                res = np.where(nan, values.dtype.type(neutral), values)
+                fn(res, axis=axis, out=res)
+                res[nan] = np.nan  # no-data stays no-data, others accumulate over valid values
+                return res
             res = fn(values, axis=axis)
-            return np.where(np.maximum.accumulate(nan, axis=axis), np.nan, res)
+            np.maximum.accumulate(nan, axis=axis, out=nan)
+            res[nan] = np.nan
+            return res
 
         return output(map_along(da, dim, accumulate), not isinstance(data, xr.DataArray))
 

@@ -45,6 +45,51 @@ def test_kernel_values_are_identical_across_chunk_borders(border, cube_mode):
     assert out.isel(t=1, bands=0).values[y, x] == pytest.approx(expected, rel=1e-12)
 
 
+_NP_PAD = {"replicate": "edge", "reflect": "symmetric", "reflect_pixel": "reflect", "wrap": "wrap"}
+
+
+def _direct_kernel(plane, kernel, factor, border, replace_invalid):
+    """The definition's weighted sum, written out: no-data and infinities replaced, the border
+    filled as np.pad fills it, kernel row 0 on the row north of the centre."""
+    plane = np.where(np.isfinite(plane), plane, replace_invalid)
+    kh, kw = kernel.shape
+    pad = [(kh // 2, kh // 2), (kw // 2, kw // 2)]
+    padded = np.pad(plane, pad, mode="constant", constant_values=border) if not isinstance(border, str) \
+        else np.pad(plane, pad, mode=_NP_PAD[border])
+    out = np.zeros(plane.shape)
+    for i in range(kh):
+        for j in range(kw):
+            out += kernel[i, j] * padded[i:i + plane.shape[0], j:j + plane.shape[1]]
+    return out * factor
+
+
+@pytest.mark.parametrize("border", [0, -2.5, "replicate", "reflect", "reflect_pixel", "wrap"])
+@pytest.mark.parametrize("ny, nx, kernel_side", [(23, 29, 5), (3, 4, 7)])  # (3, 4, 7): wider than the cube
+def test_kernel_equals_the_definitions_sum_in_every_border_mode(border, ny, nx, kernel_side, cube_mode):
+    data = cube(np.float32, nt=2, ny=ny, nx=nx)
+    data[1, 1, 1, 2] = np.inf
+    kernel = np.random.default_rng(5).uniform(-1, 1, size=(kernel_side, kernel_side))
+    if border == "reflect_pixel" and kernel_side > min(ny, nx):
+        border = "reflect"  # np.pad's "reflect" needs a cube wider than the margin
+    out = call("apply_kernel", data=data, kernel=kernel.tolist(), factor=0.3, border=border, replace_invalid=1.5)
+    assert out.dtype == np.float32 and out.dims == data.dims
+    for t in range(2):
+        for b in range(2):
+            expected = _direct_kernel(data.values[t, b].astype(np.float64), kernel, 0.3, border, 1.5)
+            np.testing.assert_allclose(out.values[t, b], expected, rtol=2e-6, atol=2e-6)
+
+
+def test_kernel_bands_of_rows_sum_what_the_whole_slice_sums(monkeypatch, cube_mode):
+    # an eager slice is computed in bands of rows (a run's deadline is checked between them)
+    from executor_svc.processes import kernel as kernel_module
+
+    data = cube(np.float32, nt=2)
+    whole = call("apply_kernel", data=data, kernel=KERNEL.tolist(), factor=0.5, border="reflect")
+    monkeypatch.setattr(kernel_module, "_BAND_OPERATIONS", 1)  # bands one margin (2 rows) high
+    banded = call("apply_kernel", data=data, kernel=KERNEL.tolist(), factor=0.5, border="reflect")
+    np.testing.assert_array_equal(banded.values, whole.values)
+
+
 def test_float32_stays_float32_through_a_graph(cube_mode):
     data = cube(np.float32).chunk({"y": 8, "x": 8})
     ndvi = call("ndvi", data=data)
