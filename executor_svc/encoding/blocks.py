@@ -20,15 +20,39 @@ def block_windows(array) -> Iterator[tuple[tuple[int, ...], tuple[slice, ...]]]:
         yield index, tuple(slice(int(e[k]), int(e[k + 1])) for e, k in zip(edges, index))
 
 
+class BlockComputer:
+    """Computes blocks of one dask array, a few at a time, from its graph materialized once.
+
+    `dask.compute(array.blocks[i])` optimizes the whole graph again for every call: with
+    ~10^5 tasks (a large area) that cost time and transient memory growing with the area on
+    every block. Here the graph becomes a task dict once, and each call runs only the tasks its
+    blocks need (`cull` walks from their keys), on the configured scheduler."""
+
+    def __init__(self, array):
+        import dask
+
+        (self.array,) = dask.optimize(array)
+        self.graph = dict(self.array.__dask_graph__())
+        self.name = self.array.name
+
+    def compute(self, indexes) -> list[np.ndarray]:
+        from dask.base import get_scheduler
+        from dask.optimization import cull
+
+        keys = [(self.name, *index) for index in indexes]
+        needed, _ = cull(self.graph, keys)
+        scheduler = get_scheduler(collections=[self.array]) or get_scheduler()
+        return list(scheduler(needed, keys))
+
+
 def write_blocks(array, target, *, parallel: int = 2, on_block: Callable[[np.ndarray], None] | None = None) -> None:
     """`target[slices] = block` for every block of the dask `array`, `parallel` computed at once."""
-    import dask
-
     windows = list(block_windows(array))
+    computer = BlockComputer(array)
     step = max(1, parallel)
     for start in range(0, len(windows), step):
         batch = windows[start:start + step]
-        blocks = dask.compute(*(array.blocks[index] for index, _ in batch))
+        blocks = computer.compute([index for index, _ in batch])
         for (_, window), block in zip(batch, blocks):
             block = np.asarray(block)
             target[window] = block

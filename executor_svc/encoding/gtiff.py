@@ -20,6 +20,7 @@ from rasterio.crs import CRS
 from rasterio.io import MemoryFile
 
 from ..sentinelhub.decode import decode_image
+from .blocks import BlockComputer
 from .raster import StatisticsAccumulator, gdal_statistics
 from .small_cog import MAX_SIDE, small_cog
 
@@ -129,7 +130,6 @@ def write_cog_chunked(
     (all bands of one window) are computed `parallel` at a time and written into a tiled GeoTIFF
     on disk beside `path`, their statistics accumulated on the way; GDAL's COG driver then copies
     that file block by block (with overviews) to `path`. Returns the bands' statistics."""
-    import dask
     from rasterio.windows import Window
 
     bands, height, width = data.shape
@@ -139,6 +139,7 @@ def write_cog_chunked(
     if nodata is not None and is_float:
         data = np.where(np.isnan(data), dtype.type(nodata), data)
     data = data.rechunk({0: -1})
+    computer = BlockComputer(data)
     stats = StatisticsAccumulator(bands, nodata)
     staging = f"{os.fspath(path)}.staging.tif"
     profile = {
@@ -154,7 +155,7 @@ def write_cog_chunked(
         with rasterio.Env(GDAL_VALIDATE_CREATION_OPTIONS="NO"), rasterio.open(staging, "w", **profile) as dst:
             for start in range(0, len(windows), max(1, parallel)):
                 batch = windows[start:start + max(1, parallel)]
-                blocks = dask.compute(*(data.blocks[0, r, c] for r, c in batch))
+                blocks = computer.compute([(0, r, c) for r, c in batch])
                 for (r, c), block in zip(batch, blocks):
                     block = np.asarray(block, dtype=dtype)
                     stats.add(block)

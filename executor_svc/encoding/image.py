@@ -94,12 +94,12 @@ def write_image_chunked(path, data, fmt: str, *, scale_min=None, scale_max=None,
     import os
     import warnings
 
-    import dask
     import rasterio
     import rasterio.shutil
     from rasterio.errors import NotGeoreferencedWarning
     from rasterio.windows import Window
 
+    from .blocks import BlockComputer
     from .raster import StatisticsAccumulator
 
     bands, height, width = data.shape
@@ -113,6 +113,7 @@ def write_image_chunked(path, data, fmt: str, *, scale_min=None, scale_max=None,
     convert, dtype, opaque = (to_uint16, "uint16", 65535) if wide else (to_uint8, "uint8", 255)
     alpha = fmt == "PNG"
     data = data.rechunk({0: -1})
+    computer = BlockComputer(data)
     stats = StatisticsAccumulator(bands)
     staging = f"{os.fspath(path)}.staging.tif"
     profile = {"driver": "GTiff", "width": width, "height": height, "count": bands + int(alpha), "dtype": dtype,
@@ -126,7 +127,7 @@ def write_image_chunked(path, data, fmt: str, *, scale_min=None, scale_max=None,
             with rasterio.open(staging, "w", **profile) as dst:
                 for start in range(0, len(windows), max(1, parallel)):
                     batch = windows[start:start + max(1, parallel)]
-                    for (r, c), block in zip(batch, dask.compute(*(data.blocks[0, r, c] for r, c in batch))):
+                    for (r, c), block in zip(batch, computer.compute([(0, r, c) for r, c in batch])):
                         block = np.asarray(block, dtype=np.float32)
                         stats.add(block)
                         values, valid = convert(block, scale_min, scale_max)
