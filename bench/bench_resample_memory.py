@@ -23,15 +23,18 @@ import sys
 from pathlib import Path
 
 _CHILD = r"""
-import json, sys, time
+import json, resource, sys, time
+import psutil
 import dask, dask.array as da, numpy as np, xarray as xr
 from executor_svc.processes import ExecutionContext
 from executor_svc.processes.resample import resample_spatial
 
-def rss(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1]) / 1024
+def rss():
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def peak_rss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 a = json.loads(sys.argv[1])
 n, chunk = a["size"], a["chunk"]
@@ -46,14 +49,14 @@ if a["projection"]:
         args["resolution"] = a["factor"] * 10 / 111320
 else:
     args["resolution"] = a["factor"] * 10
-baseline = rss("VmRSS")
+baseline = rss()
 start = time.perf_counter()
 with dask.config.set(scheduler="threads", num_workers=a["threads"]):
     out = resample_spatial(args, ExecutionContext())
     result = np.empty(out.shape, dtype=out.dtype)
     da.store(out.data, result, lock=False)
 elapsed = time.perf_counter() - start
-print(json.dumps({"peak": rss("VmHWM"), "baseline": baseline, "seconds": elapsed, "result": result.nbytes / 2**20,
+print(json.dumps({"peak": peak_rss(), "baseline": baseline, "seconds": elapsed, "result": result.nbytes / 2**20,
                   "chunks": [max(c) for c in out.chunks], "finite": float(np.isfinite(result).mean())}))
 """
 

@@ -45,16 +45,21 @@ class BlockComputer:
         return list(scheduler(needed, keys))
 
 
-def write_blocks(array, target, *, parallel: int = 2, on_block: Callable[[np.ndarray], None] | None = None) -> None:
-    """`target[slices] = block` for every block of the dask `array`, `parallel` computed at once."""
+def computed_blocks(array, *, parallel: int = 2) -> Iterator[tuple[tuple[slice, ...], np.ndarray]]:
+    """(slices of the whole array, computed block) of every block of the dask `array` in C order,
+    `parallel` computed at once and the next ones only once these were taken."""
     windows = list(block_windows(array))
     computer = BlockComputer(array)
     step = max(1, parallel)
     for start in range(0, len(windows), step):
         batch = windows[start:start + step]
-        blocks = computer.compute([index for index, _ in batch])
-        for (_, window), block in zip(batch, blocks):
-            block = np.asarray(block)
-            target[window] = block
-            if on_block is not None:
-                on_block(block)
+        for (_, window), block in zip(batch, computer.compute([index for index, _ in batch])):
+            yield window, np.asarray(block)
+
+
+def write_blocks(array, target, *, parallel: int = 2, on_block: Callable[[np.ndarray], None] | None = None) -> None:
+    """`target[slices] = block` for every block of the dask `array`, `parallel` computed at once."""
+    for window, block in computed_blocks(array, parallel=parallel):
+        target[window] = block
+        if on_block is not None:
+            on_block(block)

@@ -13,7 +13,7 @@ import xarray as xr
 from backend_common.errors import OpenEOError
 from backend_proto.v1 import store_pb2
 
-from .blocks import BlockComputer
+from .blocks import computed_blocks
 from .datatypes import cast_for_file
 from .gtiff import write_cog, write_cog_chunked
 from .image import encode_image, write_image_chunked
@@ -97,11 +97,8 @@ def _block_statistics(data, nodata) -> StatisticsAccumulator:
     """Statistics of a dask array (bands, rows, cols), computed a window (all bands) at a time."""
     data = data.rechunk({0: -1})
     stats = StatisticsAccumulator(data.shape[0], None if np.isnan(float(nodata)) else nodata)
-    computer = BlockComputer(data)
-    blocks = [(0, r, c) for r in range(data.numblocks[1]) for c in range(data.numblocks[2])]
-    for start in range(0, len(blocks), 2):
-        for block in computer.compute(blocks[start:start + 2]):
-            stats.add(np.asarray(block))
+    for _, block in computed_blocks(data):
+        stats.add(block)
     return stats
 
 

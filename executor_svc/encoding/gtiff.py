@@ -20,7 +20,7 @@ from rasterio.crs import CRS
 from rasterio.io import MemoryFile
 
 from ..sentinelhub.decode import decode_image
-from .blocks import BlockComputer
+from .blocks import computed_blocks
 from .raster import StatisticsAccumulator, gdal_statistics
 from .small_cog import MAX_SIDE, small_cog
 
@@ -139,7 +139,6 @@ def write_cog_chunked(
     if nodata is not None and is_float:
         data = np.where(np.isnan(data), dtype.type(nodata), data)
     data = data.rechunk({0: -1})
-    computer = BlockComputer(data)
     stats = StatisticsAccumulator(bands, nodata)
     staging = f"{os.fspath(path)}.staging.tif"
     profile = {
@@ -148,18 +147,12 @@ def write_cog_chunked(
         "nodata": fill if is_float or nodata is not None else None,
         "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "NONE", "BIGTIFF": "IF_SAFER",
     }
-    row_edges = np.cumsum((0,) + data.chunks[1])
-    col_edges = np.cumsum((0,) + data.chunks[2])
-    windows = [(r, c) for r in range(len(data.chunks[1])) for c in range(len(data.chunks[2]))]
     try:
         with rasterio.Env(GDAL_VALIDATE_CREATION_OPTIONS="NO"), rasterio.open(staging, "w", **profile) as dst:
-            for start in range(0, len(windows), max(1, parallel)):
-                batch = windows[start:start + max(1, parallel)]
-                blocks = computer.compute([(0, r, c) for r, c in batch])
-                for (r, c), block in zip(batch, blocks):
-                    block = np.asarray(block, dtype=dtype)
-                    stats.add(block)
-                    dst.write(block, window=Window(int(col_edges[c]), int(row_edges[r]), block.shape[2], block.shape[1]))
+            for (_, rows, cols), block in computed_blocks(data, parallel=parallel):
+                block = block.astype(dtype, copy=False)
+                stats.add(block)
+                dst.write(block, window=Window.from_slices(rows, cols))
             for i, name in enumerate(band_names, start=1):
                 dst.set_band_description(i, name)
                 if stats.gdal(i - 1):

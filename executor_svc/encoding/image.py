@@ -99,7 +99,7 @@ def write_image_chunked(path, data, fmt: str, *, scale_min=None, scale_max=None,
     from rasterio.errors import NotGeoreferencedWarning
     from rasterio.windows import Window
 
-    from .blocks import BlockComputer
+    from .blocks import computed_blocks
     from .raster import StatisticsAccumulator
 
     bands, height, width = data.shape
@@ -113,30 +113,23 @@ def write_image_chunked(path, data, fmt: str, *, scale_min=None, scale_max=None,
     convert, dtype, opaque = (to_uint16, "uint16", 65535) if wide else (to_uint8, "uint8", 255)
     alpha = fmt == "PNG"
     data = data.rechunk({0: -1})
-    computer = BlockComputer(data)
     stats = StatisticsAccumulator(bands)
     staging = f"{os.fspath(path)}.staging.tif"
     profile = {"driver": "GTiff", "width": width, "height": height, "count": bands + int(alpha), "dtype": dtype,
                "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "NONE", "BIGTIFF": "IF_SAFER"}
-    row_edges = np.cumsum((0,) + data.chunks[1])
-    col_edges = np.cumsum((0,) + data.chunks[2])
-    windows = [(r, c) for r in range(len(data.chunks[1])) for c in range(len(data.chunks[2]))]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a PNG or JPEG has no georeferencing
             with rasterio.open(staging, "w", **profile) as dst:
-                for start in range(0, len(windows), max(1, parallel)):
-                    batch = windows[start:start + max(1, parallel)]
-                    for (r, c), block in zip(batch, computer.compute([(0, r, c) for r, c in batch])):
-                        block = np.asarray(block, dtype=np.float32)
-                        stats.add(block)
-                        values, valid = convert(block, scale_min, scale_max)
-                        if alpha:
-                            planes = np.concatenate([values, np.where(valid, opaque, 0).astype(dtype)[np.newaxis]])
-                        else:
-                            planes = np.where(valid, values, 0).astype(dtype)
-                        dst.write(planes, window=Window(int(col_edges[c]), int(row_edges[r]), block.shape[2],
-                                                        block.shape[1]))
+                for (_, rows, cols), block in computed_blocks(data, parallel=parallel):
+                    block = block.astype(np.float32, copy=False)
+                    stats.add(block)
+                    values, valid = convert(block, scale_min, scale_max)
+                    if alpha:
+                        planes = np.concatenate([values, np.where(valid, opaque, 0).astype(dtype)[np.newaxis]])
+                    else:
+                        planes = np.where(valid, values, 0).astype(dtype)
+                    dst.write(planes, window=Window.from_slices(rows, cols))
             options = {"ZLEVEL": 1} if fmt == "PNG" else {"QUALITY": int(quality)}
             with rasterio.Env(QUIET_DELETE_ON_CREATE_COPY="NO"), rasterio.open(staging) as source:
                 rasterio.shutil.copy(source, os.fspath(path), driver=fmt, **options)
