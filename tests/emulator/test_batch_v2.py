@@ -153,6 +153,8 @@ async def test_task_runs_tiles_into_the_bucket_equal_to_the_process_api(batch_em
     task, _ = await wait_status(emu, tid, ("ANALYSIS_DONE", "FAILED"))
     assert task["status"] == "ANALYSIS_DONE", task
     await sh_error(await call(emu, "POST", f"/api/v2/batch/process/{tid}/analyse"), 409)
+    # the second tile is held back long enough for the polls to see the first one counted
+    await emu.client.post("/_emulator/faults", json={"scope": "batch_tile", "tile": 1, "delay_ms": 600})
     assert (await call(emu, "POST", f"/api/v2/batch/process/{tid}/start")).status == 204
     task, seen = await wait_status(emu, tid, ("DONE", "FAILED"))
     assert task["status"] == "DONE" and task["completionPercentage"] == 100
