@@ -145,7 +145,7 @@ async def test_429_honours_retry_after_in_milliseconds(fake, make_client):
     result = await sh.process(req())
     elapsed = time.perf_counter() - started
     assert result.attempts == 3
-    assert 0.6 <= elapsed < 1.5
+    assert 0.6 <= elapsed < 4  # two Retry-After waits of 0.3 s, not two backoffs of 5 s
 
 
 async def test_429_without_retry_after_falls_back_to_backoff(fake, make_client):
@@ -153,7 +153,7 @@ async def test_429_without_retry_after_falls_back_to_backoff(fake, make_client):
     fake.faults = [{"status": 429}]
     started = time.perf_counter()
     await sh.process(req())
-    assert 0.05 <= time.perf_counter() - started < 1.0
+    assert 0.05 <= time.perf_counter() - started < 3
 
 
 async def test_429_exhausted_is_503(fake, make_client):
