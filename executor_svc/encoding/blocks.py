@@ -76,6 +76,20 @@ def computed_blocks(array, *, parallel: int = 2) -> Iterator[tuple[tuple[slice, 
                 yield window, np.asarray(block)
 
 
+def with_empty_variables(ds, names):
+    """`ds` with its dask variables `names` replaced by empty ones of the same shape, chunks, dtype
+    and attributes: what xarray needs to lay a file out (`to_netcdf`/`to_zarr` with
+    `compute=False`). Given the real graph, `dask.array.store` materializes and optimizes all of
+    it there (memory growing with the area) for data written block by block afterwards anyway."""
+    import dask.array as da
+
+    out = ds.copy()
+    for name in names:
+        variable = ds[name]
+        out[name] = variable.copy(data=da.empty(variable.shape, dtype=variable.dtype, chunks=variable.data.chunks))
+    return out
+
+
 def write_blocks(array, target, *, parallel: int = 2, on_block: Callable[[np.ndarray], None] | None = None) -> None:
     """`target[slices] = block` for every block of the dask `array`, `parallel` computed at once."""
     for window, block in computed_blocks(array, parallel=parallel):

@@ -19,7 +19,7 @@ import pandas as pd
 import xarray as xr
 from pyproj import CRS
 
-from .blocks import write_blocks
+from .blocks import with_empty_variables, write_blocks
 from .datatypes import cast_for_file
 from .raster import band_labels, canonical, epsg_of, transform_of
 
@@ -70,8 +70,7 @@ def write_netcdf(path: str | os.PathLike, cube: xr.DataArray, *, title: str = "o
         ds.to_netcdf(os.fspath(path), engine="h5netcdf", encoding=encoding)
         return
     # the layout, coordinates and attributes now; the chunked variables a few blocks at a time
-    pending = ds.to_netcdf(os.fspath(path), engine="h5netcdf", encoding=encoding, compute=False)
-    del pending
+    with_empty_variables(ds, lazy).to_netcdf(os.fspath(path), engine="h5netcdf", encoding=encoding, compute=False)
     import h5py
 
     with h5py.File(os.fspath(path), "r+") as handle:

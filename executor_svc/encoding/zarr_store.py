@@ -21,7 +21,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from .blocks import write_blocks
+from .blocks import with_empty_variables, write_blocks
 from .netcdf import cf_dataset
 
 #: spatial chunk side of an eager (numpy) cube's store
@@ -51,10 +51,9 @@ def write_zarr(path: str | os.PathLike, cube: xr.DataArray, *, datatype: str | N
     staging = Path(tempfile.mkdtemp(prefix="zarr-", dir=path.parent))
     try:
         store = staging / "store.zarr"
-        pending = ds.to_zarr(os.fspath(store), mode="w", encoding=encoding, zarr_format=2, consolidated=True,
-                             compute=not lazy)
+        with_empty_variables(ds, lazy).to_zarr(os.fspath(store), mode="w", encoding=encoding, zarr_format=2,
+                                               consolidated=True, compute=not lazy)
         if lazy:  # the layout and coordinates are written; the chunked variables a few blocks at a time
-            del pending
             import zarr
 
             group = zarr.open_group(os.fspath(store), mode="r+", zarr_format=2)
