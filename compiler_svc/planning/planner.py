@@ -78,7 +78,7 @@ def _grid(cover: Cover, args: dict, coll, tile, res_m: float, node_id: str, area
         bounds, epsg, geom = coll.bbox, 4326, None
     else:
         try:
-            bounds, epsg, geom = spatial.extent_bounds(extent)
+            bounds, epsg, geom = geo.extent_bounds(extent)
         except ValueError as exc:
             _fail(invalid("load_collection", node_id, "spatial_extent", str(exc)))
     if resample and resample.get("projection") is not None:

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 import shapely
 
 from compiler_svc import geo
-# planner.py still calls spatial.extent_bounds; the helper lives with the other geo code
-from compiler_svc.geo import extent_bounds  # noqa: F401
 
 
 @dataclass

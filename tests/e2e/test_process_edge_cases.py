@@ -31,7 +31,6 @@ def test_edge_cases_through_the_stack(stack, connection, start):
     # walk the flat answer row by row, so that a failure names the process and its arguments
     wrong, i = [], 0
     for pid, arguments, _ in rows:
-        _, _, row_expected = pid, arguments, None
         width = len(expected_json([(pid, arguments, _)]))
         got, want = actual[i:i + width], expected[i:i + width]
         if not all(matches(g, w) for g, w in zip(got, want)):

@@ -183,8 +183,7 @@ async def test_a_budget_stops_the_client_before_the_tile_that_would_exceed_it(em
     graph = {"l": load(extent=SMALL, temporal=("2024-05-01", "2024-05-20")), "s": save("l")}
     plan = await compilation.compile_process(as_json(graph), FakeStore(), purpose=compiler_pb2.PURPOSE_BATCH)
     request = process_request(plan.loads[0])
-    width, height = request["output"]["width"], request["output"]["height"]
-    tile = -(-width // 3)
+    tile = -(-request["output"]["width"] // 3)
     config = ClientConfig(deployment=Deployment.emulator(emulator_url), client_id="demo-client",
                           client_secret="demo-secret", split_threshold=tile, tile_size=tile, max_tiles_in_flight=1)
     pool = ThreadPoolExecutor(2)

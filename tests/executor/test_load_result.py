@@ -4,7 +4,6 @@ filters, the job/URL checks, and the whole chain batch worker → S3 → PlanRun
 from __future__ import annotations
 
 import asyncio
-import json
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
