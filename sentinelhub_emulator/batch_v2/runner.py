@@ -19,6 +19,7 @@ from ..render import Renderer
 from ..stats import Stats
 from .delivery import Bucket, DeliveryError
 from .execution_db import execution_db_bytes
+from .feature_manifest import feature_manifest_bytes, manifest_key
 from .grids import area_polygon, tiles_for
 from .request import FORMAT_EXTENSIONS
 from .tasks import MAX_TILE_ATTEMPTS, Task, TileState
@@ -110,6 +111,9 @@ class BatchRunner:
         except SHError as exc:
             task.fail(f"Evalscript validation failed: {exc.message}")
             return False
+        manifest = await loop.run_in_executor(self.executor, feature_manifest_bytes, req, task.id, tiles)
+        async with Bucket(req.delivery, self.settings.s3_endpoint) as bucket:
+            await bucket.put(manifest_key(req, task.id), manifest, "application/geopackage+sqlite3")
         self.stats.batch["analysed"] += 1
         return task.analysis_done(tiles)
 

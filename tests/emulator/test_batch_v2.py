@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
+import tempfile
 
 import aiohttp
 
@@ -63,6 +65,25 @@ async def wait_status(emu, task_id, statuses, timeout=60.0):
             return task, seen
         await asyncio.sleep(0.05)
     raise AssertionError(f"task stayed {task['status']}")
+
+
+def feature_manifest(s3, prefix, task_id) -> dict[str, list[dict]]:
+    """{table: rows as dicts with a shapely `geometry`} of the task's featureManifest GeoPackage."""
+    import pyogrio
+    import shapely
+
+    body = s3.client().get_object(Bucket=s3.bucket, Key=f"{prefix}/featureManifest-{task_id}.gpkg")["Body"].read()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "manifest.gpkg")
+        with open(path, "wb") as handle:
+            handle.write(body)
+        tables = {}
+        for layer, _ in pyogrio.list_layers(path):
+            meta, _, geometry, fields = pyogrio.raw.read(path, layer=layer)
+            assert meta["crs"] == f"EPSG:{layer.rsplit('_', 1)[1]}"
+            tables[layer] = [dict(zip(meta["fields"], values), geometry=shapely.from_wkb(g))
+                             for *values, g in zip(*fields, geometry)]
+        return tables
 
 
 def execution_db(s3, prefix, task_id):
@@ -152,6 +173,15 @@ async def test_task_runs_tiles_into_the_bucket_equal_to_the_process_api(batch_em
     assert (await call(emu, "POST", f"/api/v2/batch/process/{tid}/analyse")).status == 204
     task, _ = await wait_status(emu, tid, ("ANALYSIS_DONE", "FAILED"))
     assert task["status"] == "ANALYSIS_DONE", task
+    manifest = feature_manifest(s3, "run", tid)
+    assert list(manifest) == ["feature_32633"]
+    rows = sorted(manifest["feature_32633"], key=lambda r: (r["identifier"], r["outputId"]))
+    assert [(r["identifier"], r["outputId"]) for r in rows] == [
+        ("33N_3_49", "default"), ("33N_3_49", "userdata"), ("33N_4_49", "default"), ("33N_4_49", "userdata")]
+    assert rows[2]["path"] == f"s3://{s3.bucket}/run/{tid}/33N_4_49/default.tif"
+    assert rows[3]["path"] == f"s3://{s3.bucket}/run/{tid}/33N_4_49/userdata.json"
+    assert all((r["width"], r["height"]) == (TILE_PX, TILE_PX) for r in rows)
+    assert rows[2]["geometry"].equals(box(4 * 100080.0, 49 * 100080.0, 5 * 100080.0, 50 * 100080.0))
     await sh_error(await call(emu, "POST", f"/api/v2/batch/process/{tid}/analyse"), 409)
     # the second tile is held back long enough for the polls to see the first one counted
     await emu.client.post("/_emulator/faults", json={"scope": "batch_tile", "tile": 1, "delay_ms": 600})
