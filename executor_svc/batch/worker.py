@@ -437,7 +437,7 @@ class BatchWorker:
                 outcome = await self.runner.run(plan, owner, on_progress=on_progress, extra={"job_id": job.id},
                                                 finish=encode, spending=spending)
             except BudgetReached as stop:  # nothing written: a restart runs the whole job
-                return store_pb2.JobResults(), stop.spent, stop.message
+                return store_pb2.JobResults(), stop.processing_units, stop.message
             for record in outcome.inspections:
                 job_log.add(record.get("level", "info"), str(record.get("message", "")),
                             {"data": record.get("data")} if record.get("data") is not None else None,

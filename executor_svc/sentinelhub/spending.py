@@ -15,11 +15,11 @@ STOP_CODE = "PaymentRequired"
 
 
 class BudgetReached(OpenEOError):
-    """The next request would take the run past its budget; `spent` is what the run has spent."""
+    """The next request would take the run past its budget (`processing_units`: what the run spent)."""
 
     def __init__(self, message: str, spent: float):
         super().__init__(STOP_CODE, message, 402)
-        self.spent = spent
+        self.processing_units = spent
 
 
 class SpendingLimit:

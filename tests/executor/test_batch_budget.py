@@ -28,7 +28,7 @@ async def test_spending_lets_requests_through_while_the_budget_allows_them():
     spending.spent_on(1.5)
     with pytest.raises(BudgetReached) as info:
         await spending.before_request()  # 3.0 + 1.5 > 3.5
-    assert (info.value.code, info.value.status, info.value.spent) == ("PaymentRequired", 402, 3.0)
+    assert (info.value.code, info.value.status, info.value.processing_units) == ("PaymentRequired", 402, 3.0)
     assert "budget of 3.5" in info.value.message
 
 

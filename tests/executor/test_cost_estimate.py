@@ -198,7 +198,7 @@ async def test_a_budget_stops_the_client_before_the_tile_that_would_exceed_it(em
         spent = await _spent(admin) - before
     pool.shutdown()
     assert spending.answered == 2 and spending.pending == 0
-    assert info.value.spent == pytest.approx(spending.spent) and spending.spent == pytest.approx(spent, rel=1e-6)
+    assert info.value.processing_units == pytest.approx(spending.spent) and spending.spent == pytest.approx(spent, rel=1e-6)
     assert spent <= 2.5 * per_tile
 
 
