@@ -20,9 +20,9 @@ from rasterio.crs import CRS
 from rasterio.io import MemoryFile
 
 from ..sentinelhub.decode import decode_image
-from .blocks import computed_blocks
 from .raster import StatisticsAccumulator, gdal_statistics
 from .small_cog import MAX_SIDE, small_cog
+from .staged import write_staged_copy
 
 COMPRESSION = {"deflate": "DEFLATE", "lzw": "LZW", "zstd": "ZSTD", "none": "NONE"}
 
@@ -130,42 +130,31 @@ def write_cog_chunked(
     (all bands of one window) are computed `parallel` at a time and written into a tiled GeoTIFF
     on disk beside `path`, their statistics accumulated on the way; GDAL's COG driver then copies
     that file block by block (with overviews) to `path`. Returns the bands' statistics."""
-    from rasterio.windows import Window
-
     bands, height, width = data.shape
     dtype = np.dtype(data.dtype)
     is_float = np.issubdtype(dtype, np.floating)
     fill = np.nan if nodata is None else nodata
     if nodata is not None and is_float:
         data = np.where(np.isnan(data), dtype.type(nodata), data)
-    data = data.rechunk({0: -1})
     stats = StatisticsAccumulator(bands, nodata)
-    staging = f"{os.fspath(path)}.staging.tif"
-    profile = {
-        "driver": "GTiff", "width": width, "height": height, "count": bands, "dtype": dtype,
-        "transform": transform, "crs": CRS.from_epsg(epsg) if epsg else None,
-        "nodata": fill if is_float or nodata is not None else None,
-        "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "NONE", "BIGTIFF": "IF_SAFER",
-    }
-    try:
-        with rasterio.Env(GDAL_VALIDATE_CREATION_OPTIONS="NO"), rasterio.open(staging, "w", **profile) as dst:
-            for (_, rows, cols), block in computed_blocks(data, parallel=parallel):
-                block = block.astype(dtype, copy=False)
-                stats.add(block)
-                dst.write(block, window=Window.from_slices(rows, cols))
-            for i, name in enumerate(band_names, start=1):
-                dst.set_band_description(i, name)
-                if stats.gdal(i - 1):
-                    dst.update_tags(i, **stats.gdal(i - 1))
-            if tags:
-                dst.update_tags(**{k: str(v) for k, v in tags.items()})
-        options = cog_options(width, height, dtype, compression=compression, overviews=overviews)
-        with rasterio.Env(GDAL_VALIDATE_CREATION_OPTIONS="NO", QUIET_DELETE_ON_CREATE_COPY="NO"):
-            with rasterio.open(staging) as source:
-                rasterio.shutil.copy(source, os.fspath(path), driver="COG", **options)
-    finally:
-        if os.path.exists(staging):
-            os.unlink(staging)
+
+    def planes(block: np.ndarray) -> np.ndarray:
+        block = block.astype(dtype, copy=False)
+        stats.add(block)
+        return block
+
+    def describe(dst) -> None:
+        for i, name in enumerate(band_names, start=1):
+            dst.set_band_description(i, name)
+            if stats.gdal(i - 1):
+                dst.update_tags(i, **stats.gdal(i - 1))
+        if tags:
+            dst.update_tags(**{k: str(v) for k, v in tags.items()})
+
+    profile = {"count": bands, "dtype": dtype, "transform": transform, "crs": CRS.from_epsg(epsg) if epsg else None,
+               "nodata": fill if is_float or nodata is not None else None}
+    write_staged_copy(path, data, profile=profile, planes=planes, driver="COG", finish=describe, parallel=parallel,
+                      options=cog_options(width, height, dtype, compression=compression, overviews=overviews))
     return stats
 
 

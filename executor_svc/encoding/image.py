@@ -91,18 +91,14 @@ def write_image_chunked(path, data, fmt: str, *, scale_min=None, scale_max=None,
     tiled GeoTIFF beside `path`, and GDAL's PNG or JPEG driver copies that file row by row. The
     pixels equal `encode_image`'s (the same conversion; JPEG compression may round differently).
     Returns the statistics of the float bands (`StatisticsAccumulator`)."""
-    import os
     import warnings
 
-    import rasterio
-    import rasterio.shutil
     from rasterio.errors import NotGeoreferencedWarning
-    from rasterio.windows import Window
 
-    from .blocks import computed_blocks
     from .raster import StatisticsAccumulator
+    from .staged import write_staged_copy
 
-    bands, height, width = data.shape
+    bands = data.shape[0]
     if bands not in (1, 3):
         raise OpenEOError(
             "FormatUnsuitable",
@@ -112,29 +108,19 @@ def write_image_chunked(path, data, fmt: str, *, scale_min=None, scale_max=None,
     wide = fmt == "PNG" and datatype == "uint16"
     convert, dtype, opaque = (to_uint16, "uint16", 65535) if wide else (to_uint8, "uint8", 255)
     alpha = fmt == "PNG"
-    data = data.rechunk({0: -1})
     stats = StatisticsAccumulator(bands)
-    staging = f"{os.fspath(path)}.staging.tif"
-    profile = {"driver": "GTiff", "width": width, "height": height, "count": bands + int(alpha), "dtype": dtype,
-               "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "NONE", "BIGTIFF": "IF_SAFER"}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a PNG or JPEG has no georeferencing
-            with rasterio.open(staging, "w", **profile) as dst:
-                for (_, rows, cols), block in computed_blocks(data, parallel=parallel):
-                    block = block.astype(np.float32, copy=False)
-                    stats.add(block)
-                    values, valid = convert(block, scale_min, scale_max)
-                    if alpha:
-                        planes = np.concatenate([values, np.where(valid, opaque, 0).astype(dtype)[np.newaxis]])
-                    else:
-                        planes = np.where(valid, values, 0).astype(dtype)
-                    dst.write(planes, window=Window.from_slices(rows, cols))
-            options = {"ZLEVEL": 1} if fmt == "PNG" else {"QUALITY": int(quality)}
-            with rasterio.Env(QUIET_DELETE_ON_CREATE_COPY="NO"), rasterio.open(staging) as source:
-                rasterio.shutil.copy(source, os.fspath(path), driver=fmt, **options)
-    finally:
-        for leftover in (staging, f"{os.fspath(path)}.aux.xml"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
+
+    def planes(block: np.ndarray) -> np.ndarray:
+        block = block.astype(np.float32, copy=False)
+        stats.add(block)
+        values, valid = convert(block, scale_min, scale_max)
+        if alpha:
+            return np.concatenate([values, np.where(valid, opaque, 0).astype(dtype)[np.newaxis]])
+        return np.where(valid, values, 0).astype(dtype)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a PNG or JPEG has no georeferencing
+        write_staged_copy(path, data, profile={"count": bands + int(alpha), "dtype": dtype}, planes=planes,
+                          driver=fmt, options={"ZLEVEL": 1} if fmt == "PNG" else {"QUALITY": int(quality)},
+                          parallel=parallel)
     return stats
