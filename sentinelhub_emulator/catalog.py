@@ -138,8 +138,9 @@ def date_properties(collection: str, date: datetime) -> dict:
     return props
 
 
-def _cells(bbox, intersects) -> list[tuple[int, int]] | None:
-    """1°×1° cells touched by the spatial filter; None = no spatial filter (one global item per date)."""
+def _spatial_filter(bbox, intersects):
+    """(geometry of `intersects` or None, bounds) of a search's spatial filter, validated; None
+    when the search has none."""
     geom = None
     if intersects is not None:
         from shapely.geometry import shape
@@ -153,9 +154,17 @@ def _cells(bbox, intersects) -> list[tuple[int, int]] | None:
         return None
     if len(bbox) != 4 or not all(isinstance(v, (int, float)) for v in bbox):
         raise bad_request("bbox must be 4 numbers.")
-    minx, miny, maxx, maxy = bbox
-    if minx > maxx or miny > maxy:
+    if bbox[0] > bbox[2] or bbox[1] > bbox[3]:
         raise bad_request("bbox is inverted.")
+    return geom, tuple(bbox)
+
+
+def _cells(bbox, intersects) -> list[tuple[int, int]] | None:
+    """1°×1° cells touched by the spatial filter; None = no spatial filter (one global item per date)."""
+    spatial = _spatial_filter(bbox, intersects)
+    if spatial is None:
+        return None
+    geom, (minx, miny, maxx, maxy) = spatial
     xs = range(math.floor(minx), max(math.floor(minx) + 1, math.ceil(maxx)))
     ys = range(math.floor(miny), max(math.floor(miny) + 1, math.ceil(maxy)))
     if len(xs) * len(ys) > MAX_CELLS:
@@ -260,7 +269,7 @@ def search(body: dict, base_url: str, hosted: set[str] | None = None, byoc_visib
 def _search_byoc(body: dict, collection: str, base_url: str) -> dict:
     """A BYOC collection's search: one item per tile (sensing time), covering the collection's
     extent; no queryable properties; `distinct` only by `date` (§5.6)."""
-    from shapely.geometry import box, shape
+    from shapely.geometry import box
 
     from .byoc import EXTENT
 
@@ -270,17 +279,11 @@ def _search_byoc(body: dict, collection: str, base_url: str) -> dict:
     if conds:
         raise bad_request(f"Property '{conds[0][0]}' is not queryable for {collection}.")
     dates = world.acquisition_dates(collection, start, end)
-    area = None
-    if body.get("intersects") is not None:
-        try:
-            area = shape(body["intersects"])
-        except Exception as exc:  # noqa: BLE001
-            raise bad_request(f"Invalid intersects geometry: {exc}") from None
-    elif body.get("bbox") is not None:
-        _cells(body["bbox"], None)  # validation only
-        area = box(*body["bbox"])
-    if area is not None and not area.intersects(box(*EXTENT)):
-        dates = []
+    spatial = _spatial_filter(body.get("bbox"), body.get("intersects"))
+    if spatial is not None:
+        geom, bounds = spatial
+        if not (geom if geom is not None else box(*bounds)).intersects(box(*EXTENT)):
+            dates = []
     distinct = body.get("distinct")
     if distinct is not None:
         if distinct != "date":
