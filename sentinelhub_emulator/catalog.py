@@ -152,7 +152,7 @@ def _spatial_filter(bbox, intersects):
         bbox = geom.bounds
     if bbox is None:
         return None
-    if len(bbox) != 4 or not all(isinstance(v, (int, float)) for v in bbox):
+    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(isinstance(v, (int, float)) for v in bbox):
         raise bad_request("bbox must be 4 numbers.")
     if bbox[0] > bbox[2] or bbox[1] > bbox[3]:
         raise bad_request("bbox is inverted.")
